@@ -1,0 +1,1 @@
+"""Collectors turn a source into samples. They know nothing of storage or screens."""

@@ -1,0 +1,96 @@
+"""The collector contract, the sample type and the explicit registry.
+
+A collector has a ``name``, an ``interval`` in seconds, a ``collect()`` that returns a list of
+:class:`Sample` and a ``health`` it keeps up to date. Collectors are registered explicitly by
+name in :data:`REGISTRY` (no folder scanning); settings pick which ones run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
+
+from core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from core.config import Settings
+
+Labels = tuple[tuple[str, str], ...]
+
+
+def labels_of(**kw: object) -> Labels:
+    """Canonical label set: sorted (name, value) pairs, values as strings, empty values dropped."""
+    return tuple(sorted((k, str(v)) for k, v in kw.items() if v is not None and v != ""))
+
+
+class Sample(NamedTuple):
+    """One observation: metric name, canonical labels, Unix time in milliseconds, value."""
+
+    metric: str
+    labels: Labels
+    ts: int
+    value: float
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class Health:
+    """What a collector reports about itself; fail soft and say why."""
+
+    ok: bool = True
+    last_success_ms: int | None = None
+    last_error: str | None = None
+    last_duration_s: float = 0.0
+    consecutive_failures: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def state(self) -> str:
+        if self.ok:
+            return "up"
+        return "down" if self.consecutive_failures >= 3 else "degraded"
+
+    def success(self, duration_s: float, at_ms: int) -> None:
+        self.ok, self.last_success_ms, self.last_error = True, at_ms, None
+        self.last_duration_s, self.consecutive_failures = duration_s, 0
+
+    def failure(self, reason: str, duration_s: float) -> None:
+        self.ok, self.last_error, self.last_duration_s = False, reason, duration_s
+        self.consecutive_failures += 1
+
+
+@runtime_checkable
+class Collector(Protocol):
+    name: str
+    interval: float
+    health: Health
+
+    def collect(self) -> list[Sample]: ...
+
+
+Factory = Callable[["Settings"], Collector]
+REGISTRY: dict[str, Factory] = {}
+
+
+def register(name: str, factory: Factory) -> None:
+    if name in REGISTRY:
+        raise ValueError(f"collector {name!r} is already registered")
+    REGISTRY[name] = factory
+
+
+def build_collectors(settings: Settings) -> list[Collector]:
+    """Instantiate the collectors named in ``settings.collectors``; unknown names are a ConfigError."""
+    import collectors.registry  # noqa: F401  (fills REGISTRY explicitly, once)
+
+    unknown = [n for n in settings.collectors if n not in REGISTRY]
+    if unknown:
+        raise ConfigError(
+            f"setting 'collectors': unknown collector(s) {', '.join(map(repr, unknown))}; "
+            f"known: {', '.join(sorted(REGISTRY))}"
+        )
+    return [REGISTRY[n](settings) for n in dict.fromkeys(settings.collectors)]

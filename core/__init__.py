@@ -1,0 +1,1 @@
+"""MCP Pulse core: settings, storage, domain logic. Never imports streamlit."""

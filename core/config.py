@@ -1,0 +1,143 @@
+"""Typed settings: one object, read from a TOML file and ``PULSE_*`` environment variables.
+
+Precedence (highest first): keyword arguments, environment (``PULSE_RETENTION__RAW_DAYS=3``),
+the TOML file (``PULSE_CONFIG`` or ``pulse.toml`` in the working directory), defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from core.errors import ConfigError
+
+DEFAULT_CONFIG_FILE = "pulse.toml"
+
+
+class RetentionSettings(BaseModel):
+    raw_days: float = Field(7, gt=0, description="Days raw samples are kept")
+    minute_days: float = Field(35, gt=0, description="Days 1-minute rollups are kept")
+    hour_days: float = Field(730, gt=0, description="Days 1-hour rollups are kept")
+
+
+class IngestSettings(BaseModel):
+    out_of_order_window_s: int = Field(
+        3600, ge=0, description="How far behind a series' newest sample a late sample is accepted"
+    )
+    future_tolerance_s: int = Field(600, ge=0, description="How far in the future a timestamp may lie")
+    max_series_per_metric: int = Field(
+        20_000, ge=1, description="Cardinality guard: series allowed per metric name"
+    )
+    buffer_max_samples: int = Field(
+        200_000,
+        ge=1000,
+        description="Samples kept in memory while the database is down before spilling to disk",
+    )
+    chunk_seconds: int = Field(7200, ge=60, description="Span of one compressed chunk of older raw samples")
+
+
+class DemoSettings(BaseModel):
+    seed: int = 42
+    days: float = Field(7, ge=0, le=90, description="Days of history the demo backfills")
+    hosts: int = Field(6, ge=1, le=200)
+    teams: int = Field(4, ge=1, le=50)
+    servers_per_host: int = Field(6, ge=1, le=100)
+    backfill_step_s: int = Field(120, ge=15, le=3600, description="Sample spacing of the backfilled history")
+    interval_s: int = Field(15, ge=1, le=3600, description="Live sample interval")
+
+
+class HostSettings(BaseModel):
+    interval_s: int = Field(15, ge=1, le=3600)
+
+
+class SchedulerSettings(BaseModel):
+    rollup_interval_s: int = Field(60, ge=5)
+    compaction_interval_s: int = Field(900, ge=60)
+    retention_interval_s: int = Field(3600, ge=60)
+    misfire_grace_s: int = Field(30, ge=1)
+    collector_timeout_s: float = Field(
+        10.0, gt=0, description="A collect() call taking longer is recorded as hung"
+    )
+
+
+class MetricsSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(
+        9464, ge=0, le=65535, description="Port of the daemon's /metrics endpoint (0 = pick a free one)"
+    )
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PULSE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        toml_file=None,
+    )
+
+    database_url: SecretStr = Field(SecretStr("sqlite:///data/pulse.db"), description="SQLAlchemy URL")
+    data_dir: Path = Path("data")
+    collectors: list[str] = Field(default_factory=lambda: ["host", "demo"])
+    retention: RetentionSettings = Field(default_factory=lambda: RetentionSettings())
+    ingest: IngestSettings = Field(default_factory=lambda: IngestSettings())
+    demo: DemoSettings = Field(default_factory=lambda: DemoSettings())
+    host: HostSettings = Field(default_factory=lambda: HostSettings())
+    scheduler: SchedulerSettings = Field(default_factory=lambda: SchedulerSettings())
+    metrics: MetricsSettings = Field(default_factory=lambda: MetricsSettings())
+
+    @field_validator("database_url")
+    @classmethod
+    def _url_has_scheme(cls, v: SecretStr) -> SecretStr:
+        url = v.get_secret_value()
+        if not (url.startswith("sqlite:") or url.startswith("postgresql")):
+            raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        return v
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = Path(os.environ.get("PULSE_CONFIG", DEFAULT_CONFIG_FILE))
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @property
+    def url(self) -> str:
+        return self.database_url.get_secret_value()
+
+
+def _describe(err: dict[str, Any]) -> str:
+    where = ".".join(str(p) for p in err["loc"]) or "settings"
+    got = err.get("input")
+    shown = "" if isinstance(got, dict) else f" (got {got!r})"
+    return f"setting '{where}': {err['msg']}{shown}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings or raise ConfigError with one line per bad setting."""
+    env_file = os.environ.get("PULSE_CONFIG")
+    if env_file and not Path(env_file).is_file():
+        raise ConfigError(f"setting file PULSE_CONFIG={env_file!r} does not exist")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = [_describe(dict(e)) for e in exc.errors()]
+        raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from exc
+    except ValueError as exc:  # malformed TOML surfaces as a ValueError subclass
+        raise ConfigError(f"cannot read settings file: {exc}") from exc

@@ -1,0 +1,85 @@
+"""``pulse collect``: the collection daemon (collectors, maintenance, /metrics, collector health)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+
+from collectors.base import Sample, build_collectors, labels_of, now_ms
+from core.config import Settings
+from core.scheduler import PulseScheduler
+from core.selfmetrics import SelfMetrics, stop_server
+from core.spool import BufferedWriter
+from core.storage import Store, open_store
+
+log = logging.getLogger("pulse.daemon")
+HEALTH_KEY = "collector_health"
+HEALTH_INTERVAL_S = 15
+
+
+def health_samples(sched: PulseScheduler, ts: int) -> list[Sample]:
+    """Each collector's health as samples, so it has a history like any other metric."""
+    out = []
+    for name, h in sched.health().items():
+        lb = labels_of(collector=name)
+        out += [
+            Sample("pulse_collector_up", lb, ts, 1.0 if h.ok else 0.0),
+            Sample("pulse_collector_duration_seconds", lb, ts, round(h.last_duration_s, 6)),
+        ]
+    out.append(Sample("pulse_buffered_samples", (), ts, float(sched.writer.pending)))
+    return out
+
+
+def publish_health(store: Store, sched: PulseScheduler) -> None:
+    """Write the collectors' health where the dashboard reads it (meta) and as samples."""
+    snapshot = {
+        name: {
+            "state": h.state,
+            "last_error": h.last_error,
+            "last_success_ms": h.last_success_ms,
+            "last_duration_s": h.last_duration_s,
+            "interval_s": sched.collectors[name].interval,
+            **({"partial_errors": h.extra["partial_errors"]} if h.extra.get("partial_errors") else {}),
+        }
+        for name, h in sched.health().items()
+    }
+    store.set_meta(HEALTH_KEY, json.dumps(snapshot))
+    sched.writer.write(health_samples(sched, now_ms()))
+
+
+def read_health(store: Store) -> dict[str, dict[str, object]]:
+    text = store.get_meta(HEALTH_KEY)
+    return json.loads(text) if text else {}
+
+
+def run_daemon(
+    settings: Settings, stop: threading.Event, run_for_s: float | None = None, metrics_port: int | None = None
+) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    store = open_store(settings)
+    collectors = build_collectors(settings)
+    metrics = SelfMetrics()
+    writer = BufferedWriter(store, settings.data_dir / "spool", settings.ingest.buffer_max_samples, metrics)
+    sched = PulseScheduler(settings, store, collectors, writer, metrics)
+    sched.add_job("health", lambda: publish_health(store, sched), HEALTH_INTERVAL_S)
+    port = settings.metrics.port if metrics_port is None else metrics_port
+    server, thread, bound = metrics.serve(settings.metrics.host, port)
+    names = ", ".join(c.name for c in collectors)
+    print(
+        f"pulse collect: collectors {names}; metrics at http://{settings.metrics.host}:{bound}/metrics",
+        flush=True,
+    )
+    sched.start()
+    try:
+        stop.wait(run_for_s)
+    finally:
+        try:
+            publish_health(store, sched)
+        except Exception:
+            log.exception("could not publish the final collector health")
+        sched.shutdown()  # flushes the writer, or spills it to the spool when the database is down
+        stop_server(server, thread)
+        store.close()
+    print("pulse collect: stopped; buffered samples flushed", flush=True)
+    return 0

@@ -1,0 +1,29 @@
+"""The one small exception tree of Pulse.
+
+Every error carries a message that tells the user what went wrong and what to do;
+wrap lower-level errors with ``raise PulseError(...) from exc``.
+"""
+
+
+class PulseError(Exception):
+    """Base of every error Pulse raises on purpose."""
+
+
+class ConfigError(PulseError):
+    """A setting is missing, malformed or out of range."""
+
+
+class StorageError(PulseError):
+    """The database cannot be reached, is corrupt or refused a write."""
+
+
+class StorageUnavailable(StorageError):
+    """The database is unreachable or locked right now; retrying later may succeed."""
+
+
+class QueryError(PulseError):
+    """A query is malformed: bad matcher, unknown aggregation, empty range."""
+
+
+class CollectorError(PulseError):
+    """A collector failed; the others go on."""

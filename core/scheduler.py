@@ -1,0 +1,234 @@
+"""The process-wide scheduler: collectors at their intervals, rollups, compaction, retention, flushes.
+
+Each collect() runs in its own daemon thread with a timeout. A call that overruns is recorded as
+hung and abandoned (not joined: a daemon thread never blocks interpreter exit, which the workers of
+a ``concurrent.futures`` pool would); while it is still stuck the collector is not started again,
+so a hung collector holds at most one thread and never starves the others.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import replace
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from apscheduler import events as ev
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from collectors.base import Collector, Health
+from core.config import Settings
+from core.selfmetrics import SelfMetrics
+from core.spool import BufferedWriter
+from core.storage.store import Store
+
+log = logging.getLogger(__name__)
+FLUSH_INTERVAL_S = 5.0
+
+
+def _spawn(fn: Callable[[], Any], name: str) -> Future[Any]:
+    """Run ``fn`` in a new daemon thread; its outcome lands in the returned future."""
+    fut: Future[Any] = Future()
+
+    def target() -> None:
+        if not fut.set_running_or_notify_cancel():
+            return
+        try:
+            fut.set_result(fn())
+        except BaseException as exc:  # handed to the waiting job
+            fut.set_exception(exc)
+
+    threading.Thread(target=target, name=f"pulse-collect-{name}", daemon=True).start()
+    return fut
+
+
+class PulseScheduler:
+    """Runs collectors and storage maintenance on an APScheduler BackgroundScheduler."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        collectors: Sequence[Collector],
+        writer: BufferedWriter,
+        metrics: SelfMetrics,
+        clock: Callable[[], float] = time.time,
+        flush_interval_s: float = FLUSH_INTERVAL_S,
+    ) -> None:
+        self.settings, self.store, self.writer, self.metrics = settings, store, writer, metrics
+        self.clock = clock
+        self.collectors: dict[str, Collector] = {}
+        for c in collectors:
+            if c.name in self.collectors:
+                raise ValueError(f"two collectors are named {c.name!r}; names must be unique")
+            self.collectors[c.name] = c
+        if writer.metrics is None:
+            writer.metrics = metrics
+        self._hung: dict[str, tuple[Future[Any], float]] = {}
+        self._started: dict[str, float] = {}
+        self._running, self._idle = 0, threading.Condition()
+        self._closed = False
+        sch = settings.scheduler
+        self._sched = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=len(self.collectors) + 4)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": sch.misfire_grace_s},
+            timezone=UTC,
+        )
+        mask = ev.EVENT_JOB_EXECUTED | ev.EVENT_JOB_ERROR | ev.EVENT_JOB_MISSED | ev.EVENT_JOB_MAX_INSTANCES
+        self._sched.add_listener(self._on_event, mask)
+        for name, c in self.collectors.items():
+            self.add_job(f"collector:{name}", partial(self.run_collector_once, name), c.interval)
+        maintenance: list[tuple[str, Callable[[], Any], float]] = [
+            ("rollups", store.run_rollups, sch.rollup_interval_s),
+            ("compaction", store.compact, sch.compaction_interval_s),
+            ("retention", store.apply_retention, sch.retention_interval_s),
+            ("flush", writer.flush, flush_interval_s),
+        ]
+        for job, fn, seconds in maintenance:
+            self.add_job(job, fn, seconds)
+
+    # -- lifecycle --------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the jobs (idempotent); collectors run at once, then at their intervals."""
+        if not self._sched.running and not self._closed:
+            self._sched.start()
+            for name in self.collectors:
+                self.run_job_now(f"collector:{name}")
+
+    def shutdown(self, wait_s: float | None = None) -> None:
+        """Stop the jobs, wait briefly for running ones, then flush or spill the writer."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._sched.running:
+            self._sched.shutdown(wait=False)
+        deadline = time.monotonic() + (
+            wait_s if wait_s is not None else self.settings.scheduler.collector_timeout_s + 2
+        )
+        with self._idle:
+            while self._running and (left := deadline - time.monotonic()) > 0:
+                self._idle.wait(left)
+        self.writer.close()
+
+    def run_job_now(self, job_id: str) -> None:
+        """Move a job's next run to now ("collector:<name>", rollups, compaction, retention, flush)."""
+        self._sched.modify_job(job_id, next_run_time=datetime.now(UTC))
+
+    @property
+    def running(self) -> bool:
+        return bool(self._sched.running)
+
+    def health(self) -> dict[str, Health]:
+        """A snapshot of each collector's health, by name."""
+        return {n: replace(c.health, extra=dict(c.health.extra)) for n, c in self.collectors.items()}
+
+    # -- the collector job ----------------------------------------------------------------
+    def run_collector_once(self, name: str) -> Health:
+        """Run one collector now (the scheduled job calls this too) and return its health."""
+        c = self.collectors[name]
+        timeout = self.settings.scheduler.collector_timeout_s
+        stuck = self._hung.get(name)
+        if stuck is not None and not stuck[0].done():
+            self._failed(c, f"hung: collect() has not returned for {time.monotonic() - stuck[1]:.0f}s", 0.0)
+            return c.health
+        self._hung.pop(name, None)
+        t0 = time.monotonic()
+        fut = _spawn(c.collect, name)
+        try:
+            samples = list(fut.result(timeout=timeout))
+        except Exception as exc:
+            if isinstance(exc, TimeoutError) and not fut.done():
+                self._hung[name] = (fut, t0)
+                self._failed(c, f"timed out after {timeout:g}s", time.monotonic() - t0)
+            else:
+                self._failed(c, f"{type(exc).__name__}: {exc}", time.monotonic() - t0)
+            return c.health
+        duration = time.monotonic() - t0
+        c.health.success(duration, int(self.clock() * 1000))
+        self.metrics.record_collect(name, duration, ok=True)
+        try:
+            self.writer.write(samples)
+        except Exception:
+            log.exception("writing the samples of collector %r failed (they stay buffered)", name)
+            self.metrics.job_errors.labels(job="write").inc()
+        return c.health
+
+    def _failed(self, c: Collector, reason: str, duration: float) -> None:
+        log.warning("collector %r failed: %s", c.name, reason)
+        c.health.failure(reason, duration)
+        self.metrics.record_collect(c.name, duration, ok=False)
+
+    # -- helpers ----------------------------------------------------------------------------
+    def add_job(self, job_id: str, fn: Callable[[], Any], seconds: float) -> None:
+        """Run ``fn`` every ``seconds`` with the same lag and error accounting as the built-in jobs."""
+        self._sched.add_job(self._tracked(job_id, fn), "interval", seconds=seconds, id=job_id, name=job_id)
+
+    def _tracked(self, job_id: str, fn: Callable[[], Any]) -> Callable[[], None]:
+        """The job as scheduled: records its start (for the lag), logs and counts its errors."""
+
+        def run() -> None:
+            self._started[job_id] = time.time()
+            with self._idle:
+                self._running += 1
+            try:
+                fn()
+            except Exception:
+                log.exception("scheduled job %r failed; it runs again at its next interval", job_id)
+                self.metrics.job_errors.labels(job=job_id).inc()
+            finally:
+                with self._idle:
+                    self._running -= 1
+                    self._idle.notify_all()
+
+        return run
+
+    def _on_event(self, event: ev.JobEvent) -> None:
+        """Job lag from APScheduler's scheduled run time; misfired or skipped runs are counted."""
+        scheduled: datetime | None = getattr(event, "scheduled_run_time", None)
+        if event.code in (ev.EVENT_JOB_MISSED, ev.EVENT_JOB_MAX_INSTANCES):
+            self.metrics.job_missed.labels(job=event.job_id).inc()
+            times = getattr(event, "scheduled_run_times", None) or [scheduled]
+            scheduled, started = times[-1], time.time()
+        else:
+            started = self._started.pop(event.job_id, time.time())
+        if event.code == ev.EVENT_JOB_ERROR:
+            self.metrics.job_errors.labels(job=event.job_id).inc()
+        if scheduled is not None:
+            self.metrics.job_lag.labels(job=event.job_id).set(max(0.0, started - scheduled.timestamp()))
+
+
+_PROCESS_LOCK = threading.Lock()
+_PROCESS: PulseScheduler | None = None
+
+
+def get_process_scheduler(factory: Callable[[], PulseScheduler], start: bool = True) -> PulseScheduler:
+    """The one scheduler of this process: built (and started) on the first call, then reused.
+
+    Streamlit reruns scripts and serves sessions from several threads; the lock makes sure the
+    factory runs once. The scheduler is shut down at interpreter exit so buffers are flushed.
+    """
+    global _PROCESS
+    with _PROCESS_LOCK:
+        if _PROCESS is None:
+            sched = factory()
+            if start:
+                sched.start()
+            atexit.register(sched.shutdown)
+            _PROCESS = sched
+        return _PROCESS
+
+
+def reset_process_scheduler() -> None:
+    """Shut down and forget the process scheduler (tests, or an explicit restart)."""
+    global _PROCESS
+    with _PROCESS_LOCK:
+        if _PROCESS is not None:
+            _PROCESS.shutdown()
+            _PROCESS = None

@@ -1,0 +1,97 @@
+"""Tables of the metrics store (SQLAlchemy Core). Alembic migrations create and upgrade them.
+
+Timestamps are Unix milliseconds (BIGINT). Each written batch lands as one row of ``head``
+(columnar arrays of series ids, timestamps and values: the write-ahead "head block" of
+Prometheus' TSDB); compaction moves samples older than the out-of-order window into compressed
+per-series ``chunks``.
+Rollups keep min, max, sum, count and last per series and bucket.
+"""
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+series = Table(
+    "series",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("fingerprint", String(32), nullable=False, unique=True),
+    Column("metric", String(200), nullable=False, index=True),
+    Column("labels", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+)
+
+head = Table(
+    "head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("min_ts", BigInteger, nullable=False, index=True),
+    Column("max_ts", BigInteger, nullable=False, index=True),
+    Column("n", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
+chunks = Table(
+    "chunks",
+    metadata,
+    Column("series_id", Integer, primary_key=True),
+    Column("start_ts", BigInteger, primary_key=True),
+    Column("end_ts", BigInteger, nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+
+def _rollup(name: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("series_id", Integer, primary_key=True),
+        Column("ts", BigInteger, primary_key=True),
+        Column("min", Float, nullable=False),
+        Column("max", Float, nullable=False),
+        Column("sum", Float, nullable=False),
+        Column("count", Integer, nullable=False),
+        Column("last", Float, nullable=False),
+        sqlite_with_rowid=False,
+    )
+
+
+rollup_1m = _rollup("rollup_1m")
+rollup_1h = _rollup("rollup_1h")
+ROLLUPS = {60_000: rollup_1m, 3_600_000: rollup_1h}
+
+rollup_dirty = Table(
+    "rollup_dirty",
+    metadata,
+    Column("resolution", BigInteger, primary_key=True),
+    Column("bucket", BigInteger, primary_key=True),
+    sqlite_with_rowid=False,
+)
+
+ingest_rejects = Table(
+    "ingest_rejects",
+    metadata,
+    Column("reason", String(40), primary_key=True),
+    Column("metric", String(200), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+    Column("last_ms", BigInteger, nullable=False),
+)
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)
