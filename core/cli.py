@@ -144,7 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     dbsub.add_parser("upgrade", help="create or upgrade the schema").set_defaults(func=cmd_db_upgrade)
     q = sub.add_parser("query", help="query stored samples; print a table or write CSV")
     q.add_argument("selector", help='e.g. host_cpu_utilization_ratio{host=~"host-0[12]"}')
-    q.add_argument("--start", default="-1h", help="now, -6h, ISO 8601 or Unix seconds (default -1h)")
+    q.add_argument(
+        "--start", default="now-1h", help="now-6h (or --start=-6h), ISO 8601 or Unix seconds (default now-1h)"
+    )
     q.add_argument("--end", default="now")
     q.add_argument("--step", default=None, help="bucket width, e.g. 1m (default: automatic)")
     q.add_argument(

@@ -57,6 +57,7 @@ def run_daemon(
     settings: Settings, stop: threading.Event, run_for_s: float | None = None, metrics_port: int | None = None
 ) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
     store = open_store(settings)
     collectors = build_collectors(settings)
     metrics = SelfMetrics()

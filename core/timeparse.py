@@ -23,10 +23,12 @@ def parse_duration_ms(text: str) -> int:
 
 
 def parse_time_ms(text: str, now_ms: int) -> int:
-    """``now``, ``-6h`` (relative to now), an ISO 8601 time or Unix seconds -> Unix milliseconds."""
+    """``now``, ``-6h`` or ``now-6h`` (relative to now), an ISO 8601 time or Unix seconds -> Unix milliseconds."""
     text = text.strip()
     if text == "now":
         return now_ms
+    if text.startswith("now-"):
+        text = text[3:]
     if text.startswith("-"):
         return now_ms - parse_duration_ms(text[1:])
     try:

@@ -48,8 +48,8 @@ def _unpack(buf: memoryview, n: int) -> tuple[np.ndarray, memoryview]:
 
 def _decimal_exponent(values: np.ndarray) -> int | None:
     """Smallest k with every value == round(value * 10**k) / 10**k, or None."""
-    if not np.all(np.abs(values) < 2**52):
-        return None
+    if not np.all(np.abs(values) < 2**52) or np.any((values == 0) & np.signbit(values)):
+        return None  # too large for exact integers, or a -0.0 whose sign must survive
     for k in range(10):
         scale = 10.0**k
         scaled = np.round(values * scale)

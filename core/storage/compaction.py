@@ -1,7 +1,7 @@
 """Compaction: head blocks older than the out-of-order window become compressed per-series chunks.
 
 Chunks are aligned to ``chunk_seconds``. The part of a head block at or after the cutoff is
-written back as a new, smaller head block. A late sample whose window was already compacted is
+kept in place as a smaller head block (same id, so write order is kept). A late sample whose window was already compacted is
 merged into the existing chunk on the next run; reads merge chunks and head blocks meanwhile.
 """
 
@@ -62,15 +62,27 @@ def _chunk_rows(data: pl.DataFrame, width: int, old: dict[tuple[int, int], bytes
 
 
 def _compact_blocks(conn: Connection, rows: list[tuple[int, bytes, int]], cutoff: int, width: int) -> int:
-    frames, keep = [], []
-    for _id, blob, n in rows:
+    frames = []
+    for block_id, blob, n in rows:
         sids, ts, values = unpack(blob, n)
         old = ts < cutoff
         frames.append(
             pl.DataFrame({"series_id": sids[old], "ts": ts[old], "value": values[old]}, schema=RAW_SCHEMA)
         )
-        if not old.all():
-            keep.append((sids[~old], ts[~old], values[~old]))
+        if old.all():
+            conn.execute(sa.delete(head).where(head.c.id == block_id))
+        else:  # keep the newer part in place: same id, so it still reads as written when it was
+            keep = ~old
+            conn.execute(
+                sa.update(head)
+                .where(head.c.id == block_id)
+                .values(
+                    min_ts=int(ts[keep].min()),
+                    max_ts=int(ts[keep].max()),
+                    n=int(keep.sum()),
+                    data=pack(sids[keep], ts[keep], values[keep]),
+                )
+            )
     data = (
         pl.concat(frames)
         .unique(["series_id", "ts"], keep="last", maintain_order=True)
@@ -80,13 +92,6 @@ def _compact_blocks(conn: Connection, rows: list[tuple[int, bytes, int]], cutoff
     lo = int(data["ts"].to_numpy().min()) // width * width
     new = _chunk_rows(data, width, _existing(conn, ids, lo, cutoff))
     upsert(conn, chunks, new, ["series_id", "start_ts"])
-    conn.execute(sa.delete(head).where(head.c.id.in_([r[0] for r in rows])))
-    for sids, ts, values in keep:
-        conn.execute(
-            sa.insert(head).values(
-                min_ts=int(ts.min()), max_ts=int(ts.max()), n=int(ts.size), data=pack(sids, ts, values)
-            )
-        )
     return len(new)
 
 

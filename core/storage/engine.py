@@ -39,7 +39,13 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         db = sa.make_url(url).database
         if db and db != ":memory:":
-            Path(db).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(db).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(
+                    f"cannot create the folder of the SQLite database {db!r} ({exc}); "
+                    "fix setting 'database_url' or the folder's permissions"
+                ) from exc
         engine = sa.create_engine(url, connect_args={"timeout": 5})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine

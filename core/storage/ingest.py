@@ -29,7 +29,17 @@ from core.storage.upsert import add_rejects, mark_dirty
 MINUTE_MS = 60_000
 NO_HEAD = -(2**62)
 _UNKNOWN, _OVER_LIMIT, _BAD_NAME = -1, -2, -3
+_MALFORMED = -4
 _KEY, _TS, _VALUE = itemgetter(0, 1), itemgetter(2), itemgetter(3)
+_ROW_TYPES = {Sample, tuple}
+_NUMBER_TYPES = {int, float, np.float64, np.int64, np.float32, np.int32}
+
+
+def _metric_of(s: object) -> str:
+    metric = s[0] if isinstance(s, tuple | list) and s and isinstance(s[0], str) else "?"
+    return metric[:200]
+
+
 _NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
 _LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
 
@@ -39,6 +49,14 @@ class WriteResult:
     accepted: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     new_series: int = 0
+
+
+def _fits_float(x: float) -> bool:
+    try:
+        float(x)
+    except OverflowError:
+        return False
+    return True
 
 
 def well_formed(s: object) -> bool:
@@ -52,15 +70,32 @@ def well_formed(s: object) -> bool:
         and isinstance(s[2], int | float)
         and isinstance(s[3], int | float)
         and abs(s[2]) < 2**62
+        and _fits_float(s[3])
     )
 
 
-def valid_key(metric: str, labels: series_mod.Labels) -> bool:
-    return (
-        len(metric) <= 200
-        and _NAME.match(metric) is not None
-        and all(_LABEL.match(k) is not None and len(v) <= 1000 for k, v in labels)
-    )
+def key_problem(metric: object, labels: object) -> str | None:
+    """Why a (metric, labels) key cannot name a series ("malformed", "bad_name"), or None."""
+    if not isinstance(metric, str) or not isinstance(labels, tuple):
+        return "malformed"
+    if not all(
+        isinstance(kv, tuple) and len(kv) == 2 and all(isinstance(x, str) for x in kv) for kv in labels
+    ):
+        return "malformed"
+    names = [k for k, _ in labels]
+    if (
+        len(metric) > 200
+        or _NAME.match(metric) is None
+        or len(set(names)) != len(names)
+        or any(_LABEL.match(k) is None or k.startswith("__") or len(v) > 1000 for k, v in labels)
+    ):
+        return "bad_name"
+    return None
+
+
+def canonical(labels: series_mod.Labels) -> series_mod.Labels:
+    """Sorted by name, empty values dropped (an empty label is an absent label, as in Prometheus)."""
+    return tuple(sorted((k, v) for k, v in labels if v != ""))
 
 
 class Writer:
@@ -81,14 +116,21 @@ class Writer:
         rejects: Counter[tuple[str, str]] = Counter()
         n = len(batch)
         try:
+            if not (
+                {*map(type, batch)} <= _ROW_TYPES
+                and {*map(len, batch)} <= {4}
+                and {*map(type, map(_TS, batch))} <= _NUMBER_TYPES
+                and {*map(type, map(_VALUE, batch))} <= _NUMBER_TYPES
+            ):
+                raise TypeError("a sample is not a 4-tuple of plain numbers")
             ts = np.fromiter(map(_TS, batch), np.int64, n)
             values = np.fromiter(map(_VALUE, batch), np.float64, n)
             sid_list: list[int | None] = list(map(self._ids.get, map(_KEY, batch)))
-        except (TypeError, ValueError, IndexError, OverflowError):
+        except (TypeError, ValueError, IndexError, KeyError, OverflowError):
             good = [s for s in batch if well_formed(s)]
             for s in batch:
                 if not well_formed(s):
-                    rejects["malformed", str(getattr(s, "metric", "?"))[:200]] += 1
+                    rejects["malformed", _metric_of(s)] += 1
             return (
                 self._write_clean(good, rejects)
                 if good
@@ -133,12 +175,13 @@ class Writer:
             for reason, mask in (
                 ("cardinality", sids == _OVER_LIMIT),
                 ("bad_name", sids == _BAD_NAME),
+                ("malformed", sids == _MALFORMED),
                 ("nan_or_inf", known & ~finite),
                 ("future", known & finite & future),
                 ("too_old", known & finite & ~future & too_old),
             ):
                 for j in np.flatnonzero(mask).tolist():
-                    rejects[reason, batch[j][0]] += 1
+                    rejects[reason, _metric_of(batch[j])] += 1
             good_ts = ts[ok]
             if good_ts.size:
                 conn.execute(
@@ -190,8 +233,12 @@ class Writer:
     ) -> tuple[dict[series_mod.SeriesKey, int], dict[int, int], list[str]]:
         """Ids (and heads) for keys the cache missed; new series obey the cardinality guard."""
         unique = list(dict.fromkeys(keys))
-        out: dict[series_mod.SeriesKey, int] = {k: _BAD_NAME for k in unique if not valid_key(*k)}
-        candidates = [k for k in unique if k not in out]
+        problems = {k: key_problem(*k) for k in unique}
+        out: dict[series_mod.SeriesKey, int] = {
+            k: _MALFORMED if p == "malformed" else _BAD_NAME for k, p in problems.items() if p
+        }
+        canon = {k: (k[0], canonical(k[1])) for k in unique if not problems[k]}
+        candidates = list(dict.fromkeys(canon.values()))
         found = series_mod.ids_for(conn, candidates)
         heads = series_mod.heads_for(conn, list(found.values()))
         if self._per_metric is None:
@@ -202,11 +249,11 @@ class Writer:
             if (metric, labels) in found:
                 continue
             if budget.get(metric, 0) >= self.settings.max_series_per_metric:
-                out[metric, labels] = _OVER_LIMIT
                 continue
             budget[metric] = budget.get(metric, 0) + 1
             fresh.append((metric, labels))
         series_mod.insert_missing(conn, fresh)
         found.update(series_mod.ids_for(conn, fresh))
-        out.update(found)
+        for raw_key, key in canon.items():
+            out[raw_key] = found.get(key, _OVER_LIMIT)
         return out, heads, [m for m, _ in fresh]

@@ -23,6 +23,7 @@ Across = Literal["avg", "min", "max", "sum", "count", "quantile"]
 Resolution = Literal["auto", "raw", "1m", "1h"]
 MINUTE, HOUR, DAY = 60_000, 3_600_000, 86_400_000
 WIDTH = {"raw": 0, "1m": MINUTE, "1h": HOUR}
+LOOKBACK_MS = 5 * MINUTE
 NICE_STEPS = [
     s * 1000 for s in (15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
 ]
@@ -78,18 +79,32 @@ def pick_resolution(q: Query, step: int, retention: RetentionSettings, now_ms: i
     return "raw"
 
 
-def _over_time(df: pl.DataFrame, q: Query, res: str, step_s: float) -> pl.DataFrame:
-    """Per series and step bucket (column ``b``): the value of the over-time aggregation."""
-    keys = ("series_id", "b")
+SID, BUCKET = "__sid", "__b"  # working columns; label names starting with __ are rejected at ingest
+
+
+def _counter(df: pl.DataFrame, q: Query, res: str) -> pl.DataFrame:
+    """increase (sum of deltas) or rate (deltas over the time they span) per series and bucket.
+
+    A drop means the counter restarted from zero, so the delta is the new value; the first
+    sample of a series has no delta. Dividing by the spanned time, not the step, keeps rates
+    right when samples are further apart than the step.
+    """
+    v = pl.col("value") if res == "raw" else pl.col("last")
+    prev, prev_ts = v.shift(1).over(SID), pl.col("ts").shift(1).over(SID)
+    delta = pl.when(prev.is_null()).then(None).when(v >= prev).then(v - prev).otherwise(v)
+    inc = df.with_columns(delta.alias("d"), (pl.col("ts") - prev_ts).alias("dt")).filter(
+        pl.col("d").is_not_null() & (pl.col(BUCKET) >= q.start_ms)
+    )
+    if q.over_time == "increase":
+        return inc.group_by(SID, BUCKET).agg(pl.col("d").sum().alias("value"))
+    return inc.group_by(SID, BUCKET).agg((pl.col("d").sum() / pl.col("dt").sum() * 1000).alias("value"))
+
+
+def _over_time(df: pl.DataFrame, q: Query, res: str) -> pl.DataFrame:
+    """Per series and step bucket: the value of the over-time aggregation."""
+    keys = (SID, BUCKET)
     if q.over_time in ("rate", "increase"):
-        v = pl.col("value") if res == "raw" else pl.col("last")
-        prev = v.shift(1).over("series_id")
-        delta = pl.when(v >= prev).then(v - prev).otherwise(v)  # a drop is a counter reset
-        inc = df.with_columns(delta.alias("d")).filter(
-            pl.col("d").is_not_null() & (pl.col("b") >= q.start_ms)
-        )
-        out = inc.group_by(keys).agg(pl.col("d").sum().alias("value"))
-        return out.with_columns(pl.col("value") / step_s) if q.over_time == "rate" else out
+        return _counter(df, q, res)
     if res == "raw":
         v = pl.col("value")
         exprs = {
@@ -113,7 +128,7 @@ def _over_time(df: pl.DataFrame, q: Query, res: str, step_s: float) -> pl.DataFr
             "quantile": mean.quantile(q.quantile, "linear"),
         }
     return (
-        df.filter(pl.col("b") >= q.start_ms)
+        df.filter(pl.col(BUCKET) >= q.start_ms)
         .group_by(keys, maintain_order=True)
         .agg(exprs[q.over_time].alias("value"))
     )
@@ -130,7 +145,7 @@ def _across(df: pl.DataFrame, q: Query) -> pl.DataFrame:
         "quantile": v.quantile(q.quantile, "linear"),
     }
     assert q.across is not None
-    return df.group_by(*q.by, "b").agg(exprs[q.across].alias("value"))
+    return df.group_by(*q.by, BUCKET).agg(exprs[q.across].alias("value"))
 
 
 def run_query(conn: Connection, q: Query, retention: RetentionSettings, now_ms: int) -> pl.DataFrame:
@@ -139,24 +154,28 @@ def run_query(conn: Connection, q: Query, retention: RetentionSettings, now_ms: 
     res = pick_resolution(q, step, retention, now_ms)
     found = select_series(conn, q.selector)
     labels = pl.DataFrame(
-        [{"series_id": i, **lb} for i, lb in zip(found["id"], found["labels"], strict=True)]
+        [{SID: i, **lb} for i, lb in zip(found["id"], found["labels"], strict=True)],
+        infer_schema_length=None,
     )
     if found.is_empty():
         return pl.DataFrame(
             schema={"ts": pl.Datetime("ms", "UTC"), "value": pl.Float64, **{k: pl.Utf8 for k in q.by}}
         )
     ids = found["id"].to_list()
-    lo = q.start_ms - (max(step, WIDTH[res]) if q.over_time in ("rate", "increase") else 0)
+    lookback = max(step, WIDTH[res], LOOKBACK_MS)  # the sample before the range, for the first delta
+    lo = q.start_ms - (lookback if q.over_time in ("rate", "increase") else 0)
     if res == "raw":
         data = read_raw(conn, ids, lo, q.end_ms)
     else:
         data = read_rollup(conn, rollup_1m if res == "1m" else rollup_1h, ids, lo, q.end_ms)
-    data = data.with_columns((q.start_ms + (pl.col("ts") - q.start_ms) // step * step).alias("b"))
-    per_series = _over_time(data, q, res, step / 1000).join(labels, on="series_id", how="left")
+    data = data.rename({"series_id": SID}).with_columns(
+        (q.start_ms + (pl.col("ts") - q.start_ms) // step * step).alias(BUCKET)
+    )
+    per_series = _over_time(data, q, res).join(labels, on=SID, how="left")
     for name in q.by:
         if name not in per_series.columns:
             per_series = per_series.with_columns(pl.lit(None, pl.Utf8).alias(name))
-    out = _across(per_series, q) if q.across else per_series.drop("series_id")
-    out = out.with_columns(pl.col("b").cast(pl.Datetime("ms", "UTC")).alias("ts")).drop("b")
+    out = _across(per_series, q) if q.across else per_series.drop(SID)
+    out = out.with_columns(pl.col(BUCKET).cast(pl.Datetime("ms", "UTC")).alias("ts")).drop(BUCKET)
     ordered = ["ts", "value", *[c for c in out.columns if c not in ("ts", "value")]]
     return out.select(ordered).sort([c for c in ordered if c != "value"])

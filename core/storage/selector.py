@@ -61,6 +61,14 @@ class Selector:
         return f"{self.metric}{{{inner}}}" if inner else self.metric
 
 
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"'}
+
+
+def _unescape(text: str) -> str:
+    """PromQL string escapes; any other backslash pair is kept as written (regex classes like ``\\d``)."""
+    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m[1], m[0]), text)
+
+
 def parse_selector(text: str) -> Selector:
     """Parse ``metric{a="x",b=~"y|z"}``; a clear QueryError names what is wrong."""
     text = text.strip()
@@ -74,7 +82,7 @@ def parse_selector(text: str) -> Selector:
         mm = _MATCHER.match(body, pos)
         if not mm:
             raise QueryError(f'bad matcher in {text!r} at {body[pos:]!r}: expected label="value"')
-        value = bytes(mm.group(3), "utf-8").decode("unicode_escape")
+        value = _unescape(mm.group(3))
         matchers.append(Matcher(mm.group(1), mm.group(2), value))  # type: ignore[arg-type]
         pos = mm.end()
     return Selector(metric, tuple(matchers))

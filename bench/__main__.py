@@ -1,0 +1,41 @@
+"""``python -m bench [names...]``: run the benchmarks and print one table."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import ingest, overhead, query, storage
+from bench.common import Row
+
+SUITES = {"ingest": ingest.run, "storage": storage.run, "query": query.run, "overhead": overhead.run}
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(SUITES)
+    unknown = [n for n in names if n not in SUITES]
+    if unknown:
+        print(f"unknown benchmark(s) {unknown}; choose from {list(SUITES)}", file=sys.stderr)
+        return 2
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="pulse-bench-") as tmp:
+        for name in names:
+            t0 = time.perf_counter()
+            rows += SUITES[name](Path(tmp))
+            print(f"[{name}: {time.perf_counter() - t0:.0f} s]", file=sys.stderr, flush=True)
+    header = Row("benchmark", "figure", "ratio / baseline (same run)", "target", "")
+    table = [header, *rows]
+    widths = [max(len(getattr(r, f)) for r in table) for f in ("name", "value", "ratio", "target", "verdict")]
+    print(
+        time.strftime("MCP Pulse benchmarks, %Y-%m-%d, ") + f"{sys.platform}, python {sys.version.split()[0]}"
+    )
+    for r in table:
+        cells = (r.name, r.value, r.ratio, r.target, r.verdict)
+        print(" | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,62 @@
+"""Shared helpers of the benchmarks: fresh stores, demo data, timing."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from collectors.base import Sample
+from collectors.demo import DemoCollector
+from core.config import DemoSettings, Settings, load_settings
+from core.storage import Store, open_store
+
+DAY = 86_400_000
+
+
+@dataclass
+class Row:
+    name: str
+    value: str
+    ratio: str = ""
+    target: str = ""
+    verdict: str = ""
+
+
+class Clock:
+    """A settable clock for stores that must see 'now' far after the data (compaction, retention)."""
+
+    def __init__(self, now_s: float) -> None:
+        self.now = now_s
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def fresh_store(
+    folder: Path, name: str, clock: Callable[[], float] = time.time, **overrides: object
+) -> Store:
+    path = folder / f"{name}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    settings: Settings = load_settings(database_url=f"sqlite:///{path}", **overrides)
+    return open_store(settings, clock=clock)
+
+
+def demo_samples(start_ms: int, end_ms: int, step_ms: int, gauges_only: bool = False) -> list[Sample]:
+    demo = DemoCollector(DemoSettings(seed=7))
+    out: list[Sample] = []
+    for batch in demo.backfill(start_ms, end_ms, step_ms):
+        out.extend(s for s in batch if not (gauges_only and s.metric.endswith("_total")))
+    return out
+
+
+def best_of(runs: int, fn: Callable[[], float]) -> float:
+    """The best (lowest) of ``runs`` timings returned by ``fn``: the least disturbed by the machine."""
+    return min(fn() for _ in range(runs))
+
+
+def median_of(runs: int, fn: Callable[[], float]) -> float:
+    return statistics.median(fn() for _ in range(runs))

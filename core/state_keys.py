@@ -1,0 +1,29 @@
+"""Names of session-state entries and URL query parameters, in one place.
+
+Canonical values (what the user picked) live under ``pulse.*`` keys and survive page switches;
+widgets use their own ``w.*`` keys and are re-seeded from the canonical value on every run,
+because Streamlit drops a widget's state when the page that drew it is left. URL parameter names
+are short and stable, since people paste these links into tickets.
+"""
+
+# canonical values
+TIME_SPEC = "pulse.time_spec"  # core.timerange.TimeSpec
+FILTERS = "pulse.filters"  # core.views.Filters
+LIVE = "pulse.live"  # bool, or None for "the default of the range"
+PERF_SERVER = "pulse.performance.server"  # drill-down: one server's tools, or None
+HEATMAP_PANEL = "pulse.health.heatmap_panel"
+
+# widget keys
+W_RANGE = "w.range"
+W_FROM_DATE, W_FROM_TIME = "w.from_date", "w.from_time"
+W_TO_DATE, W_TO_TIME = "w.to_date", "w.to_time"
+W_HOSTS, W_TEAMS, W_SERVERS = "w.hosts", "w.teams", "w.servers"
+W_LIVE = "w.live"
+W_PERF_SERVER = "w.performance.server"
+W_HEATMAP_PANEL = "w.health.heatmap_panel"
+
+# URL query parameters (range/from/to are defined with the time range in core.timerange)
+QP_HOST, QP_TEAM, QP_SERVER = "host", "team", "server"
+QP_LIVE = "live"
+QP_DRILL = "drill"
+QP_HEATMAP = "heatmap"

@@ -1,0 +1,100 @@
+"""Health: are the hosts and MCP servers up and within their limits, now and over the range."""
+
+import polars as pl
+import streamlit as st
+
+from core import charts
+from core import state_keys as K
+from core.views import health
+from pages import _common as ui
+
+ui.page_header("Health")
+controls = ui.sidebar_controls()
+ui.require_data(["host_up", "mcp_server_up"], "hosts or MCP servers")
+PCT = st.column_config.ProgressColumn
+MS = st.column_config.NumberColumn
+STATUS_COLUMNS = {
+    **{k: k.capitalize() for k in ("host", "server", "team", "kind", "status")},
+    "reason": st.column_config.TextColumn("Reason", width="large"),
+    "cpu": PCT("CPU", format="percent", min_value=0, max_value=1, width="small"),
+    "memory": PCT("Memory", format="percent", min_value=0, max_value=1, width="small"),
+    "disk": PCT("Disk (fullest)", format="percent", min_value=0, max_value=1, width="small"),
+    "load1": MS("Load 1m", format="%.2f", width="small"),
+    "ping_s": MS("Ping", format="%.0f ms", width="small"),
+    "tools_list_s": MS("tools/list", format="%.0f ms", width="small"),
+    "memory_of_limit": PCT("Mem / limit", format="percent", min_value=0, max_value=1, width="small"),
+}
+
+
+def body() -> None:
+    tr = controls.resolve()
+    ui.freshness(tr, controls.live)
+    hosts = ui.query(health.host_status, tr.as_of_ms, controls.filters)
+    servers = ui.query(health.server_status, tr.as_of_ms, controls.filters)
+    h, s = health.status_counts(hosts), health.status_counts(servers)
+    up = int(servers["up"].sum()) if not servers.is_empty() else 0
+    cols = st.columns(4)
+    cols[0].metric("Hosts OK", f"{h['ok']} / {hosts.height}", border=True)
+    cols[1].metric(
+        "Hosts critical", h["critical"], border=True, help="Down, silent, or over a critical threshold"
+    )
+    cols[2].metric("MCP servers up", f"{up} / {servers.height}", border=True)
+    cols[3].metric("Servers with issues", s["warning"] + s["critical"], border=True)
+
+    st.subheader("Hosts")
+    shown = hosts.select("host", "status", "cpu", "memory", "disk", "load1", "reason")
+    ui.table(shown, hosts, "health-hosts", tr, STATUS_COLUMNS)
+    st.subheader("MCP servers")
+    shown = ui.in_ms(servers, ["ping_s", "tools_list_s"])
+    shown = shown.select(
+        "server", "status", "host", "team", "kind", "ping_s", "tools_list_s", "memory_of_limit", "reason"
+    )
+    ui.table(shown, servers, "health-servers", tr, STATUS_COLUMNS, height=320)
+
+    tab_hosts, tab_servers, tab_heat = st.tabs(["Hosts", "MCP servers", "Heatmap"])
+    with tab_hosts:
+        grid = st.columns(2)
+        for i, key in enumerate(("cpu", "memory", "disk", "load1")):
+            panel = health.HOST_PANELS[key]
+            df = ui.query(health.host_series, tr, controls.filters, key)
+            with grid[i % 2]:
+                ui.chart(charts.line(df, panel.title, panel.unit), df, f"health-host-{key}", tr)
+        net = ui.query(health.host_network, tr, controls.filters)
+        for i, way in enumerate(("receive", "transmit")):
+            part = net.filter(pl.col("direction") == way).drop("direction")
+            with grid[i % 2]:
+                chart = charts.line(part, f"Network {way}", "bytes_per_s")
+                ui.chart(chart, part, f"health-host-network-{way}", tr)
+    with tab_servers:
+        grid = st.columns(2)
+        with grid[0]:
+            df = ui.query(health.servers_up_series, tr, controls.filters)
+            ui.chart(charts.servers_up(df), df, "health-servers-up", tr)
+        for i, (method, title) in enumerate(
+            (("ping", "Ping latency, slowest servers"), ("tools/list", "tools/list latency, slowest servers"))
+        ):
+            df = ui.query(health.server_latency, tr, controls.filters, method)
+            with grid[(i + 1) % 2]:
+                ui.chart(
+                    charts.line(df, title, "seconds", color="server"), df, f"health-servers-{method}", tr
+                )
+    with tab_heat:
+        heat = ui.url_select(
+            "Metric",
+            ["cpu", "memory", "disk"],
+            K.HEATMAP_PANEL,
+            K.W_HEATMAP_PANEL,
+            K.QP_HEATMAP,
+            format_func=lambda k: health.HOST_PANELS[k].title,
+            width=320,
+        )
+        df = ui.query(health.utilization_heatmap, tr, controls.filters, heat)
+        ui.chart(
+            charts.heatmap(df, f"{health.HOST_PANELS[heat].title} per host"),
+            df,
+            f"health-heatmap-{heat}",
+            tr,
+        )
+
+
+ui.run(controls, body)

@@ -1,0 +1,112 @@
+"""Performance: tool-call rate, errors and latency per server and tool, against the previous period."""
+
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from core import charts
+from core import state_keys as K
+from core.units import Unit, fmt_count, fmt_delta_pct, fmt_percent, fmt_rate, fmt_seconds
+from core.views import performance as perf
+from pages import _common as ui
+
+ui.page_header("Performance")
+controls = ui.sidebar_controls()
+ui.require_data([perf.CALLS], "tool calls")
+ALL = "All servers"
+NUM = st.column_config.NumberColumn
+COLUMNS = {
+    "server": "Server",
+    perf.TOOL: "Tool",
+    "calls": NUM("Calls", format="compact"),
+    "error_ratio": NUM("Errors", format="percent"),
+    **{q: NUM(q, format="%.0f ms") for q in perf.QUANTILES},
+    "calls_delta_pct": NUM("Calls Δ", format="%+.0f%%"),
+    "error_ratio_delta_pp": NUM("Errors Δ (pp)", format="%+.1f"),
+    "p95_delta_pct": NUM("p95 Δ", format="%+.0f%%"),
+}
+VS = "Change against the previous period of the same length"
+
+
+def body() -> None:
+    tr = controls.resolve()
+    ui.freshness(tr, controls.live)
+    current = ui.query(perf.tool_buckets, tr, controls.filters)
+    if current.is_empty():
+        ui.no_data(tr, "tool calls")
+        return
+    previous = ui.query(perf.tool_buckets, tr.previous(), controls.filters)
+    server = ui.url_select(
+        "Drill down", [ALL, *perf.servers_of(current)], K.PERF_SERVER, K.W_PERF_SERVER, K.QP_DRILL, width=320
+    )
+    if server != ALL:
+        current, previous = (b.filter(pl.col("server") == server) for b in (current, previous))
+    by, of = ("server", "per server") if server == ALL else (perf.TOOL, f"per tool of {server}")
+    now, before = perf.summarize(current, tr), perf.summarize(previous, tr.previous())
+    d = perf.compare(now, before)
+    pp = None if d.error_ratio_pp is None else f"{d.error_ratio_pp:+.2f} pp"
+    for col, (label, value, delta, color) in zip(
+        st.columns(5),
+        (
+            ("Tool calls", fmt_count(now.calls), fmt_delta_pct(d.calls_pct), "normal"),
+            ("Calls per second", fmt_rate(now.calls_per_s, ""), None, "normal"),
+            ("Error ratio", fmt_percent(now.error_ratio, 2), pp, "inverse"),
+            ("p95 latency", fmt_seconds(now.p95), fmt_delta_pct(d.p95_pct), "inverse"),
+            ("p99 latency", fmt_seconds(now.p99), fmt_delta_pct(d.p99_pct), "inverse"),
+        ),
+        strict=True,
+    ):
+        col.metric(label, value, delta, color, border=True, help=VS if delta else None)  # type: ignore[arg-type]
+
+    series = perf.series(current, tr, (by,))
+    panels: tuple[tuple[str, str, Unit, dict[str, Any]], ...] = (
+        ("calls_per_s", f"Call rate {of}", "per_s", {"stacked": True, "other": "sum"}),
+        ("errors_per_s", f"Error rate {of}", "per_s", {"stacked": True, "other": "sum"}),
+        ("p95", f"p95 latency {of}, slowest", "seconds", {"max_series": 8}),
+    )
+    grid = st.columns(2)
+    for i, (column, title, unit, options) in enumerate(panels):
+        data = series.select("ts", by, pl.col(column).alias("value")).drop_nulls("value")
+        with grid[i % 2]:
+            ui.chart(charts.line(data, title, unit, color=by, **options), data, f"perf-{column}-{by}", tr)
+    with grid[1]:
+        overall = perf.latency_long(perf.series(current, tr, ()))
+        ui.chart(
+            charts.quantiles(overall, "Latency p50 / p95 / p99 (call-weighted)"), overall, "perf-latency", tr
+        )
+
+    table = perf.tool_table(current, previous, tr)
+    shown = ui.in_ms(table, list(perf.QUANTILES))
+    slow, failing = st.columns(2)
+    with slow:
+        st.subheader("Slowest tools (p95)")
+        top = shown.join(
+            perf.top_tools(table, "p95").select("server", perf.TOOL), on=["server", perf.TOOL], how="semi"
+        )
+        ui.table(
+            top.sort("p95", descending=True).select("server", perf.TOOL, "calls", "p95", "p95_delta_pct"),
+            top,
+            "perf-top-slowest",
+            tr,
+            COLUMNS,
+        )
+    with failing:
+        st.subheader("Most failing tools")
+        top = perf.top_tools(shown, "error_ratio").filter(pl.col("errors") > 0)
+        ui.table(
+            top.select("server", perf.TOOL, "calls", "error_ratio", "error_ratio_delta_pp"),
+            top,
+            "perf-top-failing",
+            tr,
+            COLUMNS,
+        )
+    st.subheader("All tools" if server == ALL else f"Tools of {server}")
+    ui.table(shown.drop("host", "team", "errors", "calls_per_s"), table, "perf-tools", tr, COLUMNS)
+    dist = perf.latency_distribution(current, "p95", by)
+    ui.chart(
+        charts.box(dist, f"Distribution of p95 latency {of}", "seconds"), dist, f"perf-distribution-{by}", tr
+    )
+
+
+ui.run(controls, body)
