@@ -10,11 +10,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -23,13 +24,19 @@ from core.errors import ConfigError
 DEFAULT_CONFIG_FILE = "pulse.toml"
 
 
-class RetentionSettings(BaseModel):
+class Section(BaseModel):
+    """A ``[table]`` of the settings: an unknown key is an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class RetentionSettings(Section):
     raw_days: float = Field(7, gt=0, description="Days raw samples are kept")
     minute_days: float = Field(35, gt=0, description="Days 1-minute rollups are kept")
     hour_days: float = Field(730, gt=0, description="Days 1-hour rollups are kept")
 
 
-class IngestSettings(BaseModel):
+class IngestSettings(Section):
     out_of_order_window_s: int = Field(
         3600, ge=0, description="How far behind a series' newest sample a late sample is accepted"
     )
@@ -42,10 +49,10 @@ class IngestSettings(BaseModel):
         ge=1000,
         description="Samples kept in memory while the database is down before spilling to disk",
     )
-    chunk_seconds: int = Field(7200, ge=60, description="Span of one compressed chunk of older raw samples")
+    chunk_seconds: int = Field(21600, ge=60, description="Span of one compressed chunk of older raw samples")
 
 
-class DemoSettings(BaseModel):
+class DemoSettings(Section):
     seed: int = 42
     days: float = Field(7, ge=0, le=90, description="Days of history the demo backfills")
     hosts: int = Field(6, ge=1, le=200)
@@ -55,11 +62,11 @@ class DemoSettings(BaseModel):
     interval_s: int = Field(15, ge=1, le=3600, description="Live sample interval")
 
 
-class HostSettings(BaseModel):
+class HostSettings(Section):
     interval_s: int = Field(15, ge=1, le=3600)
 
 
-class SchedulerSettings(BaseModel):
+class SchedulerSettings(Section):
     rollup_interval_s: int = Field(60, ge=5)
     compaction_interval_s: int = Field(900, ge=60)
     retention_interval_s: int = Field(3600, ge=60)
@@ -69,10 +76,27 @@ class SchedulerSettings(BaseModel):
     )
 
 
-class MetricsSettings(BaseModel):
+class MetricsSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(
         9464, ge=0, le=65535, description="Port of the daemon's /metrics endpoint (0 = pick a free one)"
+    )
+
+
+class AuthSettings(Section):
+    lockout_attempts: int = Field(
+        5, ge=1, le=100, description="Failed sign-ins in a row after which an account is locked"
+    )
+    lockout_minutes: int = Field(15, ge=1, le=1440, description="How long a locked account stays locked")
+    cookie_name: str = Field(
+        "pulse_auth",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Name of the browser cookie that keeps a user signed in",
+    )
+    cookie_expiry_days: float = Field(
+        7, ge=0, le=90, description="Days a sign-in is remembered by the browser (0: until the tab closes)"
     )
 
 
@@ -93,12 +117,13 @@ class Settings(BaseSettings):
     host: HostSettings = Field(default_factory=lambda: HostSettings())
     scheduler: SchedulerSettings = Field(default_factory=lambda: SchedulerSettings())
     metrics: MetricsSettings = Field(default_factory=lambda: MetricsSettings())
+    auth: AuthSettings = Field(default_factory=lambda: AuthSettings())
 
     @field_validator("database_url")
     @classmethod
     def _url_has_scheme(cls, v: SecretStr) -> SecretStr:
         url = v.get_secret_value()
-        if not (url.startswith("sqlite:") or url.startswith("postgresql")):
+        if not url.startswith(("sqlite:", "postgresql", "postgres://")):
             raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
         return v
 
@@ -122,10 +147,14 @@ class Settings(BaseSettings):
         return self.database_url.get_secret_value()
 
 
+_SECRET = {name for name, f in Settings.model_fields.items() if f.annotation is SecretStr}
+
+
 def _describe(err: dict[str, Any]) -> str:
     where = ".".join(str(p) for p in err["loc"]) or "settings"
     got = err.get("input")
-    shown = "" if isinstance(got, dict) else f" (got {got!r})"
+    secret = bool(err["loc"]) and err["loc"][0] in _SECRET  # a URL may hold a password: never echo it
+    shown = "" if isinstance(got, dict) or secret else f" (got {got!r})"
     return f"setting '{where}': {err['msg']}{shown}"
 
 
@@ -133,11 +162,17 @@ def load_settings(**overrides: Any) -> Settings:
     """Build the settings or raise ConfigError with one line per bad setting."""
     env_file = os.environ.get("PULSE_CONFIG")
     if env_file and not Path(env_file).is_file():
-        raise ConfigError(f"setting file PULSE_CONFIG={env_file!r} does not exist")
+        raise ConfigError(f"setting file PULSE_CONFIG={env_file!r} does not exist or is not a file")
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         lines = [_describe(dict(e)) for e in exc.errors()]
         raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from exc
-    except ValueError as exc:  # malformed TOML surfaces as a ValueError subclass
-        raise ConfigError(f"cannot read settings file: {exc}") from exc
+    except SettingsError as exc:  # a PULSE_* variable of a list or table that is not JSON
+        raise ConfigError(
+            f"invalid settings: {exc}; lists and tables in PULSE_* variables are JSON, "
+            """e.g. PULSE_COLLECTORS='["host"]'"""
+        ) from exc
+    except (OSError, ValueError) as exc:  # malformed TOML surfaces as a ValueError subclass
+        path = env_file or DEFAULT_CONFIG_FILE
+        raise ConfigError(f"cannot read settings file {path}: {exc}") from exc

@@ -15,7 +15,7 @@ import numpy as np
 
 _VERSION = 1
 _FLOAT = 255
-_HEADER = struct.Struct("<BBIq")  # version, value mode, count, first timestamp
+_HEADER = struct.Struct("<BBIq")  # version, column count, row count, first timestamp; then a mode per column
 _WIDTHS = ((1, np.uint8), (2, np.uint16), (4, np.uint32), (8, np.uint64))
 
 
@@ -46,49 +46,81 @@ def _unpack(buf: memoryview, n: int) -> tuple[np.ndarray, memoryview]:
     return raw.view(dtype).reshape(n).astype(np.uint64), buf[1 + size :]
 
 
+def _exact_at(values: np.ndarray, k: int) -> bool:
+    scale = 10.0**k
+    scaled = np.round(values * scale)
+    return bool(np.all(np.abs(scaled) < 2**53) and np.array_equal(scaled / scale, values))
+
+
 def _decimal_exponent(values: np.ndarray) -> int | None:
-    """Smallest k with every value == round(value * 10**k) / 10**k, or None."""
+    """Smallest k with every value == round(value * 10**k) / 10**k, or None.
+
+    The first values propose k cheaply; the whole array confirms it (else the full search).
+    """
     if not np.all(np.abs(values) < 2**52) or np.any((values == 0) & np.signbit(values)):
         return None  # too large for exact integers, or a -0.0 whose sign must survive
-    for k in range(10):
-        scale = 10.0**k
-        scaled = np.round(values * scale)
-        if np.all(np.abs(scaled) < 2**53) and np.array_equal(scaled / scale, values):
-            return k
-    return None
+    head = values[:32]
+    guess = next((k for k in range(10) if _exact_at(head, k)), None)
+    if guess is None:
+        return None
+    if _exact_at(values, guess):
+        return guess
+    return next((k for k in range(guess + 1, 10) if _exact_at(values, k)), None)
+
+
+def _value_stream(values: np.ndarray) -> tuple[int, np.ndarray]:
+    """(mode, unsigned stream): decimal mantissa deltas when exact, else XOR-ed float bits."""
+    k = _decimal_exponent(values)
+    if k is None:
+        bits = values.view(np.uint64)
+        return _FLOAT, bits ^ np.concatenate(([np.uint64(0)], bits[:-1])) if values.size else bits
+    mant = np.round(values * 10.0**k).astype(np.int64)
+    return k, _zigzag(np.diff(mant, prepend=0))
+
+
+def _values_from(mode: int, stream: np.ndarray) -> np.ndarray:
+    if mode == _FLOAT:
+        return np.bitwise_xor.accumulate(stream).view(np.float64)
+    return np.cumsum(_unzigzag(stream)).astype(np.float64) / 10.0**mode
+
+
+def encode_table(ts: np.ndarray, columns: list[np.ndarray]) -> bytes:
+    """Encode sorted int64 ms timestamps and any number of float64 columns of the same length."""
+    ts = np.asarray(ts, dtype=np.int64)
+    n = ts.size
+    dod = np.diff(np.diff(ts, prepend=ts[:1]), prepend=0) if n else ts
+    modes, body = [], [_pack(_zigzag(dod))]
+    for col in columns:
+        mode, stream = _value_stream(np.asarray(col, dtype=np.float64))
+        modes.append(mode)
+        body.append(_pack(stream))
+    header = _HEADER.pack(_VERSION, len(columns), n, int(ts[0]) if n else 0) + bytes(modes)
+    return header + zlib.compress(b"".join(body), 6)
+
+
+def decode_table(blob: bytes) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Inverse of :func:`encode_table`: (int64 timestamps, float64 columns)."""
+    version, ncols, n, first = _HEADER.unpack_from(blob)
+    if version != _VERSION:
+        raise ValueError(f"unknown chunk version {version}")
+    modes = blob[_HEADER.size : _HEADER.size + ncols]
+    rest = memoryview(zlib.decompress(blob[_HEADER.size + ncols :]))
+    dod_z, rest = _unpack(rest, n)
+    columns = []
+    for mode in modes:
+        stream, rest = _unpack(rest, n)
+        columns.append(_values_from(mode, stream))
+    deltas = np.cumsum(_unzigzag(dod_z))
+    ts = first + np.cumsum(deltas) - deltas[0] if n else np.zeros(0, np.int64)
+    return ts.astype(np.int64), columns
 
 
 def encode(ts: np.ndarray, values: np.ndarray) -> bytes:
     """Encode sorted int64 millisecond timestamps and float64 values into one blob."""
-    ts = np.asarray(ts, dtype=np.int64)
-    values = np.asarray(values, dtype=np.float64)
-    n = ts.size
-    dod = np.diff(np.diff(ts, prepend=ts[:1]), prepend=0) if n else ts
-    k = _decimal_exponent(values)
-    if k is None:
-        bits = values.view(np.uint64)
-        stream = bits ^ np.concatenate(([np.uint64(0)], bits[:-1])) if n else bits
-        mode = _FLOAT
-    else:
-        mant = np.round(values * 10.0**k).astype(np.int64)
-        stream = _zigzag(np.diff(mant, prepend=0))
-        mode = k
-    body = _pack(_zigzag(dod)) + _pack(stream)
-    return _HEADER.pack(_VERSION, mode, n, int(ts[0]) if n else 0) + zlib.compress(body, 6)
+    return encode_table(ts, [values])
 
 
 def decode(blob: bytes) -> tuple[np.ndarray, np.ndarray]:
     """Inverse of :func:`encode`: (int64 timestamps, float64 values)."""
-    version, mode, n, first = _HEADER.unpack_from(blob)
-    if version != _VERSION:
-        raise ValueError(f"unknown chunk version {version}")
-    body = memoryview(zlib.decompress(blob[_HEADER.size :]))
-    dod_z, rest = _unpack(body, n)
-    stream, _ = _unpack(rest, n)
-    deltas = np.cumsum(_unzigzag(dod_z))
-    ts = first + np.cumsum(deltas) - deltas[0] if n else np.zeros(0, np.int64)
-    if mode == _FLOAT:
-        values = np.bitwise_xor.accumulate(stream).view(np.float64)
-    else:
-        values = np.cumsum(_unzigzag(stream)).astype(np.float64) / 10.0**mode
-    return ts.astype(np.int64), values
+    ts, (values,) = decode_table(blob)
+    return ts, values

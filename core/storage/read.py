@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from core.storage.block import unpack
 from core.storage.chunks import decode
-from core.storage.schema import chunks, head, series
+from core.storage.schema import ROLLUPS, chunks, head, series
 from core.storage.selector import Selector
 
 _PART = 500
@@ -100,7 +100,11 @@ def _fetch_plain(conn: Connection, q: sa.Select[Any]) -> Sequence[Any]:
 
 
 def read_rollup(conn: Connection, table: sa.Table, ids: Sequence[int], start: int, end: int) -> pl.DataFrame:
-    frames = []
+    """Rollup rows of ``ids`` with start <= ts < end, from packed chunks and rows (rows win), sorted."""
+    from core.storage.rollup_chunks import read_chunks
+
+    resolution = next(res for res, t in ROLLUPS.items() if t is table)
+    frames = read_chunks(conn, resolution, ids, start, end)
     cols = [table.c[name] for name in ROLLUP_SCHEMA]
     for part in _parts(ids):
         q = sa.select(*cols).where(table.c.series_id.in_(part), table.c.ts >= start, table.c.ts < end)
@@ -109,4 +113,8 @@ def read_rollup(conn: Connection, table: sa.Table, ids: Sequence[int], start: in
             frames.append(pl.DataFrame(rows, schema=ROLLUP_SCHEMA, orient="row"))
     if not frames:
         return pl.DataFrame(schema=ROLLUP_SCHEMA)
-    return pl.concat(frames).sort("series_id", "ts")
+    return (
+        pl.concat(frames)
+        .unique(["series_id", "ts"], keep="last", maintain_order=True)
+        .sort("series_id", "ts")
+    )

@@ -15,10 +15,11 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.storage.engine import storage_errors
 from core.storage.read import all_series_ids, read_raw
-from core.storage.schema import rollup_1h, rollup_1m, rollup_dirty
+from core.storage.rollup_chunks import pack, packed_cutoff
+from core.storage.schema import ROLLUPS, rollup_dirty
 
 MINUTE, HOUR = 60_000, 3_600_000
-_SPAN = 6 * HOUR  # work in slices so memory stays bounded
+_SPAN = 24 * HOUR  # work in slices so memory stays bounded
 _COLS = ("series_id", "ts", "min", "max", "sum", "count", "last")
 
 
@@ -98,11 +99,21 @@ def _clear(conn: Connection, resolution: int, lo: int, hi: int) -> None:
     conn.execute(sa.delete(rollup_dirty).where(d.resolution == resolution, d.bucket >= lo, d.bucket < hi))
 
 
-def run_rollups(engine: Engine) -> int:
+def _store(conn: Connection, resolution: int, stats: pl.DataFrame, pack_before: int | None) -> None:
+    """Write rollup rows; those of spans wholly before ``pack_before`` go straight into chunks."""
+    if pack_before is not None:
+        cutoff = packed_cutoff(resolution, pack_before)
+        pack(conn, resolution, stats.filter(pl.col("ts") < cutoff))
+        stats = stats.filter(pl.col("ts") >= cutoff)
+    _write(conn, ROLLUPS[resolution], stats)
+
+
+def run_rollups(engine: Engine, pack_before: int | None = None) -> int:
     """Recompute the hours that hold dirty minutes: their minutes from raw, the hours from those.
 
     Whole hours are recomputed, so the 1 h rollup always comes from a complete set of minutes.
-    Returns rollup rows written.
+    With ``pack_before``, results older than it go directly into rollup chunks (a backfill then
+    never writes rows only to pack them again). Returns rollup rows computed.
     """
     written = 0
     with storage_errors("computing rollups"):
@@ -114,8 +125,8 @@ def run_rollups(engine: Engine) -> int:
             with engine.begin() as conn:
                 by_minute = stats_from_raw(read_raw(conn, ids, lo, hi), MINUTE)
                 by_hour = stats_from_stats(by_minute, HOUR)
-                _write(conn, rollup_1m, by_minute)
-                _write(conn, rollup_1h, by_hour)
+                _store(conn, MINUTE, by_minute, pack_before)
+                _store(conn, HOUR, by_hour, pack_before)
                 _clear(conn, MINUTE, lo, hi)
                 written += by_minute.height + by_hour.height
     return written

@@ -9,8 +9,10 @@ Rollups keep min, max, sum, count and last per series and bucket.
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Float,
+    ForeignKey,
     Integer,
     LargeBinary,
     MetaData,
@@ -72,6 +74,18 @@ rollup_1m = _rollup("rollup_1m")
 rollup_1h = _rollup("rollup_1h")
 ROLLUPS = {60_000: rollup_1m, 3_600_000: rollup_1h}
 
+rollup_chunks = Table(
+    "rollup_chunks",
+    metadata,
+    Column("resolution", BigInteger, primary_key=True),
+    Column("series_id", Integer, primary_key=True),
+    Column("start_ts", BigInteger, primary_key=True),
+    Column("end_ts", BigInteger, nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    sqlite_with_rowid=False,
+)
+
 rollup_dirty = Table(
     "rollup_dirty",
     metadata,
@@ -94,4 +108,27 @@ meta = Table(
     metadata,
     Column("key", String(100), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+# -- users and their teams (sign-in, roles, team scoping; see core.auth) -----------------------------
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("password_hash", String(100), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("disabled", Boolean, nullable=False),
+    Column("failed_attempts", Integer, nullable=False),
+    Column("locked_until_ms", BigInteger, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+)
+
+user_teams = Table(
+    "user_teams",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("team", String(200), primary_key=True),
 )

@@ -19,8 +19,11 @@ from core.storage.ingest import Writer, WriteResult
 from core.storage.query import Query, run_query
 from core.storage.retention import apply_retention
 from core.storage.rollup import run_rollups
+from core.storage.rollup_chunks import compact_rollups
 from core.storage.schema import ingest_rejects, meta, series
 from core.storage.selector import Selector, parse_selector
+
+HOUR_MS = 3_600_000
 
 
 class Store:
@@ -36,6 +39,7 @@ class Store:
         self.clock = clock
         self.writer = Writer(engine, settings.ingest, clock)
         self._lock = threading.RLock()
+        self.last_rollup_chunks = 0
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
@@ -50,9 +54,18 @@ class Store:
             return run_rollups(self.engine)
 
     def compact(self) -> int:
+        """Bring rollups up to date, then pack old head blocks and old rollup rows into chunks.
+
+        Returns the raw chunks written (``last_rollup_chunks`` holds the rollup chunks written).
+        """
         with self._lock:
-            run_rollups(self.engine)
-            return compact(self.engine, self.settings.ingest, self.now_ms())
+            stable = self.now_ms() - self.settings.ingest.out_of_order_window_s * 1000 - HOUR_MS
+            run_rollups(self.engine, pack_before=stable)
+            written = compact(self.engine, self.settings.ingest, self.now_ms())
+            with storage_errors("listing series"), self.engine.connect() as conn:
+                ids = read.all_series_ids(conn)
+            self.last_rollup_chunks = compact_rollups(self.engine, ids, stable)
+            return written
 
     def apply_retention(self) -> dict[str, int]:
         with self._lock:

@@ -17,7 +17,10 @@ FLOAT_MODE = 255
 
 
 def mode_of(blob: bytes) -> int:
-    return blob[1]
+    """The value mode of the first column (the byte after the fixed header)."""
+    from core.storage.chunks import _HEADER
+
+    return blob[_HEADER.size]
 
 
 def round_trip(ts: np.ndarray, values: np.ndarray) -> None:
