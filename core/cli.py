@@ -1,4 +1,4 @@
-"""The ``pulse`` command line: up, collect, demo, db upgrade, query."""
+"""The ``pulse`` command line: up, collect, demo, db upgrade, query, users."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.config import Settings, load_settings
-from core.errors import PulseError
+from core.errors import ConfigError, PulseError
 from core.timeparse import parse_duration_ms, parse_time_ms
 
 if TYPE_CHECKING:
@@ -43,11 +43,12 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
     store = _store(settings)
     started = time.perf_counter()
-    n = backfill_demo(store, settings, days=args.days, progress=not args.quiet)
-    rejected = sum(store.writer.rejected_total.values())
+    days = settings.demo.days if args.days is None else args.days
+    n = backfill_demo(store, settings, days=days, progress=not args.quiet)
+    rejected = ", ".join(f"{reason} {k:,}" for reason, k in sorted(store.writer.rejected_total.items()))
     print(
-        f"demo: {n:,} samples of {args.days:g} days written in {time.perf_counter() - started:.1f} s"
-        + (f" ({rejected:,} rejected, see `pulse query` of the rejects)" if rejected else "")
+        f"demo: {n:,} samples of {days:g} days written in {time.perf_counter() - started:.1f} s"
+        + (f" (rejected, by reason: {rejected})" if rejected else "")
     )
     return 0
 
@@ -71,7 +72,10 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
     if args.csv:
         from core.export import to_csv_bytes
 
-        Path(args.csv).write_bytes(to_csv_bytes(df))
+        try:
+            Path(args.csv).write_bytes(to_csv_bytes(df))
+        except OSError as exc:
+            raise PulseError(f"cannot write the CSV file {args.csv!r}: {exc.strerror or exc}") from exc
         print(f"wrote {df.height} rows to {args.csv}")
     elif df.is_empty():
         print("no data: the selector matched no series in that range", file=sys.stderr)
@@ -85,16 +89,21 @@ def cmd_collect(args: argparse.Namespace, settings: Settings) -> int:
     from core.daemon import run_daemon
 
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    return run_daemon(settings, stop, run_for_s=args.run_for, metrics_port=args.metrics_port)
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return run_daemon(settings, stop, run_for_s=args.run_for, metrics_port=args.metrics_port)
+    finally:  # when called in-process (tests), the caller's handlers come back
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     """The main job: schema, demo history when the store is empty, the collector daemon, the dashboard."""
     from core.backfill import backfill_demo
+    from core.cli_users import bootstrap
 
     store = _store(settings)
+    bootstrap(settings)  # the first admin, its password printed once
     if "demo" in settings.collectors and store.series_count() == 0:
         print(f"first start: writing {settings.demo.days:g} days of demo history ...", flush=True)
         backfill_demo(store, settings)
@@ -136,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     col.add_argument("--run-for", type=float, default=None, metavar="SECONDS", help="stop after this long")
     col.set_defaults(func=cmd_collect)
     demo = sub.add_parser("demo", help="write N days of simulated platform history")
-    demo.add_argument("--days", type=float, default=7.0)
+    demo.add_argument("--days", type=float, default=None, help="default: setting demo.days (7)")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(func=cmd_demo)
     db = sub.add_parser("db", help="database maintenance")
@@ -159,6 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--csv", default=None, metavar="FILE", help="write CSV instead of printing")
     q.add_argument("--limit", type=int, default=20, help="rows to print")
     q.set_defaults(func=cmd_query)
+    from core import cli_users
+
+    cli_users.configure(
+        sub.add_parser("users", help="manage dashboard users: list, add, reset-password, ...")
+    )
     return p
 
 
@@ -168,7 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         return int(args.func(args, settings))
     except PulseError as exc:
-        print(f"pulse: error: {exc}", file=sys.stderr)
+        # one line, whatever the driver's message holds; only the list of bad settings keeps its lines
+        text = str(exc) if isinstance(exc, ConfigError) else " ".join(str(exc).split())
+        print(f"pulse: error: {text}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -8,6 +8,7 @@ import threading
 
 from collectors.base import Sample, build_collectors, labels_of, now_ms
 from core.config import Settings
+from core.errors import ConfigError, StorageUnavailable
 from core.scheduler import PulseScheduler
 from core.selfmetrics import SelfMetrics, stop_server
 from core.spool import BufferedWriter
@@ -44,7 +45,10 @@ def publish_health(store: Store, sched: PulseScheduler) -> None:
         }
         for name, h in sched.health().items()
     }
-    store.set_meta(HEALTH_KEY, json.dumps(snapshot))
+    try:
+        store.set_meta(HEALTH_KEY, json.dumps(snapshot))
+    except StorageUnavailable as exc:  # the samples below are still kept, buffered by the writer
+        log.warning("collector health not saved: %s", exc)
     sched.writer.write(health_samples(sched, now_ms()))
 
 
@@ -58,14 +62,29 @@ def run_daemon(
 ) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
-    store = open_store(settings)
-    collectors = build_collectors(settings)
+    collectors = build_collectors(settings)  # unknown names fail before the database is touched
     metrics = SelfMetrics()
-    writer = BufferedWriter(store, settings.data_dir / "spool", settings.ingest.buffer_max_samples, metrics)
+    port = settings.metrics.port if metrics_port is None else metrics_port
+    try:
+        server, thread, bound = metrics.serve(settings.metrics.host, port)
+    except OSError as exc:
+        raise ConfigError(
+            f"setting 'metrics.port': cannot serve /metrics on {settings.metrics.host}:{port} ({exc}); "
+            "is another `pulse collect` running? pick a free port, or 0 for any"
+        ) from exc
+    try:
+        store = open_store(settings)
+        spool = settings.data_dir / "spool"
+        try:
+            writer = BufferedWriter(store, spool, settings.ingest.buffer_max_samples, metrics)
+        except OSError as exc:
+            store.close()
+            raise ConfigError(f"setting 'data_dir': cannot use the spool folder {spool} ({exc})") from exc
+    except BaseException:
+        stop_server(server, thread)
+        raise
     sched = PulseScheduler(settings, store, collectors, writer, metrics)
     sched.add_job("health", lambda: publish_health(store, sched), HEALTH_INTERVAL_S)
-    port = settings.metrics.port if metrics_port is None else metrics_port
-    server, thread, bound = metrics.serve(settings.metrics.host, port)
     names = ", ".join(c.name for c in collectors)
     print(
         f"pulse collect: collectors {names}; metrics at http://{settings.metrics.host}:{bound}/metrics",
@@ -80,7 +99,20 @@ def run_daemon(
         except Exception:
             log.exception("could not publish the final collector health")
         sched.shutdown()  # flushes the writer, or spills it to the spool when the database is down
+        if writer.pending == 0:  # the database answers: roll up the last minutes for 1 m/1 h queries
+            try:
+                store.run_rollups()
+            except Exception:
+                log.exception("could not bring the rollups up to date")
         stop_server(server, thread)
         store.close()
-    print("pulse collect: stopped; buffered samples flushed", flush=True)
+    left = writer.pending
+    if left:
+        print(
+            f"pulse collect: stopped; the database is unavailable, {left:,} samples kept in "
+            f"{writer.spool_dir} are written at the next start",
+            flush=True,
+        )
+    else:
+        print("pulse collect: stopped; buffered samples flushed", flush=True)
     return 0

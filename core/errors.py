@@ -27,3 +27,7 @@ class QueryError(PulseError):
 
 class CollectorError(PulseError):
     """A collector failed; the others go on."""
+
+
+class AuthError(PulseError):
+    """A user, role, team or password is invalid, or a sign-in was refused."""

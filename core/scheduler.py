@@ -25,6 +25,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from collectors.base import Collector, Health
 from core.config import Settings
+from core.errors import StorageUnavailable
 from core.selfmetrics import SelfMetrics
 from core.spool import BufferedWriter
 from core.storage.store import Store
@@ -179,6 +180,9 @@ class PulseScheduler:
                 self._running += 1
             try:
                 fn()
+            except StorageUnavailable as exc:  # expected during an outage: one line, no traceback
+                log.warning("scheduled job %r skipped: %s", job_id, exc)
+                self.metrics.job_errors.labels(job=job_id).inc()
             except Exception:
                 log.exception("scheduled job %r failed; it runs again at its next interval", job_id)
                 self.metrics.job_errors.labels(job=job_id).inc()

@@ -27,3 +27,11 @@ QP_HOST, QP_TEAM, QP_SERVER = "host", "team", "server"
 QP_LIVE = "live"
 QP_DRILL = "drill"
 QP_HEATMAP = "heatmap"
+
+# sign-in (pages/_auth.py); streamlit-authenticator itself owns "authentication_status", "username",
+# "name", "email", "roles" and "logout"
+PRINCIPAL = "pulse.auth.principal"  # core.auth.Principal of this run, or absent
+AUTH_NOTICE = "pulse.auth.notice"  # a message for the sign-in screen ("You are signed out.")
+AUTH_COOKIE = "pulse.auth.cookie"  # "set" or "delete": cookie work left for the next run
+AUTH_LOCKED = "pulse.auth.locked"  # (username, locked_until_ms) of a lock this session ran into
+W_SIGN_OUT = "w.sign_out"

@@ -33,12 +33,12 @@ def parse_time_ms(text: str, now_ms: int) -> int:
         return now_ms - parse_duration_ms(text[1:])
     try:
         return int(float(text) * 1000)
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, or nan/inf/1e400
         pass
     try:
         dt = datetime.fromisoformat(text)
-    except ValueError:
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=UTC)
+        return int(dt.timestamp() * 1000)
+    except (ValueError, OverflowError):
         raise QueryError(f"bad time {text!r}: use now, -6h, 2026-11-27T10:00:00Z or Unix seconds") from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return int(dt.timestamp() * 1000)

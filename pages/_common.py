@@ -3,6 +3,8 @@
 Not a page: app.py lists its pages explicitly, so this module never appears in the navigation.
 Canonical choices live in session state (core.state_keys) and are mirrored to ``st.query_params``
 so a copied link opens the same view; widgets are re-seeded from them on every run.
+Every query runs as the signed-in user: :func:`query` hands the views the store narrowed to the
+user's teams (``core.views.scoped``) and keys its cache by that scope.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from core import export
+from core import auth, export
 from core import state_keys as K
 from core.config import Settings, load_settings
 from core.errors import PulseError
 from core.storage import Store, open_store
+from core.storage.users import UserRepo
 from core.timerange import (
     CHOICES,
     CUSTOM,
@@ -34,7 +37,7 @@ from core.timerange import (
     fmt_utc,
     parse_params,
 )
-from core.views import Filters, label_values
+from core.views import Filters, label_values, scoped
 
 T = TypeVar("T")
 EMPTY_HINT = "No data yet: run `pulse demo --days 7` or start `pulse collect`, then reload this page."
@@ -66,15 +69,34 @@ def get_store() -> Store:
 
 
 @st.cache_data(ttl=QUERY_TTL_S, max_entries=QUERY_MAX_ENTRIES, show_spinner=False)
-def _cached(name: str, url: str, args: tuple[Any, ...], _fn: Callable[..., Any], _store: Store) -> Any:
-    return _fn(_store, *args)
+def _cached(
+    name: str,
+    url: str,
+    teams: tuple[str, ...] | None,
+    args: tuple[Any, ...],
+    _fn: Callable[..., Any],
+    _store: Store,
+) -> Any:
+    return _fn(scoped(_store, teams), *args)
+
+
+def principal() -> auth.Principal:
+    """The signed-in user of this run (set by app.py's gate), or a message and stop."""
+    who: auth.Principal | None = st.session_state.get(K.PRINCIPAL)
+    if who is None:
+        st.warning("Sign in to see this page.", icon=":material/login:")
+        st.stop()
+    return who
 
 
 def query(fn: Callable[..., T], *args: Any) -> T:
-    """``fn(store, *args)``, cached per database for QUERY_TTL_S; storage errors end the run politely."""
+    """``fn(reader, *args)`` with the store narrowed to the user's teams, cached per database and
+    team scope for QUERY_TTL_S; storage errors end the run politely."""
     store = get_store()
+    scope = auth.team_scope(principal())
+    teams = None if scope is None else tuple(sorted(scope))
     try:
-        result: T = _cached(f"{fn.__module__}.{fn.__qualname__}", store.settings.url, args, fn, store)
+        result: T = _cached(f"{fn.__module__}.{fn.__qualname__}", store.settings.url, teams, args, fn, store)
     except PulseError as exc:
         st.warning(
             f"The metrics store did not answer: {exc}. The page retries on its next refresh.",
@@ -106,8 +128,17 @@ def require_data(metrics: Sequence[str], what: str) -> None:
 
 
 # -- page setup ---------------------------------------------------------------------------------
-def page_header(title: str) -> None:
-    """The page title, after making sure the page runs inside app.py's navigation.
+def no_access(who: auth.Principal, title: str) -> None:
+    st.error(
+        f"{who.label} ({who.role.label}) may not open {title}. Ask an admin if you need it.",
+        icon=":material/block:",
+    )
+    st.stop()
+
+
+def page_header(title: str, page: str) -> None:
+    """The page title, after making sure the page runs inside app.py's navigation and that the
+    signed-in user may open ``page`` (its URL path); otherwise a message and stop.
 
     ``pages/`` is also Streamlit's legacy pages folder: in a fresh server process, until app.py has
     called ``st.navigation`` once, a deep link such as ``/performance`` runs the page file alone
@@ -121,6 +152,9 @@ def page_header(title: str) -> None:
     if PagesManager is not None and getattr(PagesManager, "uses_pages_directory", False):
         PagesManager.uses_pages_directory = False
         st.rerun()
+    who = principal()
+    if not auth.may(who, page=page):
+        no_access(who, title)
     st.title(title)
 
 
@@ -303,9 +337,27 @@ def _copy(src: str, dst: str) -> None:
 def run(controls: Controls, body: Callable[[], None]) -> None:
     """Run ``body`` as a fragment re-running on its own while live refresh is on."""
     if controls.live:
-        st.fragment(run_every=timedelta(seconds=controls.resolve().refresh_s))(body)()
+
+        def live() -> None:
+            _recheck_principal()
+            body()
+
+        st.fragment(run_every=timedelta(seconds=controls.resolve().refresh_s))(live)()
     else:
         body()
+
+
+def _recheck_principal() -> None:
+    """A live fragment re-runs without app.py's gate: when the user was disabled or their role or
+    teams changed since, re-run the whole app so the gate applies the change."""
+    who = principal()
+    try:
+        user = UserRepo(get_store().engine).get(who.username)
+        same = user is not None and not user.disabled and auth.Principal.of(user) == who
+    except PulseError:
+        same = False
+    if not same:
+        st.rerun(scope="app")
 
 
 # -- rendering ------------------------------------------------------------------------------------
@@ -329,6 +381,8 @@ def no_data(tr: TimeRange, what: str = "samples") -> None:
 
 
 def download(df: pl.DataFrame, view: str, tr: TimeRange) -> None:
+    if not auth.may(st.session_state.get(K.PRINCIPAL), action=auth.Action.EXPORT):
+        return
     st.download_button(
         "CSV",
         data=export.to_csv_bytes(df),

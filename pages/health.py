@@ -8,7 +8,7 @@ from core import state_keys as K
 from core.views import health
 from pages import _common as ui
 
-ui.page_header("Health")
+ui.page_header("Health", "health")
 controls = ui.sidebar_controls()
 ui.require_data(["host_up", "mcp_server_up"], "hosts or MCP servers")
 PCT = st.column_config.ProgressColumn

@@ -11,7 +11,7 @@ from core.units import Unit, fmt_count, fmt_delta_pct, fmt_percent, fmt_rate, fm
 from core.views import performance as perf
 from pages import _common as ui
 
-ui.page_header("Performance")
+ui.page_header("Performance", "performance")
 controls = ui.sidebar_controls()
 ui.require_data([perf.CALLS], "tool calls")
 ALL = "All servers"

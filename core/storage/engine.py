@@ -52,23 +52,32 @@ def make_engine(url: str) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
+_CORRUPT = ("not a database", "malformed", "file is encrypted")
+
+
+def _corrupt(what: str, msg: str, exc: Exception) -> StorageError:
+    return StorageError(
+        f"{what}: the database file is corrupt or not a SQLite database ({msg}); "
+        "move it aside or restore a backup, then start again"
+    )
+
+
 @contextlib.contextmanager
 def storage_errors(what: str) -> Iterator[None]:
     """Translate driver errors into Pulse's StorageUnavailable / StorageError with advice."""
     try:
         yield
     except OperationalError as exc:
-        msg = str(exc.orig) if exc.orig is not None else str(exc)
-        if "not a database" in msg or "malformed" in msg:
-            raise StorageError(
-                f"{what}: the database file is corrupt or not a SQLite database ({msg}); "
-                "move it aside or restore a backup, then start again"
-            ) from exc
-        raise StorageUnavailable(f"{what}: database unavailable ({msg.strip()})") from exc
+        msg = (str(exc.orig) if exc.orig is not None else str(exc)).strip()
+        if any(m in msg for m in _CORRUPT):
+            raise _corrupt(what, msg, exc) from exc
+        raise StorageUnavailable(f"{what}: database unavailable ({msg})") from exc
     except DatabaseError as exc:
-        msg = str(exc.orig) if exc.orig is not None else str(exc)
+        msg = (str(exc.orig) if exc.orig is not None else str(exc)).strip()
+        if any(m in msg for m in _CORRUPT):
+            raise _corrupt(what, msg, exc) from exc
         raise StorageError(
-            f"{what}: the database refused the operation ({msg.strip()}); if the file is corrupt, "
+            f"{what}: the database refused the operation ({msg}); if the file is corrupt, "
             "move it aside or restore a backup"
         ) from exc
 

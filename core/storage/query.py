@@ -14,8 +14,8 @@ from sqlalchemy.engine import Connection
 
 from core.config import RetentionSettings
 from core.errors import QueryError
-from core.storage.read import read_raw, read_rollup, select_series
-from core.storage.schema import rollup_1h, rollup_1m
+from core.storage.read import read_raw, select_series
+from core.storage.rollup import read_rollup_current
 from core.storage.selector import Selector, parse_selector
 
 OverTime = Literal["avg", "min", "max", "sum", "count", "last", "rate", "increase", "quantile"]
@@ -167,7 +167,7 @@ def run_query(conn: Connection, q: Query, retention: RetentionSettings, now_ms: 
     if res == "raw":
         data = read_raw(conn, ids, lo, q.end_ms)
     else:
-        data = read_rollup(conn, rollup_1m if res == "1m" else rollup_1h, ids, lo, q.end_ms)
+        data = read_rollup_current(conn, WIDTH[res], ids, lo, q.end_ms)
     data = data.rename({"series_id": SID}).with_columns(
         (q.start_ms + (pl.col("ts") - q.start_ms) // step * step).alias(BUCKET)
     )

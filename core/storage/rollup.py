@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from core.storage.engine import storage_errors
-from core.storage.read import all_series_ids, read_raw
+from core.storage.read import all_series_ids, read_raw, read_rollup
 from core.storage.rollup_chunks import pack, packed_cutoff
 from core.storage.schema import ROLLUPS, rollup_dirty
 
@@ -130,3 +130,22 @@ def run_rollups(engine: Engine, pack_before: int | None = None) -> int:
                 _clear(conn, MINUTE, lo, hi)
                 written += by_minute.height + by_hour.height
     return written
+
+
+def read_rollup_current(conn: Connection, width: int, ids: list[int], start: int, end: int) -> pl.DataFrame:
+    """Rollup rows of [start, end) that include samples not rolled up yet.
+
+    Hours holding dirty minutes (and everything after them) are computed from raw on the fly,
+    so a query never misses the newest samples while it waits for the next rollup run.
+    """
+    q = sa.select(sa.func.min(rollup_dirty.c.bucket)).where(rollup_dirty.c.resolution == MINUTE)
+    dirty = conn.execute(q).scalar()
+    table = ROLLUPS[width]
+    if dirty is None or dirty >= end:
+        return read_rollup(conn, table, ids, start, end)
+    cut = max(start, dirty - dirty % HOUR)
+    done = read_rollup(conn, table, ids, start, cut) if cut > start else None
+    fresh = stats_from_raw(read_raw(conn, ids, cut, end), width).select(
+        done.columns if done is not None else _COLS
+    )
+    return fresh if done is None else pl.concat([done, fresh.cast(done.schema)]).sort("series_id", "ts")

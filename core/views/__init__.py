@@ -1,7 +1,9 @@
-"""Read models of the dashboards: functions of a Store, a TimeRange and Filters returning frames.
+"""Read models of the dashboards: functions of a Reader, a TimeRange and Filters returning frames.
 
 Shared here: the label filters of every view, selectors built from them (as Selector objects, never
 strings, so label values are matched literally) and the counter arithmetic the views share.
+A Reader is the Store, or the Store narrowed to a user's teams by :func:`scoped` (``scope.py``):
+the pages always pass the scoped one, so every query of a view is team-scoped in one place.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ from typing import Any
 
 import polars as pl
 
-from core.storage import Matcher, Selector, Store
+from core.storage import Matcher, Selector
 from core.timerange import DAY, TimeRange
+from core.views.scope import Reader as Reader
+from core.views.scope import ScopedReader as ScopedReader
+from core.views.scope import scoped as scoped
 
 FILTER_LABELS = ("host", "team", "server")
 TS = pl.Datetime("ms", "UTC")
@@ -80,7 +85,7 @@ def label_columns(df: pl.DataFrame) -> list[str]:
     return [c for c in df.columns if c not in ("ts", "value")]
 
 
-def latest(store: Store, sel: Selector, at_ms: int, lookback_ms: int) -> pl.DataFrame:
+def latest(store: Reader, sel: Selector, at_ms: int, lookback_ms: int) -> pl.DataFrame:
     """The last sample of each series in ``[at - lookback, at)``: columns ts, value, labels."""
     recent = at_ms > store.now_ms() - DAY
     return store.select(
@@ -93,7 +98,7 @@ def latest(store: Store, sel: Selector, at_ms: int, lookback_ms: int) -> pl.Data
     )
 
 
-def counter_increase(store: Store, sel: Selector, tr: TimeRange, by: Sequence[str] = ()) -> pl.DataFrame:
+def counter_increase(store: Reader, sel: Selector, tr: TimeRange, by: Sequence[str] = ()) -> pl.DataFrame:
     """Per bucket and group: the counter ``increase`` and its per-second ``rate``.
 
     Computed from the last value of each series per bucket (LOOKBACK_MS of look-back), dropping the
@@ -136,14 +141,14 @@ def pct_delta(current: float | None, previous: float | None) -> float | None:
     return (current - previous) / abs(previous) * 100
 
 
-def label_values(store: Store, metric: str, label: str) -> list[str]:
+def label_values(store: Reader, metric: str, label: str) -> list[str]:
     """Sorted distinct values of ``label`` over the series of ``metric`` (for filter widgets)."""
     found = store.series(metric)
     values = {lb.get(label) for lb in found["labels"].to_list()} if not found.is_empty() else set()
     return sorted(v for v in values if v)
 
 
-def hosts_in_scope(store: Store, filters: Filters) -> tuple[str, ...] | None:
+def hosts_in_scope(store: Reader, filters: Filters) -> tuple[str, ...] | None:
     """Hosts a filter selects: team/server filters reach hosts through the MCP servers they run.
 
     None means "no restriction"; an empty tuple means "nothing matches".

@@ -11,13 +11,13 @@ from typing import Any, Literal
 
 import polars as pl
 
-from core.storage import Store
 from core.timerange import HOUR, MINUTE, TimeRange, pick_step
 from core.units import Unit, fmt_percent, fmt_seconds
 from core.views import (
     ALL,
     TS,
     Filters,
+    Reader,
     conform,
     counter_increase,
     empty,
@@ -89,7 +89,7 @@ def _ratio_check(name: str, value: float | None, warn: float, crit: float) -> tu
 
 
 def _last_by(
-    store: Store,
+    store: Reader,
     metric: str,
     at_ms: int,
     th: Thresholds,
@@ -119,7 +119,7 @@ HOST_STATUS_SCHEMA: dict[str, Any] = {
 }
 
 
-def host_status(store: Store, at_ms: int, filters: Filters = ALL, th: Thresholds = DEFAULTS) -> pl.DataFrame:
+def host_status(store: Reader, at_ms: int, filters: Filters = ALL, th: Thresholds = DEFAULTS) -> pl.DataFrame:
     """One row per host as of ``at_ms``: status, reason and the values the rules looked at."""
     hosts = hosts_in_scope(store, filters)
     if hosts == ():
@@ -197,7 +197,7 @@ SERVER_STATUS_SCHEMA: dict[str, Any] = {
 
 
 def _server_last(
-    store: Store, metric: str, at_ms: int, filters: Filters, th: Thresholds, **fixed: str
+    store: Reader, metric: str, at_ms: int, filters: Filters, th: Thresholds, **fixed: str
 ) -> pl.DataFrame:
     df = latest(store, selector(metric, filters, **fixed), at_ms, th.stale_after_ms)
     df = ensure_columns(df, [*SERVER_KEYS, *SERVER_INFO])
@@ -207,7 +207,7 @@ def _server_last(
 
 
 def server_status(
-    store: Store, at_ms: int, filters: Filters = ALL, th: Thresholds = DEFAULTS
+    store: Reader, at_ms: int, filters: Filters = ALL, th: Thresholds = DEFAULTS
 ) -> pl.DataFrame:
     """One row per MCP server (server, host) as of ``at_ms``: up, probe latencies, restarts, limits."""
     up = _server_last(store, "mcp_server_up", at_ms, filters, th)
@@ -276,7 +276,7 @@ def status_counts(df: pl.DataFrame) -> dict[str, int]:
     return counts
 
 
-def host_series(store: Store, tr: TimeRange, filters: Filters, panel: str) -> pl.DataFrame:
+def host_series(store: Reader, tr: TimeRange, filters: Filters, panel: str) -> pl.DataFrame:
     """One line per host of a HOST_PANELS entry: columns ts, host, value."""
     p = HOST_PANELS[panel]
     hosts = hosts_in_scope(store, filters)
@@ -288,7 +288,7 @@ def host_series(store: Store, tr: TimeRange, filters: Filters, panel: str) -> pl
     return conform(df, schema)
 
 
-def host_network(store: Store, tr: TimeRange, filters: Filters) -> pl.DataFrame:
+def host_network(store: Reader, tr: TimeRange, filters: Filters) -> pl.DataFrame:
     """Network throughput per host and direction in bytes/s: columns ts, host, direction, value."""
     hosts = hosts_in_scope(store, filters)
     frames = []
@@ -306,14 +306,14 @@ def host_network(store: Store, tr: TimeRange, filters: Filters) -> pl.DataFrame:
 
 
 def utilization_heatmap(
-    store: Store, tr: TimeRange, filters: Filters, panel: str = "cpu", columns: int = 60
+    store: Reader, tr: TimeRange, filters: Filters, panel: str = "cpu", columns: int = 60
 ) -> pl.DataFrame:
     """Host x time cells (about ``columns`` per host) of a utilisation panel: ts, host, value."""
     coarse = tr.with_step(max(tr.step_ms, pick_step(tr.span_ms, columns)))
     return host_series(store, coarse, filters, panel)
 
 
-def servers_up_series(store: Store, tr: TimeRange, filters: Filters) -> pl.DataFrame:
+def servers_up_series(store: Reader, tr: TimeRange, filters: Filters) -> pl.DataFrame:
     """How many MCP servers were up and down per bucket (down at any moment counts): ts, state, servers."""
     df = store.select(
         selector("mcp_server_up", filters), tr.start_ms, tr.end_ms, step_ms=tr.step_ms, over_time="min"
@@ -330,7 +330,7 @@ def servers_up_series(store: Store, tr: TimeRange, filters: Filters) -> pl.DataF
 
 
 def server_latency(
-    store: Store, tr: TimeRange, filters: Filters, method: str = "ping", top: int = 8
+    store: Reader, tr: TimeRange, filters: Filters, method: str = "ping", top: int = 8
 ) -> pl.DataFrame:
     """Probe latency over time of the ``top`` slowest servers (by mean): ts, server, value (s)."""
     sel = selector("mcp_client_operation_duration_seconds", filters, mcp_method_name=method)

@@ -13,9 +13,8 @@ from typing import Any, Literal
 
 import polars as pl
 
-from core.storage import Store
 from core.timerange import TimeRange
-from core.views import TS, Filters, conform, counter_increase, ensure_columns, pct_delta, selector
+from core.views import TS, Filters, Reader, conform, counter_increase, ensure_columns, pct_delta, selector
 
 CALLS, ERRORS = "mcp_server_tool_calls_total", "mcp_server_tool_errors_total"
 LATENCY = "mcp_server_operation_duration_seconds"
@@ -35,7 +34,7 @@ BUCKET_SCHEMA: dict[str, Any] = {
 Quantile = Literal["p50", "p95", "p99"]
 
 
-def tool_buckets(store: Store, tr: TimeRange, filters: Filters) -> pl.DataFrame:
+def tool_buckets(store: Reader, tr: TimeRange, filters: Filters) -> pl.DataFrame:
     """Per bucket and tool series: calls and errors (increase and per-second rate), latency quantiles (s)."""
     calls = counter_increase(store, selector(CALLS, filters), tr, KEYS)
     if calls.is_empty():

@@ -1,4 +1,10 @@
-"""A small, known fleet in a temporary SQLite store, and AppTest runs of app.py against it."""
+"""A small, known fleet in a temporary SQLite store, its users, and AppTest runs of app.py against it.
+
+Users are signed in by seeding streamlit-authenticator's session state (``user=...``), which is
+what a valid cookie does; tests of the sign-in form itself fill it in and click (test_auth_pages).
+Passwords are hashed once per session with few bcrypt rounds (the cost is stored in the hash, so
+checking them is fast too).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,17 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from collectors.base import Sample, labels_of
+from core import auth
 from core.config import load_settings
 from core.storage import open_store
+from core.storage.users import UserRepo
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTS = {  # host: (cpu, memory, disk /, disk /data)
@@ -33,6 +43,39 @@ TOOLS = {  # (server, tool): (calls per second, error ratio, p95 seconds)
     ("search", "web_search"): (1.0, 0.05, 0.60),
     ("files", "read_file"): (4.0, 0.00, 0.01),
 }
+
+USERS = {  # username: (role, teams, password)
+    "admin": ("admin", (), "admin-pass-1"),
+    "lead": ("team_lead", ("platform",), "lead-pass-1"),
+    "dev": ("developer", ("data",), "dev-pass-12"),
+    "viewer": ("viewer", (), "viewer-pass-1"),
+    "viewer-ml": ("viewer", ("ml",), "viewer-pass-2"),
+    "newbie": ("developer", (), "newbie-pass-1"),
+}
+_HASHES: dict[str, str] = {}
+
+
+def password_hash(username: str) -> str:
+    """The bcrypt hash of a fixture user's password, computed once per test session."""
+    if username not in _HASHES:
+        _HASHES[username] = auth.hash_password(USERS[username][2], rounds=4)
+    return _HASHES[username]
+
+
+def add_users(store_url: str, names: tuple[str, ...] = tuple(USERS)) -> None:
+    store = open_store(load_settings(database_url=store_url))
+    repo = UserRepo(store.engine)
+    for name in names:
+        role, teams, _ = USERS[name]
+        repo.add(
+            username=name,
+            password_hash=password_hash(name),
+            role=role,
+            teams=teams,
+            display_name=name.capitalize(),
+            now_ms=store.now_ms(),
+        )
+    store.close()
 
 
 def seed(store_url: str, now_ms: int, hours: float = 3.0, step_s: int = 60) -> None:
@@ -105,26 +148,56 @@ def seed(store_url: str, now_ms: int, hours: float = 3.0, step_s: int = 60) -> N
 def seeded_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('pulse')}/p.db"
     seed(url, int(time.time() * 1000))
+    add_users(url)
     return url
 
 
 @pytest.fixture
 def empty_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path}/empty.db"
+    url = f"sqlite:///{tmp_path}/empty.db"
+    add_users(url)
+    return url
 
 
 AppFactory = Callable[..., AppTest]
 
 
-@pytest.fixture
-def app(monkeypatch: pytest.MonkeyPatch) -> Iterator[AppFactory]:
-    """``app(url, page=None, **query_params)``: app.py run once (and switched to ``page``)."""
+def sign_in_state(at: AppTest, username: str) -> None:
+    """What streamlit-authenticator leaves in session state after a sign-in (or a valid cookie)."""
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = username
+    at.session_state["name"] = username.capitalize()
 
-    def make(url: str, page: str | None = None, **params: str | list[str]) -> AppTest:
+
+@pytest.fixture
+def app(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppFactory]:
+    """``app(url, page=None, user="admin", **query_params)``: app.py run once as ``user`` (None: nobody
+    signed in), then switched to ``page``.
+
+    AppTest re-detects the legacy ``pages/`` folder before every run, so a run after one that ended
+    on pages/health.py starts that file alone, and its rerun back into app.py drops button clicks.
+    A real server leaves that mode for good at its first ``st.navigation``; the patch below makes
+    every AppTest run start the way a running server does.
+    """
+    original = PagesManager.__init__
+
+    def steady_state(self: PagesManager, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", steady_state)
+    monkeypatch.setenv("PULSE_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+    monkeypatch.delenv("PULSE_ADMIN_PASSWORD", raising=False)
+
+    def make(
+        url: str, page: str | None = None, user: str | None = "admin", **params: str | list[str]
+    ) -> AppTest:
         monkeypatch.setenv("PULSE_DATABASE_URL", url)
         monkeypatch.chdir(ROOT)
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
         at.query_params.update(params)
+        if user:
+            sign_in_state(at, user)
         at.run()
         if page:
             at.switch_page(page).run()

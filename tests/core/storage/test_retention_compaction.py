@@ -70,7 +70,9 @@ def test_compaction_round_trip_and_size(make_store: Callable[..., Store], clock:
     )
 
 
-def test_late_samples_and_overwrites_merge_into_compacted_windows(make_store: Callable[..., Store], clock: FakeClock) -> None:
+def test_late_samples_and_overwrites_merge_into_compacted_windows(
+    make_store: Callable[..., Store], clock: FakeClock
+) -> None:
     store = make_store(ingest={"chunk_seconds": 7200})  # the arithmetic below uses 2 h chunks
     lb = labels_of(host="a")
     store.write(

@@ -1,0 +1,271 @@
+"""Sign-in, sign-out, roles and team scoping as the browser would see them (AppTest)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.config import load_settings
+from core.storage import open_store
+from core.storage.users import UserRepo
+from tests.pages.conftest import HOSTS, SERVERS, TOOLS, USERS, AppFactory
+
+PAGES = {"pages/health.py": "Health", "pages/performance.py": "Performance"}
+PLATFORM = {s for s, (_, team, *_) in SERVERS.items() if team == "platform"}  # github, search
+PLATFORM_HOSTS = {SERVERS[s][0] for s in PLATFORM}  # web-1, web-2
+
+
+def charts(at: AppTest) -> dict[str, dict]:
+    specs = [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+    return {s["layout"]["title"]["text"]: s for s in specs}
+
+
+def trace_names(spec: dict) -> set[str]:
+    return {t["name"] for t in spec["data"] if t.get("name")}
+
+
+def sign_in(at: AppTest, username: str, password: str) -> AppTest:
+    user_box, password_box = at.text_input
+    user_box.input(username)
+    password_box.input(password)
+    return at.button[0].click().run()
+
+
+def shows_sign_in_form(at: AppTest) -> bool:
+    labels = [t.label for t in at.text_input]
+    return labels == ["Username", "Password"] and [b.label for b in at.button] == ["Sign in"]
+
+
+def has_no_data(at: AppTest) -> bool:
+    return not at.get("plotly_chart") and not at.dataframe and not at.metric
+
+
+def user_repo(url: str) -> UserRepo:
+    return UserRepo(open_store(load_settings(database_url=url)).engine)
+
+
+# -- not signed in ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("page", [None, *PAGES])
+def test_nobody_signed_in_sees_the_form_and_no_data(
+    app: AppFactory, seeded_url: str, page: str | None
+) -> None:
+    at = app(seeded_url, user=None)
+    assert not at.exception
+    assert shows_sign_in_form(at)
+    assert has_no_data(at)
+    assert at.title[0].value == "MCP Pulse"
+    assert not at.sidebar.button  # no sign-out, no controls
+    if page:  # a deep link: the page is known to the navigation but does not run
+        at.switch_page(page).run()
+        assert not at.exception
+        assert shows_sign_in_form(at) and has_no_data(at)
+
+
+def test_signing_in_with_the_form_opens_the_dashboard(app: AppFactory, seeded_url: str) -> None:
+    at = sign_in(app(seeded_url, user=None), "lead", USERS["lead"][2])
+    assert not at.exception
+    assert at.title[0].value == "Health"
+    assert at.session_state["username"] == "lead"
+    assert at.get("plotly_chart")
+    box = [m.value for m in at.sidebar.markdown]
+    assert any("lead · Team lead" in m for m in box)
+    assert any("Teams: platform" in c.value for c in at.sidebar.caption)
+
+
+def test_usernames_are_not_case_sensitive(app: AppFactory, seeded_url: str) -> None:
+    at = sign_in(app(seeded_url, user=None), "  Admin ", USERS["admin"][2])
+    assert at.title[0].value == "Health"
+
+
+def test_a_deep_link_survives_signing_in(app: AppFactory, seeded_url: str) -> None:
+    at = app(seeded_url, user=None)
+    at.switch_page("pages/performance.py").run()
+    assert shows_sign_in_form(at)
+    at = sign_in(at, "admin", USERS["admin"][2])
+    assert at.title[0].value == "Performance"
+
+
+def test_a_wrong_password_says_so_and_shows_nothing(app: AppFactory, seeded_url: str) -> None:
+    at = sign_in(app(seeded_url, user=None), "viewer", "not-the-password")
+    assert not at.exception
+    assert shows_sign_in_form(at)
+    assert has_no_data(at)
+    assert [e.value for e in at.error] == ["Wrong username or password."]
+    at = sign_in(at, "nobody-by-that-name", "whatever-123")
+    assert [e.value for e in at.error] == ["Wrong username or password."]
+
+
+def test_repeated_failures_lock_the_account_in_the_database(
+    app: AppFactory, empty_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PULSE_AUTH__LOCKOUT_ATTEMPTS", "3")
+    monkeypatch.setenv("PULSE_AUTH__LOCKOUT_MINUTES", "10")
+    at = app(empty_url, user=None)
+    for _ in range(2):
+        at = sign_in(at, "dev", "wrong-password")
+        assert [e.value for e in at.error] == ["Wrong username or password."]
+    assert user_repo(empty_url).get("dev").failed_attempts == 2  # type: ignore[union-attr]
+    at = sign_in(at, "dev", "wrong-password")
+    assert "locked for 10 minutes" in at.error[0].value
+    locked = user_repo(empty_url).get("dev")
+    assert locked is not None and locked.locked_until_ms > 0
+    at = sign_in(at, "dev", USERS["dev"][2])  # the right password no longer helps
+    assert "locked" in at.error[0].value and "Try again in 10 minutes" in at.error[0].value
+    assert shows_sign_in_form(at) and has_no_data(at)
+    fresh = app(empty_url, user=None)  # another browser: the lock is in the database, not the session
+    fresh = sign_in(fresh, "dev", USERS["dev"][2])
+    assert "locked" in fresh.error[0].value
+    user_repo(empty_url).set_password("dev", locked.password_hash)  # what reset-password does
+    fresh = sign_in(app(empty_url, user=None), "dev", USERS["dev"][2])
+    assert fresh.title[0].value == "Health"
+
+
+def test_a_successful_sign_in_clears_earlier_failures(app: AppFactory, empty_url: str) -> None:
+    at = sign_in(app(empty_url, user=None), "viewer", "wrong-password")
+    assert user_repo(empty_url).get("viewer").failed_attempts == 1  # type: ignore[union-attr]
+    at = sign_in(at, "viewer", USERS["viewer"][2])
+    assert at.title[0].value == "Health"
+    assert user_repo(empty_url).get("viewer").failed_attempts == 0  # type: ignore[union-attr]
+
+
+# -- signed in -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("user", ["admin", "lead", "dev", "viewer", "viewer-ml", "newbie"])
+@pytest.mark.parametrize("page", list(PAGES))
+def test_every_role_can_open_every_monitor_page(
+    app: AppFactory, seeded_url: str, user: str, page: str
+) -> None:
+    at = app(seeded_url, page, user=user)
+    assert not at.exception
+    assert not at.error
+    assert at.title[0].value == PAGES[page]
+    assert [b.label for b in at.sidebar.button] == ["Sign out"]
+
+
+def test_a_team_lead_sees_only_their_teams_on_health(app: AppFactory, seeded_url: str) -> None:
+    at = app(seeded_url, user="lead")
+    assert at.multiselect(key="w.teams").options == ["platform"]
+    assert set(at.multiselect(key="w.hosts").options) == PLATFORM_HOSTS
+    assert set(at.multiselect(key="w.servers").options) == PLATFORM
+    hosts, servers = at.dataframe[0].value, at.dataframe[1].value
+    assert set(hosts["host"]) == PLATFORM_HOSTS
+    assert set(servers["server"]) == PLATFORM
+    assert set(servers["team"]) == {"platform"}
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["MCP servers up"] == "2 / 2"
+    specs = charts(at)
+    assert trace_names(specs["CPU utilisation"]) == PLATFORM_HOSTS
+    for title in ("Ping latency, slowest servers", "tools/list latency, slowest servers"):
+        assert trace_names(specs[title]) == PLATFORM
+    everything = json.dumps(list(specs.values()))
+    for other in set(SERVERS) - PLATFORM:
+        assert other not in everything
+    assert "gpu-1" not in everything
+
+
+def test_a_team_lead_sees_only_their_teams_on_performance(app: AppFactory, seeded_url: str) -> None:
+    at = app(seeded_url, "pages/performance.py", user="lead")
+    assert at.selectbox(key="w.performance.server").options == ["All servers", *sorted(PLATFORM)]
+    tools = at.dataframe[2].value
+    assert set(tools["server"]) == PLATFORM
+    assert len(tools) == sum(1 for s, _ in TOOLS if s in PLATFORM)
+    specs = charts(at)
+    assert trace_names(specs["Call rate per server"]) == PLATFORM
+    rate = sum(r for (s, _), (r, _, _) in TOOLS.items() if s in PLATFORM)
+    assert {m.label: m.value for m in at.metric}["Calls per second"] == f"{rate:g}/s"
+
+
+def test_a_link_to_another_team_shows_nothing_of_it(app: AppFactory, seeded_url: str) -> None:
+    at = app(seeded_url, user="lead", team="ml", server="files", host="gpu-1")
+    assert not at.exception
+    assert "files" not in json.dumps([json.loads(c.proto.spec) for c in at.get("plotly_chart")])
+    assert set(at.dataframe[1].value["server"]) <= PLATFORM
+    assert "gpu-1" not in set(at.dataframe[0].value["host"])
+
+
+def test_a_viewer_of_one_team_sees_that_team(app: AppFactory, seeded_url: str) -> None:
+    at = app(seeded_url, user="viewer-ml")
+    assert set(at.dataframe[1].value["server"]) == {"files"}
+    assert set(at.dataframe[0].value["host"]) == {"gpu-1"}
+    assert any("Teams: ml · read-only" in c.value for c in at.sidebar.caption)
+
+
+def test_a_viewer_without_teams_sees_the_whole_fleet(app: AppFactory, seeded_url: str) -> None:
+    at = app(seeded_url, user="viewer")
+    assert set(at.dataframe[1].value["server"]) == set(SERVERS)
+    assert set(at.dataframe[0].value["host"]) == set(HOSTS)
+    assert any("All teams · read-only" in c.value for c in at.sidebar.caption)
+
+
+def test_a_developer_without_teams_sees_no_data_and_why(app: AppFactory, seeded_url: str) -> None:
+    at = app(seeded_url, user="newbie")
+    assert not at.exception
+    assert any("not a member of any team" in w.value for w in at.warning)
+    assert at.dataframe[0].value.empty and at.dataframe[1].value.empty
+    assert all(not s["data"] for s in charts(at).values())
+
+
+def test_signing_out_returns_to_the_form(app: AppFactory, seeded_url: str) -> None:
+    at = app(seeded_url, "pages/performance.py", user="dev")
+    assert at.get("plotly_chart")
+    at.sidebar.button[0].click().run()
+    assert not at.exception
+    assert shows_sign_in_form(at)
+    assert has_no_data(at)
+    assert [i.value for i in at.info] == ["You are signed out."]
+    assert not at.session_state["authentication_status"]
+    at.run()  # and stays signed out
+    assert shows_sign_in_form(at) and has_no_data(at)
+
+
+def test_a_disabled_user_is_signed_out_on_their_next_click(app: AppFactory, empty_url: str) -> None:
+    at = app(empty_url, user="viewer")
+    assert at.title[0].value == "Health"
+    user_repo(empty_url).set_disabled("viewer", True)
+    at.run()
+    assert shows_sign_in_form(at)
+    assert "disabled" in at.info[0].value
+    at = sign_in(at, "viewer", USERS["viewer"][2])
+    assert shows_sign_in_form(at)
+    assert [e.value for e in at.error] == ["Wrong username or password."]
+
+
+def test_a_role_change_applies_on_the_next_run(app: AppFactory, seeded_url: str) -> None:
+    at = app(seeded_url, user="viewer")
+    assert set(at.dataframe[1].value["server"]) == set(SERVERS)
+    repo = user_repo(seeded_url)
+    repo.set_role("viewer", "developer")  # a developer without teams sees nothing
+    try:
+        at.run()
+        assert at.dataframe[1].value.empty
+        assert any("Developer" in m.value for m in at.sidebar.markdown)
+    finally:
+        repo.set_role("viewer", "viewer")
+
+
+def test_pages_a_role_may_not_open_are_hidden_but_answer_with_a_message() -> None:
+    from core.auth import Principal, Role
+    from pages import _auth
+
+    viewer, admin = Principal("v", Role.VIEWER), Principal("a", Role.ADMIN)
+    kw = {"title": "Users", "icon": ":material/group:", "url_path": "admin_users"}
+    assert _auth.page(viewer, "pages/health.py", **kw).visibility == "hidden"
+    assert _auth.page(admin, "pages/health.py", **kw).visibility == "visible"
+    assert _auth.page(None, "pages/health.py", **kw).visibility == "visible"  # hidden navigation anyway
+
+
+def test_the_first_start_creates_the_admin_and_prints_its_password_on_the_terminal(
+    app: AppFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path}/fresh.db"  # no users at all
+    at = app(url, user=None)
+    out = capsys.readouterr().out
+    assert "created user 'admin' (admin) with the password " in out
+    password = out.split("with the password ")[1].split()[0]
+    page_text = json.dumps([str(el) for el in at.main]) + json.dumps([str(el) for el in at.sidebar])
+    assert password not in page_text  # the terminal only, never the browser
+    at = sign_in(at, "admin", password)
+    assert at.title[0].value == "Health"
+    assert app(url, user=None) and "created user" not in capsys.readouterr().out  # never twice
