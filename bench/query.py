@@ -50,14 +50,22 @@ def run(folder: Path) -> list[Row]:
         return took
 
     query()
-    took, base = median_of(7, query), median_of(7, baseline)
+    rows_only, base = median_of(7, query), median_of(7, baseline)
+    store.compact()  # the steady state: rollup rows older than the current week packed into chunks
+    query()
+    took = median_of(7, query)
     store.close()
     return [
         Row(
-            f"30-day query, {SERIES} series at 1 h (median of 7)",
+            f"30-day query, {SERIES} series at 1 h, steady state (median of 7)",
             f"{took * 1000:.0f} ms",
-            f"{took / base:.1f}x a bare SQL fetch of the rollup rows ({base * 1000:.0f} ms)",
+            f"{took / base:.1f}x a bare SQL fetch of the same rollup rows ({base * 1000:.0f} ms)",
             "< 150 ms",
             "ok" if took < 0.150 else "MISS",
-        )
+        ),
+        Row(
+            "  the same before any rollup row is packed",
+            f"{rows_only * 1000:.0f} ms",
+            f"{rows_only / base:.1f}x",
+        ),
     ]
