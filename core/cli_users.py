@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from getpass import getpass
 from typing import TYPE_CHECKING
 
-from core import auth
+from core import accounts, auth
 from core.config import Settings
 from core.errors import AuthError
 
@@ -45,7 +45,7 @@ def _read_password(args: argparse.Namespace) -> tuple[str, bool]:
         if first != getpass("Repeat it: "):
             raise AuthError("the two passwords differ; nothing changed")
         return first, False
-    return auth.generate_password(), True
+    return accounts.generate_password(), True
 
 
 def _print_generated(username: str, password: str) -> None:
@@ -64,12 +64,12 @@ def _status(user: UserRecord, now_ms: int) -> str:
     if user.disabled:
         return "disabled"
     if user.locked_until_ms > now_ms:
-        return f"locked {auth.minutes((user.locked_until_ms - now_ms) / 1000)}"
+        return f"locked {accounts.minutes((user.locked_until_ms - now_ms) / 1000)}"
     return "active"
 
 
 def _require(repo: UserRepo, username: str) -> UserRecord:
-    name = auth.normalise_username(username)
+    name = accounts.normalise_username(username)
     user = repo.get(name)
     if user is None:
         raise AuthError(f"no user {name!r}; see `pulse users list`")
@@ -112,16 +112,16 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
-    username = auth.normalise_username(args.username)
+    username = accounts.normalise_username(args.username)
     role = auth.Role.parse(args.role)
-    teams = auth.normalise_teams(args.team)
+    teams = accounts.normalise_teams(args.team)
     with _repo(settings) as repo:
         if repo.get(username) is not None:
             raise AuthError(f"user {username!r} exists; use `pulse users reset-password` or `update`")
         password, generated = _read_password(args)
         added = repo.add(
             username=username,
-            password_hash=auth.hash_password(password),
+            password_hash=accounts.hash_password(password),
             role=role.value,
             teams=teams,
             display_name=args.name or "",
@@ -142,7 +142,7 @@ def cmd_update(args: argparse.Namespace, settings: Settings) -> int:
     if args.role is None and args.team is None:
         raise AuthError("nothing to change: give --role and/or --team")
     role = None if args.role is None else auth.Role.parse(args.role)
-    teams = None if args.team is None else auth.normalise_teams(args.team)
+    teams = None if args.team is None else accounts.normalise_teams(args.team)
     with _repo(settings) as repo:
         user = _require(repo, args.username)
         if role is not None and role is not auth.Role.ADMIN:
@@ -160,7 +160,7 @@ def cmd_reset_password(args: argparse.Namespace, settings: Settings) -> int:
     with _repo(settings) as repo:
         user = _require(repo, args.username)
         password, generated = _read_password(args)
-        repo.set_password(user.username, auth.hash_password(password))
+        repo.set_password(user.username, accounts.hash_password(password))
     print(f"password of {user.username} changed; failed sign-ins and any lock cleared")
     if generated:
         _print_generated(user.username, password)
@@ -188,10 +188,10 @@ def cmd_enable(args: argparse.Namespace, settings: Settings) -> int:
     return _set_disabled(args, settings, False)
 
 
-def bootstrap(settings: Settings) -> auth.Bootstrap:
+def bootstrap(settings: Settings) -> accounts.Bootstrap:
     """Create the first admin if there are no users; print its password once (``pulse up``)."""
     with _repo(settings) as repo:
-        done = auth.bootstrap_admin(repo)
+        done = accounts.bootstrap_admin(repo)
     message = done.message()
     if message:
         print(message, flush=True)

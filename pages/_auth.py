@@ -28,7 +28,7 @@ from typing import Any
 import streamlit as st
 import streamlit_authenticator as stauth
 
-from core import auth
+from core import accounts, auth
 from core import state_keys as K
 from core.errors import PulseError
 from core.storage import Store
@@ -52,22 +52,22 @@ PLUMBING_CSS = f"""<style>
 def _first_run(url: str, data_dir: str, _store: Store) -> str:
     """Once per process and database: the first admin (its password printed on the terminal,
     never in the browser) and the cookie key. Returns the key."""
-    done = auth.bootstrap_admin(UserRepo(_store.engine))
+    done = accounts.bootstrap_admin(UserRepo(_store.engine))
     message = done.message()
     if message:
         print(message, flush=True)
-    return auth.cookie_key(Path(data_dir))
+    return accounts.cookie_key(Path(data_dir))
 
 
 @dataclass
 class SignIn:
     authenticator: stauth.Authenticate
     credentials: dict[str, dict[str, Any]]  # username -> the entry streamlit-authenticator sees
-    guard: auth.LoginGuard
+    guard: accounts.LoginGuard
     principal: auth.Principal | None
 
 
-def _entry(user: UserRecord, guard: auth.LoginGuard) -> dict[str, Any]:
+def _entry(user: UserRecord, guard: accounts.LoginGuard) -> dict[str, Any]:
     return {
         "name": user.display_name or user.username,
         "email": user.email,
@@ -82,7 +82,7 @@ def begin() -> SignIn:
     store = ui.get_store()
     settings = store.settings
     repo = UserRepo(store.engine)
-    guard = auth.LoginGuard(repo, settings.auth)
+    guard = accounts.LoginGuard(repo, settings.auth)
     try:
         key = _first_run(settings.url, str(settings.data_dir.resolve()), store)
         users = {u.username: u for u in repo.all()}
@@ -207,14 +207,14 @@ def _sign_in_screen(signin: SignIn) -> None:
                     until = signin.guard.now_ms() + int(locked_now * 1000)
                     st.session_state[K.AUTH_LOCKED] = (name, until)
         if st.session_state.get(STATUS) is False and not counted:
-            auth.dummy_check()  # an unknown username was not checked: take as long as if it had been
+            accounts.dummy_check()  # an unknown username was not checked: take as long as if it had been
         if st.session_state.get(STATUS):
             signin.guard.record_success(st.session_state[USERNAME])
             st.session_state[K.AUTH_COOKIE] = "set"
             st.rerun()  # build the navigation for this user
         if locked_now:
             st.error(
-                f"Too many failed sign-ins: this account is locked for {auth.minutes(locked_now)}.",
+                f"Too many failed sign-ins: this account is locked for {accounts.minutes(locked_now)}.",
                 icon=":material/lock_clock:",
             )
         elif st.session_state.get(STATUS) is False:
@@ -224,7 +224,7 @@ def _sign_in_screen(signin: SignIn) -> None:
 def _locked_text(signin: SignIn, lockout_minutes: int) -> str:
     seen = st.session_state.get(K.AUTH_LOCKED)
     left_s = (seen[1] - signin.guard.now_ms()) / 1000 if seen else 0
-    wait = f"in {auth.minutes(left_s)}" if left_s > 0 else f"in up to {lockout_minutes} minutes"
+    wait = f"in {accounts.minutes(left_s)}" if left_s > 0 else f"in up to {lockout_minutes} minutes"
     return (
         f"This account is locked after too many failed sign-ins. Try again {wait}, "
         "or ask an admin to run `pulse users reset-password`."

@@ -12,7 +12,7 @@ import bcrypt
 import pytest
 import sqlalchemy as sa
 
-from core import auth
+from core import accounts, auth
 from core.auth import Action, Principal, Role
 from core.cli import main
 from core.config import AuthSettings
@@ -27,7 +27,7 @@ _HASHES: dict[str, str] = {}
 
 def fast_hash(password: str) -> str:
     if password not in _HASHES:
-        _HASHES[password] = auth.hash_password(password, rounds=FAST)
+        _HASHES[password] = accounts.hash_password(password, rounds=FAST)
     return _HASHES[password]
 
 
@@ -140,28 +140,28 @@ def test_roles_parse_with_a_clear_error() -> None:
 
 # -- names and passwords ---------------------------------------------------------------------------
 def test_usernames_and_teams_are_normalised_or_refused() -> None:
-    assert auth.normalise_username(" Ada.L ") == "ada.l"
+    assert accounts.normalise_username(" Ada.L ") == "ada.l"
     for bad in ("", "-x", "a b", "x" * 65, "ümlaut"):
         with pytest.raises(AuthError, match="invalid username"):
-            auth.normalise_username(bad)
-    assert auth.normalise_teams(["b,a", " a ", "c"]) == ("a", "b", "c")
-    assert auth.normalise_teams([""]) == ()
+            accounts.normalise_username(bad)
+    assert accounts.normalise_teams(["b,a", " a ", "c"]) == ("a", "b", "c")
+    assert accounts.normalise_teams([""]) == ()
     with pytest.raises(AuthError, match="invalid team"):
-        auth.normalise_teams(["a;drop"])
+        accounts.normalise_teams(["a;drop"])
 
 
 def test_passwords_are_bcrypt_hashed_and_checked() -> None:
     hashed = fast_hash("correct horse")
     assert hashed.startswith("$2b$04$")
-    assert auth.verify_password("correct horse", hashed)
-    assert not auth.verify_password("wrong horse", hashed)
-    assert not auth.verify_password("correct horse", "not-a-hash")
-    assert not auth.verify_password("x" * 100, hashed)  # bcrypt refuses > 72 bytes: a plain "no"
+    assert accounts.verify_password("correct horse", hashed)
+    assert not accounts.verify_password("wrong horse", hashed)
+    assert not accounts.verify_password("correct horse", "not-a-hash")
+    assert not accounts.verify_password("x" * 100, hashed)  # bcrypt refuses > 72 bytes: a plain "no"
     for bad, why in (("short", "too short"), ("é" * 40, "too long"), (" padded-pass ", "white space")):
         with pytest.raises(AuthError, match=why):
-            auth.hash_password(bad, rounds=FAST)
-    assert len({auth.generate_password() for _ in range(5)}) == 5
-    assert len(auth.generate_password()) >= 20
+            accounts.hash_password(bad, rounds=FAST)
+    assert len({accounts.generate_password() for _ in range(5)}) == 5
+    assert len(accounts.generate_password()) >= 20
 
 
 # -- the users table (SQLite and PostgreSQL) --------------------------------------------------------
@@ -210,22 +210,22 @@ def test_user_repo_round_trip(store: Store, clock: FakeClock) -> None:
 
 # -- lockout -----------------------------------------------------------------------------------------
 @pytest.fixture
-def guard(store: Store, clock: FakeClock) -> auth.LoginGuard:
+def guard(store: Store, clock: FakeClock) -> accounts.LoginGuard:
     repo = UserRepo(store.engine)
     repo.add(username="dev", password_hash=fast_hash("dev-pass-12"), role="developer", teams=["a"], now_ms=0)
-    return auth.LoginGuard(repo, AuthSettings(lockout_attempts=3, lockout_minutes=10), clock)
+    return accounts.LoginGuard(repo, AuthSettings(lockout_attempts=3, lockout_minutes=10), clock)
 
 
 def test_after_failure_counts_then_locks_and_starts_again() -> None:
     s = AuthSettings(lockout_attempts=3, lockout_minutes=2)
-    assert auth.after_failure((0, 0), 1000, s) == (1, 0)
-    assert auth.after_failure((1, 0), 1000, s) == (2, 0)
-    assert auth.after_failure((2, 0), 1000, s) == (0, 1000 + 120_000)
-    assert auth.after_failure((0, 121_000), 2000, s) == (0, 121_000)  # failures while locked do not count
-    assert auth.after_failure((0, 121_000), 121_000, s) == (1, 121_000)  # the lock has run out
+    assert accounts.after_failure((0, 0), 1000, s) == (1, 0)
+    assert accounts.after_failure((1, 0), 1000, s) == (2, 0)
+    assert accounts.after_failure((2, 0), 1000, s) == (0, 1000 + 120_000)
+    assert accounts.after_failure((0, 121_000), 2000, s) == (0, 121_000)  # failures while locked do not count
+    assert accounts.after_failure((0, 121_000), 121_000, s) == (1, 121_000)  # the lock has run out
 
 
-def test_lockout_after_n_failures_for_m_minutes(guard: auth.LoginGuard, clock: FakeClock) -> None:
+def test_lockout_after_n_failures_for_m_minutes(guard: accounts.LoginGuard, clock: FakeClock) -> None:
     for _ in range(2):
         with pytest.raises(AuthError, match="^wrong username or password$"):
             guard.authenticate("dev", "nope-nope")
@@ -246,7 +246,7 @@ def test_lockout_after_n_failures_for_m_minutes(guard: auth.LoginGuard, clock: F
     assert user is not None and (user.failed_attempts, user.locked_until_ms) == (0, 0)
 
 
-def test_a_success_resets_the_count(guard: auth.LoginGuard) -> None:
+def test_a_success_resets_the_count(guard: accounts.LoginGuard) -> None:
     for _ in range(2):
         with pytest.raises(AuthError):
             guard.authenticate("dev", "nope-nope")
@@ -256,72 +256,72 @@ def test_a_success_resets_the_count(guard: auth.LoginGuard) -> None:
             guard.authenticate("dev", "nope-nope")
 
 
-def test_unknown_and_disabled_users_get_the_same_answer(guard: auth.LoginGuard) -> None:
+def test_unknown_and_disabled_users_get_the_same_answer(guard: accounts.LoginGuard) -> None:
     with pytest.raises(AuthError, match="^wrong username or password$"):
         guard.authenticate("ghost", "whatever-1")
     guard.repo.set_disabled("dev", True)
     with pytest.raises(AuthError, match="^wrong username or password$"):
         guard.authenticate("dev", "dev-pass-12")
     assert guard.record_failure("ghost") == 0
-    assert auth._DUMMY_HASH.startswith("$2b$12$")  # a real hash: checking it costs a real check
-    assert bcrypt.checkpw(b"-", auth._DUMMY_HASH.encode()) is False
+    assert accounts._DUMMY_HASH.startswith("$2b$12$")  # a real hash: checking it costs a real check
+    assert bcrypt.checkpw(b"-", accounts._DUMMY_HASH.encode()) is False
 
 
 # -- first run ---------------------------------------------------------------------------------------
 def test_bootstrap_uses_pulse_admin_password_and_runs_once(store: Store) -> None:
     repo = UserRepo(store.engine)
     env = {"PULSE_ADMIN_PASSWORD": "from-the-env-1"}
-    done = auth.bootstrap_admin(repo, env, rounds=FAST)
+    done = accounts.bootstrap_admin(repo, env, rounds=FAST)
     assert done.created and done.password is None
     assert "$PULSE_ADMIN_PASSWORD" in (done.message() or "")
     assert "from-the-env-1" not in (done.message() or "")
     admin = repo.get("admin")
     assert admin is not None and admin.role == "admin"
-    assert auth.verify_password("from-the-env-1", admin.password_hash)
-    again = auth.bootstrap_admin(repo, {"PULSE_ADMIN_PASSWORD": "another-one-2"}, rounds=FAST)
+    assert accounts.verify_password("from-the-env-1", admin.password_hash)
+    again = accounts.bootstrap_admin(repo, {"PULSE_ADMIN_PASSWORD": "another-one-2"}, rounds=FAST)
     assert not again.created and again.message() is None
     assert repo.count() == 1
-    assert auth.verify_password("from-the-env-1", repo.get("admin").password_hash)  # type: ignore[union-attr]
+    assert accounts.verify_password("from-the-env-1", repo.get("admin").password_hash)  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("env", [{}, {"PULSE_ADMIN_PASSWORD": ""}])
 def test_bootstrap_generates_a_password_to_print_once(store: Store, env: dict[str, str]) -> None:
     repo = UserRepo(store.engine)
-    done = auth.bootstrap_admin(repo, env, rounds=FAST)
+    done = accounts.bootstrap_admin(repo, env, rounds=FAST)
     assert done.created and done.password
     assert done.password in (done.message() or "")
-    assert auth.verify_password(done.password, repo.get("admin").password_hash)  # type: ignore[union-attr]
-    assert auth.bootstrap_admin(repo, env, rounds=FAST) == auth.Bootstrap(created=False)
+    assert accounts.verify_password(done.password, repo.get("admin").password_hash)  # type: ignore[union-attr]
+    assert accounts.bootstrap_admin(repo, env, rounds=FAST) == accounts.Bootstrap(created=False)
     assert [u.username for u in repo.all()] == ["admin"]
 
 
 def test_bootstrap_refuses_a_weak_env_password_and_creates_nobody(store: Store) -> None:
     repo = UserRepo(store.engine)
     with pytest.raises(AuthError, match=r"\$PULSE_ADMIN_PASSWORD is not usable: password too short"):
-        auth.bootstrap_admin(repo, {"PULSE_ADMIN_PASSWORD": "admin"}, rounds=FAST)
+        accounts.bootstrap_admin(repo, {"PULSE_ADMIN_PASSWORD": "admin"}, rounds=FAST)
     assert repo.count() == 0
 
 
 def test_bootstrap_leaves_existing_users_alone(store: Store) -> None:
     repo = UserRepo(store.engine)
     repo.add(username="ops", password_hash=fast_hash("ops-pass-1"), role="admin", now_ms=0)
-    assert not auth.bootstrap_admin(repo, {}, rounds=FAST).created
+    assert not accounts.bootstrap_admin(repo, {}, rounds=FAST).created
     assert repo.get("admin") is None
 
 
 def test_cookie_key_is_created_once_private_and_reused(tmp_path: Path) -> None:
-    key = auth.cookie_key(tmp_path / "data")
+    key = accounts.cookie_key(tmp_path / "data")
     path = tmp_path / "data" / "cookie_key"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert len(key) >= 32
-    assert auth.cookie_key(tmp_path / "data") == key
+    assert accounts.cookie_key(tmp_path / "data") == key
     assert [p.name for p in path.parent.iterdir()] == ["cookie_key"]  # no temporary file left
     path.chmod(0o644)
-    assert auth.cookie_key(tmp_path / "data") == key
+    assert accounts.cookie_key(tmp_path / "data") == key
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     path.write_text("short")
     with pytest.raises(AuthError, match="too short; delete it"):
-        auth.cookie_key(tmp_path / "data")
+        accounts.cookie_key(tmp_path / "data")
 
 
 # -- `pulse users` -----------------------------------------------------------------------------------
@@ -364,8 +364,8 @@ def test_users_add_list_reset_disable(pulse: Callable[..., tuple[int, str, str]]
     assert lines[2].split()[:4] == ["wall", "viewer", "(all)", "active"]
 
     repo = UserRepo(sa.create_engine(f"sqlite:///{tmp_path}/users.db"))
-    assert auth.verify_password("ada-pass-1", repo.get("ada").password_hash)  # type: ignore[union-attr]
-    assert auth.verify_password(generated, repo.get("wall").password_hash)  # type: ignore[union-attr]
+    assert accounts.verify_password("ada-pass-1", repo.get("ada").password_hash)  # type: ignore[union-attr]
+    assert accounts.verify_password(generated, repo.get("wall").password_hash)  # type: ignore[union-attr]
 
     repo.update_lock("ada", lambda s: (0, 2**62))
     assert "locked" in pulse("users", "list")[1].splitlines()[1]
@@ -373,7 +373,7 @@ def test_users_add_list_reset_disable(pulse: Callable[..., tuple[int, str, str]]
     assert code == 0 and "lock cleared" in out
     ada = repo.get("ada")
     assert ada is not None and ada.locked_until_ms == 0
-    assert auth.verify_password("new-pass-123", ada.password_hash)
+    assert accounts.verify_password("new-pass-123", ada.password_hash)
 
     code, out, _ = pulse("users", "update", "ada", "--role", "developer", "--team", "c")
     assert code == 0 and out.strip() == "updated ada (developer; teams: c)"

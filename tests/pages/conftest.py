@@ -19,7 +19,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from collectors.base import Sample, labels_of
-from core import auth
+from core import accounts
 from core.config import load_settings
 from core.storage import open_store
 from core.storage.users import UserRepo
@@ -58,7 +58,7 @@ _HASHES: dict[str, str] = {}
 def password_hash(username: str) -> str:
     """The bcrypt hash of a fixture user's password, computed once per test session."""
     if username not in _HASHES:
-        _HASHES[username] = auth.hash_password(USERS[username][2], rounds=4)
+        _HASHES[username] = accounts.hash_password(USERS[username][2], rounds=4)
     return _HASHES[username]
 
 
