@@ -7,10 +7,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import ingest, overhead, query, storage
+from bench import ingest, overhead, pages, query, storage
 from bench.common import Row
 
-SUITES = {"ingest": ingest.run, "storage": storage.run, "query": query.run, "overhead": overhead.run}
+SUITES = {
+    "ingest": ingest.run,
+    "storage": storage.run,
+    "query": query.run,
+    "overhead": overhead.run,
+    "pages": pages.run,
+}
 
 
 def main(argv: list[str]) -> int:

@@ -5,12 +5,15 @@ import streamlit as st
 
 from core import charts
 from core import state_keys as K
+from core.daemon import read_health
+from core.errors import PulseError
 from core.views import health
 from pages import _common as ui
 
+NO_DAEMON = "The collector daemon has not reported yet: start `pulse collect` (or `pulse up`)."
 ui.page_header("Health", "health")
 controls = ui.sidebar_controls()
-ui.require_data(["host_up", "mcp_server_up"], "hosts or MCP servers")
+board = st.container()  # the fleet; the collectors below show even when it has no data yet
 PCT = st.column_config.ProgressColumn
 MS = st.column_config.NumberColumn
 STATUS_COLUMNS = {
@@ -97,4 +100,37 @@ def body() -> None:
         )
 
 
-ui.run(controls, body)
+@st.cache_data(ttl=10, max_entries=4, show_spinner=False)
+def _collector_health(url: str) -> dict[str, dict[str, object]]:
+    return read_health(ui.get_store())
+
+
+def collectors() -> None:
+    """The daemon's own health: no team data, so everyone who may open the page sees it."""
+    st.subheader("Collectors and sources")
+    store = ui.get_store()
+    try:
+        df = health.collector_health(_collector_health(store.settings.url), store.now_ms())
+    except PulseError as exc:
+        st.warning(f"The metrics store did not answer: {exc}", icon=":material/sync_problem:")
+        return
+    if df.is_empty():
+        st.info(NO_DAEMON, icon=":material/sensors_off:")
+        return
+    shown = ui.in_ms(df, ["last_duration_s"]).select(
+        "collector", "state", "age", "last_duration_s", pl.col("error").fill_null("")
+    )
+    columns = {
+        "collector": "Collector",
+        "state": "State",
+        "age": "Last success",
+        "last_duration_s": MS("Last run", format="%.0f ms", width="small"),
+        "error": st.column_config.TextColumn("Error", width="large"),
+    }
+    ui.table(shown, df, "health-collectors", controls.resolve(), columns)
+
+
+collectors()
+with board:
+    ui.require_data(["host_up", "mcp_server_up"], "hosts or MCP servers")
+    ui.run(controls, body)

@@ -408,3 +408,73 @@ def test_call_rate_of_sparse_samples_is_not_inflated(store: Store, put: Put) -> 
     assert s["calls_per_s"].to_list() == pytest.approx([2.0] * s.height)
     assert s["errors_per_s"].to_list() == pytest.approx([0.0] * s.height)
     assert perf.summarize(perf.tool_buckets(store, tr, Filters()), tr).calls_per_s == pytest.approx(2.0)
+
+
+# -- collector health ---------------------------------------------------------------------------
+def _report(**over: dict[str, object]) -> dict[str, dict[str, object]]:
+    base: dict[str, object] = {
+        "state": "up",
+        "last_error": None,
+        "last_success_ms": NOW - 10_000,
+        "last_duration_s": 0.05,
+        "interval_s": 15,
+    }
+    return {name: {**base, **fields} for name, fields in over.items()}
+
+
+def test_collector_health_columns_ages_and_errors() -> None:
+    report = _report(
+        host={"partial_errors": {"net": "OSError: x", "disk": "PermissionError: y"}},
+        prometheus={"state": "degraded", "last_error": "ConnectError: refused", "last_success_ms": None},
+    )
+    df = health.collector_health(report, NOW)
+    assert df.schema == pl.Schema(health.COLLECTOR_SCHEMA)
+    assert df["collector"].to_list() == ["prometheus", "host"]  # worst first
+    host = df.row(1, named=True)
+    assert host["state"] == "up"
+    assert host["age_s"] == 10.0
+    assert host["age"] == "10 s ago"
+    assert host["last_success"].timestamp() * 1000 == NOW - 10_000
+    assert host["error"] == "disk: PermissionError: y; net: OSError: x"
+    prom = df.row(0, named=True)
+    assert (prom["state"], prom["age"], prom["last_success"]) == ("degraded", "never", None)
+    assert prom["error"] == "ConnectError: refused"
+
+
+def test_collector_is_down_when_its_last_success_is_older_than_three_intervals() -> None:
+    report = _report(
+        fresh={"last_success_ms": NOW - 44_000},  # 2.9 intervals: still up
+        stale={"last_success_ms": NOW - 46_000},  # 3.1 intervals: the daemon stopped
+        old={"last_success_ms": NOW - 2 * HOUR, "state": "degraded", "last_error": "timeout"},
+    )
+    df = health.collector_health(report, NOW)
+    states = dict(zip(df["collector"], df["state"], strict=True))
+    assert states == {"fresh": "up", "stale": "down", "old": "down"}
+    errors = dict(zip(df["collector"], df["error"], strict=True))
+    assert errors["fresh"] is None
+    assert errors["stale"] == (
+        "no success for 46 s (over 3 x its 15 s interval): is `pulse collect` running?"
+    )
+    assert errors["old"].endswith("; timeout")  # the collector's own error is kept
+    assert df.filter(pl.col("collector") == "old")["age"].item() == "2.0 h ago"
+
+
+def test_collector_health_before_the_daemon_reports() -> None:
+    df = health.collector_health({}, NOW)
+    assert df.is_empty()
+    assert df.schema == pl.Schema(health.COLLECTOR_SCHEMA)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (None, None),
+        (0, "0 s ago"),
+        (59, "59 s ago"),
+        (600, "10 min ago"),
+        (5400, "1.5 h ago"),
+        (3 * 86400, "3.0 d ago"),
+    ],
+)
+def test_ago(seconds: float | None, text: str | None) -> None:
+    assert health.ago(seconds) == text

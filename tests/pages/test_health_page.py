@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 
-from tests.pages.conftest import HOSTS, AppFactory
+import pytest
+
+from core.config import load_settings
+from core.daemon import HEALTH_KEY
+from core.storage import open_store
+from tests.pages.conftest import HOSTS, AppFactory, add_users, seed
 
 
 def charts(at) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -108,3 +115,88 @@ def test_heatmap_metric_is_kept_in_the_url(app: AppFactory, seeded_url: str) -> 
     at = app(seeded_url, heatmap="disk")
     assert at.selectbox(key="w.health.heatmap_panel").value == "disk"
     assert "Disk utilisation (fullest mount) per host" in titles(at)
+
+
+# -- collectors and sources ---------------------------------------------------------------------
+def _publish(url: str, health: dict[str, dict[str, object]]) -> None:
+    store = open_store(load_settings(database_url=url))
+    store.set_meta(HEALTH_KEY, json.dumps(health))
+    store.close()
+
+
+def _daemon_report(now_ms: int) -> dict[str, dict[str, object]]:
+    return {
+        "host": {
+            "state": "up",
+            "last_error": None,
+            "last_success_ms": now_ms - 5_000,
+            "last_duration_s": 0.012,
+            "interval_s": 15,
+            "partial_errors": {"disk": "PermissionError: /mnt/secret"},
+        },
+        "prometheus": {
+            "state": "degraded",
+            "last_error": "ConnectError: connection refused",
+            "last_success_ms": now_ms - 40_000,
+            "last_duration_s": 2.0,
+            "interval_s": 30,
+        },
+        "demo": {  # said "up", but the daemon stopped an hour ago
+            "state": "up",
+            "last_error": None,
+            "last_success_ms": now_ms - 3_600_000,
+            "last_duration_s": 0.2,
+            "interval_s": 15,
+        },
+    }
+
+
+def _collectors_table(at):  # type: ignore[no-untyped-def]
+    tables = [d.value for d in at.dataframe if "collector" in d.value.columns]
+    assert len(tables) == 1
+    return tables[0]
+
+
+def test_collectors_table_shows_the_daemons_report(app: AppFactory, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/p.db"
+    now = int(time.time() * 1000)
+    seed(url, now, hours=0.5)
+    add_users(url, ("admin", "viewer"))
+    _publish(url, _daemon_report(now))
+    at = app(url)
+    assert not at.exception
+    assert "Collectors and sources" in [h.value for h in at.subheader]
+    table = _collectors_table(at)
+    assert table["collector"].tolist() == ["demo", "prometheus", "host"]  # worst first
+    rows = table.set_index("collector")
+    assert rows.loc["demo", "state"] == "down"
+    assert "is `pulse collect` running?" in rows.loc["demo", "error"]
+    assert rows.loc["prometheus", "state"] == "degraded"
+    assert rows.loc["prometheus", "error"] == "ConnectError: connection refused"
+    assert rows.loc["host", "state"] == "up"
+    assert rows.loc["host", "age"].endswith(" s ago")
+    assert rows.loc["host", "error"] == "disk: PermissionError: /mnt/secret"
+    assert rows.loc["host", "last_duration_s"] == pytest.approx(12.0)  # shown in ms
+    assert len(at.get("download_button")) == len(at.get("plotly_chart")) + len(at.dataframe)  # its CSV too
+    # no team data in it: a viewer without any team sees the same table
+    viewer = app(url, user="viewer")
+    assert not viewer.exception
+    assert _collectors_table(viewer)["collector"].tolist() == ["demo", "prometheus", "host"]
+
+
+def test_collectors_show_even_before_any_fleet_data(app: AppFactory, empty_url: str) -> None:
+    _publish(empty_url, _daemon_report(int(time.time() * 1000)))
+    at = app(empty_url)
+    assert not at.exception
+    assert "pulse demo --days 7" in at.info[0].value  # the fleet's empty state comes first
+    assert _collectors_table(at)["collector"].tolist() == ["demo", "prometheus", "host"]
+
+
+def test_collectors_empty_state_before_the_daemon_reports(app: AppFactory, seeded_url: str) -> None:
+    at = app(seeded_url)
+    assert not at.exception
+    assert any(
+        "The collector daemon has not reported yet: start `pulse collect` (or `pulse up`)" in i.value
+        for i in at.info
+    )
+    assert all("collector" not in d.value.columns for d in at.dataframe)
