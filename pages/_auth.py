@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import plotly.graph_objects as go
 import streamlit as st
 import streamlit_authenticator as stauth
 
@@ -219,6 +220,16 @@ def _sign_in_screen(signin: SignIn) -> None:
             )
         elif st.session_state.get(STATUS) is False:
             st.error("Wrong username or password.", icon=":material/error:")
+        _preload_chart_library()
+
+
+def _preload_chart_library() -> None:
+    """An empty 10-px chart (plotly's least height) holding no data: the browser fetches and
+    starts plotly.js while the user types, so the first chart after sign-in need not wait."""
+    hidden = {"visible": False}
+    layout = {"height": 10, "margin": {"l": 0, "r": 0, "t": 0, "b": 0}, "xaxis": hidden, "yaxis": hidden}
+    fig = go.Figure(layout=layout)
+    st.plotly_chart(fig, config={"staticPlot": True, "displayModeBar": False}, key="plotly-preload")
 
 
 def _locked_text(signin: SignIn, lockout_minutes: int) -> str:

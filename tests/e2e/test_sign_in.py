@@ -38,12 +38,12 @@ def test_sign_in_cookie_scope_and_sign_out(server: str) -> None:
 
         page.goto(f"{server}/performance")  # a deep link, signed out
         expect(page.get_by_role("button", name="Sign in")).to_be_visible()
-        expect(page.locator(".js-plotly-plot")).to_have_count(0)
+        expect(page.locator(".js-plotly-plot .trace")).to_have_count(0)  # no chart with data
         page.screenshot(path=str(SHOTS / "sign-in.png"))
 
         _sign_in(page, "lead", "not-the-password")
         expect(page.get_by_text("Wrong username or password.")).to_be_visible()
-        expect(page.locator(".js-plotly-plot")).to_have_count(0)
+        expect(page.locator(".js-plotly-plot .trace")).to_have_count(0)  # no chart with data
 
         _sign_in(page, "lead", USERS["lead"][2])
         page.wait_for_selector(CHART, timeout=60_000)
@@ -64,7 +64,7 @@ def test_sign_in_cookie_scope_and_sign_out(server: str) -> None:
         # the sign-in form is what matters; the one-shot "You are signed out." note can be consumed
         # by the rerun that deletes the cookie, so it is not waited for
         expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=15_000)
-        expect(page.locator(".js-plotly-plot")).to_have_count(0)
+        expect(page.locator(".js-plotly-plot .trace")).to_have_count(0)  # no chart with data
         page.screenshot(path=str(SHOTS / "signed-out.png"))
         deadline = time.monotonic() + 10
         while "pulse_auth" in {c["name"] for c in context.cookies()} and time.monotonic() < deadline:
@@ -72,5 +72,5 @@ def test_sign_in_cookie_scope_and_sign_out(server: str) -> None:
         assert "pulse_auth" not in {c["name"] for c in context.cookies()}
         page.reload()
         expect(page.get_by_role("button", name="Sign in")).to_be_visible()
-        expect(page.locator(".js-plotly-plot")).to_have_count(0)
+        expect(page.locator(".js-plotly-plot .trace")).to_have_count(0)  # no chart with data
         browser.close()
