@@ -106,16 +106,7 @@ def _over_time(df: pl.DataFrame, q: Query, res: str) -> pl.DataFrame:
     if q.over_time in ("rate", "increase"):
         return _counter(df, q, res)
     if res == "raw":
-        v = pl.col("value")
-        exprs = {
-            "avg": v.mean(),
-            "min": v.min(),
-            "max": v.max(),
-            "sum": v.sum(),
-            "count": pl.len().cast(pl.Float64),
-            "last": v.last(),
-            "quantile": v.quantile(q.quantile, "linear"),
-        }
+        exprs = _of_values(pl.col("value"), q.quantile)
     else:
         mean = pl.col("sum") / pl.col("count")
         exprs = {
@@ -134,16 +125,21 @@ def _over_time(df: pl.DataFrame, q: Query, res: str) -> pl.DataFrame:
     )
 
 
-def _across(df: pl.DataFrame, q: Query) -> pl.DataFrame:
-    v = pl.col("value")
-    exprs = {
+def _of_values(v: pl.Expr, quantile: float) -> dict[str, pl.Expr]:
+    """Aggregations of plain values (raw samples over time, or per-series values across series)."""
+    return {
         "avg": v.mean(),
         "min": v.min(),
         "max": v.max(),
         "sum": v.sum(),
         "count": pl.len().cast(pl.Float64),
-        "quantile": v.quantile(q.quantile, "linear"),
+        "last": v.last(),
+        "quantile": v.quantile(quantile, "linear"),
     }
+
+
+def _across(df: pl.DataFrame, q: Query) -> pl.DataFrame:
+    exprs = _of_values(pl.col("value"), q.quantile)
     assert q.across is not None
     return df.group_by(*q.by, BUCKET).agg(exprs[q.across].alias("value"))
 
