@@ -16,7 +16,7 @@ from core.config import IngestSettings
 from core.storage.block import pack, unpack
 from core.storage.chunks import decode, encode
 from core.storage.engine import storage_errors
-from core.storage.read import RAW_SCHEMA
+from core.storage.read import RAW_SCHEMA, last_write_wins
 from core.storage.schema import chunks, head
 from core.storage.upsert import upsert
 
@@ -83,11 +83,7 @@ def _compact_blocks(conn: Connection, rows: list[tuple[int, bytes, int]], cutoff
                     data=pack(sids[keep], ts[keep], values[keep]),
                 )
             )
-    data = (
-        pl.concat(frames)
-        .unique(["series_id", "ts"], keep="last", maintain_order=True)
-        .sort("series_id", "ts")
-    )
+    data = last_write_wins(frames, RAW_SCHEMA)
     ids = data["series_id"].unique().to_list()
     lo = int(data["ts"].to_numpy().min()) // width * width
     new = _chunk_rows(data, width, _existing(conn, ids, lo, cutoff))

@@ -22,6 +22,14 @@ ROLLUP_SCHEMA = {**{"series_id": pl.Int64, "ts": pl.Int64}, **{c: pl.Float64 for
 ROLLUP_SCHEMA |= {"count": pl.Int64, "last": pl.Float64}
 
 
+def last_write_wins(frames: list[pl.DataFrame], schema: dict[str, Any]) -> pl.DataFrame:
+    """One frame sorted by series and time; a (series, ts) present twice keeps its later frame's row."""
+    if not frames:
+        return pl.DataFrame(schema=schema)
+    merged = pl.concat(frames).unique(["series_id", "ts"], keep="last", maintain_order=True)
+    return merged.sort("series_id", "ts")
+
+
 def _parts(ids: Sequence[int]) -> Iterator[list[int]]:
     ids = list(ids)
     for i in range(0, len(ids), _PART):
@@ -78,13 +86,7 @@ def read_raw(conn: Connection, ids: Sequence[int], start: int, end: int) -> pl.D
         keep = (ts >= start) & (ts < end) & np.isin(sids, wanted)
         if keep.any():
             frames.append(_frame(sids[keep], ts[keep], values[keep]))
-    if not frames:
-        return pl.DataFrame(schema=RAW_SCHEMA)
-    return (
-        pl.concat(frames)
-        .unique(["series_id", "ts"], keep="last", maintain_order=True)
-        .sort("series_id", "ts")
-    )
+    return last_write_wins(frames, RAW_SCHEMA)
 
 
 def _frame(sids: np.ndarray, ts: np.ndarray, values: np.ndarray) -> pl.DataFrame:
@@ -111,10 +113,4 @@ def read_rollup(conn: Connection, table: sa.Table, ids: Sequence[int], start: in
         rows = _fetch_plain(conn, q)
         if rows:
             frames.append(pl.DataFrame(rows, schema=ROLLUP_SCHEMA, orient="row"))
-    if not frames:
-        return pl.DataFrame(schema=ROLLUP_SCHEMA)
-    return (
-        pl.concat(frames)
-        .unique(["series_id", "ts"], keep="last", maintain_order=True)
-        .sort("series_id", "ts")
-    )
+    return last_write_wins(frames, ROLLUP_SCHEMA)
