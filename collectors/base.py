@@ -51,8 +51,9 @@ class Health:
 
     @property
     def state(self) -> str:
+        """up; degraded (part of the last collection failed, or a failure streak under 3); down."""
         if self.ok:
-            return "up"
+            return "degraded" if self.extra.get("partial_errors") else "up"
         return "down" if self.consecutive_failures >= 3 else "degraded"
 
     def success(self, duration_s: float, at_ms: int) -> None:
@@ -66,6 +67,9 @@ class Health:
 
 @runtime_checkable
 class Collector(Protocol):
+    """``name``, ``interval`` (s), ``health``, ``collect()``; optionally ``deadline_s``, the time one
+    collect() may take before the scheduler calls it hung (default: scheduler.collector_timeout_s)."""
+
     name: str
     interval: float
     health: Health
@@ -93,4 +97,5 @@ def build_collectors(settings: Settings) -> list[Collector]:
             f"setting 'collectors': unknown collector(s) {', '.join(map(repr, unknown))}; "
             f"known: {', '.join(sorted(REGISTRY))}"
         )
-    return [REGISTRY[n](settings) for n in dict.fromkeys(settings.collectors)]
+    built = [REGISTRY[n](settings) for n in dict.fromkeys(settings.collectors)]
+    return built + [collectors.registry.build_source(s) for s in settings.sources if s.enabled]

@@ -1,4 +1,4 @@
-"""The ``pulse`` command line: up, collect, demo, db upgrade, query, users."""
+"""The ``pulse`` command line: up, collect, demo, db upgrade, query, users, sources."""
 
 from __future__ import annotations
 
@@ -168,7 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--csv", default=None, metavar="FILE", help="write CSV instead of printing")
     q.add_argument("--limit", type=int, default=20, help="rows to print")
     q.set_defaults(func=cmd_query)
-    from core import cli_users
+    from core import cli_sources, cli_users
+
+    cli_sources.configure(sub.add_parser("sources", help="list the configured sources, or test one"))
 
     cli_users.configure(
         sub.add_parser("users", help="manage dashboard users: list, add, reset-password, ...")

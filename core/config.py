@@ -10,7 +10,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,6 +28,7 @@ from pydantic_settings import (
 )
 
 from core.errors import ConfigError
+from core.sources import SourceSettings
 
 DEFAULT_CONFIG_FILE = "pulse.toml"
 
@@ -74,6 +83,9 @@ class SchedulerSettings(Section):
     collector_timeout_s: float = Field(
         10.0, gt=0, description="A collect() call taking longer is recorded as hung"
     )
+    backoff_max_s: float = Field(
+        300, ge=1, le=86_400, description="Longest wait before retrying a collector that keeps failing"
+    )
 
 
 class MetricsSettings(Section):
@@ -118,6 +130,9 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = Field(default_factory=lambda: SchedulerSettings())
     metrics: MetricsSettings = Field(default_factory=lambda: MetricsSettings())
     auth: AuthSettings = Field(default_factory=lambda: AuthSettings())
+    sources: list[SourceSettings] = Field(
+        default_factory=list, description="Real sources ([[sources]] tables), each picked by its kind"
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -126,6 +141,17 @@ class Settings(BaseSettings):
         if not url.startswith(("sqlite:", "postgresql", "postgres://")):
             raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
         return v
+
+    @model_validator(mode="after")
+    def _source_names(self) -> Settings:
+        names = [s.name for s in self.sources]
+        taken = set(self.collectors)
+        dup = sorted({n for n in names if names.count(n) > 1 or n in taken})
+        if dup:
+            raise ValueError(
+                f"source names must be unique and differ from the built-in collectors; repeated: {', '.join(dup)}"
+            )
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -147,13 +173,13 @@ class Settings(BaseSettings):
         return self.database_url.get_secret_value()
 
 
-_SECRET = {name for name, f in Settings.model_fields.items() if f.annotation is SecretStr}
+_SECRET = {"database_url", "dsn", "bearer_token", "basic_auth_password", "password"}
 
 
 def _describe(err: dict[str, Any]) -> str:
     where = ".".join(str(p) for p in err["loc"]) or "settings"
     got = err.get("input")
-    secret = bool(err["loc"]) and err["loc"][0] in _SECRET  # a URL may hold a password: never echo it
+    secret = any(part in _SECRET for part in err["loc"])  # a URL may hold a password: never echo it
     shown = "" if isinstance(got, dict) or secret else f" (got {got!r})"
     return f"setting '{where}': {err['msg']}{shown}"
 

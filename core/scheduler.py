@@ -4,12 +4,17 @@ Each collect() runs in its own daemon thread with a timeout. A call that overrun
 hung and abandoned (not joined: a daemon thread never blocks interpreter exit, which the workers of
 a ``concurrent.futures`` pool would); while it is still stuck the collector is not started again,
 so a hung collector holds at most one thread and never starves the others.
+
+A collector that fails backs off: after n failures in a row its scheduled runs are skipped for
+``interval x 2^(n-1)`` seconds (capped at ``scheduler.backoff_max_s``) with +-20% jitter, so a
+source that is down is not hammered and many sources failing together do not retry in lockstep.
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -65,6 +70,8 @@ class PulseScheduler:
     ) -> None:
         self.settings, self.store, self.writer, self.metrics = settings, store, writer, metrics
         self.clock = clock
+        self.rng = random.Random()
+        self._retry_at: dict[str, float] = {}  # collector -> clock() before which runs are skipped
         self.collectors: dict[str, Collector] = {}
         for c in collectors:
             if c.name in self.collectors:
@@ -85,7 +92,7 @@ class PulseScheduler:
         mask = ev.EVENT_JOB_EXECUTED | ev.EVENT_JOB_ERROR | ev.EVENT_JOB_MISSED | ev.EVENT_JOB_MAX_INSTANCES
         self._sched.add_listener(self._on_event, mask)
         for name, c in self.collectors.items():
-            self.add_job(f"collector:{name}", partial(self.run_collector_once, name), c.interval)
+            self.add_job(f"collector:{name}", partial(self.scheduled_collect, name), c.interval)
         maintenance: list[tuple[str, Callable[[], Any], float]] = [
             ("rollups", store.run_rollups, sch.rollup_interval_s),
             ("compaction", store.compact, sch.compaction_interval_s),
@@ -131,10 +138,30 @@ class PulseScheduler:
         return {n: replace(c.health, extra=dict(c.health.extra)) for n, c in self.collectors.items()}
 
     # -- the collector job ----------------------------------------------------------------
-    def run_collector_once(self, name: str) -> Health:
-        """Run one collector now (the scheduled job calls this too) and return its health."""
+    def scheduled_collect(self, name: str) -> Health:
+        """The scheduled job: run the collector unless it is backing off after failures."""
         c = self.collectors[name]
-        timeout = self.settings.scheduler.collector_timeout_s
+        # ticks come an interval apart: a tick within half an interval of the retry time goes ahead
+        if self.clock() + c.interval / 2 < self._retry_at.get(name, 0.0):
+            self.metrics.collector_skipped.labels(collector=name).inc()
+            return c.health
+        health = self.run_collector_once(name)
+        if health.ok:
+            self._retry_at.pop(name, None)
+        else:
+            self._retry_at[name] = self.clock() + self.backoff_s(c.interval, health.consecutive_failures)
+        return health
+
+    def backoff_s(self, interval: float, failures: int) -> float:
+        """Seconds to wait after ``failures`` failures in a row: doubling, capped, +-20% jitter."""
+        cap = max(self.settings.scheduler.backoff_max_s, interval)
+        base = min(cap, interval * 2 ** min(max(failures - 1, 0), 30))
+        return base * self.rng.uniform(0.8, 1.2)
+
+    def run_collector_once(self, name: str) -> Health:
+        """Run one collector now, whatever its backoff, and return its health."""
+        c = self.collectors[name]
+        timeout = getattr(c, "deadline_s", None) or self.settings.scheduler.collector_timeout_s
         stuck = self._hung.get(name)
         if stuck is not None and not stuck[0].done():
             self._failed(c, f"hung: collect() has not returned for {time.monotonic() - stuck[1]:.0f}s", 0.0)

@@ -43,6 +43,12 @@ class SelfMetrics:
             ["collector"],
             registry=r,
         )
+        self.collector_skipped = Counter(
+            "pulse_collector_skipped",
+            "Scheduled collect() runs skipped while the collector backs off after failures",
+            ["collector"],
+            registry=r,
+        )
         self.collector_up = Gauge(
             "pulse_collector_up", "1 if the collector's last run succeeded, else 0", ["collector"], registry=r
         )

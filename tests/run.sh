@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests drive for real (installed only when missing).
 apt_need=()
 [ -x /usr/bin/chromium ] || apt_need+=(chromium)
+[ -x /usr/bin/prometheus ] || apt_need+=(prometheus)
+[ -x /usr/bin/prometheus-node-exporter ] || apt_need+=(prometheus-node-exporter)
+[ -x /usr/bin/prometheus-alertmanager ] || apt_need+=(prometheus-alertmanager)
 if [ ${#apt_need[@]} -gt 0 ]; then
   echo "tests/run.sh: installing Debian packages: ${apt_need[*]}"
   export DEBIAN_FRONTEND=noninteractive

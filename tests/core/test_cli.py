@@ -398,3 +398,23 @@ def test_demo_progress_bar_goes_to_stderr_and_the_summary_to_stdout(tmp_path: Pa
     assert re.fullmatch(r"demo: [\d,]+ samples of 0\.1 days written in [\d.]+ s\n", done.stdout), done.stdout
     assert "demo history: 100%|" in done.stderr
     assert "%|" not in done.stdout
+
+
+def test_sources_list_and_an_unknown_source(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from core.cli import main
+
+    monkeypatch.setenv(
+        "PULSE_SOURCES",
+        json.dumps(
+            [{"kind": "scrape", "name": "node", "url": "http://127.0.0.1:9/metrics", "enabled": False}]
+        ),
+    )
+    assert main(["sources", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "node" in out and "scrape" in out and "disabled" in out and "http://127.0.0.1:9/metrics" in out
+    assert main(["sources", "test", "nope"]) == 2
+    assert "no source named 'nope'; known sources: node" in capsys.readouterr().err

@@ -205,3 +205,38 @@ def test_one_process_scheduler_across_calls_and_threads(settings: Settings, stor
     finally:
         reset_process_scheduler()
     assert not built[0].running
+
+
+def test_a_failing_collector_backs_off_doubling_with_jitter_then_recovers(
+    settings: Settings, store: Store
+) -> None:
+    now = [1000.0]
+    broken = Broken()
+    broken.interval = 10.0
+    writer = BufferedWriter(store, settings.data_dir / "spool", max_buffer=1000, retry_interval_s=0)
+    sched = PulseScheduler(settings, store, [broken], writer, SelfMetrics(), clock=lambda: now[0])
+    runs = []
+    for _tick in range(40):  # 400 s of ticks, 10 s apart
+        before = broken.health.consecutive_failures
+        sched.scheduled_collect("broken")
+        if broken.health.consecutive_failures > before:
+            runs.append(now[0])
+        now[0] += 10
+    gaps = [b - a for a, b in zip(runs, runs[1:], strict=False)]
+    assert gaps[:2] == [10, 20]  # doubling (+-20% jitter cannot move these by a whole 10 s tick)
+    for n, gap in enumerate(gaps[2:], start=2):  # later: within the jitter, rounded to a tick
+        base = min(10 * 2**n, settings.scheduler.backoff_max_s)
+        assert base * 0.8 - 5 <= gap <= base * 1.2 + 10, (n, gap)
+    skipped = value(sched, "pulse_collector_skipped_total", collector="broken")
+    assert skipped == 40 - len(runs)
+    assert sched.run_collector_once("broken").consecutive_failures == len(runs) + 1  # a direct run ignores it
+    sched.shutdown()
+
+
+def test_backoff_is_capped_and_jittered(settings: Settings, store: Store) -> None:
+    capped = settings.scheduler.model_copy(update={"backoff_max_s": 60})
+    sched = build(settings.model_copy(update={"scheduler": capped}), store, [Good()])
+    waits = {round(sched.backoff_s(10, 12), 3) for _ in range(50)}
+    assert all(48 <= w <= 72 for w in waits) and len(waits) > 10
+    assert 8 <= sched.backoff_s(10, 1) <= 12
+    sched.shutdown()
