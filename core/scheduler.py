@@ -168,29 +168,40 @@ class PulseScheduler:
             return c.health
         self._hung.pop(name, None)
         t0 = time.monotonic()
+        failures_before = c.health.consecutive_failures
         fut = _spawn(c.collect, name)
         try:
             samples = list(fut.result(timeout=timeout))
         except Exception as exc:
+            duration = time.monotonic() - t0
             if isinstance(exc, TimeoutError) and not fut.done():
                 self._hung[name] = (fut, t0)
-                self._failed(c, f"timed out after {timeout:g}s", time.monotonic() - t0)
+                self._failed(c, f"timed out after {timeout:g}s", duration)
             else:
-                self._failed(c, f"{type(exc).__name__}: {exc}", time.monotonic() - t0)
+                # a collector that recorded its own failure (with its own words) is not counted twice
+                recorded = c.health.consecutive_failures > failures_before
+                self._failed(c, f"{type(exc).__name__}: {exc}", duration, recorded=recorded)
+                self._write(name, list(getattr(exc, "samples", None) or ()))  # e.g. pulse_scrape_up 0
             return c.health
         duration = time.monotonic() - t0
         c.health.success(duration, int(self.clock() * 1000))
         self.metrics.record_collect(name, duration, ok=True)
+        self._write(name, samples)
+        return c.health
+
+    def _write(self, name: str, samples: list[Any]) -> None:
+        if not samples:
+            return
         try:
             self.writer.write(samples)
         except Exception:
             log.exception("writing the samples of collector %r failed (they stay buffered)", name)
             self.metrics.job_errors.labels(job="write").inc()
-        return c.health
 
-    def _failed(self, c: Collector, reason: str, duration: float) -> None:
+    def _failed(self, c: Collector, reason: str, duration: float, recorded: bool = False) -> None:
         log.warning("collector %r failed: %s", c.name, reason)
-        c.health.failure(reason, duration)
+        if not recorded:
+            c.health.failure(reason, duration)
         self.metrics.record_collect(c.name, duration, ok=False)
 
     # -- helpers ----------------------------------------------------------------------------

@@ -240,3 +240,25 @@ def test_backoff_is_capped_and_jittered(settings: Settings, store: Store) -> Non
     assert all(48 <= w <= 72 for w in waits) and len(waits) > 10
     assert 8 <= sched.backoff_s(10, 1) <= 12
     sched.shutdown()
+
+
+class SelfRecording:
+    """Records its own failure before raising, as the host and postgres collectors do."""
+
+    name, interval = "self", 0.2
+
+    def __init__(self) -> None:
+        self.health = Health()
+
+    def collect(self) -> list[Sample]:
+        self.health.failure("postgres at 127.0.0.1:1 refused the connection", 0.01)
+        raise RuntimeError("refused")
+
+
+def test_a_failure_the_collector_recorded_itself_is_counted_once(settings: Settings, store: Store) -> None:
+    c = SelfRecording()
+    sched = build(settings, store, [c])
+    h = sched.run_collector_once("self")
+    assert h.consecutive_failures == 1 and h.last_error == "postgres at 127.0.0.1:1 refused the connection"
+    assert sched.run_collector_once("self").consecutive_failures == 2
+    sched.shutdown()
