@@ -80,9 +80,13 @@ def _free_port() -> int:
 
 
 class ThrowawayCluster:
-    """A PostgreSQL cluster in a temporary directory on a free loopback port, trust auth."""
+    """A PostgreSQL cluster in a temporary directory on a free loopback port, trust auth.
 
-    def __init__(self) -> None:
+    ``settings`` are extra server settings passed as ``-c name=value`` at start, e.g.
+    ``{"shared_preload_libraries": "pg_stat_statements"}`` (none by default).
+    """
+
+    def __init__(self, settings: dict[str, str] | None = None) -> None:
         bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]))
         if not bins:
             raise RuntimeError("no initdb under /usr/lib/postgresql/*/bin")
@@ -92,6 +96,7 @@ class ThrowawayCluster:
         self.port = _free_port()
         self.as_root = os.geteuid() == 0
         self.started = False
+        self.settings = dict(settings or {})
 
     def _run(self, *args: str) -> None:
         cmd = [str(self.bindir / args[0]), *args[1:]]
@@ -106,6 +111,7 @@ class ThrowawayCluster:
             shutil.chown(self.root, user="postgres", group="postgres")
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
         opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -F"
+        opts += "".join(f" -c {key}={value}" for key, value in self.settings.items())
         self._run(
             "pg_ctl",
             "-D",

@@ -11,11 +11,19 @@ from core.sources.common import SourceBase
 
 class PostgresSource(SourceBase):
     kind: Literal["postgres"] = "postgres"
-    interval_s: float = Field(60, ge=1, le=86_400)
+    interval_s: float = Field(60, ge=1, le=86_400, description="Seconds between two collections")
+    timeout_s: float = Field(
+        10, gt=0, le=300, description="connect_timeout, and statement_timeout of each statistics query"
+    )
     dsn: SecretStr = Field(description="libpq connection string or postgresql:// URL")
     statements: bool = Field(True, description="Read pg_stat_statements when the extension is installed")
     statements_limit: int = Field(50, ge=1, le=10_000, description="Top queries by total time kept")
     tables_limit: int = Field(500, ge=1, le=100_000, description="Tables and indexes read at most")
+
+    @property
+    def deadline_s(self) -> float:
+        """Connect, four views of up to ``timeout_s`` each and one reconnect, with room to spare."""
+        return self.timeout_s * 6 + 5
 
     @field_validator("dsn")
     @classmethod
