@@ -7,7 +7,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import ingest, overhead, pages, query, storage
+from bench import alerts, ingest, overhead, pages, process, query, storage
 from bench.common import Row
 
 SUITES = {
@@ -16,6 +16,8 @@ SUITES = {
     "query": query.run,
     "overhead": overhead.run,
     "pages": pages.run,
+    "alerts": alerts.run,
+    "process": process.run,
 }
 
 

@@ -149,15 +149,25 @@ def run_query(conn: Connection, q: Query, retention: RetentionSettings, now_ms: 
     step = q.step_ms or auto_step(q.start_ms, q.end_ms)
     res = pick_resolution(q, step, retention, now_ms)
     found = select_series(conn, q.selector)
-    labels = pl.DataFrame(
-        [{SID: i, **lb} for i, lb in zip(found["id"], found["labels"], strict=True)],
-        infer_schema_length=None,
-    )
     if found.is_empty():
-        return pl.DataFrame(
-            schema={"ts": pl.Datetime("ms", "UTC"), "value": pl.Float64, **{k: pl.Utf8 for k in q.by}}
-        )
-    ids = found["id"].to_list()
+        return empty_result(q)
+    per = per_series(conn, q, found["id"].to_list(), found["labels"].to_list(), step, res)
+    return finish(per, q)
+
+
+def empty_result(q: Query) -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={"ts": pl.Datetime("ms", "UTC"), "value": pl.Float64, **{k: pl.Utf8 for k in q.by}}
+    )
+
+
+def per_series(
+    conn: Connection, q: Query, ids: list[int], labels: list[dict[str, str]], step: int, res: str
+) -> pl.DataFrame:
+    """Over-time aggregation per series and bucket, joined with the series' labels."""
+    frame = pl.DataFrame(
+        [{SID: i, **lb} for i, lb in zip(ids, labels, strict=True)], infer_schema_length=None
+    )
     lookback = max(step, WIDTH[res], LOOKBACK_MS)  # the sample before the range, for the first delta
     lo = q.start_ms - (lookback if q.over_time in ("rate", "increase") else 0)
     if res == "raw":
@@ -167,11 +177,19 @@ def run_query(conn: Connection, q: Query, retention: RetentionSettings, now_ms: 
     data = data.rename({"series_id": SID}).with_columns(
         (q.start_ms + (pl.col("ts") - q.start_ms) // step * step).alias(BUCKET)
     )
-    per_series = _over_time(data, q, res).join(labels, on=SID, how="left")
+    return _over_time(data, q, res).join(frame, on=SID, how="left")
+
+
+def finish(per_series: pl.DataFrame, q: Query) -> pl.DataFrame:
+    """Across-series aggregation (if any), then columns ts, value, labels..., sorted."""
     for name in q.by:
         if name not in per_series.columns:
             per_series = per_series.with_columns(pl.lit(None, pl.Utf8).alias(name))
     out = _across(per_series, q) if q.across else per_series.drop(SID)
+    # label columns no series of this query has (they came from other queries' series) are dropped
+    out = out.select(
+        [c for c in out.columns if c in (BUCKET, "value", *q.by) or out[c].null_count() < out.height]
+    )
     out = out.with_columns(pl.col(BUCKET).cast(pl.Datetime("ms", "UTC")).alias("ts")).drop(BUCKET)
     ordered = ["ts", "value", *[c for c in out.columns if c not in ("ts", "value")]]
     return out.select(ordered).sort([c for c in ordered if c != "value"])

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Column,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -131,4 +132,35 @@ user_teams = Table(
     metadata,
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("team", String(200), primary_key=True),
+)
+
+# -- alerting: rule state and its history (see core.alerts) ------------------------------------------
+alert_states = Table(
+    "alert_states",
+    metadata,
+    Column("rule", String(300), primary_key=True),  # "<group>/<alert>"
+    Column("fingerprint", String(16), primary_key=True),
+    Column("labels", Text, nullable=False),  # JSON
+    Column("annotations", Text, nullable=False),  # JSON
+    Column("state", String(10), nullable=False),  # pending | firing | resolved
+    Column("active_at_ms", BigInteger, nullable=False),
+    Column("fired_at_ms", BigInteger),
+    Column("resolved_at_ms", BigInteger),
+    Column("last_active_ms", BigInteger, nullable=False),
+    Column("value", Float),
+)
+
+alert_transitions = Table(
+    "alert_transitions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rule", String(300), nullable=False),
+    Column("fingerprint", String(16), nullable=False),
+    Column("labels", Text, nullable=False),
+    Column("from_state", String(10), nullable=False),  # inactive | pending | firing | resolved
+    Column("to_state", String(10), nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+    Column("value", Float),
+    Index("ix_alert_transitions_at", "at_ms"),
+    Index("ix_alert_transitions_rule", "rule", "at_ms"),
 )

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from collectors.base import Sample
 from core.config import Settings
 from core.storage import read
+from core.storage.batch import Element, run_instant, run_queries
 from core.storage.compaction import compact
 from core.storage.engine import make_engine, storage_errors, upgrade
 from core.storage.ingest import Writer, WriteResult
@@ -75,6 +76,16 @@ class Store:
     def query(self, q: Query) -> pl.DataFrame:
         with storage_errors("querying samples"), self.engine.connect() as conn:
             return run_query(conn, q, self.settings.retention, self.now_ms())
+
+    def query_many(self, qs: Sequence[Query]) -> list[pl.DataFrame]:
+        """Many queries in one connection; queries of one metric and range share one read."""
+        with storage_errors("querying samples"), self.engine.connect() as conn:
+            return run_queries(conn, qs, self.settings.retention, self.now_ms())
+
+    def instant_many(self, qs: Sequence[Query]) -> list[list[Element]]:
+        """Latest value per label set of many queries (an alerting cycle's window queries)."""
+        with storage_errors("querying samples"), self.engine.connect() as conn:
+            return run_instant(conn, qs, self.settings.retention, self.now_ms())
 
     def select(self, selector: str | Selector, start_ms: int, end_ms: int, **kw: object) -> pl.DataFrame:
         sel = parse_selector(selector) if isinstance(selector, str) else selector

@@ -1,0 +1,1 @@
+"""Alerting: rules, their evaluation and state, noise reduction, routing, channels, incidents."""

@@ -1,0 +1,171 @@
+"""Alerting rules: what to query, when it is a problem, for how long, and what to say.
+
+A Pulse rule queries the embedded store (a selector, an aggregation over a window, optionally
+across series ``by`` labels) or, with ``promql``, a configured Prometheus source; its condition is
+a threshold, ``absent``, a rate of change or an anomaly score. Rules live in groups; each group
+has its evaluation interval. The file format mirrors Prometheus rule files (``groups:`` ->
+``rules:`` with ``alert``, ``for``, ``keep_firing_for``, ``labels``, ``annotations``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from core.alerts.model import SEVERITIES
+from core.alerts.templates import check_template
+from core.errors import QueryError
+from core.storage.query import Across, OverTime
+from core.storage.selector import parse_selector
+from core.timeparse import parse_duration_ms
+
+
+def _seconds(v: Any) -> Any:
+    """A Prometheus duration string ("5m", "1h30m") or a number of seconds."""
+    if isinstance(v, str):
+        try:
+            return parse_duration_ms(v) / 1000
+        except QueryError as exc:
+            raise ValueError(str(exc)) from exc
+    return v
+
+
+Seconds = Annotated[float, BeforeValidator(_seconds)]
+
+Op = Literal[">", "<", ">=", "<=", "==", "!="]
+ConditionKind = Literal["threshold", "absent", "change", "anomaly", "predict"]
+_ALERTNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_LABEL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+OPS = {
+    ">": lambda a, b: a > b,
+    "<": lambda a, b: a < b,
+    ">=": lambda a, b: a >= b,
+    "<=": lambda a, b: a <= b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+}
+
+
+class Rule(BaseModel):
+    """One alerting rule. Durations are seconds or Prometheus durations ("5m", "1h30m")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    alert: str = Field(description="Alert name (the alertname label)")
+    query: str | None = Field(None, description='Pulse selector, e.g. host_cpu_utilization_ratio{team="a"}')
+    promql: str | None = Field(None, description="PromQL evaluated by a Prometheus source instead")
+    source: str | None = Field(None, description="The Prometheus source a promql rule is sent to")
+    over: OverTime = Field("avg", description="Aggregation of each series over the window")
+    window_s: Seconds = Field(
+        300, gt=0, le=30 * 86_400, alias="window", description="Window the aggregation covers"
+    )
+    across: Across | None = Field(None, description="Aggregation across series, keeping the `by` labels")
+    by: tuple[str, ...] = ()
+    quantile: float = Field(0.95, ge=0, le=1)
+    divide_by: str | None = Field(
+        None, description="A second selector, aggregated the same way; the value is query / divide_by"
+    )
+    condition: ConditionKind = "threshold"
+    op: Op = ">"
+    threshold: float = 0.0
+    resolve_threshold: float | None = Field(
+        None, description="Hysteresis: a firing alert resolves only once the value is past this"
+    )
+    change_window_s: Seconds = Field(
+        3600,
+        gt=0,
+        alias="change_window",
+        description="condition=change: the value is compared with this long ago (relative)",
+    )
+    baseline_s: Seconds = Field(
+        7 * 86_400, gt=0, alias="baseline", description="condition=anomaly: history the score uses"
+    )
+    horizon_s: Seconds = Field(
+        86_400,
+        gt=0,
+        le=365 * 86_400,
+        alias="horizon",
+        description="condition=predict: the linear trend over the window is extended this far",
+    )
+    for_s: Seconds = Field(0, ge=0, le=7 * 86_400, alias="for")
+    keep_firing_for_s: Seconds = Field(0, ge=0, le=7 * 86_400, alias="keep_firing_for")
+    severity: str = "warning"
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("alert")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _ALERTNAME.match(v):
+            raise ValueError(f"alert name {v!r} must match [A-Za-z_][A-Za-z0-9_]*")
+        return v
+
+    @field_validator("severity")
+    @classmethod
+    def _severity(cls, v: str) -> str:
+        if v not in SEVERITIES:
+            raise ValueError(f"severity {v!r} is not one of {', '.join(SEVERITIES)}")
+        return v
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = [k for k in v if not _LABEL.match(k) or k.startswith("__")]
+        if bad:
+            raise ValueError(f"invalid label name(s) {', '.join(map(repr, bad))}")
+        return v
+
+    @field_validator("annotations", "labels")
+    @classmethod
+    def _templates(cls, v: dict[str, str]) -> dict[str, str]:
+        for key, text in v.items():
+            try:
+                check_template(text)
+            except ValueError as exc:
+                raise ValueError(f"{key}: {exc}") from exc
+        return v
+
+    @model_validator(mode="after")
+    def _query(self) -> Rule:
+        if (self.query is None) == (self.promql is None):
+            raise ValueError("give exactly one of query (a Pulse selector) or promql")
+        if self.promql is not None and not self.source:
+            raise ValueError("a promql rule needs source: the name of a prometheus source")
+        for name in ("query", "divide_by"):
+            text = getattr(self, name)
+            if text is not None:
+                try:
+                    parse_selector(text)
+                except QueryError as exc:
+                    raise ValueError(f"{name}: {exc}") from exc
+        if self.promql is not None and (self.condition != "threshold" or self.divide_by):
+            raise ValueError("a promql rule is its own condition: leave condition and divide_by out")
+        return self
+
+    def holds(self, value: float, firing: bool) -> bool:
+        """Whether ``value`` meets the condition; a firing alert is held to ``resolve_threshold``."""
+        threshold = (
+            self.resolve_threshold if firing and self.resolve_threshold is not None else self.threshold
+        )
+        return bool(OPS[self.op](value, threshold))
+
+
+class RuleGroup(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    interval_s: Seconds = Field(30, ge=1, le=86_400, alias="interval")
+    rules: tuple[Rule, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique(self) -> RuleGroup:
+        seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+        for r in self.rules:
+            key = (r.alert, tuple(sorted(r.labels.items())))
+            if key in seen:
+                raise ValueError(f"rule {r.alert!r} appears twice with the same labels")
+            seen.add(key)
+        return self
