@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from core.sources.common import SourceBase
+
+STOP_GRACE_S = 7.0  # stopping a stdio server that ignores stdin EOF and SIGTERM takes the SDK ~6 s
 
 
 class ToolCall(BaseModel):
@@ -28,6 +30,9 @@ class McpServer(BaseModel):
     command: list[str] | None = Field(None, description="stdio: the program and its arguments")
     env: dict[str, str] = Field(default_factory=dict, description="stdio: extra environment variables")
     url: str | None = Field(None, pattern=r"^https?://", description="http: the streamable HTTP endpoint")
+    headers: dict[str, SecretStr] = Field(
+        default_factory=dict, description="http: extra request headers (Authorization, ...); kept secret"
+    )
     tool_call: ToolCall | None = None
     labels: dict[str, str] = Field(default_factory=dict, description="Extra labels (team, host, ...)")
 
@@ -41,7 +46,15 @@ class McpServer(BaseModel):
 
 
 class McpSource(SourceBase):
+    """MCP servers probed on every collection: handshake, ping, tools/list and an optional tool call."""
+
     kind: Literal["mcp"] = "mcp"
+    timeout_s: float = Field(
+        10,
+        gt=0,
+        le=300,
+        description="Seconds each probe step (initialize, ping, tools/list, tools/call) may take",
+    )
     servers: list[McpServer] = Field(min_length=1)
     max_concurrency: int = Field(4, ge=1, le=64, description="Servers probed at the same time")
 
@@ -55,5 +68,8 @@ class McpSource(SourceBase):
 
     @property
     def deadline_s(self) -> float:
+        """Waves of probes, each up to 4 steps of ``timeout_s``, the close (an HTTP DELETE bounded by
+        ``timeout_s``, or stopping a stdio child: the SDK waits 2 s after closing stdin, 2 s after
+        SIGTERM, then kills) and a margin."""
         waves = -(-len(self.servers) // self.max_concurrency)
-        return waves * self.timeout_s * 5 + 5
+        return waves * (self.timeout_s * 5 + STOP_GRACE_S) + 5
