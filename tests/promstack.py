@@ -146,3 +146,35 @@ class Prometheus(Managed):
 
 def cleanup(root: Path) -> None:
     shutil.rmtree(root, ignore_errors=True)
+
+
+class Alertmanager(Managed):
+    """Alertmanager with clustering off and one receiver that sends nothing; restartable on its data."""
+
+    def __init__(self, root: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.data = root / "alertmanager-data"
+        self.data.mkdir(parents=True, exist_ok=True)
+        config = root / "alertmanager.yml"
+        config.write_text(
+            "route:\n  receiver: blackhole\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\n"
+            "receivers:\n  - name: blackhole\n"
+        )
+        argv = [
+            ALERTMANAGER,
+            f"--config.file={config}",
+            f"--storage.path={self.data}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            "--cluster.listen-address=",
+        ]
+        super().__init__(argv, f"{self.url}/-/ready", root / "alertmanager.log")
+
+    def alerts(self, **params: str) -> list[dict[str, object]]:
+        """``GET /api/v2/alerts``: the active alerts as Alertmanager sees them."""
+        import json
+        import urllib.parse
+
+        query = f"?{urllib.parse.urlencode(params)}" if params else ""
+        with urllib.request.urlopen(f"{self.url}/api/v2/alerts{query}", timeout=5) as resp:
+            return list(json.load(resp))

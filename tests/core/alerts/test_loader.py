@@ -17,7 +17,12 @@ def test_the_default_pack_loads_and_its_runbooks_exist() -> None:
     rs = load_rule_file(DEFAULT)
     names = {r.alert for g in rs.groups for r in g.rules}
     assert {"HostDown", "HostCPUHigh", "HostMemoryHigh", "HostDiskFullWithin24h", "McpServerDown"} <= names
-    assert {"McpToolErrorRateHigh", "McpToolLatencyRegression", "PulseSourceDown", "PulseIngestLagging"} <= names
+    assert {
+        "McpToolErrorRateHigh",
+        "McpToolLatencyRegression",
+        "PulseSourceDown",
+        "PulseIngestLagging",
+    } <= names
     for g in rs.groups:
         for r in g.rules:
             if url := r.annotations.get("runbook_url"):
@@ -32,15 +37,44 @@ GOOD_RULE = "      - alert: A\n        query: cpu\n        threshold: 1\n"
     [
         ("groups: [\n", "r.yml:2: not valid YAML"),
         ("rules: []\n", "r.yml: a rule file is a mapping with a 'groups' list"),
-        ("groups:\n  - name: g\n    rules:\n      - alert: A\n        query: cpu{\n", "r.yml:4: group 'g', rule 'A': query: bad selector"),
-        ("groups:\n  - name: g\n    rules:\n" + GOOD_RULE + "      - alert: B\n        query: cpu\n        for: 5 minutes\n", "r.yml:7: group 'g', rule 'B': for: bad duration '5 minutes'"),
-        ("groups:\n  - name: g\n    rules:\n      - alert: A\n        query: cpu\n        colour: red\n", "colour: Extra inputs are not permitted"),
-        ("groups:\n  - name: g\n    rules:\n      - alert: A\n        query: cpu\n        annotations: {summary: '{{ $value | loud }}'}\n", "unknown template function 'loud'"),
-        ("groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up == 0\n", "r.yml:4: group 'g', rule 'A': uses expr (PromQL)"),
-        ("groups:\n  - name: g\n    rules:\n" + GOOD_RULE + "  - name: g\n    rules: []\n", "r.yml:7: group 'g' appears twice"),
-        ("groups:\n  - name: g\n    interval: 0s\n    rules: []\n", "interval: Input should be greater than or equal to 1"),
-        ("groups:\n  - name: g\n    rules:\n" + GOOD_RULE + GOOD_RULE, "rule 'A' appears twice with the same labels"),
-        ("groups:\n  - name: g\n    rules:\n      - just a string\n", "r.yml:4: group 'g', rule 1: a rule is a mapping"),
+        (
+            "groups:\n  - name: g\n    rules:\n      - alert: A\n        query: cpu{\n",
+            "r.yml:4: group 'g', rule 'A': query: bad selector",
+        ),
+        (
+            "groups:\n  - name: g\n    rules:\n"
+            + GOOD_RULE
+            + "      - alert: B\n        query: cpu\n        for: 5 minutes\n",
+            "r.yml:7: group 'g', rule 'B': for: bad duration '5 minutes'",
+        ),
+        (
+            "groups:\n  - name: g\n    rules:\n      - alert: A\n        query: cpu\n        colour: red\n",
+            "colour: Extra inputs are not permitted",
+        ),
+        (
+            "groups:\n  - name: g\n    rules:\n      - alert: A\n        query: cpu\n        annotations: {summary: '{{ $value | loud }}'}\n",
+            "unknown template function 'loud'",
+        ),
+        (
+            "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up == 0\n",
+            "r.yml:4: group 'g', rule 'A': uses expr (PromQL)",
+        ),
+        (
+            "groups:\n  - name: g\n    rules:\n" + GOOD_RULE + "  - name: g\n    rules: []\n",
+            "r.yml:7: group 'g' appears twice",
+        ),
+        (
+            "groups:\n  - name: g\n    interval: 0s\n    rules: []\n",
+            "interval: Input should be greater than or equal to 1",
+        ),
+        (
+            "groups:\n  - name: g\n    rules:\n" + GOOD_RULE + GOOD_RULE,
+            "rule 'A' appears twice with the same labels",
+        ),
+        (
+            "groups:\n  - name: g\n    rules:\n      - just a string\n",
+            "r.yml:4: group 'g', rule 1: a rule is a mapping",
+        ),
     ],
 )
 def test_malformed_rule_files_name_file_line_group_and_rule(text: str, expected: str) -> None:
@@ -81,7 +115,9 @@ def test_prometheus_rule_file_import() -> None:
         120,
     )
     assert rule.labels == {"team": "infra"} and rs.groups[0].interval_s == 15
-    assert rs.warnings == ["prom.yml:5: group 'node', rule 'instance:cpu:rate5m': recording rules are not imported (skipped)"]
+    assert rs.warnings == [
+        "prom.yml:5: group 'node', rule 'instance:cpu:rate5m': recording rules are not imported (skipped)"
+    ]
 
 
 def test_unreadable_file(tmp_path: Path) -> None:
