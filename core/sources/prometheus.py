@@ -1,4 +1,10 @@
-"""Settings of a ``prometheus`` source: a Prometheus server read with PromQL."""
+"""Settings of a ``prometheus`` source: a Prometheus server read with PromQL.
+
+The collector (``collectors/prometheus.py``) runs each query as an instant query every
+``interval_s``, and fills gaps (first connect, outages) with range queries of step ``interval_s``
+reaching back at most ``backfill_max_s``. ``queries = None`` uses the node-exporter and cAdvisor
+mapping of ``collectors/prometheus_defaults.py``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from core.sources.common import SourceBase
+
+PROM_DURATION = r"^([0-9]+(ms|s|m|h|d|w|y))+$"
 
 
 class PromQuery(BaseModel):
@@ -26,7 +34,10 @@ class PromQuery(BaseModel):
 
 class PrometheusSource(SourceBase):
     kind: Literal["prometheus"] = "prometheus"
-    url: str = Field(pattern=r"^https?://", description="Base URL of the Prometheus server")
+    url: str = Field(
+        pattern=r"^https?://",
+        description="Base URL of the Prometheus server (with its --web.route-prefix, if any)",
+    )
     basic_auth_user: str | None = None
     basic_auth_password: SecretStr | None = None
     bearer_token: SecretStr | None = None
@@ -36,7 +47,20 @@ class PrometheusSource(SourceBase):
         None, description="PromQL -> Pulse metric mapping; None uses the node-exporter + cAdvisor defaults"
     )
     backfill_max_s: float = Field(
-        6 * 3600, ge=0, le=30 * 86_400, description="Longest gap filled by a range query after an outage"
+        6 * 3600,
+        ge=0,
+        le=30 * 86_400,
+        description="Longest gap filled by range queries on first connect and after an outage (0: never)",
+    )
+    strip_instance_port: bool = Field(
+        True,
+        description="Drop the :port of the instance label (10.0.0.5:9100 -> 10.0.0.5) before renaming, "
+        "so node-exporter and cAdvisor of one machine share one host label",
+    )
+    rate_window: str = Field(
+        "2m",
+        pattern=PROM_DURATION,
+        description="Range of rate() in the default mapping; at least 4x the scrape interval",
     )
 
     @model_validator(mode="after")
