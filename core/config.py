@@ -27,6 +27,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from core.alerts.config import AlertingSettings
 from core.errors import ConfigError
 from core.sources import SourceSettings
 
@@ -130,6 +131,7 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = Field(default_factory=lambda: SchedulerSettings())
     metrics: MetricsSettings = Field(default_factory=lambda: MetricsSettings())
     auth: AuthSettings = Field(default_factory=lambda: AuthSettings())
+    alerting: AlertingSettings = Field(default_factory=lambda: AlertingSettings())
     sources: list[SourceSettings] = Field(
         default_factory=list, description="Real sources ([[sources]] tables), each picked by its kind"
     )
@@ -173,7 +175,18 @@ class Settings(BaseSettings):
         return self.database_url.get_secret_value()
 
 
-_SECRET = {"database_url", "dsn", "bearer_token", "basic_auth_password", "password"}
+_SECRET = {
+    "database_url",
+    "dsn",
+    "bearer_token",
+    "basic_auth_password",
+    "password",
+    "webhook_url",
+    "routing_key",
+    "token",
+    "headers",
+    "url",  # a webhook URL may carry its token
+}
 
 
 def _describe(err: dict[str, Any]) -> str:

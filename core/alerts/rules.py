@@ -10,29 +10,16 @@ has its evaluation interval. The file format mirrors Prometheus rule files (``gr
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from core.alerts.durations import Seconds
 from core.alerts.model import SEVERITIES
 from core.alerts.templates import check_template
 from core.errors import QueryError
 from core.storage.query import Across, OverTime
 from core.storage.selector import parse_selector
-from core.timeparse import parse_duration_ms
-
-
-def _seconds(v: Any) -> Any:
-    """A Prometheus duration string ("5m", "1h30m") or a number of seconds."""
-    if isinstance(v, str):
-        try:
-            return parse_duration_ms(v) / 1000
-        except QueryError as exc:
-            raise ValueError(str(exc)) from exc
-    return v
-
-
-Seconds = Annotated[float, BeforeValidator(_seconds)]
 
 Op = Literal[">", "<", ">=", "<=", "==", "!="]
 ConditionKind = Literal["threshold", "absent", "change", "anomaly", "predict"]

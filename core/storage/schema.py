@@ -164,3 +164,57 @@ alert_transitions = Table(
     Index("ix_alert_transitions_at", "at_ms"),
     Index("ix_alert_transitions_rule", "rule", "at_ms"),
 )
+
+# -- notifications: what each receiver was told, silences, deliveries, retries, escalations ----------
+notification_log = Table(
+    "notification_log",
+    metadata,
+    Column("receiver", String(100), primary_key=True),
+    Column("group_key", String(1000), primary_key=True),
+    Column("firing", Text, nullable=False),  # JSON list of fingerprints
+    Column("resolved", Text, nullable=False),
+    Column("sent_ms", BigInteger, nullable=False),
+)
+
+silences = Table(
+    "silences",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("matchers", Text, nullable=False),  # JSON list of 'label op "value"'
+    Column("starts_ms", BigInteger, nullable=False),
+    Column("ends_ms", BigInteger, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel", String(100), nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("group_key", String(1000), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("status_code", Integer),
+    Column("error", Text, nullable=False),
+    Column("alerts", Integer, nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Index("ix_deliveries_at", "at_ms"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("channel", String(100), primary_key=True),
+    Column("group_key", String(1000), primary_key=True),
+    Column("kind", String(10), primary_key=True),  # notify | ack
+    Column("next_at_ms", BigInteger, nullable=False),
+    Column("entry", Text, nullable=False),  # JSON of OutboxEntry.to_dict()
+)
+
+# the incident tables are declared in their own module, on the same metadata
+from core.storage import schema_incidents  # noqa: E402,F401
