@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from functools import partial
 
 from collectors.base import Sample, build_collectors, labels_of, now_ms
+from core.alerts.service import AlertService
 from core.config import Settings
 from core.errors import ConfigError, StorageUnavailable
 from core.scheduler import PulseScheduler
@@ -57,6 +59,17 @@ def read_health(store: Store) -> dict[str, dict[str, object]]:
     return json.loads(text) if text else {}
 
 
+def start_alerting(settings: Settings, store: Store, sched: PulseScheduler) -> AlertService | None:
+    """Rule groups at their intervals and the notification stage, as jobs of the scheduler."""
+    if not settings.alerting.enabled:
+        return None
+    service = AlertService(settings, store)
+    for name, interval in service.groups.items():
+        sched.add_job(f"alerts:{name}", partial(service.evaluate, name), interval)
+    sched.add_job("alerts:notify", service.tick, settings.alerting.notify_interval_s)
+    return service
+
+
 def run_daemon(
     settings: Settings, stop: threading.Event, run_for_s: float | None = None, metrics_port: int | None = None
 ) -> int:
@@ -85,6 +98,13 @@ def run_daemon(
         raise
     sched = PulseScheduler(settings, store, collectors, writer, metrics)
     sched.add_job("health", lambda: publish_health(store, sched), HEALTH_INTERVAL_S)
+    try:
+        alerting = start_alerting(settings, store, sched)
+    except BaseException:
+        sched.shutdown()
+        stop_server(server, thread)
+        store.close()
+        raise
     names = ", ".join(c.name for c in collectors)
     print(
         f"pulse collect: collectors {names}; metrics at http://{settings.metrics.host}:{bound}/metrics",
@@ -99,6 +119,8 @@ def run_daemon(
         except Exception:
             log.exception("could not publish the final collector health")
         sched.shutdown()  # flushes the writer, or spills it to the spool when the database is down
+        if alerting is not None:
+            alerting.close()
         if writer.pending == 0:  # the database answers: roll up the last minutes for 1 m/1 h queries
             try:
                 store.run_rollups()

@@ -35,7 +35,7 @@ class AlertingSettings(BaseModel):
     inhibit_rules: list[InhibitRuleSettings] = Field(default_factory=lambda: list(DEFAULT_INHIBIT_RULES))
     retry: RetrySettings = Field(default_factory=RetrySettings)
     notify_interval_s: Seconds = Field(
-        5, ge=1, le=300, description="How often groups are checked for a flush"
+        1, ge=0.2, le=300, description="How often groups are checked for a flush (and retries for their time)"
     )
     external_url: str = Field(
         "http://127.0.0.1:8501", description="Where people open Pulse; links in notifications point here"

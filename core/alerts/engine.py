@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from core.alerts.evaluate import Cycle, PromQL, Reader, active_set, prefetch, rule_values
 from core.alerts.rules import Rule, RuleGroup
-from core.alerts.state import AlertState, Transition, advance
+from core.alerts.state import RESOLVED_RETENTION_MS, AlertState, Transition, advance
 from core.storage.alerts import load_states, save_states
 
 log = logging.getLogger(__name__)
@@ -60,10 +60,27 @@ class AlertEngine:
         self.store, self.engine, self.promql, self.clock = store, engine, promql, clock
         self.external_url = external_url
         self.groups = {g.name: g for g in groups}
+        self.known = {rule_key(g.name, r) for g in self.groups.values() for r in g.rules}
         self.states: dict[str, dict[str, AlertState]] = load_states(engine)
         self.health: dict[str, RuleHealth] = {}
-        known = {rule_key(g.name, r) for g in self.groups.values() for r in g.rules}
-        self.orphans = sorted(set(self.states) - known)  # rules removed from the files since
+
+    def retire_removed_rules(self, keep_prefix: str) -> list[str]:
+        """Resolve the alerts of rules no longer in the rule files (except keys with ``keep_prefix``,
+        written by others); the resolution is notified like any other, then they age out."""
+        now = int(self.clock() * 1000)
+        retired, moves, kept = [], [], []
+        for key in sorted(set(self.states) - self.known):
+            if key.startswith(keep_prefix):
+                del self.states[key]  # not ours: the service reads those from the database itself
+                continue
+            retired.append(key)
+            new, m = advance(key, self.states[key], {}, now, 0, 0)
+            self.states[key] = new
+            moves += m
+            kept += list(new.values())
+        if retired:
+            save_states(self.engine, retired, kept, moves)
+        return retired
 
     def evaluate(self, group_name: str) -> CycleResult:
         group = self.groups[group_name]
@@ -106,5 +123,12 @@ class AlertEngine:
         return result
 
     def alerts(self, states: Iterable[str] = ("pending", "firing", "resolved")) -> list[AlertState]:
-        wanted = set(states)
-        return [s for per in self.states.values() for s in per.values() if s.state in wanted]
+        """Current states; resolved ones only while they are kept (RESOLVED_RETENTION_MS)."""
+        wanted, now = set(states), int(self.clock() * 1000)
+        return [
+            s
+            for per in self.states.values()
+            for s in per.values()
+            if s.state in wanted
+            and not (s.state == "resolved" and now - (s.resolved_at_ms or now) >= RESOLVED_RETENTION_MS)
+        ]

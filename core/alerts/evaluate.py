@@ -26,6 +26,7 @@ Element = tuple[dict[str, str], float]
 PromQL = Callable[[str, str, int], list[Element]]  # (source, expr, at_ms) -> instant vector
 MIN_BASELINE_POINTS = 10
 TREND_POINTS, MIN_TREND_POINTS = 30, 5
+RAW_WINDOW_MS = 3_600_000
 
 
 class Reader(Protocol):
@@ -71,6 +72,9 @@ def _window_query(rule: Rule, selector: str, end_ms: int, span_ms: int) -> tuple
         across=rule.across,
         by=rule.by,
         quantile=rule.quantile,
+        # windows up to an hour read raw samples: 1 m rollups would cover only the whole minutes
+        # inside the window (up to a minute short); longer ones lose under 2% to rollups
+        resolution="raw" if span_ms <= RAW_WINDOW_MS else "auto",
     )
     return key, q
 

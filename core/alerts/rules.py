@@ -128,6 +128,10 @@ class Rule(BaseModel):
                     parse_selector(text)
                 except QueryError as exc:
                     raise ValueError(f"{name}: {exc}") from exc
+        if self.divide_by is not None and self.condition in ("predict", "anomaly"):
+            raise ValueError(
+                f"divide_by works with the threshold, change and absent conditions, not {self.condition}"
+            )
         if self.promql is not None and (self.condition != "threshold" or self.divide_by):
             raise ValueError("a promql rule is its own condition: leave condition and divide_by out")
         return self

@@ -35,11 +35,14 @@ def _row(s: AlertState) -> dict[str, Any]:
     }
 
 
-def load_states(engine: Engine) -> dict[str, dict[str, AlertState]]:
-    """Every stored state, by rule, then fingerprint."""
+def load_states(engine: Engine, prefix: str | None = None) -> dict[str, dict[str, AlertState]]:
+    """Every stored state (of the rules whose key starts with ``prefix``), by rule, then fingerprint."""
     out: dict[str, dict[str, AlertState]] = {}
+    q = sa.select(alert_states)
+    if prefix is not None:
+        q = q.where(alert_states.c.rule.startswith(prefix, autoescape=True))
     with storage_errors("reading alert states"), engine.connect() as conn:
-        for r in conn.execute(sa.select(alert_states)).mappings():
+        for r in conn.execute(q).mappings():
             s = AlertState(
                 r["rule"],
                 r["fingerprint"],

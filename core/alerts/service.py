@@ -1,0 +1,132 @@
+"""Alerting in the daemon: rule groups on their intervals, then the notification stage.
+
+``AlertService`` loads the rule files, evaluates each group at its interval (``evaluate``) and,
+every ``notify_interval_s`` (``tick``), turns the current alert states (its own and those that
+arrived through the inbound webhook) into notifications: silences and inhibition mute, routes
+group, the dispatcher delivers, retries and records.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.alerts.channels import build_channel
+from core.alerts.channels.dispatch import Dispatcher
+from core.alerts.engine import AlertEngine, CycleResult
+from core.alerts.inhibit import InhibitRule
+from core.alerts.loader import RuleSet, load_rule_file
+from core.alerts.model import Alert, Notification
+from core.alerts.notify import AlertPipeline, TickResult, to_alert
+from core.alerts.promql import promql_reader
+from core.alerts.routing import build_route
+from core.config import Settings
+from core.errors import ConfigError
+from core.sources.prometheus import PrometheusSource
+from core.storage import Store
+from core.storage.alerts import load_states
+from core.storage.notify import DbNotificationLog, DbOutbox, SilenceCache, record_delivery
+
+log = logging.getLogger(__name__)
+DEFAULT_RULES = Path(__file__).with_name("default_rules.yml")
+INBOUND_PREFIX = "inbound/"
+
+
+def load_rules(settings: Settings) -> RuleSet:
+    """The default pack (unless turned off), the Pulse rule files, the Prometheus rule files."""
+    a = settings.alerting
+    out = RuleSet()
+    files: list[tuple[Path, str | None]] = [(DEFAULT_RULES, None)] if a.default_rules else []
+    files += [(p, None) for p in a.rule_files] + [(f.path, f.source) for f in a.prometheus_rule_files]
+    seen: set[str] = set()
+    for path, source in files:
+        rs = load_rule_file(path, source)
+        for g in rs.groups:
+            if g.name in seen:
+                raise ConfigError(f"{path}: rule group {g.name!r} is already defined in another rule file")
+            seen.add(g.name)
+        out.groups += rs.groups
+        out.warnings += rs.warnings
+    return out
+
+
+@dataclass
+class ServiceStats:
+    cycles: int = 0
+    notifications: int = 0
+    last_tick: TickResult | None = None
+    last_cycles: dict[str, CycleResult] = field(default_factory=dict)
+
+
+class AlertService:
+    def __init__(self, settings: Settings, store: Store, clock: Callable[[], float] = time.time) -> None:
+        a = settings.alerting
+        self.settings, self.store, self.clock = settings, store, clock
+        rules = load_rules(settings)
+        for w in rules.warnings:
+            log.warning("%s", w)
+        proms = [s for s in settings.sources if isinstance(s, PrometheusSource)]
+        self.engine = AlertEngine(
+            store, store.engine, rules.groups, promql_reader(proms), clock, external_url=a.external_url
+        )
+        removed = self.engine.retire_removed_rules(keep_prefix=INBOUND_PREFIX)
+        if removed:
+            log.info("rules no longer in the rule files, their alerts resolved: %s", ", ".join(removed))
+        channels = [build_channel(c, clock=clock) for c in a.channels]
+        self.dispatcher = Dispatcher(
+            channels,
+            retry=a.retry,
+            record=lambda d: record_delivery(store.engine, d),
+            clock=clock,
+            outbox=DbOutbox(store.engine),
+        )
+        self.silences = SilenceCache(store.engine, lambda: int(self.clock() * 1000))
+        self.pipeline = AlertPipeline(
+            build_route(a.route),
+            [InhibitRule.of(r) for r in a.inhibit_rules],
+            DbNotificationLog(store.engine),
+            self._send,
+            self.silences,
+            a.external_url,
+        )
+        self.stats = ServiceStats()
+
+    @property
+    def groups(self) -> dict[str, float]:
+        """Rule group name -> evaluation interval (s), for the scheduler."""
+        return {name: g.interval_s for name, g in self.engine.groups.items()}
+
+    def evaluate(self, group: str) -> CycleResult:
+        """One cycle of a rule group; alerts that changed reach the notification stage at once,
+        so group_wait starts when the alert fires, not at the next notify tick."""
+        result = self.engine.evaluate(group)
+        self.stats.cycles += 1
+        self.stats.last_cycles[group] = result
+        if result.transitions:
+            self.tick()
+        return result
+
+    def current_alerts(self) -> list[Alert]:
+        """Firing and recently resolved alerts: the rules' and the inbound webhook's."""
+        inbound = load_states(self.store.engine, prefix=INBOUND_PREFIX)
+        states = self.engine.alerts(["firing", "resolved"]) + [
+            s for per in inbound.values() for s in per.values()
+        ]
+        return [a for s in states if (a := to_alert(s)) is not None]
+
+    def tick(self) -> TickResult:
+        now = int(self.clock() * 1000)
+        result = self.pipeline.tick(self.current_alerts(), now)
+        self.dispatcher.tick()
+        self.stats.last_tick = result
+        self.stats.notifications += len(result.notifications)
+        return result
+
+    def _send(self, receiver: str, n: Notification) -> None:
+        self.dispatcher.dispatch(receiver, n)
+
+    def close(self) -> None:
+        self.dispatcher.close()
