@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core.alerts.channels.config import ChannelSettings, RetrySettings
 from core.alerts.durations import Seconds
+from core.alerts.escalation import EscalationPolicy
 from core.alerts.inhibit import DEFAULT_INHIBIT_RULES, InhibitRuleSettings
 from core.alerts.routing import RouteSettings
 
@@ -33,6 +34,9 @@ class AlertingSettings(BaseModel):
         default_factory=RouteSettings, description="The routing tree; its receivers are channel names"
     )
     inhibit_rules: list[InhibitRuleSettings] = Field(default_factory=lambda: list(DEFAULT_INHIBIT_RULES))
+    escalations: list[EscalationPolicy] = Field(
+        default_factory=list, description="Escalation policies; routes name them with `escalation`"
+    )
     retry: RetrySettings = Field(default_factory=RetrySettings)
     notify_interval_s: Seconds = Field(
         1, ge=0.2, le=300, description="How often groups are checked for a flush (and retries for their time)"
@@ -48,14 +52,26 @@ class AlertingSettings(BaseModel):
         if dup:
             raise ValueError(f"channel names must be unique; repeated: {', '.join(dup)}")
         unknown: set[str] = set()
+        policies = {p.name for p in self.escalations}
+        missing: set[str] = set()
         stack = [self.route]
         while stack:
             r = stack.pop()
             unknown |= set(r.receivers or ()) - set(names)
+            if r.escalation is not None and r.escalation not in policies:
+                missing.add(r.escalation)
             stack.extend(r.routes)
+        for p in self.escalations:
+            for step in p.steps:
+                unknown |= set(step.channels) - set(names)
+        if missing:
+            raise ValueError(
+                f"routes name escalation policies {', '.join(sorted(missing))} that are not defined; "
+                f"defined: {', '.join(sorted(policies)) or 'none'}"
+            )
         if unknown:
             raise ValueError(
-                f"route receivers {', '.join(sorted(unknown))} are not channels; "
+                f"receivers {', '.join(sorted(unknown))} (in routes or escalation steps) are not channels; "
                 f"configured channels: {', '.join(names) or 'none'}"
             )
         return self

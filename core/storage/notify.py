@@ -12,11 +12,12 @@ from sqlalchemy.engine import Engine
 
 from core.alerts.channels.base import Delivery
 from core.alerts.channels.outbox import Key, OutboxEntry
+from core.alerts.escalation import EscalationState
 from core.alerts.grouping import LogEntry
 from core.alerts.matchers import parse_matchers
 from core.alerts.silences import Silence
 from core.storage.engine import storage_errors
-from core.storage.schema import deliveries, notification_log, outbox, silences
+from core.storage.schema import deliveries, escalations, notification_log, outbox, silences
 from core.storage.upsert import upsert
 
 
@@ -211,3 +212,28 @@ class DbOutbox:
     def __len__(self) -> int:
         with storage_errors("reading the outbox"), self.engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(outbox)).scalar_one())
+
+
+# -- escalation state ------------------------------------------------------------------------------
+def load_escalations(engine: Engine) -> dict[int, EscalationState]:
+    with storage_errors("reading escalations"), engine.connect() as conn:
+        rows = conn.execute(sa.select(escalations)).mappings().all()
+    return {
+        r["incident_id"]: EscalationState(
+            r["incident_id"], r["policy"], r["step"], r["round"], r["next_ms"], bool(r["done"])
+        )
+        for r in rows
+    }
+
+
+def save_escalation(engine: Engine, s: EscalationState) -> None:
+    row = {
+        "incident_id": s.incident_id,
+        "policy": s.policy,
+        "step": s.step,
+        "round": s.round,
+        "next_ms": s.next_ms,
+        "done": s.done,
+    }
+    with storage_errors("saving an escalation"), engine.begin() as conn:
+        upsert(conn, escalations, [row], ["incident_id"])

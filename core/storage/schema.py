@@ -216,5 +216,16 @@ outbox = Table(
     Column("entry", Text, nullable=False),  # JSON of OutboxEntry.to_dict()
 )
 
+escalations = Table(
+    "escalations",
+    metadata,
+    Column("incident_id", Integer, primary_key=True),
+    Column("policy", String(100), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("round", Integer, nullable=False),
+    Column("next_ms", BigInteger, nullable=False),
+    Column("done", Boolean, nullable=False),
+)
+
 # the incident tables are declared in their own module, on the same metadata
 from core.storage import schema_incidents  # noqa: E402,F401

@@ -25,11 +25,16 @@ def tls_context(settings: EmailChannel) -> ssl.SSLContext:
     return ctx
 
 
+def recipients(n: Notification, settings: EmailChannel) -> list[str]:
+    """The channel's ``to``, or the addresses an escalation step names (``n.extra["to"]``)."""
+    return list(n.extra.get("to") or settings.to)
+
+
 def build_message(n: Notification, settings: EmailChannel, now_s: float) -> EmailMessage:
     msg = EmailMessage()
     msg["Subject"] = render.subject(n)
     msg["From"] = settings.sender
-    msg["To"] = ", ".join(settings.to)
+    msg["To"] = ", ".join(recipients(n, settings))
     msg["Date"] = format_datetime(datetime.fromtimestamp(now_s, UTC))
     msg["Message-ID"] = make_msgid(domain=settings.sender.rsplit("@", 1)[-1])
     msg["X-Pulse-Receiver"] = n.receiver
@@ -87,7 +92,9 @@ class Email:
             with self._connect() as smtp:
                 if s.username is not None and s.password is not None:
                     smtp.login(s.username, s.password.get_secret_value())
-                refused = smtp.send_message(build_message(n, s, now), from_addr=s.sender, to_addrs=s.to)
+                refused = smtp.send_message(
+                    build_message(n, s, now), from_addr=s.sender, to_addrs=recipients(n, s)
+                )
                 code = 250
                 if refused:
                     error = "refused recipients: " + ", ".join(f"{k} ({v[0]})" for k, v in refused.items())

@@ -1,4 +1,4 @@
-"""Notification log, silences, delivery records and the retry outbox.
+"""Notification log, silences, delivery records, the retry outbox and escalation state.
 
 Revision ID: 0005
 Revises: 0004
@@ -54,8 +54,17 @@ def upgrade() -> None:
         sa.Column("next_at_ms", sa.BigInteger, nullable=False),
         sa.Column("entry", sa.Text, nullable=False),
     )
+    op.create_table(
+        "escalations",
+        sa.Column("incident_id", sa.Integer, primary_key=True),
+        sa.Column("policy", sa.String(100), nullable=False),
+        sa.Column("step", sa.Integer, nullable=False),
+        sa.Column("round", sa.Integer, nullable=False),
+        sa.Column("next_ms", sa.BigInteger, nullable=False),
+        sa.Column("done", sa.Boolean, nullable=False),
+    )
 
 
 def downgrade() -> None:
-    for table in ("outbox", "deliveries", "silences", "notification_log"):
+    for table in ("escalations", "outbox", "deliveries", "silences", "notification_log"):
         op.drop_table(table)
