@@ -15,8 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.alerts.channels import build_channel
+from core.alerts.channels.config import EmailChannel
 from core.alerts.channels.dispatch import Dispatcher
 from core.alerts.engine import AlertEngine, CycleResult
+from core.alerts.escalate import Escalator
+from core.alerts.incidents.model import Change
+from core.alerts.incidents.report import rule_metrics
+from core.alerts.incidents.service import IncidentService
+from core.alerts.incidents.topology import Topology
 from core.alerts.inhibit import InhibitRule
 from core.alerts.loader import RuleSet, load_rule_file
 from core.alerts.model import Alert, Notification
@@ -84,8 +90,26 @@ class AlertService:
             outbox=DbOutbox(store.engine),
         )
         self.silences = SilenceCache(store.engine, lambda: int(self.clock() * 1000))
+        route = build_route(a.route)
+        self.incidents = IncidentService(
+            store.engine,
+            a.incidents,
+            clock,
+            topology=self._topology(store),
+            metrics=rule_metrics(rules.groups),
+        )
+        email = next((c.name for c in a.channels if isinstance(c, EmailChannel)), None)
+        self.escalator = Escalator(
+            store.engine,
+            self.incidents,
+            route,
+            {p.name: p for p in a.escalations},
+            self.dispatcher.dispatch,  # type: ignore[arg-type]
+            email,
+            a.external_url,
+        )
         self.pipeline = AlertPipeline(
-            build_route(a.route),
+            route,
             [InhibitRule.of(r) for r in a.inhibit_rules],
             DbNotificationLog(store.engine),
             self._send,
@@ -93,6 +117,15 @@ class AlertService:
             a.external_url,
         )
         self.stats = ServiceStats()
+
+    @staticmethod
+    def _topology(store: Store) -> Topology:
+        """Which servers run on which host, from the series the store has (for correlation)."""
+        try:
+            labels = store.series("mcp_server_up")["labels"].to_list()
+        except Exception:  # an empty or unreachable store: learnt from the alerts instead
+            labels = []
+        return Topology.from_label_sets(labels)
 
     @property
     def groups(self) -> dict[str, float]:
@@ -118,15 +151,28 @@ class AlertService:
         return [a for s in states if (a := to_alert(s)) is not None]
 
     def tick(self) -> TickResult:
+        """Incidents from the current alerts, notifications of due groups, escalations, retries."""
         now = int(self.clock() * 1000)
-        result = self.pipeline.tick(self.current_alerts(), now)
+        alerts = self.current_alerts()
+        for change in self.incidents.ingest(alerts, now):
+            self._incident_changed(change, now)
+        result = self.pipeline.tick(alerts, now)
+        self.escalator.tick(now)
         self.dispatcher.tick()
         self.stats.last_tick = result
         self.stats.notifications += len(result.notifications)
         return result
 
+    def _incident_changed(self, change: Change, now_ms: int) -> None:
+        if change.kind in ("opened", "reopened"):
+            self.escalator.opened(change.incident_id, now_ms)
+
     def _send(self, receiver: str, n: Notification) -> None:
-        self.dispatcher.dispatch(receiver, n)
+        deliveries = self.dispatcher.dispatch(receiver, n)
+        incidents = set(self.incidents.incidents_of(a.fingerprint for a in n.alerts).values())
+        for incident_id in incidents:  # each delivery also goes on the timeline of its incidents
+            for d in deliveries:
+                self.incidents.record_notification(incident_id, d)
 
     def close(self) -> None:
         self.dispatcher.close()

@@ -117,6 +117,16 @@ def test_host_down_becomes_one_notification_per_receiver_and_its_resolution(
     deliveries = read_deliveries(store.engine, begin, finish + 1)
     hook_tries = deliveries.filter(deliveries["channel"] == "hook")
     assert hook_tries["outcome"].to_list()[:1] == ["failed"] and hook_tries["ok"].sum() == len(hook)
+
+    # one incident: the host and its servers, correlated; resolved when they all came back
+    incidents = service.incidents.list(since_ms=begin)
+    assert incidents.height == 1, incidents
+    detail = service.incidents.get(int(incidents["id"][0]))
+    names = sorted({a.name for a in detail.alerts})
+    assert names == ["HostDown", "McpServerDown"] and len(detail.alerts) == 1 + DEMO.servers_per_host
+    assert detail.incident.state == "resolved" and detail.incident.severity == "critical"
+    kinds = [e.kind for e in detail.events]
+    assert kinds[0] == "alert" and kinds.count("notification") >= 2 and kinds[-1] == "resolve"
     service.close()
 
 
