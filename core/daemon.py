@@ -11,6 +11,7 @@ from collectors.base import Sample, build_collectors, labels_of, now_ms
 from core.alerts.service import AlertService
 from core.config import Settings
 from core.errors import ConfigError, StorageUnavailable
+from core.inbound_http import InboundServer, start_inbound
 from core.scheduler import PulseScheduler
 from core.selfmetrics import SelfMetrics, stop_server
 from core.spool import BufferedWriter
@@ -105,15 +106,30 @@ def run_daemon(
         stop_server(server, thread)
         store.close()
         raise
+    inbound: InboundServer | None = None
+    if settings.alerting.inbound.enabled:
+        try:
+            inbound = start_inbound(settings.alerting.inbound, store.engine, metrics.registry)
+        except BaseException:
+            if alerting is not None:
+                alerting.close()
+            sched.shutdown()
+            stop_server(server, thread)
+            store.close()
+            raise
     names = ", ".join(c.name for c in collectors)
     print(
-        f"pulse collect: collectors {names}; metrics at http://{settings.metrics.host}:{bound}/metrics",
+        f"pulse collect: collectors {names}; metrics at http://{settings.metrics.host}:{bound}/metrics"
+        + (f"; inbound alerts at {inbound.url}" if inbound is not None else "")
+        + (f"; {alerting.engine_rules} alerting rules" if alerting is not None else ""),
         flush=True,
     )
     sched.start()
     try:
         stop.wait(run_for_s)
     finally:
+        if inbound is not None:
+            inbound.stop()  # first: no delivery arrives while the store closes
         try:
             publish_health(store, sched)
         except Exception:

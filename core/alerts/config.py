@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from core.alerts.channels.config import ChannelSettings, RetrySettings
 from core.alerts.durations import Seconds
 from core.alerts.escalation import EscalationPolicy
+from core.alerts.inbound import InboundSettings
 from core.alerts.incidents.config import IncidentSettings
 from core.alerts.inhibit import DEFAULT_INHIBIT_RULES, InhibitRuleSettings
 from core.alerts.routing import RouteSettings
@@ -39,6 +40,9 @@ class AlertingSettings(BaseModel):
         default_factory=list, description="Escalation policies; routes name them with `escalation`"
     )
     incidents: IncidentSettings = Field(default_factory=IncidentSettings)
+    inbound: InboundSettings = Field(
+        default_factory=InboundSettings, description="Alertmanager webhook deliveries into Pulse"
+    )
     retry: RetrySettings = Field(default_factory=RetrySettings)
     notify_interval_s: Seconds = Field(
         1, ge=0.2, le=300, description="How often groups are checked for a flush (and retries for their time)"

@@ -128,6 +128,10 @@ class AlertService:
         return Topology.from_label_sets(labels)
 
     @property
+    def engine_rules(self) -> int:
+        return sum(len(g.rules) for g in self.engine.groups.values())
+
+    @property
     def groups(self) -> dict[str, float]:
         """Rule group name -> evaluation interval (s), for the scheduler."""
         return {name: g.interval_s for name, g in self.engine.groups.items()}
