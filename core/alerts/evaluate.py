@@ -122,7 +122,8 @@ def _window(store: Reader, rule: Rule, cycle: Cycle, end_ms: int, span_ms: int) 
     if rule.divide_by is None:
         return num
     den = {_key(lb): v for lb, v in _query(store, rule, cycle, rule.divide_by, end_ms, span_ms)}
-    return [(lb, v / d) for lb, v in num if (d := den.get(_key(lb))) not in (None, 0)]
+    low = rule.min_divisor
+    return [(lb, v / d) for lb, v in num if (d := den.get(_key(lb))) is not None and d != 0 and d >= low]
 
 
 def _trend(store: Reader, rule: Rule, cycle: Cycle) -> list[Element]:

@@ -117,7 +117,8 @@ def value(rule: Rule, window_s: float | None = None, offset_s: float = 0) -> str
     num = _across(rule, _over(rule, rule.query, w, offset_s))
     if rule.divide_by is None:
         return num
-    return f"{num} / ({_across(rule, _over(rule, rule.divide_by, w, offset_s))} != 0)"
+    keep = f">= {number(rule.min_divisor)}" if rule.min_divisor > 0 else "!= 0"  # Pulse skips these too
+    return f"{num} / ({_across(rule, _over(rule, rule.divide_by, w, offset_s))} {keep})"
 
 
 def _p(expr: str, rule: Rule) -> str:

@@ -55,6 +55,11 @@ class Rule(BaseModel):
     divide_by: str | None = Field(
         None, description="A second selector, aggregated the same way; the value is query / divide_by"
     )
+    min_divisor: float = Field(
+        0,
+        ge=0,
+        description="Label sets whose divide_by value is below this are skipped (e.g. too little traffic)",
+    )
     condition: ConditionKind = "threshold"
     op: Op = ">"
     threshold: float = 0.0

@@ -196,3 +196,27 @@ def test_absent_change_anomaly_predict_and_divide_by(
     assert values["Regression"] == pytest.approx(2.0)  # +200%
     assert values["Errors"] == pytest.approx(0.25)
     assert values["DiskFull"] == pytest.approx(0.90 + 0.24, abs=0.01)
+
+
+def test_min_divisor_skips_label_sets_with_too_little_traffic(
+    make_store: Callable[..., Store], clock: FakeClock
+) -> None:
+    store = make_store()
+    put(store, "errs", lambda t: t * 0.05, 10, host="busy")  # 0.05 errors/s of 1 call/s: 5%
+    put(store, "calls", lambda t: t * 1.0, 10, host="busy")
+    put(store, "errs", lambda t: t * 0.02, 10, host="quiet")  # 0.02 of 0.04 calls/s: 50%, but rare
+    put(store, "calls", lambda t: t * 0.04, 10, host="quiet")
+    spec = {
+        "alert": "E",
+        "query": "errs",
+        "divide_by": "calls",
+        "over": "rate",
+        "window": "5m",
+        "threshold": 0.01,
+    }
+    plain = Rule.model_validate(spec)
+    guarded = Rule.model_validate({**spec, "alert": "G", "min_divisor": 0.1})
+    engine = AlertEngine(store, store.engine, [group(plain, guarded)], clock=clock)
+    engine.evaluate("g")
+    fired = sorted((s.labels["alertname"], s.labels["host"]) for s in engine.alerts(["firing"]))
+    assert fired == [("E", "busy"), ("E", "quiet"), ("G", "busy")]
