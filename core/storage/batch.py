@@ -58,10 +58,11 @@ def run_queries(
 ) -> list[pl.DataFrame]:
     """Each query's result, as ``run_query`` would give it."""
     out = [empty_result(q) for q in qs]
-    for members, wanted, frame, _labels in _plans(conn, qs, retention, now_ms):
+    for members, wanted, frame, label_of in _plans(conn, qs, retention, now_ms):
         for i in members:
             if wanted[i]:
-                out[i] = finish(frame.filter(pl.col(SID).is_in(wanted[i])), qs[i])
+                names = {k for sid in wanted[i] for k in label_of[sid]}
+                out[i] = finish(frame.filter(pl.col(SID).is_in(wanted[i])), qs[i], names)
     return out
 
 
@@ -80,7 +81,7 @@ def run_instant(
             if q.across is None:
                 out[i] = [(dict(label_of[s]), float(value_of[s])) for s in wanted[i] if s in value_of]
             elif wanted[i]:  # across series: the store's own aggregation, on this query's series
-                df = finish(frame.filter(pl.col(SID).is_in(wanted[i])), q)
+                df = finish(frame.filter(pl.col(SID).is_in(wanted[i])), q, set())
                 df = (
                     df.sort("ts").group_by(list(q.by), maintain_order=True).last()
                     if q.by

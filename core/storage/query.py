@@ -180,16 +180,18 @@ def per_series(
     return _over_time(data, q, res).join(frame, on=SID, how="left")
 
 
-def finish(per_series: pl.DataFrame, q: Query) -> pl.DataFrame:
-    """Across-series aggregation (if any), then columns ts, value, labels..., sorted."""
+def finish(per_series: pl.DataFrame, q: Query, labels: set[str] | None = None) -> pl.DataFrame:
+    """Across-series aggregation (if any), then columns ts, value, labels..., sorted.
+
+    ``labels``: the label names of this query's own series, when ``per_series`` was shared with
+    other queries (their label columns are dropped); None keeps every label column.
+    """
     for name in q.by:
         if name not in per_series.columns:
             per_series = per_series.with_columns(pl.lit(None, pl.Utf8).alias(name))
     out = _across(per_series, q) if q.across else per_series.drop(SID)
-    # label columns no series of this query has (they came from other queries' series) are dropped
-    out = out.select(
-        [c for c in out.columns if c in (BUCKET, "value", *q.by) or out[c].null_count() < out.height]
-    )
+    if labels is not None and not q.across:
+        out = out.select([c for c in out.columns if c in (BUCKET, "value") or c in labels])
     out = out.with_columns(pl.col(BUCKET).cast(pl.Datetime("ms", "UTC")).alias("ts")).drop(BUCKET)
     ordered = ["ts", "value", *[c for c in out.columns if c not in ("ts", "value")]]
     return out.select(ordered).sort([c for c in ordered if c != "value"])

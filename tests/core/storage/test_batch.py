@@ -62,3 +62,12 @@ def test_query_many_and_instant_many_agree_with_single_queries(store: Store, clo
         assert sorted((tuple(sorted(lb.items())), v) for lb, v in vector) == expected, q
     assert store.instant_many([qs[5]])[0] == [({"extra": "only-here", "host": "d"}, 5.0)]
     assert store.instant_many([qs[6]])[0] == []
+
+
+def test_an_empty_range_keeps_the_label_columns_as_a_single_query_does(store: Store, clock: FakeClock) -> None:
+    fill(store, clock)
+    old = clock.ms - 86_400_000
+    qs = [Query.parse('cpu{host="a"}', old - 300_000, old), Query.parse("cpu", old - 300_000, old)]
+    for got, q in zip(store.query_many(qs), qs, strict=True):
+        assert_frame_equal(got, store.query(q))
+        assert "host" in got.columns and got.is_empty()
