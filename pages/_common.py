@@ -111,19 +111,26 @@ def _metric_names(url: str, _store: Store) -> list[str]:
     return _store.metrics()
 
 
-def require_data(metrics: Sequence[str], what: str) -> None:
-    """Stop with an empty state that says what to do when none of ``metrics`` has ever been stored."""
+def has_data(metrics: Sequence[str], what: str) -> bool:
+    """Whether any of ``metrics`` has ever been stored; if not, an empty state that says what to do."""
     store = get_store()
     try:
         names = set(_metric_names(store.settings.url, store))
     except PulseError as exc:
         st.warning(f"The metrics store did not answer: {exc}", icon=":material/sync_problem:")
-        st.stop()
+        return False
     if not names:
         st.info(EMPTY_HINT, icon=":material/database:")
-        st.stop()
+        return False
     if not names.intersection(metrics):
         st.info(f"No {what} recorded yet. {EMPTY_HINT}", icon=":material/database:")
+        return False
+    return True
+
+
+def require_data(metrics: Sequence[str], what: str) -> None:
+    """Stop with an empty state that says what to do when none of ``metrics`` has ever been stored."""
+    if not has_data(metrics, what):
         st.stop()
 
 

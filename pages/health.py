@@ -7,13 +7,13 @@ from core import charts
 from core import state_keys as K
 from core.daemon import read_health
 from core.errors import PulseError
+from core.timerange import TimeRange
 from core.views import health
 from pages import _common as ui
 
 NO_DAEMON = "The collector daemon has not reported yet: start `pulse collect` (or `pulse up`)."
 ui.page_header("Health", "health")
 controls = ui.sidebar_controls()
-board = st.container()  # the fleet; the collectors below show even when it has no data yet
 PCT = st.column_config.ProgressColumn
 MS = st.column_config.NumberColumn
 STATUS_COLUMNS = {
@@ -30,8 +30,24 @@ STATUS_COLUMNS = {
 
 
 def body() -> None:
+    """The status board and the charts. The Hosts chart panel is computed and sent first (the
+    board above it is filled afterwards, in its place), so the first chart need not wait for the
+    status queries and tables; the hidden tabs come last."""
     tr = controls.resolve()
     ui.freshness(tr, controls.live)
+    board = st.container()
+    tab_hosts, tab_servers, tab_heat = st.tabs(["Hosts", "MCP servers", "Heatmap"])
+    with tab_hosts:
+        host_charts(tr)
+    with board:
+        status_board(tr)
+    with tab_servers:
+        server_charts(tr)
+    with tab_heat:
+        heatmap(tr)
+
+
+def status_board(tr: TimeRange) -> None:
     hosts = ui.query(health.host_status, tr.as_of_ms, controls.filters)
     servers = ui.query(health.server_status, tr.as_of_ms, controls.filters)
     h, s = health.status_counts(hosts), health.status_counts(servers)
@@ -54,50 +70,52 @@ def body() -> None:
     )
     ui.table(shown, servers, "health-servers", tr, STATUS_COLUMNS, height=320)
 
-    tab_hosts, tab_servers, tab_heat = st.tabs(["Hosts", "MCP servers", "Heatmap"])
-    with tab_hosts:
-        grid = st.columns(2)
-        for i, key in enumerate(("cpu", "memory", "disk", "load1")):
-            panel = health.HOST_PANELS[key]
-            df = ui.query(health.host_series, tr, controls.filters, key)
-            with grid[i % 2]:
-                ui.chart(charts.line(df, panel.title, panel.unit), df, f"health-host-{key}", tr)
-        net = ui.query(health.host_network, tr, controls.filters)
-        for i, way in enumerate(("receive", "transmit")):
-            part = net.filter(pl.col("direction") == way).drop("direction")
-            with grid[i % 2]:
-                chart = charts.line(part, f"Network {way}", "bytes_per_s")
-                ui.chart(chart, part, f"health-host-network-{way}", tr)
-    with tab_servers:
-        grid = st.columns(2)
-        with grid[0]:
-            df = ui.query(health.servers_up_series, tr, controls.filters)
-            ui.chart(charts.servers_up(df), df, "health-servers-up", tr)
-        for i, (method, title) in enumerate(
-            (("ping", "Ping latency, slowest servers"), ("tools/list", "tools/list latency, slowest servers"))
-        ):
-            df = ui.query(health.server_latency, tr, controls.filters, method)
-            with grid[(i + 1) % 2]:
-                ui.chart(
-                    charts.line(df, title, "seconds", color="server"), df, f"health-servers-{method}", tr
-                )
-    with tab_heat:
-        heat = ui.url_select(
-            "Metric",
-            ["cpu", "memory", "disk"],
-            K.HEATMAP_PANEL,
-            K.W_HEATMAP_PANEL,
-            K.QP_HEATMAP,
-            format_func=lambda k: health.HOST_PANELS[k].title,
-            width=320,
-        )
-        df = ui.query(health.utilization_heatmap, tr, controls.filters, heat)
-        ui.chart(
-            charts.heatmap(df, f"{health.HOST_PANELS[heat].title} per host"),
-            df,
-            f"health-heatmap-{heat}",
-            tr,
-        )
+
+def host_charts(tr: TimeRange) -> None:
+    grid = st.columns(2)
+    for i, key in enumerate(("cpu", "memory", "disk", "load1")):
+        panel = health.HOST_PANELS[key]
+        df = ui.query(health.host_series, tr, controls.filters, key)
+        with grid[i % 2]:
+            ui.chart(charts.line(df, panel.title, panel.unit), df, f"health-host-{key}", tr)
+    net = ui.query(health.host_network, tr, controls.filters)
+    for i, way in enumerate(("receive", "transmit")):
+        part = net.filter(pl.col("direction") == way).drop("direction")
+        with grid[i % 2]:
+            chart = charts.line(part, f"Network {way}", "bytes_per_s")
+            ui.chart(chart, part, f"health-host-network-{way}", tr)
+
+
+def server_charts(tr: TimeRange) -> None:
+    grid = st.columns(2)
+    with grid[0]:
+        df = ui.query(health.servers_up_series, tr, controls.filters)
+        ui.chart(charts.servers_up(df), df, "health-servers-up", tr)
+    for i, (method, title) in enumerate(
+        (("ping", "Ping latency, slowest servers"), ("tools/list", "tools/list latency, slowest servers"))
+    ):
+        df = ui.query(health.server_latency, tr, controls.filters, method)
+        with grid[(i + 1) % 2]:
+            ui.chart(charts.line(df, title, "seconds", color="server"), df, f"health-servers-{method}", tr)
+
+
+def heatmap(tr: TimeRange) -> None:
+    heat = ui.url_select(
+        "Metric",
+        ["cpu", "memory", "disk"],
+        K.HEATMAP_PANEL,
+        K.W_HEATMAP_PANEL,
+        K.QP_HEATMAP,
+        format_func=lambda k: health.HOST_PANELS[k].title,
+        width=320,
+    )
+    df = ui.query(health.utilization_heatmap, tr, controls.filters, heat)
+    ui.chart(
+        charts.heatmap(df, f"{health.HOST_PANELS[heat].title} per host"),
+        df,
+        f"health-heatmap-{heat}",
+        tr,
+    )
 
 
 @st.cache_data(ttl=10, max_entries=4, show_spinner=False)
@@ -130,7 +148,7 @@ def collectors() -> None:
     ui.table(shown, df, "health-collectors", controls.resolve(), columns)
 
 
-collectors()
-with board:
-    ui.require_data(["host_up", "mcp_server_up"], "hosts or MCP servers")
+# the fleet first; the collectors' table below shows even when there is no fleet data yet
+if ui.has_data(["host_up", "mcp_server_up"], "hosts or MCP servers"):
     ui.run(controls, body)
+collectors()
