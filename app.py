@@ -44,6 +44,20 @@ def pages(who: Principal | None) -> dict[str, list[st.Page]]:
                 icon=":material/speed:",
                 url_path="performance",
             ),
+            _auth.page(
+                who,
+                "pages/alerts.py",
+                title="Alerts",
+                icon=":material/notifications_active:",
+                url_path="alerts",
+            ),
+            _auth.page(
+                who,
+                "pages/incidents.py",
+                title="Incidents",
+                icon=":material/emergency:",
+                url_path="incidents",
+            ),
         ],
     }
 

@@ -12,6 +12,8 @@ FILTERS = "pulse.filters"  # core.views.Filters
 LIVE = "pulse.live"  # bool, or None for "the default of the range"
 PERF_SERVER = "pulse.performance.server"  # drill-down: one server's tools, or None
 HEATMAP_PANEL = "pulse.health.heatmap_panel"
+INCIDENT_STATES = "pulse.incidents.states"  # which incidents the list shows: open, resolved, all
+INCIDENT = "pulse.incidents.incident"  # the incident shown in detail (id), or 0 for none
 
 # widget keys
 W_RANGE = "w.range"
@@ -21,12 +23,17 @@ W_HOSTS, W_TEAMS, W_SERVERS = "w.hosts", "w.teams", "w.servers"
 W_LIVE = "w.live"
 W_PERF_SERVER = "w.performance.server"
 W_HEATMAP_PANEL = "w.health.heatmap_panel"
+W_INCIDENT_STATES = "w.incidents.states"
+W_ALERT_PICK = "w.alerts.pick"  # the alert acted on (fingerprint), or None
+W_INCIDENT = "w.incidents.incident"
 
 # URL query parameters (range/from/to are defined with the time range in core.timerange)
 QP_HOST, QP_TEAM, QP_SERVER = "host", "team", "server"
 QP_LIVE = "live"
 QP_DRILL = "drill"
 QP_HEATMAP = "heatmap"
+QP_INCIDENT = "incident"  # the incident shown in detail
+QP_INCIDENT_STATES = "show"
 
 # sign-in (pages/_auth.py); streamlit-authenticator itself owns "authentication_status", "username",
 # "name", "email", "roles" and "logout"

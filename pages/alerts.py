@@ -1,0 +1,168 @@
+"""Alerts: what fires and what waits, by priority; why some are muted; silence or acknowledge a row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from core import auth
+from core import state_keys as K
+from core.alerts.incidents.service import IncidentService
+from core.alerts.inhibit import InhibitRule
+from core.errors import PulseError
+from core.timerange import TimeRange, fmt_utc
+from core.views import alerts as av
+from core.views.scope import ScopedReader
+from pages import _common as ui
+
+ui.page_header("Alerts", "alerts")
+controls = ui.sidebar_controls()
+who = ui.principal()
+store = ui.get_store()
+settings = store.settings
+NUM = st.column_config.NumberColumn
+COLUMNS: dict[str, Any] = {
+    "level": st.column_config.TextColumn("Priority", help="P1 (most urgent) .. P5, from severity and impact"),
+    "alertname": "Alert",
+    "severity": "Severity",
+    "state": "State",
+    "muted": st.column_config.TextColumn(
+        "Muted", help="Not notified: silenced, or inhibited by another alert"
+    ),
+    "team": "Team",
+    "host": "Host",
+    "server": "Server",
+    "summary": "Summary",
+    "value": NUM("Value", format="%.4g"),
+    "since": st.column_config.DatetimeColumn("Since (UTC)", format="YYYY-MM-DD HH:mm"),
+}
+
+
+@st.cache_data(ttl=5, max_entries=16, show_spinner=False)
+def _alerts(url: str, teams: tuple[str, ...] | None, bucket: int) -> av.AlertsView:
+    """The alert table, cached per 5 s ``bucket`` of time (the daemon evaluates every 30 s)."""
+    scope = None if teams is None else frozenset(teams)
+    hosts = ScopedReader(store, scope).hosts() if scope else frozenset()
+    rules = [InhibitRule.of(r) for r in settings.alerting.inhibit_rules]
+    return av.current_alerts(store.engine, rules, settings.alerting.incidents, store.now_ms(), scope, hosts)
+
+
+def _filter(df: pl.DataFrame) -> pl.DataFrame:
+    f = controls.filters
+    for col, values in (("host", f.hosts), ("team", f.teams), ("server", f.servers)):
+        if values:
+            df = df.filter(pl.col(col).is_in(list(values)))
+    return df
+
+
+def body() -> None:
+    tr = controls.resolve()
+    scope = auth.team_scope(who)
+    try:
+        view = _alerts(
+            settings.url, None if scope is None else tuple(sorted(scope)), store.now_ms() // 5000 * 5000
+        )
+    except PulseError as exc:
+        st.warning(f"The alert states could not be read: {exc}", icon=":material/sync_problem:")
+        return
+    for col, (label, value) in zip(
+        st.columns(3),
+        (
+            ("Firing", view.counts["firing"]),
+            ("Pending", view.counts["pending"]),
+            ("Muted", view.counts["muted"]),
+        ),
+        strict=True,
+    ):
+        col.metric(label, value, border=True)
+    df = _filter(view.table)
+    if df.is_empty():
+        st.success("No alert is firing or pending.", icon=":material/check_circle:")
+        st.caption("Rules are evaluated by `pulse collect`; see docs/alerting.md to add rules and channels.")
+    else:
+        shown = df.select(*COLUMNS).with_columns(pl.col(pl.Utf8).fill_null(""))
+        st.dataframe(shown, hide_index=True, column_config=COLUMNS, width="stretch")
+        ui.download(df, "alerts", tr)
+        by_fp = {str(r["fingerprint"]): r for r in df.iter_rows(named=True)}
+        pick = st.selectbox(
+            "Silence an alert, acknowledge its incident or see its rule's history",
+            [None, *by_fp],
+            format_func=lambda fp: "Choose an alert…" if fp is None else _name(by_fp[fp]),
+            key=K.W_ALERT_PICK,
+        )
+        if pick is not None:
+            selected(by_fp[pick], tr)
+    silences(tr)
+
+
+def _name(row: dict[str, object]) -> str:
+    where = " / ".join(str(row[k]) for k in ("host", "server") if row.get(k))
+    return f"{row['level']} · {row['alertname']} ({row['state']}){' on ' + where if where else ''}"
+
+
+def selected(row: dict[str, object], tr: TimeRange) -> None:
+    labels = dict(p.split("=", 1) for p in str(row["labels"]).split(", ") if "=" in p)
+    labels["alertname"] = str(row["alertname"])
+    st.subheader(f"{row['alertname']}: {row['summary'] or ''}")
+    left, right = st.columns(2)
+    with left:
+        if auth.may(who, action=auth.Action.SILENCE, team=labels.get("team")):
+            with st.form("silence", border=True):
+                st.markdown("**Silence**")
+                matchers = st.text_area("Matchers, one per line", "\n".join(av.silence_matchers(labels)))
+                minutes = st.number_input("For (minutes)", 1, 30 * 24 * 60, 60)
+                comment = st.text_input("Why", placeholder="Planned maintenance of the host")
+                if st.form_submit_button("Silence", icon=":material/notifications_off:"):
+                    try:
+                        s = av.create_silence(
+                            store.engine,
+                            matchers.splitlines(),
+                            float(minutes),
+                            who.username,
+                            comment,
+                            store.now_ms(),
+                        )
+                    except (ValueError, PulseError) as exc:
+                        st.error(str(exc), icon=":material/error:")
+                    else:
+                        _alerts.clear()
+                        st.success(f"Silenced until {fmt_utc(s.ends_ms)} (id {s.id[:8]}).")
+    with right:
+        if auth.may(who, action=auth.Action.ACKNOWLEDGE, team=labels.get("team")):
+            svc = IncidentService(store.engine, settings.alerting.incidents)
+            found = svc.incidents_of([str(row["fingerprint"])])
+            if found:
+                iid = next(iter(found.values()))
+                st.markdown(f"Part of incident **#{iid}**.")
+                if st.button("Acknowledge the incident", icon=":material/task_alt:"):
+                    try:
+                        svc.acknowledge(iid, who.username)
+                        st.success(f"Incident #{iid} acknowledged: its escalation stops.")
+                    except PulseError as exc:
+                        st.error(str(exc), icon=":material/error:")
+            else:
+                st.caption("Not part of an open incident (pending alerts are not).")
+    st.markdown("**History of this rule** (range of the sidebar)")
+    hist = av.rule_history(store.engine, str(row["rule"]), tr.start_ms, tr.end_ms)
+    ui.table(hist, hist, f"alerts-history-{row['alertname']}", tr)
+
+
+def silences(tr: TimeRange) -> None:
+    with st.expander("Silences"):
+        df = av.silences_table(store.engine, store.now_ms())
+        if df.is_empty():
+            st.caption("No silence is active or scheduled.")
+            return
+        ui.table(df, df, "alerts-silences", tr)
+        active = df.filter(pl.col("state") != "expired")["id"].to_list()
+        if active and auth.may(who, action=auth.Action.SILENCE):
+            sid = st.selectbox("End a silence now", active, format_func=lambda i: i[:8])
+            if st.button("End silence", icon=":material/notifications_active:"):
+                av.end_silence(store.engine, sid, store.now_ms())
+                _alerts.clear()
+                st.rerun()
+
+
+ui.run(controls, body)
