@@ -134,6 +134,30 @@ def require_data(metrics: Sequence[str], what: str) -> None:
         st.stop()
 
 
+@st.cache_data(ttl=5, max_entries=16, show_spinner=False)
+def _alert_counts(url: str, teams: tuple[str, ...] | None, bucket: int) -> dict[str, int]:
+    from core.alerts.inhibit import InhibitRule
+    from core.views.alerts import current_alerts
+    from core.views.scope import ScopedReader
+
+    store = get_store()
+    scope = None if teams is None else frozenset(teams)
+    hosts = ScopedReader(store, scope).hosts() if scope else frozenset()
+    rules = [InhibitRule.of(r) for r in store.settings.alerting.inhibit_rules]
+    view = current_alerts(
+        store.engine, rules, store.settings.alerting.incidents, store.now_ms(), scope, hosts
+    )
+    return dict(view.counts)
+
+
+def alert_counts() -> dict[str, int]:
+    """Firing, pending and muted alerts the signed-in user may see (cached 5 s)."""
+    scope = auth.team_scope(principal())
+    store = get_store()
+    teams = None if scope is None else tuple(sorted(scope))
+    return _alert_counts(store.settings.url, teams, store.now_ms() // 5000)
+
+
 # -- page setup ---------------------------------------------------------------------------------
 def no_access(who: auth.Principal, title: str) -> None:
     st.error(

@@ -52,13 +52,21 @@ def status_board(tr: TimeRange) -> None:
     servers = ui.query(health.server_status, tr.as_of_ms, controls.filters)
     h, s = health.status_counts(hosts), health.status_counts(servers)
     up = int(servers["up"].sum()) if not servers.is_empty() else 0
-    cols = st.columns(4)
+    cols = st.columns(5)
     cols[0].metric("Hosts OK", f"{h['ok']} / {hosts.height}", border=True)
     cols[1].metric(
         "Hosts critical", h["critical"], border=True, help="Down, silent, or over a critical threshold"
     )
     cols[2].metric("MCP servers up", f"{up} / {servers.height}", border=True)
     cols[3].metric("Servers with issues", s["warning"] + s["critical"], border=True)
+    try:
+        alerts = ui.alert_counts()
+    except PulseError:
+        alerts = None
+    with cols[4]:
+        firing = "?" if alerts is None else alerts["firing"]
+        st.metric("Firing alerts", firing, border=True, help="Alerts of the rules `pulse collect` evaluates")
+        st.page_link("pages/alerts.py", label="Open the alerts", icon=":material/notifications_active:")
 
     st.subheader("Hosts")
     shown = hosts.select("host", "status", "cpu", "memory", "disk", "load1", "reason")

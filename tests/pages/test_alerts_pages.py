@@ -170,3 +170,13 @@ def test_a_viewer_may_look_but_not_act(app: AppFactory, alerting_url: str) -> No
     at.selectbox(key="w.incidents.incident").select(at.selectbox(key="w.incidents.incident").options[1]).run()
     assert not at.exception
     assert not [b for b in at.button if b.label in ("Acknowledge", "Resolve")]
+
+
+def test_health_shows_the_firing_alerts_count_with_a_link(app: AppFactory, alerting_url: str) -> None:
+    at = app(alerting_url, "pages/health.py")
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["Firing alerts"] == "2"
+    lead = app(alerting_url, "pages/health.py", user="lead")
+    assert {m.label: m.value for m in lead.metric}["Firing alerts"] == "0"  # platform's alert is pending
+    links = [el for el in at.get("page_link")]
+    assert any("alerts" in el.proto.page for el in links)
