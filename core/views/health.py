@@ -215,16 +215,20 @@ def server_status(
     if up.is_empty():
         return empty(SERVER_STATUS_SCHEMA)
     frame = up.rename({"mcp_server_up": "up"})
-    probes = {"ping_s": "ping", "tools_list_s": "tools/list"}
-    for col, method in probes.items():
-        part = _server_last(
-            store, "mcp_client_operation_duration_seconds", at_ms, filters, th, mcp_method_name=method
-        )
-        frame = frame.join(
-            part.select(*SERVER_KEYS, pl.col("mcp_client_operation_duration_seconds").alias(col)),
-            on=SERVER_KEYS,
-            how="left",
-        )
+    # servers on MCP protocol 2026-07-28 have no ping: their liveness probe is server/discover
+    probes = {"ping_s": ("ping", "server/discover"), "tools_list_s": ("tools/list",)}
+    for col, methods in probes.items():
+        parts = []
+        for i, method in enumerate(methods):
+            part = _server_last(
+                store, "mcp_client_operation_duration_seconds", at_ms, filters, th, mcp_method_name=method
+            )
+            parts.append(
+                part.select(*SERVER_KEYS, pl.col("mcp_client_operation_duration_seconds").alias(f"{col}{i}"))
+            )
+            frame = frame.join(parts[-1], on=SERVER_KEYS, how="left")
+        names = [f"{col}{i}" for i in range(len(methods))]
+        frame = frame.with_columns(pl.coalesce(names).alias(col)).drop(names)
     for metric, limit, col in (
         ("container_memory_working_set_bytes", "container_memory_limit_bytes", "memory_of_limit"),
         ("container_cpu_usage_cores", "container_cpu_limit_cores", "cpu_of_limit"),

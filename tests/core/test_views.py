@@ -478,3 +478,23 @@ def test_collector_health_before_the_daemon_reports() -> None:
 )
 def test_ago(seconds: float | None, text: str | None) -> None:
     assert health.ago(seconds) == text
+
+
+def test_a_server_without_ping_shows_its_server_discover_latency(store: Store) -> None:
+    from core.views.health import server_status
+
+    now = store.now_ms()
+    lb = {"server": "modern", "host": "h1", "team": "t"}
+    store.write(
+        [
+            Sample("mcp_server_up", labels_of(**lb), now - 1000, 1.0),
+            Sample(
+                "mcp_client_operation_duration_seconds",
+                labels_of(mcp_method_name="server/discover", **lb),
+                now - 1000,
+                0.012,
+            ),
+        ]
+    )
+    (row,) = server_status(store, now).iter_rows(named=True)
+    assert row["ping_s"] == 0.012 and row["tools_list_s"] is None
