@@ -64,7 +64,9 @@ def test_query_many_and_instant_many_agree_with_single_queries(store: Store, clo
     assert store.instant_many([qs[6]])[0] == []
 
 
-def test_an_empty_range_keeps_the_label_columns_as_a_single_query_does(store: Store, clock: FakeClock) -> None:
+def test_an_empty_range_keeps_the_label_columns_as_a_single_query_does(
+    store: Store, clock: FakeClock
+) -> None:
     fill(store, clock)
     old = clock.ms - 86_400_000
     qs = [Query.parse('cpu{host="a"}', old - 300_000, old), Query.parse("cpu", old - 300_000, old)]
