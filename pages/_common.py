@@ -445,10 +445,12 @@ def table(
     columns: Mapping[str, Any] | None = None,
     height: int | None = None,
 ) -> None:
-    """A dataframe (display columns; a ``status`` column is coloured) with the CSV of ``data`` under it."""
+    """A dataframe (display columns; a ``status`` or ``state`` column is coloured) with the CSV of
+    ``data`` under it."""
     styled: Any = shown
-    if "status" in shown.columns:
-        styled = shown.to_pandas().style.map(_status_style, subset=["status"])
+    coloured = [c for c in ("status", "state") if c in shown.columns]
+    if coloured:
+        styled = shown.to_pandas().style.map(_status_style, subset=coloured)
     st.dataframe(
         styled,
         hide_index=True,
@@ -460,8 +462,12 @@ def table(
     download(data, view, tr)
 
 
+STATE_STATUS = {"up": "ok", "degraded": "warning", "down": "critical"}  # a source's state as a status
+
+
 def _status_style(status: object) -> str:
-    fg, bg = STATUS_STYLE.get(str(status), ("inherit", "transparent"))
+    text = str(status)
+    fg, bg = STATUS_STYLE.get(STATE_STATUS.get(text, text), ("inherit", "transparent"))
     return f"color: {fg}; background-color: {bg}; font-weight: 600"
 
 
