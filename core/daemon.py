@@ -119,11 +119,17 @@ def run_daemon(
             raise
     names = ", ".join(c.name for c in collectors)
     print(
-        f"pulse collect: collectors {names}; metrics at http://{settings.metrics.host}:{bound}/metrics"
-        + (f"; inbound alerts at {inbound.url}" if inbound is not None else "")
-        + (f"; {alerting.engine_rules} alerting rules" if alerting is not None else ""),
+        f"pulse collect: collectors {names}; metrics at http://{settings.metrics.host}:{bound}/metrics",
         flush=True,
     )
+    if alerting is not None:
+        inbound_text = f"; inbound alerts at {inbound.url}" if inbound is not None else ""
+        channels = len(settings.alerting.channels)
+        print(
+            f"pulse collect: alerting: {alerting.engine_rules} rules in {len(alerting.groups)} groups, "
+            f"{channels} channel(s){inbound_text}",
+            flush=True,
+        )
     sched.start()
     try:
         stop.wait(run_for_s)
