@@ -130,19 +130,7 @@ def _trend(store: Reader, rule: Rule, cycle: Cycle) -> list[Element]:
     """Least-squares line over the window per label set, extended ``horizon`` past now."""
     assert rule.query is not None
     w = int(rule.window_s * 1000)
-    step = max(w // TREND_POINTS, 1000)
-    q = Query.parse(
-        rule.query,
-        cycle.now_ms - w,
-        cycle.now_ms,
-        step_ms=step,
-        over_time=rule.over,
-        across=rule.across,
-        by=rule.by,
-        quantile=rule.quantile,
-    )
-    df = store.query(q)
-    cycle.queries += 1
+    df = _buckets(store, rule, cycle, cycle.now_ms - w, cycle.now_ms, max(w // TREND_POINTS, 1000))
     if df.is_empty():
         return []
     keys = [c for c in df.columns if c not in ("ts", "value")]
@@ -162,6 +150,25 @@ def _trend(store: Reader, rule: Rule, cycle: Cycle) -> list[Element]:
     return out
 
 
+def _buckets(
+    store: Reader, rule: Rule, cycle: Cycle, start_ms: int, end_ms: int, step_ms: int
+) -> pl.DataFrame:
+    """The rule's aggregated value in buckets of ``step_ms`` over [start, end)."""
+    assert rule.query is not None
+    q = Query.parse(
+        rule.query,
+        start_ms,
+        end_ms,
+        step_ms=step_ms,
+        over_time=rule.over,
+        across=rule.across,
+        by=rule.by,
+        quantile=rule.quantile,
+    )
+    cycle.queries += 1
+    return store.query(q)
+
+
 def _baseline(
     store: Reader, rule: Rule, cycle: Cycle
 ) -> dict[tuple[tuple[str, str], ...], tuple[float, float]]:
@@ -169,18 +176,7 @@ def _baseline(
     assert rule.query is not None
     w = int(rule.window_s * 1000)
     end = cycle.now_ms - w
-    q = Query.parse(
-        rule.query,
-        end - int(rule.baseline_s * 1000),
-        end,
-        step_ms=w,
-        over_time=rule.over,
-        across=rule.across,
-        by=rule.by,
-        quantile=rule.quantile,
-    )
-    df = store.query(q)
-    cycle.queries += 1
+    df = _buckets(store, rule, cycle, end - int(rule.baseline_s * 1000), end, w)
     if df.is_empty():
         return {}
     keys = [c for c in df.columns if c not in ("ts", "value")]

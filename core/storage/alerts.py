@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from core.alerts.state import AlertState, Transition
 from core.storage.engine import storage_errors
@@ -20,7 +20,7 @@ from core.storage.schema import alert_states, alert_transitions
 from core.storage.upsert import upsert
 
 
-def _row(s: AlertState) -> dict[str, Any]:
+def state_row(s: AlertState) -> dict[str, Any]:
     return {
         "rule": s.rule,
         "fingerprint": s.fingerprint,
@@ -70,25 +70,31 @@ def save_states(
     with storage_errors("saving alert states"), engine.begin() as conn:
         for i in range(0, len(rules), 500):
             conn.execute(sa.delete(alert_states).where(alert_states.c.rule.in_(rules[i : i + 500])))
-        rows = [_row(s) for s in states]
+        rows = [state_row(s) for s in states]
         for i in range(0, len(rows), 1000):
             upsert(conn, alert_states, rows[i : i + 1000], ["rule", "fingerprint"])
-        if transitions:
-            conn.execute(
-                sa.insert(alert_transitions),
-                [
-                    {
-                        "rule": t.rule,
-                        "fingerprint": t.fingerprint,
-                        "labels": json.dumps(dict(t.labels), sort_keys=True),
-                        "from_state": t.from_state,
-                        "to_state": t.to_state,
-                        "at_ms": t.at_ms,
-                        "value": t.value,
-                    }
-                    for t in transitions
-                ],
-            )
+        write_transitions(conn, transitions)
+
+
+def write_transitions(conn: Connection, transitions: Sequence[Transition]) -> None:
+    """Append transitions to the history (in the caller's transaction)."""
+    if not transitions:
+        return
+    conn.execute(
+        sa.insert(alert_transitions),
+        [
+            {
+                "rule": t.rule,
+                "fingerprint": t.fingerprint,
+                "labels": json.dumps(dict(t.labels), sort_keys=True),
+                "from_state": t.from_state,
+                "to_state": t.to_state,
+                "at_ms": t.at_ms,
+                "value": t.value,
+            }
+            for t in transitions
+        ],
+    )
 
 
 TRANSITION_SCHEMA = {

@@ -8,7 +8,6 @@ leave the history untouched.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -16,9 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from core.alerts.state import AlertState, Transition
-from core.storage.alerts import _row
+from core.storage.alerts import state_row, write_transitions
 from core.storage.engine import storage_errors
-from core.storage.schema import alert_states, alert_transitions
+from core.storage.schema import alert_states
 from core.storage.upsert import upsert
 
 INBOUND_PREFIX = "inbound/"
@@ -93,25 +92,10 @@ def save_inbound(
                 continue
             if prev is None or prev.state != s.state:
                 moves.append(_transition(s, "inactive" if prev is None else prev.state))
-            rows.append(_row(s))
+            rows.append(state_row(s))
         for i in range(0, len(rows), 1000):
             upsert(conn, alert_states, rows[i : i + 1000], ["rule", "fingerprint"])
-        if moves:
-            conn.execute(
-                sa.insert(alert_transitions),
-                [
-                    {
-                        "rule": t.rule,
-                        "fingerprint": t.fingerprint,
-                        "labels": json.dumps(dict(t.labels), sort_keys=True),
-                        "from_state": t.from_state,
-                        "to_state": t.to_state,
-                        "at_ms": t.at_ms,
-                        "value": t.value,
-                    }
-                    for t in moves
-                ],
-            )
+        write_transitions(conn, moves)
         if prune_before_ms is not None:
             c = alert_states.c
             conn.execute(

@@ -12,27 +12,18 @@ from typing import Any
 
 import httpx
 
-from core.alerts.channels.base import Clock, Delivery, HttpSender, action_of, make_client
+from core.alerts.channels.base import Clock, Delivery, HttpChannel, action_of
 from core.alerts.channels.config import AlertmanagerChannel
 from core.alerts.channels.secrets import url_secrets
 from core.alerts.model import Alert, Notification, rfc3339
 
 
-class Alertmanager:
+class Alertmanager(HttpChannel):
     def __init__(
         self, settings: AlertmanagerChannel, client: httpx.Client | None = None, clock: Clock = time.time
     ) -> None:
-        self.settings = settings
-        self.name = settings.name
-        self.clock = clock
+        super().__init__(settings, client, clock)
         self.endpoint = settings.url.rstrip("/") + "/api/v2/alerts"
-        self._http = HttpSender(
-            settings.name,
-            client,
-            settings.timeout_s,
-            clock,
-            lambda: make_client(settings.timeout_s, settings.verify_tls, settings.ca_file),
-        )
 
     @property
     def resend_interval_s(self) -> float:
@@ -63,9 +54,7 @@ class Alertmanager:
         return [self.postable(a, now_ms) for a in n.alerts]
 
     def send(self, n: Notification) -> Delivery:
-        headers = {}
-        if self.settings.bearer_token is not None:
-            headers["Authorization"] = f"Bearer {self.settings.bearer_token.get_secret_value()}"
+        headers = self.bearer()
         return self._http.post(
             self.endpoint,
             self.body(n),
@@ -75,6 +64,3 @@ class Alertmanager:
             secrets=self.secrets(),
             headers=headers,
         )
-
-    def close(self) -> None:
-        self._http.close()

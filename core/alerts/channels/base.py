@@ -188,3 +188,26 @@ class HttpSender:
     def close(self) -> None:
         if self._own:
             self.client.close()
+
+
+class HttpChannel:
+    """What the HTTP channels share: their settings and name, one HTTP sender, bearer auth, close()."""
+
+    def __init__(self, settings: Any, client: httpx.Client | None = None, clock: Clock = time.time) -> None:
+        self.settings = settings
+        self.name: str = settings.name
+        self.clock = clock
+        self._http = HttpSender(
+            settings.name,
+            client,
+            settings.timeout_s,
+            clock,
+            lambda: make_client(settings.timeout_s, settings.verify_tls, settings.ca_file),
+        )
+
+    def bearer(self) -> dict[str, str]:
+        token = getattr(self.settings, "bearer_token", None)
+        return {"Authorization": f"Bearer {token.get_secret_value()}"} if token is not None else {}
+
+    def close(self) -> None:
+        self._http.close()

@@ -7,14 +7,12 @@ so every event of a group lands on the same PagerDuty alert, across restarts.
 from __future__ import annotations
 
 import hashlib
-import time
 from typing import Any
 
 import httpx
 
 from core.alerts.channels import render
-from core.alerts.channels.base import Clock, Delivery, HttpSender, action_of, make_client
-from core.alerts.channels.config import PagerDutyChannel
+from core.alerts.channels.base import Delivery, HttpChannel, action_of
 from core.alerts.model import Notification, rfc3339
 
 MAX_SUMMARY = 1024
@@ -35,21 +33,7 @@ def _accept(resp: httpx.Response) -> str | None:
     return None
 
 
-class PagerDuty:
-    def __init__(
-        self, settings: PagerDutyChannel, client: httpx.Client | None = None, clock: Clock = time.time
-    ) -> None:
-        self.settings = settings
-        self.name = settings.name
-        self.clock = clock
-        self._http = HttpSender(
-            settings.name,
-            client,
-            settings.timeout_s,
-            clock,
-            lambda: make_client(settings.timeout_s, settings.verify_tls, settings.ca_file),
-        )
-
+class PagerDuty(HttpChannel):
     def secrets(self) -> list[str]:
         return [self.settings.routing_key.get_secret_value()]
 
@@ -115,6 +99,3 @@ class PagerDuty:
 
     def acknowledge(self, n: Notification) -> Delivery:
         return self._post(n, "acknowledge")
-
-    def close(self) -> None:
-        self._http.close()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
 
 from core.alerts.channels import render
-from core.alerts.channels.base import Clock, Delivery, HttpSender, action_of, make_client
+from core.alerts.channels.base import Delivery, HttpChannel, action_of
 from core.alerts.channels.config import SlackChannel
 from core.alerts.model import Alert, Notification
 
@@ -87,20 +86,7 @@ def _accept(resp: httpx.Response) -> str | None:
     return None if text in ("ok", "") else f"Slack answered {text[:200]!r}"
 
 
-class Slack:
-    def __init__(
-        self, settings: SlackChannel, client: httpx.Client | None = None, clock: Clock = time.time
-    ) -> None:
-        self.settings = settings
-        self.name = settings.name
-        self._http = HttpSender(
-            settings.name,
-            client,
-            settings.timeout_s,
-            clock,
-            lambda: make_client(settings.timeout_s, settings.verify_tls, settings.ca_file),
-        )
-
+class Slack(HttpChannel):
     def secrets(self) -> list[str]:
         url = self.settings.webhook_url.get_secret_value()
         path = httpx.URL(url).raw_path.decode("ascii", "replace")
@@ -116,6 +102,3 @@ class Slack:
             secrets=self.secrets(),
             accept=_accept,
         )
-
-    def close(self) -> None:
-        self._http.close()

@@ -3,31 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 
-import httpx
-
-from core.alerts.channels.base import Clock, Delivery, HttpSender, action_of, make_client
-from core.alerts.channels.config import WebhookChannel
+from core.alerts.channels.base import Delivery, HttpChannel, action_of
 from core.alerts.channels.secrets import url_secrets
 from core.alerts.model import Notification
 
 
-class Webhook:
+class Webhook(HttpChannel):
     """POSTs ``Notification.webhook_payload()``; receivers written for Alertmanager work unchanged."""
-
-    def __init__(
-        self, settings: WebhookChannel, client: httpx.Client | None = None, clock: Clock = time.time
-    ) -> None:
-        self.settings = settings
-        self.name = settings.name
-        self._http = HttpSender(
-            settings.name,
-            client,
-            settings.timeout_s,
-            clock,
-            lambda: make_client(settings.timeout_s, settings.verify_tls, settings.ca_file),
-        )
 
     def secrets(self) -> list[str]:
         token = self.settings.bearer_token
@@ -42,9 +25,7 @@ class Webhook:
         return n.webhook_payload()
 
     def send(self, n: Notification) -> Delivery:
-        headers = {}
-        if self.settings.bearer_token is not None:
-            headers["Authorization"] = f"Bearer {self.settings.bearer_token.get_secret_value()}"
+        headers = self.bearer()
         return self._http.post(
             self.settings.url,
             self.payload(n),
@@ -54,6 +35,3 @@ class Webhook:
             secrets=self.secrets(),
             headers=headers,
         )
-
-    def close(self) -> None:
-        self._http.close()
