@@ -39,6 +39,8 @@ from core.storage.notify import DbNotificationLog, DbOutbox, SilenceCache, recor
 log = logging.getLogger(__name__)
 DEFAULT_RULES = Path(__file__).with_name("default_rules.yml")
 INBOUND_PREFIX = "inbound/"
+INGEST_EVERY_MS = 30_000  # incidents also hear "nothing changed" this often (auto-resolve, reopen windows)
+RETRY_EVERY_MS = 5_000  # how often the outbox is looked at for retries that are due
 
 
 def load_rules(settings: Settings) -> RuleSet:
@@ -117,6 +119,8 @@ class AlertService:
             a.external_url,
         )
         self.stats = ServiceStats()
+        self._seen: frozenset[tuple[str, str]] | None = None
+        self._ingested_ms = self._retried_ms = -(10**15)
 
     @staticmethod
     def _topology(store: Store) -> Topology:
@@ -148,21 +152,26 @@ class AlertService:
 
     def current_alerts(self) -> list[Alert]:
         """Firing and recently resolved alerts: the rules' and the inbound webhook's."""
-        inbound = load_states(self.store.engine, prefix=INBOUND_PREFIX)
-        states = self.engine.alerts(["firing", "resolved"]) + [
-            s for per in inbound.values() for s in per.values()
-        ]
+        states = self.engine.alerts(["firing", "resolved"])
+        if self.settings.alerting.inbound.enabled:
+            inbound = load_states(self.store.engine, prefix=INBOUND_PREFIX)
+            states += [s for per in inbound.values() for s in per.values()]
         return [a for s in states if (a := to_alert(s)) is not None]
 
     def tick(self) -> TickResult:
         """Incidents from the current alerts, notifications of due groups, escalations, retries."""
         now = int(self.clock() * 1000)
         alerts = self.current_alerts()
-        for change in self.incidents.ingest(alerts, now):
-            self._incident_changed(change, now)
+        seen = frozenset((a.fingerprint, a.status) for a in alerts)
+        if seen != self._seen or now - self._ingested_ms >= INGEST_EVERY_MS:  # incidents: on change
+            for change in self.incidents.ingest(alerts, now):
+                self._incident_changed(change, now)
+            self._seen, self._ingested_ms = seen, now
         result = self.pipeline.tick(alerts, now)
         self.escalator.tick(now)
-        self.dispatcher.tick()
+        if now - self._retried_ms >= RETRY_EVERY_MS:  # the outbox is in the database: not every tick
+            self.dispatcher.tick()
+            self._retried_ms = now
         self.stats.last_tick = result
         self.stats.notifications += len(result.notifications)
         return result
