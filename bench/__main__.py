@@ -7,7 +7,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import alerts, ingest, noise, overhead, pages, process, query, storage
+from bench import alerts, ingest, noise, notify_latency, overhead, pages, process, query, storage
 from bench.common import Row
 
 SUITES = {
@@ -17,6 +17,7 @@ SUITES = {
     "overhead": overhead.run,
     "pages": pages.run,
     "alerts": alerts.run,
+    "latency": notify_latency.run,
     "process": process.run,
     "noise": noise.run,
 }
