@@ -32,6 +32,7 @@ QP_HOST, QP_TEAM, QP_SERVER = "host", "team", "server"
 QP_LIVE = "live"
 QP_DRILL = "drill"
 QP_HEATMAP = "heatmap"
+QP_HEALTH_TAB = "tab"  # the open tab of the Health page (also its widget key)
 QP_INCIDENT = "incident"  # the incident shown in detail
 QP_INCIDENT_STATES = "show"
 

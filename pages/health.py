@@ -36,15 +36,21 @@ def body() -> None:
     tr = controls.resolve()
     ui.freshness(tr, controls.live)
     board = st.container()
-    tab_hosts, tab_servers, tab_heat = st.tabs(["Hosts", "MCP servers", "Heatmap"])
-    with tab_hosts:
-        host_charts(tr)
+    # only the open tab is computed and drawn (a tab switch reruns); the open tab is in the URL
+    tab_hosts, tab_servers, tab_heat = st.tabs(
+        ["Hosts", "MCP servers", "Heatmap"], key=K.QP_HEALTH_TAB, bind="query-params"
+    )
+    if tab_hosts.open:
+        with tab_hosts:
+            host_charts(tr)
     with board:
         status_board(tr)
-    with tab_servers:
-        server_charts(tr)
-    with tab_heat:
-        heatmap(tr)
+    if tab_servers.open:
+        with tab_servers:
+            server_charts(tr)
+    if tab_heat.open:
+        with tab_heat:
+            heatmap(tr)
 
 
 def status_board(tr: TimeRange) -> None:

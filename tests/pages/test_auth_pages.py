@@ -157,7 +157,7 @@ def test_a_team_lead_sees_only_their_teams_on_health(app: AppFactory, seeded_url
     assert set(servers["team"]) == {"platform"}
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["MCP servers up"] == "2 / 2"
-    specs = charts(at)
+    specs = charts(at) | charts(app(seeded_url, user="lead", tab="MCP servers"))
     assert trace_names(specs["CPU utilisation"]) == PLATFORM_HOSTS
     for title in ("Ping latency, slowest servers", "tools/list latency, slowest servers"):
         assert trace_names(specs[title]) == PLATFORM

@@ -40,7 +40,9 @@ def test_renders_status_board_and_charts_with_data(app: AppFactory, seeded_url: 
     assert servers.iloc[0]["server"] == "files"
     assert servers.iloc[0]["reason"] == "server down"
     specs = charts(at)
-    assert len(specs) >= 9
+    assert len(specs) == 6  # the Hosts tab; the other tabs are computed only when opened
+    specs += charts(app(seeded_url, tab="MCP servers")) + charts(app(seeded_url, tab="Heatmap"))
+    assert len(specs) == 10
     for spec in specs:  # every chart has points
         assert spec["data"], spec["layout"]["title"]["text"]
         assert any(len(t.get("x") or []) > 10 for t in spec["data"])
@@ -123,7 +125,8 @@ def test_live_refresh_is_on_for_short_ranges_and_can_be_switched_off(
 
 
 def test_heatmap_metric_is_kept_in_the_url(app: AppFactory, seeded_url: str) -> None:
-    at = app(seeded_url, heatmap="disk")
+    at = app(seeded_url, heatmap="disk", tab="Heatmap")
+    assert at.query_params["tab"] == "Heatmap"
     assert at.selectbox(key="w.health.heatmap_panel").value == "disk"
     assert "Disk utilisation (fullest mount) per host" in titles(at)
 
