@@ -16,9 +16,11 @@ from core.timerange import TimeRange, fmt_utc
 from core.views import alerts as av
 from core.views.scope import ScopedReader
 from pages import _common as ui
+from pages import _controls as controls_ui
+from pages import _render as render
 
 ui.page_header("Alerts", "alerts")
-controls = ui.sidebar_controls()
+controls = controls_ui.sidebar_controls()
 who = ui.principal()
 store = ui.get_store()
 settings = store.settings
@@ -84,7 +86,7 @@ def body() -> None:
     else:
         shown = df.select(*COLUMNS).with_columns(pl.col(pl.Utf8).fill_null(""))
         st.dataframe(shown, hide_index=True, column_config=COLUMNS, width="stretch")
-        ui.download(df, "alerts", tr)
+        render.download(df, "alerts", tr)
         by_fp = {str(r["fingerprint"]): r for r in df.iter_rows(named=True)}
         pick = st.selectbox(
             "Silence an alert, acknowledge its incident or see its rule's history",
@@ -146,7 +148,7 @@ def selected(row: dict[str, object], tr: TimeRange) -> None:
                 st.caption("Not part of an open incident (pending alerts are not).")
     st.markdown("**History of this rule** (range of the sidebar)")
     hist = av.rule_history(store.engine, str(row["rule"]), tr.start_ms, tr.end_ms)
-    ui.table(hist, hist, f"alerts-history-{row['alertname']}", tr)
+    render.table(hist, hist, f"alerts-history-{row['alertname']}", tr)
 
 
 def silences(tr: TimeRange) -> None:
@@ -155,7 +157,7 @@ def silences(tr: TimeRange) -> None:
         if df.is_empty():
             st.caption("No silence is active or scheduled.")
             return
-        ui.table(df, df, "alerts-silences", tr)
+        render.table(df, df, "alerts-silences", tr)
         active = df.filter(pl.col("state") != "expired")["id"].to_list()
         if active and auth.may(who, action=auth.Action.SILENCE):
             sid = st.selectbox("End a silence now", active, format_func=lambda i: i[:8])
@@ -165,4 +167,4 @@ def silences(tr: TimeRange) -> None:
                 st.rerun()
 
 
-ui.run(controls, body)
+controls_ui.run(controls, body)

@@ -10,10 +10,12 @@ from core.errors import PulseError
 from core.timerange import TimeRange
 from core.views import health
 from pages import _common as ui
+from pages import _controls as controls_ui
+from pages import _render as render
 
 NO_DAEMON = "The collector daemon has not reported yet: start `pulse collect` (or `pulse up`)."
 ui.page_header("Health", "health")
-controls = ui.sidebar_controls()
+controls = controls_ui.sidebar_controls()
 PCT = st.column_config.ProgressColumn
 MS = st.column_config.NumberColumn
 STATUS_COLUMNS = {
@@ -34,7 +36,7 @@ def body() -> None:
     board above it is filled afterwards, in its place), so the first chart need not wait for the
     status queries and tables; the hidden tabs come last."""
     tr = controls.resolve()
-    ui.freshness(tr, controls.live)
+    render.freshness(tr, controls.live)
     board = st.container()
     # only the open tab is computed and drawn (a tab switch reruns); the open tab is in the URL
     tab_hosts, tab_servers, tab_heat = st.tabs(
@@ -76,13 +78,13 @@ def status_board(tr: TimeRange) -> None:
 
     st.subheader("Hosts")
     shown = hosts.select("host", "status", "cpu", "memory", "disk", "load1", "reason")
-    ui.table(shown, hosts, "health-hosts", tr, STATUS_COLUMNS)
+    render.table(shown, hosts, "health-hosts", tr, STATUS_COLUMNS)
     st.subheader("MCP servers")
-    shown = ui.in_ms(servers, ["ping_s", "tools_list_s"])
+    shown = render.in_ms(servers, ["ping_s", "tools_list_s"])
     shown = shown.select(
         "server", "status", "host", "team", "kind", "ping_s", "tools_list_s", "memory_of_limit", "reason"
     )
-    ui.table(shown, servers, "health-servers", tr, STATUS_COLUMNS, height=320)
+    render.table(shown, servers, "health-servers", tr, STATUS_COLUMNS, height=320)
 
 
 def host_charts(tr: TimeRange) -> None:
@@ -91,30 +93,32 @@ def host_charts(tr: TimeRange) -> None:
         panel = health.HOST_PANELS[key]
         df = ui.query(health.host_series, tr, controls.filters, key)
         with grid[i % 2]:
-            ui.chart(charts.line(df, panel.title, panel.unit), df, f"health-host-{key}", tr)
+            render.chart(charts.line(df, panel.title, panel.unit), df, f"health-host-{key}", tr)
     net = ui.query(health.host_network, tr, controls.filters)
     for i, way in enumerate(("receive", "transmit")):
         part = net.filter(pl.col("direction") == way).drop("direction")
         with grid[i % 2]:
             chart = charts.line(part, f"Network {way}", "bytes_per_s")
-            ui.chart(chart, part, f"health-host-network-{way}", tr)
+            render.chart(chart, part, f"health-host-network-{way}", tr)
 
 
 def server_charts(tr: TimeRange) -> None:
     grid = st.columns(2)
     with grid[0]:
         df = ui.query(health.servers_up_series, tr, controls.filters)
-        ui.chart(charts.servers_up(df), df, "health-servers-up", tr)
+        render.chart(charts.servers_up(df), df, "health-servers-up", tr)
     for i, (method, title) in enumerate(
         (("ping", "Ping latency, slowest servers"), ("tools/list", "tools/list latency, slowest servers"))
     ):
         df = ui.query(health.server_latency, tr, controls.filters, method)
         with grid[(i + 1) % 2]:
-            ui.chart(charts.line(df, title, "seconds", color="server"), df, f"health-servers-{method}", tr)
+            render.chart(
+                charts.line(df, title, "seconds", color="server"), df, f"health-servers-{method}", tr
+            )
 
 
 def heatmap(tr: TimeRange) -> None:
-    heat = ui.url_select(
+    heat = controls_ui.url_select(
         "Metric",
         ["cpu", "memory", "disk"],
         K.HEATMAP_PANEL,
@@ -124,7 +128,7 @@ def heatmap(tr: TimeRange) -> None:
         width=320,
     )
     df = ui.query(health.utilization_heatmap, tr, controls.filters, heat)
-    ui.chart(
+    render.chart(
         charts.heatmap(df, f"{health.HOST_PANELS[heat].title} per host"),
         df,
         f"health-heatmap-{heat}",
@@ -149,7 +153,7 @@ def collectors() -> None:
     if df.is_empty():
         st.info(NO_DAEMON, icon=":material/sensors_off:")
         return
-    shown = ui.in_ms(df, ["last_duration_s"]).select(
+    shown = render.in_ms(df, ["last_duration_s"]).select(
         "collector", "state", "age", "last_duration_s", pl.col("error").fill_null("")
     )
     columns = {
@@ -159,10 +163,10 @@ def collectors() -> None:
         "last_duration_s": MS("Last run", format="%.0f ms", width="small"),
         "error": st.column_config.TextColumn("Error", width="large"),
     }
-    ui.table(shown, df, "health-collectors", controls.resolve(), columns)
+    render.table(shown, df, "health-collectors", controls.resolve(), columns)
 
 
 # the fleet first; the collectors' table below shows even when there is no fleet data yet
 if ui.has_data(["host_up", "mcp_server_up"], "hosts or MCP servers"):
-    ui.run(controls, body)
+    controls_ui.run(controls, body)
 collectors()

@@ -16,9 +16,11 @@ from core.timerange import TimeRange, fmt_utc
 from core.views import incidents as iv
 from core.views.health import span
 from pages import _common as ui
+from pages import _controls as controls_ui
+from pages import _render as render
 
 ui.page_header("Incidents", "incidents")
-controls = ui.sidebar_controls()
+controls = controls_ui.sidebar_controls()
 who = ui.principal()
 store = ui.get_store()
 svc = IncidentService(store.engine, store.settings.alerting.incidents)
@@ -41,7 +43,7 @@ COLUMNS: dict[str, Any] = {
 def body() -> None:
     tr = controls.resolve()
     scope = auth.team_scope(who)
-    show = ui.url_select(
+    show = controls_ui.url_select(
         "Show", list(SHOW), K.INCIDENT_STATES, K.W_INCIDENT_STATES, K.QP_INCIDENT_STATES, str.capitalize, 240
     )
     try:
@@ -51,18 +53,18 @@ def body() -> None:
         return
     if df.is_empty():
         st.success(
-            f"No {show if show != 'all' else ''} incident in this range.".replace("  ", " "),
+            f"No {'' if show == 'all' else show + ' '}incident in this range.",
             icon=":material/check_circle:",
         )
     else:
         shown = df.select(*COLUMNS).with_columns(pl.col(pl.Utf8).fill_null(""))
         st.dataframe(shown, hide_index=True, column_config=COLUMNS, width="stretch")
-        ui.download(df, "incidents", tr)
+        render.download(df, "incidents", tr)
         titles = {
             int(i): f"#{i} {lvl} · {t} ({s})"
             for i, lvl, t, s in df.select("id", "level", "title", "state").iter_rows()
         }
-        chosen = ui.url_select(
+        chosen = controls_ui.url_select(
             "Open an incident (its link can be shared)",
             [0, *titles],
             K.INCIDENT,
@@ -99,10 +101,10 @@ def detail(incident_id: int, tr: TimeRange) -> None:
     left, right = st.columns(2)
     with left:
         st.markdown("**Alerts**")
-        ui.table(f.alerts, f.alerts, f"incident-{incident_id}-alerts", tr)
+        render.table(f.alerts, f.alerts, f"incident-{incident_id}-alerts", tr)
     with right:
         st.markdown("**Timeline**")
-        ui.table(f.timeline, f.timeline, f"incident-{incident_id}-timeline", tr)
+        render.table(f.timeline, f.timeline, f"incident-{incident_id}-timeline", tr)
     report(incident_id, tr)
 
 
@@ -178,7 +180,7 @@ def mtta(tr: TimeRange, scope: frozenset[str] | None) -> None:
         for c in df.columns
         if c.endswith("_s")
     }
-    ui.table(shown, df, "incidents-mtta-mttr", tr, cols)
+    render.table(shown, df, "incidents-mtta-mttr", tr, cols)
 
 
-ui.run(controls, body)
+controls_ui.run(controls, body)

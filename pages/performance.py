@@ -10,9 +10,11 @@ from core import state_keys as K
 from core.units import Unit, fmt_count, fmt_delta_pct, fmt_percent, fmt_rate, fmt_seconds
 from core.views import performance as perf
 from pages import _common as ui
+from pages import _controls as controls_ui
+from pages import _render as render
 
 ui.page_header("Performance", "performance")
-controls = ui.sidebar_controls()
+controls = controls_ui.sidebar_controls()
 ui.require_data([perf.CALLS], "tool calls")
 ALL = "All servers"
 NUM = st.column_config.NumberColumn
@@ -31,13 +33,13 @@ VS = "Change against the previous period of the same length"
 
 def body() -> None:
     tr = controls.resolve()
-    ui.freshness(tr, controls.live)
+    render.freshness(tr, controls.live)
     current = ui.query(perf.tool_buckets, tr, controls.filters)
     if current.is_empty():
-        ui.no_data(tr, "tool calls")
+        render.no_data(tr, "tool calls")
         return
     previous = ui.query(perf.tool_buckets, tr.previous(), controls.filters)
-    server = ui.url_select(
+    server = controls_ui.url_select(
         "Drill down", [ALL, *perf.servers_of(current)], K.PERF_SERVER, K.W_PERF_SERVER, K.QP_DRILL, width=320
     )
     if server != ALL:
@@ -69,22 +71,22 @@ def body() -> None:
     for i, (column, title, unit, options) in enumerate(panels):
         data = series.select("ts", by, pl.col(column).alias("value")).drop_nulls("value")
         with grid[i % 2]:
-            ui.chart(charts.line(data, title, unit, color=by, **options), data, f"perf-{column}-{by}", tr)
+            render.chart(charts.line(data, title, unit, color=by, **options), data, f"perf-{column}-{by}", tr)
     with grid[1]:
         overall = perf.latency_long(perf.series(current, tr, ()))
-        ui.chart(
+        render.chart(
             charts.quantiles(overall, "Latency p50 / p95 / p99 (call-weighted)"), overall, "perf-latency", tr
         )
 
     table = perf.tool_table(current, previous, tr)
-    shown = ui.in_ms(table, list(perf.QUANTILES))
+    shown = render.in_ms(table, list(perf.QUANTILES))
     slow, failing = st.columns(2)
     with slow:
         st.subheader("Slowest tools (p95)")
         top = shown.join(
             perf.top_tools(table, "p95").select("server", perf.TOOL), on=["server", perf.TOOL], how="semi"
         )
-        ui.table(
+        render.table(
             top.sort("p95", descending=True).select("server", perf.TOOL, "calls", "p95", "p95_delta_pct"),
             top,
             "perf-top-slowest",
@@ -94,7 +96,7 @@ def body() -> None:
     with failing:
         st.subheader("Most failing tools")
         top = perf.top_tools(shown, "error_ratio").filter(pl.col("errors") > 0)
-        ui.table(
+        render.table(
             top.select("server", perf.TOOL, "calls", "error_ratio", "error_ratio_delta_pp"),
             top,
             "perf-top-failing",
@@ -102,11 +104,11 @@ def body() -> None:
             COLUMNS,
         )
     st.subheader("All tools" if server == ALL else f"Tools of {server}")
-    ui.table(shown.drop("host", "team", "errors", "calls_per_s"), table, "perf-tools", tr, COLUMNS)
+    render.table(shown.drop("host", "team", "errors", "calls_per_s"), table, "perf-tools", tr, COLUMNS)
     dist = perf.latency_distribution(current, "p95", by)
-    ui.chart(
+    render.chart(
         charts.box(dist, f"Distribution of p95 latency {of}", "seconds"), dist, f"perf-distribution-{by}", tr
     )
 
 
-ui.run(controls, body)
+controls_ui.run(controls, body)
