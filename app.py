@@ -14,7 +14,7 @@ import gc
 
 import streamlit as st
 
-from core.auth import Principal
+from core.access.policy import Principal
 from pages import _auth
 from pages import _common as ui
 

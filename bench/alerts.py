@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from bench.common import Row, demo_samples, fresh_store, median_of
-from core.alerts.engine import AlertEngine
+from core.alerts.rule_engine import AlertEngine
 from core.alerts.rules import Rule, RuleGroup
 
 RULES = 1000

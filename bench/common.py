@@ -8,10 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from collectors.base import Sample
 from collectors.demo import DemoCollector
-from core.config import DemoSettings, Settings, load_settings
-from core.storage import Store, open_store
+from core.kernel.samples import Sample
+from core.kernel.settings import DemoSettings, Settings, load_settings
+from core.storage.tsdb import Store, open_store
 
 DAY = 86_400_000
 

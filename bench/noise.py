@@ -15,16 +15,18 @@ from pathlib import Path
 import polars as pl
 
 from bench.common import Clock, Row, fresh_store
-from core.alerts.engine import AlertEngine
 from core.alerts.grouping import MemoryLog
-from core.alerts.incidents.service import IncidentService
-from core.alerts.inhibit import DEFAULT_INHIBIT_RULES, InhibitRule
-from core.alerts.model import Notification
-from core.alerts.notify import AlertPipeline, to_alert
-from core.alerts.routing import RouteSettings, build_route
-from core.alerts.service import load_rules
-from core.backfill import backfill_demo
-from core.storage.alerts import read_transitions
+from core.alerts.inhibit import InhibitRule
+from core.alerts.pipeline import AlertPipeline, to_alert
+from core.alerts.routing import build_route
+from core.alerts.rule_engine import AlertEngine
+from core.incidents.service import IncidentService
+from core.kernel.records.alerts import Notification
+from core.kernel.settings.inhibit import DEFAULT_INHIBIT_RULES
+from core.kernel.settings.routing import RouteSettings
+from core.runtime.alerting import load_rules
+from core.runtime.backfill import backfill_demo
+from core.storage.repos.alert_states import read_transitions
 
 STEP_S, DAYS = 120, 7
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import Row, fresh_store
-from collectors.base import Sample, labels_of
-from core.alerts.service import AlertService
+from core.kernel.samples import Sample, labels_of
+from core.runtime.alerting import AlertService
 
 INTERVAL_S, GROUP_WAIT_S, NOTIFY_S, RUNS = 2.0, 1.0, 1.0, 5
 

@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import Row
-from core import accounts
-from core.backfill import backfill_demo
-from core.config import load_settings
-from core.storage import open_store
-from core.storage.users import UserRepo
+from core.access import accounts
+from core.kernel.settings import load_settings
+from core.runtime.backfill import backfill_demo
+from core.storage.repos.users import UserRepo
+from core.storage.tsdb import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 DAYS, RUNS, BROWSER_RUNS = 7, 5, 5

@@ -17,7 +17,7 @@ import psutil
 
 from bench.common import Clock, Row
 from collectors.process import ProcessCollector
-from core.sources import ProcessSource
+from core.kernel.settings.sources import ProcessSource
 
 FILLERS, SERVERS_PER_GROUP, TICKS = 300, 4, 60
 

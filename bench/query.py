@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 
 from bench.common import DAY, Row, median_of
-from collectors.base import Sample, labels_of
-from core.config import load_settings
-from core.storage import open_store
+from core.kernel.samples import Sample, labels_of
+from core.kernel.settings import load_settings
+from core.storage.tsdb import open_store
 
 SERIES, STEP = 100, 300_000
 

@@ -1,4 +1,4 @@
-"""The collector contract, the sample type and the explicit registry.
+"""The collector contract and the explicit registry (samples are in ``core.kernel.samples``).
 
 A collector has a ``name``, an ``interval`` in seconds, a ``collect()`` that returns a list of
 :class:`Sample` and a ``health`` it keeps up to date. Collectors are registered explicitly by
@@ -7,35 +7,15 @@ name in :data:`REGISTRY` (no folder scanning); settings pick which ones run.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from core.errors import ConfigError
+from core.kernel.errors import ConfigError
+from core.kernel.samples import Sample
 
 if TYPE_CHECKING:
-    from core.config import Settings
-
-Labels = tuple[tuple[str, str], ...]
-
-
-def labels_of(**kw: object) -> Labels:
-    """Canonical label set: sorted (name, value) pairs, values as strings, empty values dropped."""
-    return tuple(sorted((k, str(v)) for k, v in kw.items() if v is not None and v != ""))
-
-
-class Sample(NamedTuple):
-    """One observation: metric name, canonical labels, Unix time in milliseconds, value."""
-
-    metric: str
-    labels: Labels
-    ts: int
-    value: float
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
+    from core.kernel.settings import Settings
 
 
 @dataclass

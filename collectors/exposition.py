@@ -31,8 +31,8 @@ from prometheus_client.openmetrics.parser import text_fd_to_metric_families as o
 from prometheus_client.parser import text_fd_to_metric_families as text_families
 from prometheus_client.utils import floatToGoString
 
-from collectors.base import Labels, Sample
-from core.errors import CollectorError
+from core.kernel.errors import CollectorError
+from core.kernel.samples import Labels, Sample
 
 OPENMETRICS = "application/openmetrics-text"
 NOT_EXPOSITION = (  # content types that are surely not an exposition (anything else is tried as text)
@@ -57,7 +57,7 @@ DROP_REASONS = (
     "bad_bucket",
     "unsupported",
 )
-MAX_METRIC_LEN, MAX_LABEL_VALUE_LEN = 200, 1000  # the store's limits (core/storage/ingest.py)
+MAX_METRIC_LEN, MAX_LABEL_VALUE_LEN = 200, 1000  # the store's limits (core/storage/tsdb/ingest.py)
 MAX_TS_MS = 2**62
 _BAD_METRIC_CHARS = re.compile(r"[^a-zA-Z0-9_:]")
 _BAD_LABEL_CHARS = re.compile(r"[^a-zA-Z0-9_]")

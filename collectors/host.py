@@ -15,8 +15,9 @@ from typing import Any
 
 import psutil
 
-from collectors.base import Health, Labels, Sample, labels_of
-from core.errors import CollectorError
+from collectors.base import Health
+from core.kernel.errors import CollectorError
+from core.kernel.samples import Labels, Sample, labels_of
 
 # File systems that hold no user data (psutil's all=False already drops most of them).
 _PSEUDO_FS_NAMES = (

@@ -35,10 +35,11 @@ from collections.abc import Callable
 
 import anyio
 
-from collectors.base import Health, Sample, labels_of
+from collectors.base import Health
 from collectors.mcp_probe_session import ProbeResult, probe
-from core.errors import CollectorError
-from core.sources.mcp import McpServer, McpSource
+from core.kernel.errors import CollectorError
+from core.kernel.samples import Sample, labels_of
+from core.kernel.settings.sources.mcp import McpServer, McpSource
 
 DURATION = "mcp_client_operation_duration_seconds"
 

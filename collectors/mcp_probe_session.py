@@ -35,7 +35,7 @@ from mcp_types import (
     PaginatedRequestParams,
 )
 
-from core.sources.mcp import McpServer
+from core.kernel.settings.sources.mcp import McpServer
 
 T = TypeVar("T")
 MAX_TOOL_PAGES = 50  # a server paging tools/list forever is cut off here (still counted)

@@ -26,9 +26,10 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 
 from collectors import postgres_queries as q
-from collectors.base import Health, Labels, Sample, labels_of
-from core.errors import CollectorError
-from core.sources.postgres import PostgresSource
+from collectors.base import Health
+from core.kernel.errors import CollectorError
+from core.kernel.samples import Labels, Sample, labels_of
+from core.kernel.settings.sources.postgres import PostgresSource
 
 Connect = Callable[..., psycopg.Connection[Any]]
 Triples = list[tuple[str, Labels, float]]

@@ -49,9 +49,10 @@ from typing import Any
 
 import psutil
 
-from collectors.base import Health, Labels, Sample, labels_of
-from core.errors import CollectorError
-from core.sources.process import ProcessSource
+from collectors.base import Health
+from core.kernel.errors import CollectorError
+from core.kernel.samples import Labels, Sample, labels_of
+from core.kernel.settings.sources.process import ProcessSource
 
 # Gauge name of each field read per process, in the order they are read.
 FIELD_METRICS = {

@@ -29,11 +29,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from collectors.base import Health, Labels, Sample, labels_of
+from collectors.base import Health
 from collectors.prometheus_api import PromApi, QueryFailed, Series
 from collectors.prometheus_defaults import default_queries
-from core.errors import CollectorError
-from core.sources.prometheus import PrometheusSource, PromQuery
+from core.kernel.errors import CollectorError
+from core.kernel.samples import Labels, Sample, labels_of
+from core.kernel.settings.sources.prometheus import PrometheusSource, PromQuery
 
 MAX_POINTS = 11_000  # Prometheus refuses a range query with more points per series
 MIN_POINTS = 60  # the smallest window a refused range query shrinks to

@@ -20,7 +20,7 @@ import requests
 from prometheus_api_client import PrometheusApiClientException
 from urllib3.util.retry import Retry
 
-from core.sources.prometheus import PrometheusSource
+from core.kernel.settings.sources.prometheus import PrometheusSource
 
 BODY_CHARS = 200
 _URLLIB3_PREFIX = re.compile(r"^(<[^>]*>|HTTPS?Connection(Pool)?\([^)]*\)): ")

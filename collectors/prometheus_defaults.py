@@ -13,7 +13,7 @@ Not covered by cAdvisor: ``container_restarts_total`` (map kube-state-metrics'
 
 from __future__ import annotations
 
-from core.sources.prometheus import PromQuery
+from core.kernel.settings.sources.prometheus import PromQuery
 
 HOST = {"instance": "host"}
 SERVER = {

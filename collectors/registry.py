@@ -14,8 +14,8 @@ from collectors.demo import DemoCollector
 from collectors.host import HostCollector
 
 if TYPE_CHECKING:
-    from core.config import Settings
-    from core.sources import SourceBase
+    from core.kernel.settings import Settings
+    from core.kernel.settings.sources import SourceBase
 
 SOURCE_KINDS: dict[str, str] = {
     "prometheus": "collectors.prometheus:PrometheusCollector",

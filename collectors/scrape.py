@@ -23,9 +23,10 @@ from urllib.parse import urlsplit
 import httpx
 
 from collectors import exposition
-from collectors.base import Health, Labels, Sample, labels_of
-from core.errors import CollectorError
-from core.sources.scrape import ScrapeSource
+from collectors.base import Health
+from core.kernel.errors import CollectorError
+from core.kernel.samples import Labels, Sample, labels_of
+from core.kernel.settings.sources.scrape import ScrapeSource
 
 ACCEPT = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
 USER_AGENT = "mcp-pulse-scrape/0.1"

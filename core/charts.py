@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import polars as pl
 
-from core.units import HOVER_SUFFIX, Unit, axis_format, hover_format
+from core.kernel.units import HOVER_SUFFIX, Unit, axis_format, hover_format
 
 TEMPLATE = "pulse"
 COLORWAY = [

@@ -6,9 +6,9 @@ they may open), then :func:`gate` after it (the sign-in form and a stop, or the 
 sign-out button and the page check). Deep links survive sign-in because the navigation is
 built before the gate stops the run.
 
-Who may see what is decided in ``core.auth``; every query is narrowed to the user's teams in
+Who may see what is decided in ``core.access.policy``; every query is narrowed to the user's teams in
 ``core.views.scope`` (via ``pages._common.query``). Users, hashes and lockouts live in the
-database (``core.storage.users``); the cookie key in ``data_dir/cookie_key``. An OIDC adapter
+database (``core.storage.repos.users``); the cookie key in ``data_dir/cookie_key``. An OIDC adapter
 (``st.login``) would replace this module and keep the rest.
 
 streamlit-authenticator 0.4 details this relies on: the credentials dict is rebuilt from the
@@ -29,12 +29,13 @@ import plotly.graph_objects as go
 import streamlit as st
 import streamlit_authenticator as stauth
 
-from core import accounts, auth
-from core import state_keys as K
-from core.errors import PulseError
-from core.storage import Store
-from core.storage.users import UserRecord, UserRepo
+from core.access import accounts
+from core.access import policy as auth
+from core.kernel.errors import PulseError
+from core.storage.repos.users import UserRecord, UserRepo
+from core.storage.tsdb import Store
 from pages import _common as ui
+from pages import _keys as K
 
 STATUS, USERNAME = "authentication_status", "username"  # streamlit-authenticator's session keys
 FIELDS = {"Form name": "Sign in", "Username": "Username", "Password": "Password", "Login": "Sign in"}

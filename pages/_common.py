@@ -4,7 +4,7 @@ Controls bound to the URL are in ``pages/_controls.py``; tables, charts and down
 ``pages/_render.py``.
 
 Not a page: app.py lists its pages explicitly, so this module never appears in the navigation.
-Canonical choices live in session state (core.state_keys) and are mirrored to ``st.query_params``
+Canonical choices live in session state (pages._keys) and are mirrored to ``st.query_params``
 so a copied link opens the same view; widgets are re-seeded from them on every run.
 Every query runs as the signed-in user: :func:`query` hands the views the store narrowed to the
 user's teams (``core.views.scoped``) and keys its cache by that scope.
@@ -17,12 +17,12 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from core import auth
-from core import state_keys as K
-from core.config import Settings, load_settings
-from core.errors import PulseError
-from core.storage import Store, open_store
+from core.access import policy as auth
+from core.kernel.errors import PulseError
+from core.kernel.settings import Settings, load_settings
+from core.storage.tsdb import Store, open_store
 from core.views import scoped
+from pages import _keys as K
 
 T = TypeVar("T")
 EMPTY_HINT = "No data yet: run `pulse demo --days 7` or start `pulse collect`, then reload this page."

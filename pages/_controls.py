@@ -11,11 +11,9 @@ from typing import Literal, TypeVar
 
 import streamlit as st
 
-from core import auth
-from core import state_keys as K
-from core.errors import PulseError
-from core.storage.users import UserRepo
-from core.timerange import (
+from core.access import policy as auth
+from core.kernel.errors import PulseError
+from core.kernel.times import (
     CHOICES,
     CUSTOM,
     LABELS,
@@ -26,7 +24,9 @@ from core.timerange import (
     TimeSpec,
     parse_params,
 )
+from core.storage.repos.users import UserRepo
 from core.views import Filters, label_values
+from pages import _keys as K
 from pages._common import get_store, principal, query
 
 T = TypeVar("T")

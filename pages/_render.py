@@ -9,12 +9,13 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from core import auth, export
-from core import state_keys as K
-from core.timerange import (
+from core.access import policy as auth
+from core.kernel import csvsafe as export
+from core.kernel.times import (
     TimeRange,
     fmt_utc,
 )
+from pages import _keys as K
 
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 STATUS_STYLE = {  # text and background of a status cell

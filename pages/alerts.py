@@ -7,16 +7,16 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from core import auth
-from core import state_keys as K
-from core.alerts.incidents.service import IncidentService
+from core.access import policy as auth
 from core.alerts.inhibit import InhibitRule
-from core.errors import PulseError
-from core.timerange import TimeRange, fmt_utc
+from core.incidents.service import IncidentService
+from core.kernel.errors import PulseError
+from core.kernel.times import TimeRange, fmt_utc
 from core.views import alerts as av
 from core.views.scope import ScopedReader
 from pages import _common as ui
 from pages import _controls as controls_ui
+from pages import _keys as K
 from pages import _render as render
 
 ui.page_header("Alerts", "alerts")

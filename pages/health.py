@@ -4,13 +4,13 @@ import polars as pl
 import streamlit as st
 
 from core import charts
-from core import state_keys as K
-from core.daemon import read_health
-from core.errors import PulseError
-from core.timerange import TimeRange
+from core.kernel.errors import PulseError
+from core.kernel.times import TimeRange
+from core.runtime.daemon import read_health
 from core.views import health
 from pages import _common as ui
 from pages import _controls as controls_ui
+from pages import _keys as K
 from pages import _render as render
 
 NO_DAEMON = "The collector daemon has not reported yet: start `pulse collect` (or `pulse up`)."

@@ -7,16 +7,17 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from core import auth, export
-from core import state_keys as K
-from core.alerts.incidents.report_charts import chart_data, figure
-from core.alerts.incidents.service import IncidentService
-from core.errors import PulseError
-from core.timerange import TimeRange, fmt_utc
+from core.access import policy as auth
+from core.incidents.report_charts import chart_data, figure
+from core.incidents.service import IncidentService
+from core.kernel import csvsafe as export
+from core.kernel.errors import PulseError
+from core.kernel.times import TimeRange, fmt_utc
 from core.views import incidents as iv
 from core.views.health import span
 from pages import _common as ui
 from pages import _controls as controls_ui
+from pages import _keys as K
 from pages import _render as render
 
 ui.page_header("Incidents", "incidents")

@@ -6,11 +6,11 @@ import polars as pl
 import streamlit as st
 
 from core import charts
-from core import state_keys as K
-from core.units import Unit, fmt_count, fmt_delta_pct, fmt_percent, fmt_rate, fmt_seconds
+from core.kernel.units import Unit, fmt_count, fmt_delta_pct, fmt_percent, fmt_rate, fmt_seconds
 from core.views import performance as perf
 from pages import _common as ui
 from pages import _controls as controls_ui
+from pages import _keys as K
 from pages import _render as render
 
 ui.page_header("Performance", "performance")

@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from core.config import load_settings
+from core.kernel.settings import load_settings
 from core.storage.engine import normalise_url
-from core.storage.store import Store, open_store
+from core.storage.tsdb.store import Store, open_store
 
 LOCAL_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 # 2023-11-15 00:00:00 UTC: aligned to the day, the hour, the minute and every chunk width.

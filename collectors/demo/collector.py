@@ -10,11 +10,12 @@ from functools import partial
 
 import numpy as np
 
-from collectors.base import Health, Sample
+from collectors.base import Health
 from collectors.demo.model import Mask, Model
 from collectors.demo.signals import F64, HOUR
 from collectors.demo.topology import Topology, build_topology
-from core.config import DemoSettings
+from core.kernel.samples import Sample
+from core.kernel.settings import DemoSettings
 
 BATCH_SPAN_S = 6 * HOUR  # simulated time per yielded backfill batch
 EVAL_STEPS = 2048  # time steps evaluated at once (bounds memory; batches are slices of it)

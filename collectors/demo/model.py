@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from collectors.base import Labels
 from collectors.demo.calls import ToolParams, team_values, tool_values
 from collectors.demo.fleet import HostParams, ServerParams, host_down, host_values, server_values
 from collectors.demo.schedule import Schedule, build_schedule
 from collectors.demo.series import ALWAYS_REPORTED, PROBE, Extra, family_layout, series_keys
 from collectors.demo.signals import F64, I64, season, trend
 from collectors.demo.topology import Topology
+from core.kernel.samples import Labels
 
 Mask = npt.NDArray[np.bool_]
 

@@ -6,8 +6,8 @@ Order is metric-major within each family (hosts, servers, tools, teams), then ob
 
 from __future__ import annotations
 
-from collectors.base import Labels, labels_of
 from collectors.demo.topology import Topology
+from core.kernel.samples import Labels, labels_of
 
 Extra = dict[str, str]
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from collectors.demo.incidents import INCIDENTS, Incident
 from collectors.demo.signals import stable_float, stable_int
-from core.config import DemoSettings
+from core.kernel.settings import DemoSettings
 
 GIB = 1 << 30
 TEAM_NAMES = tuple(

@@ -15,15 +15,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from core.alerts.model import Alert, Notification
 from core.alerts.routing import Route, match_routes
-
-
-@dataclass(frozen=True)
-class LogEntry:
-    firing: frozenset[str]
-    resolved: frozenset[str]
-    sent_ms: int
+from core.kernel.records.alerts import Alert, Notification
+from core.kernel.records.notifications import LogEntry
 
 
 class NotificationLog(Protocol):

@@ -1,7 +1,7 @@
 """Inbound alerts: Alertmanager webhook (version 4) payloads turned into Pulse alert states.
 
 A team's Prometheus alerts reach Pulse through its Alertmanager: a ``webhook_configs`` receiver
-pointing at the daemon's inbound endpoint (core.inbound_http) with a bearer token. Each payload is
+pointing at the daemon's inbound endpoint (core.runtime.inbound_http) with a bearer token. Each payload is
 validated whole (:func:`parse_payload`), converted to :class:`AlertState` rows under the rule
 ``inbound/<receiver>`` and upserted (:class:`InboundAlerts`), so they sit beside Pulse's own
 alerts for correlation, incidents and escalation. Alertmanager re-sends every group's alerts
@@ -26,70 +26,19 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SecretStr,
     ValidationError,
     field_validator,
-    model_validator,
 )
 from pydantic_core import PydanticCustomError
 from sqlalchemy.engine import Engine
 
-from core.alerts.model import fingerprint
-from core.alerts.state import RESOLVED_RETENTION_MS, AlertState, Transition
-from core.storage.inbound import save_inbound
+from core.kernel.records.alerts import RESOLVED_RETENTION_MS, AlertState, Transition, fingerprint
+from core.kernel.settings.inbound import InboundSettings
+from core.storage.repos.inbound_alerts import save_inbound
 
 log = logging.getLogger("pulse.inbound")
 RULE_PREFIX = "inbound/"
 MAX_RECEIVER = 300 - len(RULE_PREFIX)  # alert_states.rule is VARCHAR(300)
-MIN_TOKEN = 16
-
-
-class InboundSettings(BaseModel):
-    """``[alerting.inbound]``: the daemon's endpoint for Alertmanager webhook deliveries."""
-
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)  # the input holds the token
-
-    enabled: bool = Field(False, description="Accept Alertmanager webhook POSTs in `pulse collect`")
-    host: str = Field("127.0.0.1", min_length=1, description="Address the inbound endpoint listens on")
-    port: int = Field(9465, ge=0, le=65535, description="Port of the inbound endpoint (0 = pick a free one)")
-    path: str = Field(
-        "/api/alerts/inbound",
-        pattern=r"^/[A-Za-z0-9._~/-]*$",
-        max_length=200,
-        description="URL path Alertmanager posts to (its webhook_configs url)",
-    )
-    token: SecretStr | None = Field(
-        None,
-        description=f"Bearer token Alertmanager must send (http_config.authorization.credentials); "
-        f"required when enabled, at least {MIN_TOKEN} characters",
-    )
-    max_body_bytes: int = Field(
-        1 << 20, ge=1024, le=64 << 20, description="Largest request body accepted (413 beyond)"
-    )
-    max_alerts: int = Field(
-        1000, ge=1, le=100_000, description="Most alerts in one payload (set max_alerts in Alertmanager too)"
-    )
-    read_timeout_s: float = Field(10.0, gt=0, le=300, description="Time a client has to send its request")
-
-    @model_validator(mode="after")
-    def _token_when_enabled(self) -> InboundSettings:
-        # checked here, on the whole section, so an error never echoes the token itself
-        token = self.token.get_secret_value() if self.token is not None else ""
-        if self.enabled and not token.strip():
-            raise PydanticCustomError(
-                "inbound_token",
-                "token is required when inbound alerts are enabled: set alerting.inbound.token "
-                "(or PULSE_ALERTING__INBOUND__TOKEN) to a long random string and give Alertmanager "
-                "the same one as http_config.authorization.credentials",
-            )
-        if token and (len(token) < MIN_TOKEN or token != token.strip()):
-            raise PydanticCustomError(
-                "inbound_token",
-                "token must be at least {n} characters without surrounding spaces "
-                "(e.g. the output of `openssl rand -hex 32`)",
-                {"n": MIN_TOKEN},
-            )
-        return self
 
 
 class InboundError(Exception):

@@ -11,25 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from core.alerts.matchers import matches, parse_matchers
-from core.alerts.model import Alert
-from core.storage.selector import Matcher
-
-
-class InhibitRuleSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    source_matchers: list[str] = Field(min_length=1)
-    target_matchers: list[str] = Field(min_length=1)
-    equal: list[str] = Field(default_factory=list)
-
-    @field_validator("source_matchers", "target_matchers")
-    @classmethod
-    def _parse(cls, v: list[str]) -> list[str]:
-        parse_matchers(v)
-        return v
+from core.kernel.matchers import matches, parse_matchers
+from core.kernel.records.alerts import Alert
+from core.kernel.selector import Matcher
+from core.kernel.settings.inhibit import InhibitRuleSettings
 
 
 @dataclass(frozen=True)
@@ -41,16 +26,6 @@ class InhibitRule:
     @classmethod
     def of(cls, cfg: InhibitRuleSettings) -> InhibitRule:
         return cls(parse_matchers(cfg.source_matchers), parse_matchers(cfg.target_matchers), tuple(cfg.equal))
-
-
-DEFAULT_INHIBIT_RULES = [
-    # a host that is down takes its MCP servers with it: page about the host, not each server
-    InhibitRuleSettings(
-        source_matchers=['alertname="HostDown"'],
-        target_matchers=['alertname=~"McpServerDown|McpTool.*|McpServerMemoryNearLimit"'],
-        equal=["host"],
-    ),
-]
 
 
 def inhibitor(rules: Sequence[InhibitRule], alert: Alert, firing: Iterable[Alert]) -> Alert | None:

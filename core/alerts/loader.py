@@ -15,9 +15,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from core.alerts.model import SEVERITIES
 from core.alerts.rules import Rule, RuleGroup
-from core.errors import ConfigError
+from core.kernel.errors import ConfigError
+from core.kernel.records.alerts import SEVERITIES
 
 
 @dataclass

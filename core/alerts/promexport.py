@@ -1,7 +1,7 @@
 """Pulse rules as Prometheus alerting rules: one PromQL expression per rule, and the rule file.
 
 ``to_promql(rule)`` writes the PromQL that fires for the same label sets, with the same value, as
-Pulse's own evaluation (core/alerts/evaluate.py); ``export_rules(groups)`` writes a rule file
+Pulse's own evaluation (core/alerts/conditions.py); ``export_rules(groups)`` writes a rule file
 that ``promtool check rules`` accepts. ``promql`` rules are exported unchanged.
 
 The value V of a rule (a window aggregation, optionally across series, optionally divided):
@@ -50,9 +50,9 @@ from collections.abc import Iterable
 
 import yaml
 
-from core.alerts.evaluate import MIN_BASELINE_POINTS, TREND_POINTS
+from core.alerts.conditions import MIN_BASELINE_POINTS, TREND_POINTS
 from core.alerts.rules import Rule, RuleGroup
-from core.storage.selector import parse_selector
+from core.kernel.selector import parse_selector
 
 _UNITS = (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1))
 _LOOSER = {">": "le", ">=": "le", "<": "ge", "<=": "ge"}  # resolve_threshold loosens the condition

@@ -12,33 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from core.alerts.durations import Seconds
-from core.alerts.matchers import matches, parse_matchers
-from core.storage.selector import Matcher
+from core.kernel.matchers import matches, parse_matchers
+from core.kernel.selector import Matcher
+from core.kernel.settings.routing import RouteSettings
 
 ALL = "..."  # group_by: ["..."] groups by every label (one group per alert)
-
-
-class RouteSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    receivers: list[str] | None = Field(None, description="Channel names notified (inherited when unset)")
-    matchers: list[str] = Field(default_factory=list, description='e.g. ["severity=\\"critical\\""]')
-    group_by: list[str] | None = None
-    group_wait_s: Seconds | None = Field(None, alias="group_wait")
-    group_interval_s: Seconds | None = Field(None, alias="group_interval")
-    repeat_interval_s: Seconds | None = Field(None, alias="repeat_interval")
-    escalation: str | None = Field(None, description="Escalation policy of incidents from this route")
-    continue_: bool = Field(False, alias="continue")
-    routes: list[RouteSettings] = Field(default_factory=list)
-
-    @field_validator("matchers")
-    @classmethod
-    def _matchers(cls, v: list[str]) -> list[str]:
-        parse_matchers(v)
-        return v
 
 
 @dataclass(frozen=True)

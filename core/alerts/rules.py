@@ -14,12 +14,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from core.alerts.durations import Seconds
-from core.alerts.model import SEVERITIES
 from core.alerts.templates import check_template
-from core.errors import QueryError
-from core.storage.query import Across, OverTime
-from core.storage.selector import parse_selector
+from core.kernel.errors import QueryError
+from core.kernel.records.alerts import SEVERITIES
+from core.kernel.selector import parse_selector
+from core.kernel.settings.durations import Seconds
+from core.storage.tsdb.query import Across, OverTime
 
 Op = Literal[">", "<", ">=", "<=", "==", "!="]
 ConditionKind = Literal["threshold", "absent", "change", "anomaly", "predict"]

@@ -8,33 +8,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
-from core.alerts.matchers import describe, matches, parse_matchers
-from core.storage.selector import Matcher
-
-
-@dataclass(frozen=True)
-class Silence:
-    id: str
-    matchers: tuple[Matcher, ...]
-    starts_ms: int
-    ends_ms: int
-    created_by: str
-    comment: str
-    created_ms: int
-
-    def state(self, now_ms: int) -> str:
-        if now_ms < self.starts_ms:
-            return "pending"
-        return "active" if now_ms < self.ends_ms else "expired"
-
-    def mutes(self, labels: Mapping[str, str], now_ms: int) -> bool:
-        return self.state(now_ms) == "active" and matches(self.matchers, labels)
-
-    @property
-    def matcher_text(self) -> str:
-        return describe(self.matchers)
+from core.kernel.matchers import parse_matchers
+from core.kernel.records.notifications import Silence
 
 
 def new_silence(

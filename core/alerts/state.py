@@ -16,35 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Literal
 
-State = Literal["pending", "firing", "resolved"]
-RESOLVED_RETENTION_MS = 15 * 60_000  # as Prometheus keeps resolved alerts for 15 minutes
-
-
-@dataclass(frozen=True)
-class AlertState:
-    rule: str  # "<group>/<alert>"
-    fingerprint: str
-    labels: Mapping[str, str]
-    annotations: Mapping[str, str]
-    state: State
-    active_at_ms: int
-    fired_at_ms: int | None
-    resolved_at_ms: int | None
-    last_active_ms: int
-    value: float | None
-
-
-@dataclass(frozen=True)
-class Transition:
-    rule: str
-    fingerprint: str
-    labels: Mapping[str, str]
-    from_state: str  # inactive | pending | firing | resolved
-    to_state: str
-    at_ms: int
-    value: float | None
+from core.kernel.records.alerts import RESOLVED_RETENTION_MS, AlertState, Transition
 
 
 @dataclass(frozen=True)

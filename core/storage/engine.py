@@ -12,7 +12,7 @@ from alembic.config import Config
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DatabaseError, OperationalError
 
-from core.errors import StorageError, StorageUnavailable
+from core.kernel.errors import StorageError, StorageUnavailable
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 

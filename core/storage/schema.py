@@ -111,7 +111,7 @@ meta = Table(
     Column("value", Text, nullable=False),
 )
 
-# -- users and their teams (sign-in, roles, team scoping; see core.auth) -----------------------------
+# -- users and their teams (sign-in, roles, team scoping; see core.access.policy) -----------------------------
 users = Table(
     "users",
     metadata,

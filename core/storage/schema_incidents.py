@@ -1,4 +1,4 @@
-"""Tables of incidents (see core.alerts.incidents); registered on the shared metadata of schema.py.
+"""Tables of incidents (see core.incidents); registered on the shared metadata of schema.py.
 
 An incident row holds its current state and derived fields (severity, priority, impact as JSON);
 ``incident_teams`` repeats its teams one per row so lists and MTTA/MTTR filter by team in SQL;

@@ -15,8 +15,8 @@ from typing import Any
 
 import polars as pl
 
-from core.storage import Matcher, Selector
-from core.timerange import DAY, TimeRange
+from core.kernel.selector import Matcher, Selector
+from core.kernel.times import DAY, TimeRange
 from core.views.scope import Reader as Reader
 from core.views.scope import ScopedReader as ScopedReader
 from core.views.scope import scoped as scoped

@@ -15,15 +15,15 @@ from typing import Any
 import polars as pl
 from sqlalchemy.engine import Engine
 
-from core.alerts.incidents.config import IncidentSettings
-from core.alerts.incidents.priority import alert_priority, level
 from core.alerts.inhibit import InhibitRule, inhibitor
-from core.alerts.model import Alert
-from core.alerts.notify import to_alert
-from core.alerts.silences import Silence, new_silence, silenced_by
-from core.alerts.state import AlertState
-from core.storage.alerts import load_states, read_transitions
-from core.storage.notify import add_silence, expire_silence, list_silences
+from core.alerts.pipeline import to_alert
+from core.alerts.silences import new_silence, silenced_by
+from core.incidents.priority import alert_priority, level
+from core.kernel.records.alerts import Alert, AlertState
+from core.kernel.records.notifications import Silence
+from core.kernel.settings.incidents import IncidentSettings
+from core.storage.repos.alert_states import load_states, read_transitions
+from core.storage.repos.notifications import add_silence, expire_silence, list_silences
 
 TS = pl.Datetime("ms", "UTC")
 ALERT_SCHEMA: dict[str, Any] = {

@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 import polars as pl
 
-from core.timerange import HOUR, MINUTE, TimeRange, pick_step
-from core.units import Unit, fmt_percent, fmt_seconds
+from core.kernel.times import HOUR, MINUTE, TimeRange, pick_step
+from core.kernel.units import Unit, fmt_percent, fmt_seconds
 from core.views import (
     ALL,
     TS,
@@ -410,7 +410,7 @@ def _collector_row(name: str, h: Mapping[str, Any], now_ms: int) -> dict[str, An
 
 
 def collector_health(health: Mapping[str, Mapping[str, Any]], now_ms: int) -> pl.DataFrame:
-    """The daemon's collector health (``core.daemon.read_health``) as a table, worst first.
+    """The daemon's collector health (``core.storage.repos.health_report``) as a table, worst first.
 
     A collector whose last success is older than STALE_INTERVALS x its interval reads ``down``
     whatever it last said: its daemon has stopped publishing. No team data: safe for everyone.

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from core.alerts.incidents.model import IncidentDetail
-from core.alerts.incidents.report_charts import chart_data
-from core.alerts.incidents.report_export import alerts_csv, timeline_csv, to_markdown
-from core.alerts.incidents.service import IncidentService
+from core.incidents.report_charts import chart_data
+from core.incidents.report_export import alerts_csv, timeline_csv, to_markdown
+from core.incidents.service import IncidentService
+from core.kernel.records.incidents import IncidentDetail
 from core.views.scope import Reader
 
 TS = pl.Datetime("ms", "UTC")

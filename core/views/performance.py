@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import polars as pl
 
-from core.timerange import TimeRange
+from core.kernel.times import TimeRange
 from core.views import TS, Filters, Reader, conform, counter_increase, ensure_columns, pct_delta, selector
 
 CALLS, ERRORS = "mcp_server_tool_calls_total", "mcp_server_tool_errors_total"

@@ -1,7 +1,7 @@
 """Team scoping of every read the dashboards make.
 
 The views read through a :class:`Reader` (``now_ms``, ``select``, ``series``). The pages hand
-them :func:`scoped` of the Store and the signed-in user's team scope (``core.auth.team_scope``),
+them :func:`scoped` of the Store and the signed-in user's team scope (``core.access.policy.team_scope``),
 so a team lead's query for ``host_cpu_utilization_ratio`` or ``mcp_server_up{server="x"}``
 reaches the store with one more matcher and returns only their teams' series:
 
@@ -22,7 +22,7 @@ from typing import Any, Literal, Protocol
 
 import polars as pl
 
-from core.storage import Matcher, Selector, parse_selector
+from core.kernel.selector import Matcher, Selector, parse_selector
 
 NOTHING = "(?!)"  # a regular expression that matches no value, not even the empty one
 INVENTORY = "mcp_server_up"  # the series that say which host runs which team's servers

@@ -7,10 +7,11 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from collectors.base import Collector, Labels, Sample
+from collectors.base import Collector
 from collectors.demo import INCIDENTS, DemoCollector, Incident, build_topology, incident_windows
 from collectors.demo.signals import season, trend
-from core.config import DemoSettings
+from core.kernel.samples import Labels, Sample
+from core.kernel.settings import DemoSettings
 
 WEEK_MS, DAY_MS, HOUR_MS, MIN_MS = 604_800_000, 86_400_000, 3_600_000, 60_000
 START = 2959 * WEEK_MS  # Thursday 2026-09-17 00:00 UTC, a cycle boundary

@@ -11,9 +11,10 @@ from typing import Any
 import psutil
 import pytest
 
-from collectors.base import Collector, Sample, labels_of
+from collectors.base import Collector
 from collectors.host import HostCollector
-from core.errors import CollectorError
+from core.kernel.errors import CollectorError
+from core.kernel.samples import Sample, labels_of
 
 Part = namedtuple("Part", "device mountpoint fstype opts")
 Usage = namedtuple("Usage", "total used free percent")

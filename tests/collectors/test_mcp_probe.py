@@ -176,8 +176,8 @@ def test_concurrency_bound_is_respected(tmp_path: Path) -> None:
 
 
 def test_real_probe_appears_on_the_health_view(tmp_path: Path) -> None:
-    from core.config import load_settings
-    from core.storage.store import open_store
+    from core.kernel.settings import load_settings
+    from core.storage.tsdb.store import open_store
     from core.views.health import server_status
 
     clock = FakeClock()

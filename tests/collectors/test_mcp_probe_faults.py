@@ -11,7 +11,7 @@ import psutil
 import pytest
 
 from collectors.mcp_probe import McpProbeCollector, McpProbeError
-from core.errors import CollectorError
+from core.kernel.errors import CollectorError
 from tests.collectors.mcp_servers import (
     HANG,
     HANG_HTTP,

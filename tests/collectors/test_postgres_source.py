@@ -19,11 +19,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from collectors.base import Sample
 from collectors.postgres import PostgresCollector, _secrets
 from collectors.postgres_queries import query_label
-from core.errors import CollectorError
-from core.sources.postgres import PostgresSource
+from core.kernel.errors import CollectorError
+from core.kernel.samples import Sample
+from core.kernel.settings.sources.postgres import PostgresSource
 from tests.conftest import ThrowawayCluster, _free_port, unavailable
 
 pytestmark = pytest.mark.postgres

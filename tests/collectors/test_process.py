@@ -23,11 +23,12 @@ from typing import Any
 import psutil
 import pytest
 
-from collectors.base import Collector, Sample, labels_of
+from collectors.base import Collector
 from collectors.process import ProcessCollector
 from collectors.registry import build_source
-from core.errors import CollectorError
-from core.sources import ProcessSource
+from core.kernel.errors import CollectorError
+from core.kernel.samples import Sample, labels_of
+from core.kernel.settings.sources import ProcessSource
 from tests.conftest import FakeClock
 
 SLEEPER = "import time; print('ready', flush=True); time.sleep(600)"
@@ -280,7 +281,7 @@ def test_the_collectors_own_process_is_never_matched(kids: Children) -> None:
     code = (
         "import json, sys\n"
         "from collectors.process import ProcessCollector\n"
-        "from core.sources import ProcessSource\n"
+        "from core.kernel.settings.sources import ProcessSource\n"
         f"cfg = ProcessSource(name='s', groups=[{{'name': 'g', 'pattern': {marker!r}}}])\n"
         "print(json.dumps([s.value for s in ProcessCollector(cfg).collect()"
         " if s.metric == 'process_group_processes']))\n"

@@ -19,11 +19,11 @@ from typing import Any
 import psutil
 import pytest
 
-from collectors.base import Sample
 from collectors.host import HostCollector
 from collectors.prometheus import PrometheusCollector, strip_port
-from core.errors import CollectorError
-from core.sources.prometheus import PrometheusSource, PromQuery
+from core.kernel.errors import CollectorError
+from core.kernel.samples import Sample
+from core.kernel.settings.sources.prometheus import PrometheusSource, PromQuery
 from tests.promstack import PROMETHEUS, NodeExporter, Prometheus, free_port, require_binary
 from tests.tcpproxy import TcpProxy
 

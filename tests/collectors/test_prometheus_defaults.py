@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from collectors.prometheus import PrometheusCollector
-from core.sources.prometheus import PrometheusSource
+from core.kernel.settings.sources.prometheus import PrometheusSource
 from tests.promstack import PROMETHEUS, NodeExporter, Prometheus, require_binary
 
 CPU_CORES = 0.25  # the container burns a quarter of a core

@@ -21,13 +21,13 @@ import pytest
 
 from collectors.host import HostCollector
 from collectors.prometheus import PrometheusCollector
-from core.config import load_settings
-from core.errors import CollectorError
-from core.scheduler import PulseScheduler
-from core.selfmetrics import SelfMetrics
-from core.sources.prometheus import PrometheusSource, PromQuery
-from core.spool import BufferedWriter
-from core.storage.store import open_store
+from core.kernel.errors import CollectorError
+from core.kernel.settings import load_settings
+from core.kernel.settings.sources.prometheus import PrometheusSource, PromQuery
+from core.runtime.scheduler import PulseScheduler
+from core.runtime.selfmetrics import SelfMetrics
+from core.runtime.spool import BufferedWriter
+from core.storage.tsdb.store import open_store
 from tests.promstack import free_port
 
 QUERIES = [PromQuery(metric=f"m{i}", promql=f"q{i}") for i in range(4)]

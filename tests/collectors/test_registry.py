@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 
 import collectors.base as base
-from collectors.base import Collector, Health, Sample, build_collectors, register
+from collectors.base import Collector, Health, build_collectors, register
 from collectors.demo import DemoCollector
 from collectors.host import HostCollector
-from core.config import Settings, load_settings
-from core.errors import ConfigError
+from core.kernel.errors import ConfigError
+from core.kernel.samples import Sample
+from core.kernel.settings import Settings, load_settings
 
 
 def settings(tmp_path: Path, **kw: object) -> Settings:

@@ -10,16 +10,17 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from collectors.base import Health, Sample, labels_of, now_ms
+from collectors.base import Health
 from collectors.scrape import ScrapeCollector, ScrapeError
-from core.config import load_settings
-from core.histogram import histogram_quantile
-from core.scheduler import PulseScheduler
-from core.selfmetrics import SelfMetrics, stop_server
-from core.sources.scrape import ScrapeSource
-from core.spool import BufferedWriter
-from core.storage.ingest import key_problem
-from core.storage.store import open_store
+from core.kernel.histogram import histogram_quantile
+from core.kernel.samples import Sample, labels_of, now_ms
+from core.kernel.settings import load_settings
+from core.kernel.settings.sources.scrape import ScrapeSource
+from core.runtime.scheduler import PulseScheduler
+from core.runtime.selfmetrics import SelfMetrics, stop_server
+from core.runtime.spool import BufferedWriter
+from core.storage.tsdb.ingest import key_problem
+from core.storage.tsdb.store import open_store
 from tests.promstack import NodeExporter, free_port
 
 

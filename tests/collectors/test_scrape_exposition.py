@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from collectors.exposition import DROP_REASONS, Converted, ExpositionError, convert
-from core.errors import CollectorError
-from core.storage.ingest import key_problem, well_formed
+from core.kernel.errors import CollectorError
+from core.storage.tsdb.ingest import key_problem, well_formed
 
 CORPUS = Path(__file__).parent / "exposition_corpus"
 TEXT = "text/plain; version=0.0.4; charset=utf-8"

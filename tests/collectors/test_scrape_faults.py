@@ -13,7 +13,7 @@ import pytest
 from pydantic import SecretStr
 
 from collectors.scrape import ScrapeCollector, ScrapeError
-from core.sources.scrape import ScrapeSource
+from core.kernel.settings.sources.scrape import ScrapeSource
 from tests.promstack import free_port
 
 GOOD = b'# TYPE g gauge\ng{a="1"} 1\n'

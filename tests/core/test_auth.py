@@ -1,4 +1,4 @@
-"""core.auth: the role matrix, passwords, lockout, first-admin bootstrap, cookie key; `pulse users`."""
+"""core.access.policy: the role matrix, passwords, lockout, first-admin bootstrap, cookie key; `pulse users`."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ import bcrypt
 import pytest
 import sqlalchemy as sa
 
-from core import accounts, auth
-from core.auth import Action, Principal, Role
+from core.access import accounts
+from core.access import policy as auth
+from core.access.policy import Action, Principal, Role
 from core.cli import main
-from core.config import AuthSettings
-from core.errors import AuthError
-from core.storage.store import Store
-from core.storage.users import UserRepo
+from core.kernel.errors import AuthError
+from core.kernel.settings import AuthSettings
+from core.storage.repos.users import UserRepo
+from core.storage.tsdb.store import Store
 from tests.conftest import FakeClock
 
 FAST = 4  # bcrypt rounds for fixtures: the cost is stored in the hash, so checks are fast too
@@ -423,8 +424,8 @@ def test_users_bad_input_exits_2_with_a_clear_message(
 def test_pulse_up_bootstrap_prints_the_generated_password_once(
     pulse: Callable[..., tuple[int, str, str]], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from core.cli_users import bootstrap
-    from core.config import load_settings
+    from core.cli.users import bootstrap
+    from core.kernel.settings import load_settings
 
     settings = load_settings()
     first = bootstrap(settings)

@@ -7,7 +7,8 @@ import plotly.io as pio
 import polars as pl
 import pytest
 
-from core import charts, units
+from core import charts
+from core.kernel import units
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -123,7 +124,7 @@ def test_spec_is_plain_json() -> None:
     json.dumps(spec, default=str)
 
 
-# -- number formats shared by charts, tables and KPIs (core.units) --------------------------------
+# -- number formats shared by charts, tables and KPIs (core.kernel.units) --------------------------------
 @pytest.mark.parametrize(
     ("fn", "value", "text"),
     [

@@ -22,8 +22,8 @@ import polars as pl
 import pytest
 
 from core.cli import ROOT, main
-from core.config import load_settings
-from core.storage import open_store
+from core.kernel.settings import load_settings
+from core.storage.tsdb import open_store
 
 HOUR_S = 3600
 
@@ -230,7 +230,7 @@ def test_query_rate_sum_by_host_to_csv(
 def test_query_with_a_minute_step_sees_samples_not_rolled_up_yet(
     db: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from collectors.base import Sample, labels_of
+    from core.kernel.samples import Sample, labels_of
 
     store = open_store(load_settings())
     try:

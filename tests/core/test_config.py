@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from core.config import Settings, load_settings
-from core.errors import ConfigError
+from core.kernel.errors import ConfigError
+from core.kernel.settings import Settings, load_settings
 
 SECRET_URL = "postgresql+psycopg://pulse:hunter2-s3cret@db.example:5432/pulse"
 

@@ -20,11 +20,12 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
-from collectors.base import Labels, labels_of
 from core.cli import ROOT
-from core.config import load_settings
-from core.daemon import read_health, run_daemon
-from core.storage import Store, open_store
+from core.kernel.samples import Labels, labels_of
+from core.kernel.settings import load_settings
+from core.runtime.daemon import run_daemon
+from core.storage.repos.health_report import read_report as read_health
+from core.storage.tsdb import Store, open_store
 from tests.tcpproxy import TcpProxy
 
 Scraped = dict[tuple[str, tuple[tuple[str, str], ...]], float]

@@ -7,10 +7,10 @@ import threading
 import time
 from pathlib import Path
 
-from core.alerts.incidents.service import IncidentService
-from core.config import load_settings
-from core.daemon import run_daemon
-from core.storage import open_store
+from core.incidents.service import IncidentService
+from core.kernel.settings import load_settings
+from core.runtime.daemon import run_daemon
+from core.storage.tsdb import open_store
 from tests.core.alerts.inbound_support import WebhookAlertmanager
 from tests.promstack import ALERTMANAGER, cleanup, free_port, require_binary
 

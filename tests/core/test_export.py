@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
-from core.export import file_name, neutralise, to_csv_bytes
+from core.kernel.csvsafe import file_name, neutralise, to_csv_bytes
 
 
 def rows(data: bytes) -> list[list[str]]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from core.histogram import bucket_quantile, histogram_quantile
+from core.kernel.histogram import bucket_quantile, histogram_quantile
 from tests.promstack import PROMETHEUS, Prometheus, require_binary
 
 INF = math.inf

@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from collectors.base import Collector, Health, Sample, labels_of, now_ms
-from core.config import Settings, load_settings
-from core.scheduler import PulseScheduler, get_process_scheduler, reset_process_scheduler
-from core.selfmetrics import SelfMetrics
-from core.spool import BufferedWriter
+from collectors.base import Collector, Health
+from core.kernel.samples import Sample, labels_of, now_ms
+from core.kernel.settings import Settings, load_settings
+from core.runtime.scheduler import PulseScheduler, get_process_scheduler, reset_process_scheduler
+from core.runtime.selfmetrics import SelfMetrics
+from core.runtime.spool import BufferedWriter
 from core.storage.engine import make_engine
-from core.storage.store import Store, open_store
+from core.storage.tsdb.store import Store, open_store
 
 METRIC = "sched_test_value"
 REFUSED_URL = "postgresql+psycopg://postgres@127.0.0.1:1/test"

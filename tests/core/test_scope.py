@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from collectors.base import Sample, labels_of
-from core.storage import Matcher, Selector, Store
-from core.timerange import MINUTE, TimeRange
+from core.kernel.samples import Sample, labels_of
+from core.kernel.selector import Matcher, Selector
+from core.kernel.times import MINUTE, TimeRange
+from core.storage.tsdb import Store
 from core.views import Filters, health, label_values, scoped
 from core.views import performance as perf
 from core.views.scope import NOTHING, ScopedReader, any_of

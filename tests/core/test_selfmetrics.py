@@ -11,8 +11,8 @@ import prometheus_client
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from core.selfmetrics import SelfMetrics, stop_server
-from core.storage.ingest import WriteResult
+from core.runtime.selfmetrics import SelfMetrics, stop_server
+from core.storage.tsdb.ingest import WriteResult
 
 Scraped = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 

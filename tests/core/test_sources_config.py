@@ -7,9 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from core.config import load_settings
-from core.errors import ConfigError
-from core.sources import McpSource, PostgresSource, ProcessSource, PrometheusSource, ScrapeSource
+from core.kernel.errors import ConfigError
+from core.kernel.settings import load_settings
+from core.kernel.settings.sources import (
+    McpSource,
+    PostgresSource,
+    ProcessSource,
+    PrometheusSource,
+    ScrapeSource,
+)
 
 
 @pytest.fixture(autouse=True)

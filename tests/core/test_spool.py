@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from collectors.base import Sample, labels_of
-from core.config import Settings, load_settings
-from core.errors import StorageError
-from core.selfmetrics import SelfMetrics
-from core.spool import BufferedWriter
+from core.kernel.errors import StorageError
+from core.kernel.samples import Sample, labels_of
+from core.kernel.settings import Settings, load_settings
+from core.runtime.selfmetrics import SelfMetrics
+from core.runtime.spool import BufferedWriter
 from core.storage.engine import make_engine
-from core.storage.store import Store, open_store
+from core.storage.tsdb.store import Store, open_store
 
 REFUSED_URL = "postgresql+psycopg://postgres@127.0.0.1:1/test"  # port 1: connection refused
 T0 = int(time.time() * 1000) - 600_000
@@ -148,7 +148,7 @@ def test_corrupt_spool_files_are_set_aside_and_the_rest_recovered(
     third.write_bytes(b"\x00\x01garbage")  # unreadable header
     (spool / "spool-000000000099.jsonl.tmp").write_text("half a spill")  # crash mid-spill
     caplog.clear()
-    caplog.set_level(logging.ERROR, logger="core.spool")
+    caplog.set_level(logging.ERROR, logger="core.runtime.spool")
 
     w2 = BufferedWriter(store, spool, max_buffer=10, retry_interval_s=0)
     assert w2.pending == 40  # first and second; third and the .tmp set aside at start

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.errors import QueryError
-from core.timeparse import parse_duration_ms, parse_time_ms
+from core.kernel.errors import QueryError
+from core.kernel.times import parse_duration_ms, parse_time_ms
 
 NOW = 1_795_773_600_000  # 2026-11-27T10:00:00Z
 H = 3_600_000

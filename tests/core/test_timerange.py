@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.timerange import (
+from core.kernel.times import (
     CUSTOM,
     DAY,
     DEFAULT_PRESET,

@@ -9,10 +9,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from collectors.base import Sample, labels_of
-from core.config import load_settings
-from core.storage import Store, open_store
-from core.timerange import HOUR, MINUTE, TimeRange, TimeSpec
+from core.kernel.samples import Sample, labels_of
+from core.kernel.settings import load_settings
+from core.kernel.times import HOUR, MINUTE, TimeRange, TimeSpec
+from core.storage.tsdb import Store, open_store
 from core.views import Filters, counter_increase, health, hosts_in_scope, label_values, pct_delta, selector
 from core.views import performance as perf
 

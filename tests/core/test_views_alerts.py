@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from core.alerts.incidents.config import IncidentSettings
-from core.alerts.inhibit import DEFAULT_INHIBIT_RULES, InhibitRule
-from core.alerts.model import fingerprint
-from core.alerts.state import AlertState, Transition
-from core.storage import Store
-from core.storage.alerts import save_states
+from core.alerts.inhibit import InhibitRule
+from core.kernel.records.alerts import AlertState, Transition, fingerprint
+from core.kernel.settings.incidents import IncidentSettings
+from core.kernel.settings.inhibit import DEFAULT_INHIBIT_RULES
+from core.storage.repos.alert_states import save_states
+from core.storage.tsdb import Store
 from core.views.alerts import (
     create_silence,
     current_alerts,

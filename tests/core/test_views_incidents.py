@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from core.alerts.incidents.service import IncidentService
-from core.alerts.model import Alert
-from core.storage import Store
+from core.incidents.service import IncidentService
+from core.kernel.records.alerts import Alert
+from core.storage.tsdb import Store
 from core.views.incidents import detail_frames, incident_list, mtta_mttr, report_files
 from tests.conftest import FakeClock
 

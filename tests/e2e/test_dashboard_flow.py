@@ -15,9 +15,9 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from core.config import load_settings
-from core.daemon import HEALTH_KEY
-from core.storage import open_store
+from core.kernel.settings import load_settings
+from core.storage.repos.health_report import HEALTH_KEY
+from core.storage.tsdb import open_store
 from tests.e2e.conftest import ARGS, CHROMIUM, SHOTS, sign_in
 from tests.pages.conftest import HOSTS, USERS
 

@@ -18,11 +18,11 @@ import pytest
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from collectors.base import Sample, labels_of
-from core import accounts
-from core.config import load_settings
-from core.storage import open_store
-from core.storage.users import UserRepo
+from core.access import accounts
+from core.kernel.samples import Sample, labels_of
+from core.kernel.settings import load_settings
+from core.storage.repos.users import UserRepo
+from core.storage.tsdb import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTS = {  # host: (cpu, memory, disk /, disk /data)

@@ -6,13 +6,12 @@ import time
 
 import pytest
 
-from core.alerts.incidents.service import IncidentService
-from core.alerts.model import fingerprint
-from core.alerts.notify import to_alert
-from core.alerts.state import AlertState, Transition
-from core.config import load_settings
-from core.storage import open_store
-from core.storage.alerts import save_states
+from core.alerts.pipeline import to_alert
+from core.incidents.service import IncidentService
+from core.kernel.records.alerts import AlertState, Transition, fingerprint
+from core.kernel.settings import load_settings
+from core.storage.repos.alert_states import save_states
+from core.storage.tsdb import open_store
 from tests.pages.conftest import AppFactory, add_users, seed
 
 ALERTS = "pages/alerts.py"

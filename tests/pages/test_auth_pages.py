@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.config import load_settings
-from core.storage import open_store
-from core.storage.users import UserRepo
+from core.kernel.settings import load_settings
+from core.storage.repos.users import UserRepo
+from core.storage.tsdb import open_store
 from tests.pages.conftest import HOSTS, SERVERS, TOOLS, USERS, AppFactory
 
 PAGES = {"pages/health.py": "Health", "pages/performance.py": "Performance"}
@@ -248,7 +248,7 @@ def test_a_role_change_applies_on_the_next_run(app: AppFactory, seeded_url: str)
 
 
 def test_pages_a_role_may_not_open_are_hidden_but_answer_with_a_message() -> None:
-    from core.auth import Principal, Role
+    from core.access.policy import Principal, Role
     from pages import _auth
 
     viewer, admin = Principal("v", Role.VIEWER), Principal("a", Role.ADMIN)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from core.config import load_settings
-from core.daemon import HEALTH_KEY
-from core.storage import open_store
+from core.kernel.settings import load_settings
+from core.storage.repos.health_report import HEALTH_KEY
+from core.storage.tsdb import open_store
 from tests.pages.conftest import HOSTS, AppFactory, add_users, seed
 
 

@@ -12,8 +12,16 @@ from typing import Any
 import httpx
 
 from core.alerts.channels.alertmanager import Alertmanager
-from core.alerts.channels.base import Acknowledging, Channel, Clock, Delivery
-from core.alerts.channels.config import (
+from core.alerts.channels.base import Acknowledging, Channel, Clock
+from core.alerts.channels.dispatch import Dispatcher, test_notification
+from core.alerts.channels.email import Email
+from core.alerts.channels.outbox import Outbox, OutboxStore
+from core.alerts.channels.pagerduty import PagerDuty
+from core.alerts.channels.secrets import install_log_masking, mask, mask_url, register_secret
+from core.alerts.channels.slack import Slack
+from core.alerts.channels.webhook import Webhook
+from core.kernel.records.notifications import Delivery, OutboxEntry
+from core.kernel.settings.channels import (
     AlertmanagerChannel,
     ChannelBase,
     ChannelSettings,
@@ -24,13 +32,6 @@ from core.alerts.channels.config import (
     WebhookChannel,
     parse_channels,
 )
-from core.alerts.channels.dispatch import Dispatcher, test_notification
-from core.alerts.channels.email import Email
-from core.alerts.channels.outbox import Outbox, OutboxEntry, OutboxStore
-from core.alerts.channels.pagerduty import PagerDuty
-from core.alerts.channels.secrets import install_log_masking, mask, mask_url, register_secret
-from core.alerts.channels.slack import Slack
-from core.alerts.channels.webhook import Webhook
 
 
 def build_channel(

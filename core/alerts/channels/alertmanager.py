@@ -12,10 +12,11 @@ from typing import Any
 
 import httpx
 
-from core.alerts.channels.base import Clock, Delivery, HttpChannel, action_of
-from core.alerts.channels.config import AlertmanagerChannel
+from core.alerts.channels.base import Clock, HttpChannel, action_of
 from core.alerts.channels.secrets import url_secrets
-from core.alerts.model import Alert, Notification, rfc3339
+from core.kernel.records.alerts import Alert, Notification, rfc3339
+from core.kernel.records.notifications import Delivery
+from core.kernel.settings.channels import AlertmanagerChannel
 
 
 class Alertmanager(HttpChannel):

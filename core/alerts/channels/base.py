@@ -1,6 +1,6 @@
 """The channel contract and the record of one delivery attempt.
 
-A channel turns one :class:`~core.alerts.model.Notification` into one request to its receiver and
+A channel turns one :class:`~core.kernel.records.alerts.Notification` into one request to its receiver and
 returns a :class:`Delivery` saying what happened; it never raises for a receiver's failure and
 never retries (the dispatcher does both). Channels take their I/O (``httpx.Client``, clock) as
 constructor arguments.
@@ -12,41 +12,20 @@ import email.utils
 import ssl
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import httpx
 
 from core.alerts.channels.secrets import mask
-from core.alerts.model import Notification
+from core.kernel.records.alerts import Notification
+from core.kernel.records.notifications import Delivery
 
 Clock = Callable[[], float]  # Unix seconds, like time.time
 Action = Literal["trigger", "resolve", "acknowledge", "resend", "test"]
 Outcome = Literal["delivered", "failed", "rate_limited", "dropped"]
 USER_AGENT = "MCP-Pulse/0.1"
 _MAX_BODY_SHOWN = 300
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One attempt (or refusal) to deliver one notification through one channel: plain data."""
-
-    channel: str
-    at_ms: int
-    ok: bool
-    action: str
-    group_key: str
-    outcome: str = "delivered"  # delivered | failed | rate_limited | dropped
-    attempt: int = 1
-    status_code: int | None = None
-    error: str = ""
-    retryable: bool = False
-    retry_after_s: float | None = None
-    duration_ms: int = 0
-    alerts: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @runtime_checkable

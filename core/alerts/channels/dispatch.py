@@ -17,12 +17,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from core.alerts.channels.base import Acknowledging, Channel, Clock, Delivery, action_of
-from core.alerts.channels.config import ChannelBase, RetrySettings
-from core.alerts.channels.outbox import Outbox, OutboxEntry, OutboxStore
+from core.alerts.channels.base import Acknowledging, Channel, Clock, action_of
+from core.alerts.channels.outbox import Outbox, OutboxStore
 from core.alerts.channels.ratelimit import TokenBucket
 from core.alerts.channels.secrets import mask
-from core.alerts.model import Alert, Notification
+from core.kernel.records.alerts import Alert, Notification
+from core.kernel.records.notifications import Delivery, OutboxEntry
+from core.kernel.settings.channels import ChannelBase, RetrySettings
 
 log = logging.getLogger(__name__)
 

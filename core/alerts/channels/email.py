@@ -11,10 +11,11 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from core.alerts.channels import render
-from core.alerts.channels.base import Clock, Delivery, action_of
-from core.alerts.channels.config import EmailChannel
+from core.alerts.channels.base import Clock, action_of
 from core.alerts.channels.secrets import mask
-from core.alerts.model import Notification
+from core.kernel.records.alerts import Notification
+from core.kernel.records.notifications import Delivery
+from core.kernel.settings.channels import EmailChannel
 
 
 def tls_context(settings: EmailChannel) -> ssl.SSLContext:

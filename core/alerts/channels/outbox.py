@@ -8,69 +8,10 @@ same methods; entries round-trip through :meth:`OutboxEntry.to_dict` / :meth:`Ou
 
 from __future__ import annotations
 
-import dataclasses
 import threading
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-from core.alerts.model import Alert, Notification
-
-Key = tuple[str, str, str]  # channel, group key, "notify" | "ack"
-
-
-@dataclass
-class OutboxEntry:
-    channel: str
-    action: str  # trigger | resolve | acknowledge | resend
-    notification: Notification
-    first_at_ms: int
-    next_at_ms: int
-    attempts: int = 0
-    last_error: str = ""
-
-    @property
-    def key(self) -> Key:
-        return (
-            self.channel,
-            self.notification.group_key,
-            "ack" if self.action == "acknowledge" else "notify",
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        d["notification"] = notification_to_dict(self.notification)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> OutboxEntry:
-        return cls(**{**d, "notification": notification_from_dict(d["notification"])})
-
-
-def notification_to_dict(n: Notification) -> dict[str, Any]:
-    return {
-        "receiver": n.receiver,
-        "group_key": n.group_key,
-        "group_labels": dict(n.group_labels),
-        "alerts": [
-            {
-                "labels": dict(a.labels),
-                "annotations": dict(a.annotations),
-                "status": a.status,
-                "starts_at_ms": a.starts_at_ms,
-                "ends_at_ms": a.ends_at_ms,
-                "value": a.value,
-                "generator_url": a.generator_url,
-            }
-            for a in n.alerts
-        ],
-        "external_url": n.external_url,
-        "truncated_alerts": n.truncated_alerts,
-        "extra": dict(n.extra),
-    }
-
-
-def notification_from_dict(d: dict[str, Any]) -> Notification:
-    return Notification(**{**d, "alerts": tuple(Alert(**a) for a in d["alerts"])})
+from core.kernel.records.notifications import Key, OutboxEntry
 
 
 class OutboxStore(Protocol):

@@ -12,8 +12,9 @@ from typing import Any
 import httpx
 
 from core.alerts.channels import render
-from core.alerts.channels.base import Delivery, HttpChannel, action_of
-from core.alerts.model import Notification, rfc3339
+from core.alerts.channels.base import HttpChannel, action_of
+from core.kernel.records.alerts import Notification, rfc3339
+from core.kernel.records.notifications import Delivery
 
 MAX_SUMMARY = 1024
 MAX_LINKS = 10

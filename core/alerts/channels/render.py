@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 
-from core.alerts.model import Alert, Notification, rfc3339
+from core.kernel.records.alerts import Alert, Notification, rfc3339
 
 _SEVERITY_RANK = {"critical": 0, "error": 1, "warning": 2, "info": 3}
 

@@ -7,9 +7,10 @@ from typing import Any
 import httpx
 
 from core.alerts.channels import render
-from core.alerts.channels.base import Delivery, HttpChannel, action_of
-from core.alerts.channels.config import SlackChannel
-from core.alerts.model import Alert, Notification
+from core.alerts.channels.base import HttpChannel, action_of
+from core.kernel.records.alerts import Alert, Notification
+from core.kernel.records.notifications import Delivery
+from core.kernel.settings.channels import SlackChannel
 
 MAX_BLOCKS = 50  # Slack refuses a message with more blocks
 MAX_SECTION_TEXT = 3000

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from core.alerts.channels.base import Delivery, HttpChannel, action_of
+from core.alerts.channels.base import HttpChannel, action_of
 from core.alerts.channels.secrets import url_secrets
-from core.alerts.model import Notification
+from core.kernel.records.alerts import Notification
+from core.kernel.records.notifications import Delivery
 
 
 class Webhook(HttpChannel):

@@ -22,8 +22,8 @@ from typing import Any
 
 import psutil
 
-from collectors.base import Sample
-from core.sources.mcp import McpSource
+from core.kernel.samples import Sample
+from core.kernel.settings.sources.mcp import McpSource
 
 HERE = Path(__file__).resolve().parent
 PY = sys.executable

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from core.alerts.model import Alert, Notification
+from core.kernel.records.alerts import Alert, Notification
 from tests.conftest import T0_MS
 from tests.promstack import ALERTMANAGER, Alertmanager, cleanup, free_port, require_binary
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from core.alerts.model import rfc3339
+from core.kernel.records.alerts import rfc3339
 from tests.promstack import Alertmanager
 
 TOKEN = "s3cret-inbound-token-0123456789"

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from core.alerts.channels import AlertmanagerChannel, Dispatcher, RetrySettings, build_channel
 from core.alerts.channels.alertmanager import Alertmanager as AlertmanagerForwarder
-from core.alerts.model import Alert, fingerprint
+from core.kernel.records.alerts import Alert, fingerprint
 from tests.conftest import FakeClock
 from tests.core.alerts.conftest import notification
 from tests.promstack import Alertmanager

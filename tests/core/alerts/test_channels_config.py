@@ -14,7 +14,7 @@ from core.alerts.channels import (
     parse_channels,
     public_settings,
 )
-from core.errors import ConfigError
+from core.kernel.errors import ConfigError
 
 SLACK_URL = "https://hooks.slack.com/services/T0001/B0001/sl4ckS3cretPath"
 

@@ -7,7 +7,7 @@ import json
 
 from core.alerts.channels import PagerDutyChannel, SlackChannel, WebhookChannel, build_channel
 from core.alerts.channels.pagerduty import PagerDuty
-from core.alerts.model import fingerprint
+from core.kernel.records.alerts import fingerprint
 from tests.conftest import T0_MS, FakeClock
 from tests.core.alerts.conftest import Receiver, Reply, alert, notification
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from core.cli import main
-from core.config import load_settings
-from core.storage import open_store
-from core.storage.notify import read_deliveries
+from core.kernel.settings import load_settings
+from core.storage.repos.notifications import read_deliveries
+from core.storage.tsdb import open_store
 from tests.core.alerts.conftest import Receiver
 from tests.promstack import free_port
 

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 import pytest
 from aiosmtpd.controller import Controller
 
-from collectors.base import Sample, labels_of
 from collectors.demo import DemoCollector
 from collectors.demo.incidents import incident_windows
-from core.alerts.service import AlertService
-from core.config import DemoSettings
-from core.storage import Store
-from core.storage.alerts import read_transitions
-from core.storage.notify import read_deliveries
+from core.kernel.samples import Sample, labels_of
+from core.kernel.settings import DemoSettings
+from core.runtime.alerting import AlertService
+from core.storage.repos.alert_states import read_transitions
+from core.storage.repos.notifications import read_deliveries
+from core.storage.tsdb import Store
 from tests.conftest import FakeClock
 from tests.core.alerts.conftest import Receiver
 from tests.core.alerts.test_channels_email import Mailbox

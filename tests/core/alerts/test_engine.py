@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 import pytest
 
-from collectors.base import Sample, labels_of
-from core.alerts.engine import AlertEngine, rule_key
+from core.alerts.rule_engine import AlertEngine, rule_key
 from core.alerts.rules import Rule, RuleGroup
-from core.storage import Store
-from core.storage.alerts import read_transitions
+from core.kernel.samples import Sample, labels_of
+from core.storage.repos.alert_states import read_transitions
+from core.storage.tsdb import Store
 from tests.conftest import FakeClock
 
 MIN = 60.0

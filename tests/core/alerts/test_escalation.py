@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from core.alerts.escalation import EscalationPolicy, advance, start
+from core.alerts.escalation import advance, start
+from core.kernel.settings.escalation import EscalationPolicy
 
 MIN = 60_000
 POLICY = EscalationPolicy.model_validate(
@@ -53,7 +54,7 @@ def test_policies_are_validated() -> None:
 
 
 def test_settings_check_policy_and_channel_names() -> None:
-    from core.alerts.config import AlertingSettings
+    from core.kernel.settings.alerting import AlertingSettings
 
     with pytest.raises(ValidationError, match="escalation policies nope that are not defined"):
         AlertingSettings.model_validate({"route": {"escalation": "nope"}})

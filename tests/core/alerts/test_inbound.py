@@ -16,14 +16,14 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
-from core.alerts.inbound import InboundSettings, parse_time
-from core.alerts.model import fingerprint
-from core.alerts.state import AlertState
-from core.errors import ConfigError
-from core.inbound_http import InboundServer, start_inbound
-from core.storage.alerts import load_states, read_transitions, save_states
-from core.storage.inbound import save_inbound
-from core.storage.store import Store
+from core.alerts.inbound import parse_time
+from core.kernel.errors import ConfigError
+from core.kernel.records.alerts import AlertState, fingerprint
+from core.kernel.settings.inbound import InboundSettings
+from core.runtime.inbound_http import InboundServer, start_inbound
+from core.storage.repos.alert_states import load_states, read_transitions, save_states
+from core.storage.repos.inbound_alerts import save_inbound
+from core.storage.tsdb.store import Store
 from tests.conftest import T0_MS, FakeClock
 from tests.core.alerts.inbound_support import (
     TOKEN,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.alerts.loader import load_rule_file, parse_rules
-from core.errors import ConfigError
+from core.kernel.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[3]
 DEFAULT = ROOT / "core" / "alerts" / "default_rules.yml"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from core.alerts.grouping import MemoryLog
-from core.alerts.inhibit import DEFAULT_INHIBIT_RULES, InhibitRule
-from core.alerts.model import Alert, Notification
-from core.alerts.notify import AlertPipeline
-from core.alerts.routing import RouteSettings, build_route
+from core.alerts.inhibit import InhibitRule
+from core.alerts.pipeline import AlertPipeline
+from core.alerts.routing import build_route
 from core.alerts.silences import new_silence
+from core.kernel.records.alerts import Alert, Notification
+from core.kernel.settings.inhibit import DEFAULT_INHIBIT_RULES
+from core.kernel.settings.routing import RouteSettings
 
 S = 1000
 ROUTE = {

@@ -25,13 +25,13 @@ from typing import Any
 import pytest
 import yaml
 
-from collectors.base import Sample
-from core.alerts.engine import AlertEngine
-from core.alerts.evaluate import Cycle, rule_values
+from core.alerts.conditions import Cycle, rule_values
 from core.alerts.loader import load_rule_file, parse_rules
 from core.alerts.promexport import duration, export_rules, number, selector, to_promql
+from core.alerts.rule_engine import AlertEngine
 from core.alerts.rules import Rule, RuleGroup
-from core.storage import Store
+from core.kernel.samples import Sample
+from core.storage.tsdb import Store
 from tests.conftest import FakeClock
 from tests.promstack import (
     NODE_EXPORTER,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from collectors.base import Sample, labels_of
-from core.alerts.service import AlertService
-from core.storage import Store
-from core.storage.notify import read_deliveries
+from core.kernel.samples import Sample, labels_of
+from core.runtime.alerting import AlertService
+from core.storage.repos.notifications import read_deliveries
+from core.storage.tsdb import Store
 from tests.conftest import FakeClock
 from tests.core.alerts.conftest import Receiver
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from core.alerts.state import RESOLVED_RETENTION_MS, Active, AlertState, advance
+from core.alerts.state import Active, advance
+from core.kernel.records.alerts import RESOLVED_RETENTION_MS, AlertState
 
 FP = "f1"
 ON = {FP: Active({"alertname": "X", "host": "h1"}, {"summary": "s"}, 0.95)}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from polars.testing import assert_frame_equal
 
-from collectors.base import Sample, labels_of
-from core.storage import Store
-from core.storage.query import Query
+from core.kernel.samples import Sample, labels_of
+from core.storage.tsdb import Store
+from core.storage.tsdb.query import Query
 from tests.conftest import FakeClock
 
 

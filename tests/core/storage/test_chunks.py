@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from core.storage.chunks import decode, encode
+from core.storage.tsdb.chunks import decode, encode
 from tests.conftest import T0_MS
 
 FLOAT_MODE = 255
@@ -18,7 +18,7 @@ FLOAT_MODE = 255
 
 def mode_of(blob: bytes) -> int:
     """The value mode of the first column (the byte after the fixed header)."""
-    from core.storage.chunks import _HEADER
+    from core.storage.tsdb.chunks import _HEADER
 
     return blob[_HEADER.size]
 

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from collectors.base import Sample, labels_of
-from core.config import load_settings
-from core.errors import PulseError, QueryError, StorageError, StorageUnavailable
-from core.storage.store import Store, open_store
+from core.kernel.errors import PulseError, QueryError, StorageError, StorageUnavailable
+from core.kernel.samples import Sample, labels_of
+from core.kernel.settings import load_settings
+from core.storage.tsdb.store import Store, open_store
 from tests.conftest import T0_MS
 
 MIN = 60_000

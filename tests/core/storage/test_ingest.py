@@ -11,8 +11,8 @@ from typing import Any
 import polars as pl
 import pytest
 
-from collectors.base import Sample, labels_of
-from core.storage.store import Store
+from core.kernel.samples import Sample, labels_of
+from core.storage.tsdb.store import Store
 from tests.conftest import T0_MS, FakeClock
 
 HOUR_MS = 3_600_000

@@ -22,10 +22,10 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from collectors.base import Sample, labels_of
-from core.config import load_settings
+from core.kernel.samples import Sample, labels_of
+from core.kernel.settings import load_settings
 from core.storage.schema import rollup_1m
-from core.storage.store import Store, open_store
+from core.storage.tsdb.store import Store, open_store
 from tests.conftest import T0_MS, FakeClock, PgSchemas
 
 Key = tuple[str, tuple[tuple[str, str], ...], int]

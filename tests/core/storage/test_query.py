@@ -9,11 +9,11 @@ import numpy as np
 import polars as pl
 import pytest
 
-from collectors.base import Sample, labels_of
-from core.config import RetentionSettings
-from core.storage.query import Query, auto_step, pick_resolution
-from core.storage.selector import parse_selector
-from core.storage.store import Store
+from core.kernel.samples import Sample, labels_of
+from core.kernel.selector import parse_selector
+from core.kernel.settings import RetentionSettings
+from core.storage.tsdb.query import Query, auto_step, pick_resolution
+from core.storage.tsdb.store import Store
 from tests.conftest import T0_MS
 
 MIN, HOUR, DAY = 60_000, 3_600_000, 86_400_000

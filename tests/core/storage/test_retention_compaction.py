@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from collectors.base import Sample, labels_of
+from core.kernel.samples import Sample, labels_of
 from core.storage.schema import chunks, head
-from core.storage.store import Store
+from core.storage.tsdb.store import Store
 from tests.conftest import T0_MS, FakeClock
 
 MIN, HOUR, DAY = 60_000, 3_600_000, 86_400_000

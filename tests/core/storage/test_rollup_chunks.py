@@ -7,9 +7,9 @@ from collections.abc import Callable
 import polars as pl
 import sqlalchemy as sa
 
-from collectors.base import Sample, labels_of
+from core.kernel.samples import Sample, labels_of
 from core.storage.schema import rollup_1m, rollup_chunks
-from core.storage.store import Store
+from core.storage.tsdb.store import Store
 from tests.conftest import T0_MS, FakeClock
 
 DAY, HOUR, MIN = 86_400_000, 3_600_000, 60_000

@@ -6,10 +6,10 @@ import warnings
 
 import pytest
 
-from collectors.base import Sample, labels_of
-from core.errors import QueryError
-from core.storage.selector import Matcher, Selector, parse_selector
-from core.storage.store import Store
+from core.kernel.errors import QueryError
+from core.kernel.samples import Sample, labels_of
+from core.kernel.selector import Matcher, Selector, parse_selector
+from core.storage.tsdb.store import Store
 from tests.conftest import T0_MS
 
 

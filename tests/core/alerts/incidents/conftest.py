@@ -7,13 +7,12 @@ from collections.abc import Callable
 import pytest
 
 from collectors.demo.topology import build_topology
-from core.alerts.incidents.config import IncidentSettings
-from core.alerts.incidents.model import AlertIn
-from core.alerts.incidents.service import IncidentService
-from core.alerts.model import fingerprint
-from core.alerts.state import AlertState
-from core.config import DemoSettings
-from core.storage import Store
+from core.incidents.service import IncidentService
+from core.kernel.records.alerts import AlertState, fingerprint
+from core.kernel.records.incidents import AlertIn
+from core.kernel.settings import DemoSettings
+from core.kernel.settings.incidents import IncidentSettings
+from core.storage.tsdb import Store
 from tests.conftest import T0_MS, FakeClock
 
 MIN = 60_000

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from core.alerts.incidents.config import IncidentSettings
+from core.kernel.settings.incidents import IncidentSettings
 
 
 def test_defaults() -> None:

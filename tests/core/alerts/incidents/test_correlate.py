@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import random
 
-from core.alerts.incidents.config import IncidentSettings
-from core.alerts.incidents.correlate import Group, correlate
-from core.alerts.incidents.topology import Topology
+from core.incidents.correlate import Group, correlate
+from core.incidents.topology import Topology
+from core.kernel.settings.incidents import IncidentSettings
 from tests.conftest import T0_MS
 from tests.core.alerts.incidents.conftest import MIN, fire, host_servers
 

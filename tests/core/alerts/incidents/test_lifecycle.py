@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from core.alerts.incidents import lifecycle
-from core.alerts.incidents.config import IncidentSettings
-from core.alerts.incidents.errors import IncidentError
-from core.alerts.incidents.model import Incident, MemberAlert
+from core.incidents import lifecycle
+from core.kernel.errors import IncidentError
+from core.kernel.records.incidents import Incident, MemberAlert
+from core.kernel.settings.incidents import IncidentSettings
 from tests.conftest import T0_MS
 from tests.core.alerts.incidents.conftest import MIN, fire, resolved
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from core.alerts.incidents.metrics import mtta_mttr
+from core.incidents.metrics import mtta_mttr
 
 MIN = 60_000
 

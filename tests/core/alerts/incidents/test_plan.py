@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from core.alerts.incidents.config import IncidentSettings
-from core.alerts.incidents.model import Incident, IncidentDetail, MemberAlert
-from core.alerts.incidents.plan import Loaded, plan, summarise
-from core.alerts.incidents.topology import Topology
+from core.incidents.plan import plan, summarise
+from core.incidents.topology import Topology
+from core.kernel.records.incidents import Incident, IncidentDetail, Loaded, MemberAlert
+from core.kernel.settings.incidents import IncidentSettings
 from tests.conftest import T0_MS
 from tests.core.alerts.incidents.conftest import MIN, fire, resolved
 

@@ -6,9 +6,7 @@ import math
 
 import pytest
 
-from core.alerts.incidents.config import IncidentSettings
-from core.alerts.incidents.model import Impact
-from core.alerts.incidents.priority import (
+from core.incidents.priority import (
     alert_priority,
     by_priority,
     impact_of,
@@ -16,7 +14,9 @@ from core.alerts.incidents.priority import (
     score,
     worst_severity,
 )
-from core.alerts.incidents.topology import Topology
+from core.incidents.topology import Topology
+from core.kernel.records.incidents import Impact
+from core.kernel.settings.incidents import IncidentSettings
 from tests.core.alerts.incidents.conftest import host_servers, labels_for
 
 S = IncidentSettings()

@@ -7,14 +7,14 @@ import io
 from pathlib import Path
 
 import core.alerts
-from collectors.base import Sample, labels_of
-from core.alerts.incidents.config import IncidentSettings
-from core.alerts.incidents.report import rule_metrics
-from core.alerts.incidents.report_charts import chart_data, figures
-from core.alerts.incidents.report_export import alerts_csv, cell, sparkline, timeline_csv, to_markdown
-from core.alerts.incidents.service import IncidentService
 from core.alerts.loader import load_rule_file
-from core.storage import Store
+from core.incidents.report import rule_metrics
+from core.incidents.report_charts import chart_data, figures
+from core.incidents.report_export import alerts_csv, cell, sparkline, timeline_csv, to_markdown
+from core.incidents.service import IncidentService
+from core.kernel.samples import Sample, labels_of
+from core.kernel.settings.incidents import IncidentSettings
+from core.storage.tsdb import Store
 from tests.conftest import T0_MS, FakeClock
 from tests.core.alerts.incidents.conftest import MIN, fire, host_servers, resolved
 

@@ -7,12 +7,12 @@ from dataclasses import replace
 
 import pytest
 
-from core.alerts.channels.base import Delivery
-from core.alerts.incidents.errors import IncidentConflict, IncidentError, IncidentNotFound
-from core.alerts.incidents.plan import IncidentWrite
-from core.alerts.incidents.service import IncidentService
-from core.alerts.state import AlertState
-from core.storage import incidents as db
+from core.incidents.service import IncidentService
+from core.kernel.errors import IncidentConflict, IncidentError, IncidentNotFound
+from core.kernel.records.alerts import AlertState
+from core.kernel.records.incidents import IncidentWrite
+from core.kernel.records.notifications import Delivery
+from core.storage.repos import incidents as db
 from tests.conftest import T0_MS, FakeClock
 from tests.core.alerts.incidents.conftest import MIN, fire, host_servers, resolved, state
 
@@ -224,7 +224,7 @@ def test_list_filters(service: IncidentService, clock: FakeClock) -> None:
 
 
 def test_channel_model_alerts_are_accepted(service: IncidentService) -> None:
-    from core.alerts.model import Alert
+    from core.kernel.records.alerts import Alert
 
     labels = {"alertname": "HostDown", "severity": "critical", "host": "h7"}
     firing = Alert(labels, {"summary": "h7 is down"}, "firing", T0_MS)

@@ -1,0 +1,1 @@
+"""Who may do what (policy) and the accounts behind it (passwords, lockout, the first admin)."""

@@ -1,0 +1,37 @@
+"""PromQL rules: instant queries sent to the configured prometheus sources (the rules' PromQL path)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from prometheus_api_client import PrometheusConnect
+
+from collectors.prometheus_api import PromApi, QueryFailed
+from core.alerts.conditions import Element, PromQL
+from core.kernel.settings.sources.prometheus import PrometheusSource
+
+
+def promql_reader(sources: Sequence[PrometheusSource]) -> PromQL:
+    """``(source, expr, at_ms) -> instant vector``; a failure raises ValueError with the reason."""
+    by_name = {s.name: s for s in sources}
+    apis: dict[str, PromApi] = {}
+
+    def run(source: str, expr: str, at_ms: int) -> list[Element]:
+        cfg = by_name.get(source)
+        if cfg is None:
+            known = ", ".join(sorted(by_name)) or "none configured"
+            raise ValueError(f"no prometheus source named {source!r}; prometheus sources: {known}")
+        api = apis.get(source) or apis.setdefault(source, PromApi(cfg, PrometheusConnect))
+        try:
+            series = api.instant(expr, at_ms)
+        except QueryFailed as exc:
+            raise ValueError(str(exc)) from exc
+        out: list[Element] = []
+        for labels, points in series:
+            value = float(points[-1][1])
+            if math.isfinite(value):
+                out.append(({k: v for k, v in labels.items() if k != "__name__"}, value))
+        return out
+
+    return run

@@ -1,0 +1,163 @@
+"""``pulse rules check|export|import``: rule files in Pulse's format and in Prometheus'.
+
+- ``check FILE...`` validates Pulse and Prometheus rule files (``expr`` rules as PromQL rules);
+  it prints each file's counts, or the errors, each naming the file, the line, the group and the
+  rule. Exit status 1 when a file has errors.
+- ``export [FILE...] [-o OUT]`` writes Pulse rules (default: the default pack) as a Prometheus
+  rule file that ``promtool check rules`` accepts (see core/alerts/promexport.py for the mapping).
+- ``import PROMFILE --source NAME [-o OUT]`` writes a Prometheus rule file's alerting rules in
+  Pulse's format, their PromQL kept and sent to the Prometheus source NAME; recording rules are
+  skipped and listed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from core.alerts.loader import RuleSet, load_rule_file
+from core.alerts.promexport import duration, export_rules
+from core.alerts.rules import Rule, RuleGroup
+from core.kernel.errors import ConfigError, PulseError
+from core.kernel.settings import Settings
+
+DEFAULT_PACK = Path(__file__).resolve().parent / "alerts" / "default_rules.yml"
+CHECK_SOURCE = "prometheus"  # the source name `check` and `export` assume for Prometheus `expr` rules
+_DURATIONS = ("window", "change_window", "baseline", "horizon", "for", "keep_firing_for")
+
+
+def _write(text: str, out: str | None) -> None:
+    if out is None or out == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        Path(out).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise PulseError(f"cannot write {out!r}: {exc.strerror or exc}") from exc
+
+
+def _report_errors(exc: ConfigError) -> None:
+    print(f"pulse: error: {exc}", file=sys.stderr)
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    failed = 0
+    for name in args.files:
+        try:
+            rs = load_rule_file(Path(name), prometheus_source=CHECK_SOURCE)
+        except ConfigError as exc:
+            _report_errors(exc)
+            failed += 1
+            continue
+        promql = sum(1 for g in rs.groups for r in g.rules if r.promql is not None)
+        print(
+            f"{name}: OK, {len(rs.groups)} group(s), {rs.rules} alerting rule(s)"
+            f" ({rs.rules - promql} Pulse, {promql} PromQL)"
+        )
+        for w in rs.warnings:
+            print(f"  {w}")
+    if failed:
+        print(f"{failed} of {len(args.files)} file(s) have errors", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _load_all(files: list[str], source: str) -> list[RuleGroup]:
+    groups: list[RuleGroup] = []
+    seen: dict[str, str] = {}
+    for name in files:
+        rs: RuleSet = load_rule_file(Path(name), prometheus_source=source)
+        for w in rs.warnings:
+            print(f"pulse: {w}", file=sys.stderr)
+        for g in rs.groups:
+            if g.name in seen:  # Prometheus refuses a file with the same group name twice
+                raise ConfigError(f"{name}: group {g.name!r} is also in {seen[g.name]}: rename one")
+            seen[g.name] = name
+        groups += rs.groups
+    return groups
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    files = args.files or [str(DEFAULT_PACK)]
+    try:
+        groups = _load_all(files, CHECK_SOURCE)
+    except ConfigError as exc:
+        _report_errors(exc)
+        return 1
+    shown = ", ".join(Path(f).name for f in files)
+    header = f"Prometheus alerting rules exported by `pulse rules export` from {shown}."
+    _write(export_rules(groups, header), args.output)
+    if args.output not in (None, "-"):
+        n = sum(len(g.rules) for g in groups)
+        print(f"wrote {n} rule(s) in {len(groups)} group(s) to {args.output}", file=sys.stderr)
+    return 0
+
+
+def pulse_rule(rule: Rule) -> dict[str, Any]:
+    """A rule as Pulse's YAML: defaults left out, durations as Prometheus durations."""
+    raw = rule.model_dump(by_alias=True, exclude_defaults=True, mode="json")
+    out: dict[str, Any] = {"alert": raw.pop("alert")}
+    for key, v in raw.items():
+        out[key] = duration(v) if key in _DURATIONS and isinstance(v, int | float) else v
+    return out
+
+
+def dump_pulse(groups: list[RuleGroup], header: str = "") -> str:
+    """Rule groups as a Pulse rule file (what ``parse_rules`` reads back)."""
+    doc = {
+        "groups": [
+            {"name": g.name, "interval": duration(g.interval_s), "rules": [pulse_rule(r) for r in g.rules]}
+            for g in groups
+        ]
+    }
+    lines = [f"# {line}" for line in header.splitlines()]
+    body = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=10_000)
+    return "\n".join(lines) + ("\n" if lines else "") + body
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        rs = load_rule_file(Path(args.file), prometheus_source=args.source)
+    except ConfigError as exc:
+        _report_errors(exc)
+        return 1
+    for w in rs.warnings:
+        print(f"pulse: {w}", file=sys.stderr)
+    known = {s.name for s in settings.sources if s.kind == "prometheus"}
+    if args.source not in known:
+        print(
+            f"pulse: note: no prometheus source named {args.source!r} is configured yet"
+            " (add it to pulse.toml before loading these rules)",
+            file=sys.stderr,
+        )
+    header = (
+        f"Imported by `pulse rules import` from {Path(args.file).name}: PromQL kept,"
+        f" evaluated through the Prometheus source {args.source!r}."
+    )
+    _write(dump_pulse(rs.groups, header), args.output)
+    skipped = len(rs.warnings)
+    print(
+        f"imported {rs.rules} alerting rule(s) in {len(rs.groups)} group(s)"
+        + (f"; skipped {skipped} recording rule(s)" if skipped else ""),
+        file=sys.stderr,
+    )
+    return 0
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="rules_command", required=True)
+    c = sub.add_parser("check", help="validate Pulse or Prometheus rule files; errors name the line")
+    c.add_argument("files", nargs="+", metavar="FILE")
+    c.set_defaults(func=cmd_check)
+    e = sub.add_parser("export", help="write Pulse rules as a Prometheus rule file (promtool-checked)")
+    e.add_argument("files", nargs="*", metavar="FILE", help="Pulse rule files (default: the default pack)")
+    e.add_argument("-o", "--output", default=None, metavar="OUT", help="file to write (default: stdout)")
+    e.set_defaults(func=cmd_export)
+    i = sub.add_parser("import", help="turn a Prometheus rule file into Pulse rules that keep the PromQL")
+    i.add_argument("file", metavar="PROMFILE")
+    i.add_argument("--source", required=True, metavar="NAME", help="the Prometheus source evaluating them")
+    i.add_argument("-o", "--output", default=None, metavar="OUT", help="file to write (default: stdout)")
+    i.set_defaults(func=cmd_import)

@@ -1,0 +1,236 @@
+"""``pulse users``: add, list, update, reset-password, disable and enable dashboard users.
+
+Passwords never appear on the command line: ``--password-stdin`` reads one line from standard
+input, a terminal is prompted twice, and otherwise a random password is generated and printed
+once. Errors (unknown role, taken or missing username, weak password) exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from getpass import getpass
+from typing import TYPE_CHECKING
+
+from core.access import accounts
+from core.access import policy as auth
+from core.kernel.errors import AuthError
+from core.kernel.settings import Settings
+
+if TYPE_CHECKING:
+    from core.storage.repos.users import UserRecord, UserRepo
+
+
+@contextlib.contextmanager
+def _repo(settings: Settings) -> Iterator[UserRepo]:
+    from core.storage.repos.users import UserRepo
+    from core.storage.tsdb import open_store
+
+    store = open_store(settings)
+    try:
+        yield UserRepo(store.engine)
+    finally:
+        store.close()
+
+
+def _read_password(args: argparse.Namespace) -> tuple[str, bool]:
+    """The new password and whether it was generated."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n"), False
+    if sys.stdin.isatty():
+        first = getpass("New password: ")
+        if first != getpass("Repeat it: "):
+            raise AuthError("the two passwords differ; nothing changed")
+        return first, False
+    return accounts.generate_password(), True
+
+
+def _print_generated(username: str, password: str) -> None:
+    print(f"password of {username}: {password}")
+    print("it is shown only this once; pass it on over a safe channel")
+
+
+def _teams_text(user: UserRecord) -> str:
+    scope = auth.team_scope(auth.Principal.of(user))
+    if scope is None:
+        return "(all)"
+    return ",".join(sorted(scope)) or "(none)"
+
+
+def _status(user: UserRecord, now_ms: int) -> str:
+    if user.disabled:
+        return "disabled"
+    if user.locked_until_ms > now_ms:
+        return f"locked {accounts.minutes((user.locked_until_ms - now_ms) / 1000)}"
+    return "active"
+
+
+def _require(repo: UserRepo, username: str) -> UserRecord:
+    name = accounts.normalise_username(username)
+    user = repo.get(name)
+    if user is None:
+        raise AuthError(f"no user {name!r}; see `pulse users list`")
+    return user
+
+
+def _keep_an_admin(repo: UserRepo, user: UserRecord) -> None:
+    """Refuse to disable or demote the last active admin (nobody could manage users any more)."""
+    if user.role != auth.Role.ADMIN.value or user.disabled:
+        return
+    admins = [u for u in repo.all() if u.role == auth.Role.ADMIN.value and not u.disabled]
+    if [u.username for u in admins] == [user.username]:
+        raise AuthError(f"{user.username!r} is the last active admin; add another admin first")
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    with _repo(settings) as repo:
+        users = repo.all()
+    if not users:
+        print("no users yet: `pulse up` (or the first start of the dashboard) creates the admin")
+        return 0
+    now = int(time.time() * 1000)
+    header = ("USERNAME", "ROLE", "TEAMS", "STATUS", "NAME", "EMAIL", "CREATED")
+    rows = [
+        (
+            u.username,
+            u.role,
+            _teams_text(u),
+            _status(u, now),
+            u.display_name,
+            u.email,
+            datetime.fromtimestamp(u.created_ms / 1000, UTC).strftime("%Y-%m-%d"),
+        )
+        for u in users
+    ]
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
+    for row in (header, *rows):
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
+    username = accounts.normalise_username(args.username)
+    role = auth.Role.parse(args.role)
+    teams = accounts.normalise_teams(args.team)
+    with _repo(settings) as repo:
+        if repo.get(username) is not None:
+            raise AuthError(f"user {username!r} exists; use `pulse users reset-password` or `update`")
+        password, generated = _read_password(args)
+        added = repo.add(
+            username=username,
+            password_hash=accounts.hash_password(password),
+            role=role.value,
+            teams=teams,
+            display_name=args.name or "",
+            email=args.email or "",
+            now_ms=int(time.time() * 1000),
+        )
+    if added is None:
+        raise AuthError(f"user {username!r} exists; use `pulse users reset-password` or `update`")
+    print(f"added {username} ({role.value}; teams: {_teams_text(added)})")
+    if role in (auth.Role.TEAM_LEAD, auth.Role.DEVELOPER) and not teams:
+        print(f"note: a {role.value} without --team sees no data until added to a team")
+    if generated:
+        _print_generated(username, password)
+    return 0
+
+
+def cmd_update(args: argparse.Namespace, settings: Settings) -> int:
+    if args.role is None and args.team is None:
+        raise AuthError("nothing to change: give --role and/or --team")
+    role = None if args.role is None else auth.Role.parse(args.role)
+    teams = None if args.team is None else accounts.normalise_teams(args.team)
+    with _repo(settings) as repo:
+        user = _require(repo, args.username)
+        if role is not None and role is not auth.Role.ADMIN:
+            _keep_an_admin(repo, user)
+        if role is not None:
+            repo.set_role(user.username, role.value)
+        if teams is not None:
+            repo.set_teams(user.username, teams)
+        now = _require(repo, user.username)
+    print(f"updated {now.username} ({now.role}; teams: {_teams_text(now)})")
+    return 0
+
+
+def cmd_reset_password(args: argparse.Namespace, settings: Settings) -> int:
+    with _repo(settings) as repo:
+        user = _require(repo, args.username)
+        password, generated = _read_password(args)
+        repo.set_password(user.username, accounts.hash_password(password))
+    print(f"password of {user.username} changed; failed sign-ins and any lock cleared")
+    if generated:
+        _print_generated(user.username, password)
+    return 0
+
+
+def _set_disabled(args: argparse.Namespace, settings: Settings, disabled: bool) -> int:
+    with _repo(settings) as repo:
+        user = _require(repo, args.username)
+        if disabled:
+            _keep_an_admin(repo, user)
+        repo.set_disabled(user.username, disabled)
+    if disabled:
+        print(f"disabled {user.username}: they cannot sign in and open sessions end on their next click")
+    else:
+        print(f"enabled {user.username}")
+    return 0
+
+
+def cmd_disable(args: argparse.Namespace, settings: Settings) -> int:
+    return _set_disabled(args, settings, True)
+
+
+def cmd_enable(args: argparse.Namespace, settings: Settings) -> int:
+    return _set_disabled(args, settings, False)
+
+
+def bootstrap(settings: Settings) -> accounts.Bootstrap:
+    """Create the first admin if there are no users; print its password once (``pulse up``)."""
+    with _repo(settings) as repo:
+        done = accounts.bootstrap_admin(repo)
+    message = done.message()
+    if message:
+        print(message, flush=True)
+    return done
+
+
+def configure(users: argparse.ArgumentParser) -> None:
+    """Add the ``users`` sub-commands to ``pulse users``."""
+    sub = users.add_subparsers(dest="users_command", required=True)
+    sub.add_parser("list", help="list users, roles, teams and status").set_defaults(func=cmd_list)
+    roles = "|".join(r.value for r in auth.Role)
+    team_help = "team the user belongs to (repeat, or comma separated)"
+    stdin_help = "read the password from one line of standard input"
+
+    add = sub.add_parser("add", help="add a user (password prompted, read or generated)")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, help=roles)
+    add.add_argument("--team", action="append", default=[], help=team_help)
+    add.add_argument("--name", default="", help="display name")
+    add.add_argument("--email", default="")
+    add.add_argument("--password-stdin", action="store_true", help=stdin_help)
+    add.set_defaults(func=cmd_add)
+
+    upd = sub.add_parser("update", help="change a user's role or teams (--team replaces the teams)")
+    upd.add_argument("username")
+    upd.add_argument("--role", default=None, help=roles)
+    upd.add_argument("--team", action="append", default=None, help=team_help + "; '' for none")
+    upd.set_defaults(func=cmd_update)
+
+    reset = sub.add_parser("reset-password", help="set a new password and clear a lockout")
+    reset.add_argument("username")
+    reset.add_argument("--password-stdin", action="store_true", help=stdin_help)
+    reset.set_defaults(func=cmd_reset_password)
+
+    for name, func, text in (
+        ("disable", cmd_disable, "stop a user from signing in (their data is kept)"),
+        ("enable", cmd_enable, "let a disabled user sign in again"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("username")
+        p.set_defaults(func=func)

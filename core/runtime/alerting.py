@@ -1,0 +1,191 @@
+"""Alerting in the daemon: rule groups on their intervals, then the notification stage.
+
+``AlertService`` loads the rule files, evaluates each group at its interval (``evaluate``) and,
+every ``notify_interval_s`` (``tick``), turns the current alert states (its own and those that
+arrived through the inbound webhook) into notifications: silences and inhibition mute, routes
+group, the dispatcher delivers, retries and records.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.alerts.channels import build_channel
+from core.alerts.channels.dispatch import Dispatcher
+from core.alerts.escalator import Escalator
+from core.alerts.inhibit import InhibitRule
+from core.alerts.loader import RuleSet, load_rule_file
+from core.alerts.pipeline import AlertPipeline, TickResult, to_alert
+from core.alerts.remote_promql import promql_reader
+from core.alerts.routing import build_route
+from core.alerts.rule_engine import AlertEngine, CycleResult
+from core.incidents.report import rule_metrics
+from core.incidents.service import IncidentService
+from core.incidents.topology import Topology
+from core.kernel.errors import ConfigError
+from core.kernel.records.alerts import Alert, Notification
+from core.kernel.records.incidents import Change
+from core.kernel.settings import Settings
+from core.kernel.settings.channels import EmailChannel
+from core.kernel.settings.sources.prometheus import PrometheusSource
+from core.storage.repos.alert_states import load_states
+from core.storage.repos.notifications import DbNotificationLog, DbOutbox, SilenceCache, record_delivery
+from core.storage.tsdb import Store
+
+log = logging.getLogger(__name__)
+DEFAULT_RULES = Path(__file__).with_name("default_rules.yml")
+INBOUND_PREFIX = "inbound/"
+INGEST_EVERY_MS = 30_000  # incidents also hear "nothing changed" this often (auto-resolve, reopen windows)
+RETRY_EVERY_MS = 5_000  # how often the outbox is looked at for retries that are due
+
+
+def load_rules(settings: Settings) -> RuleSet:
+    """The default pack (unless turned off), the Pulse rule files, the Prometheus rule files."""
+    a = settings.alerting
+    out = RuleSet()
+    files: list[tuple[Path, str | None]] = [(DEFAULT_RULES, None)] if a.default_rules else []
+    files += [(p, None) for p in a.rule_files] + [(f.path, f.source) for f in a.prometheus_rule_files]
+    seen: set[str] = set()
+    for path, source in files:
+        rs = load_rule_file(path, source)
+        for g in rs.groups:
+            if g.name in seen:
+                raise ConfigError(f"{path}: rule group {g.name!r} is already defined in another rule file")
+            seen.add(g.name)
+        out.groups += rs.groups
+        out.warnings += rs.warnings
+    return out
+
+
+@dataclass
+class ServiceStats:
+    cycles: int = 0
+    notifications: int = 0
+    last_tick: TickResult | None = None
+    last_cycles: dict[str, CycleResult] = field(default_factory=dict)
+
+
+class AlertService:
+    def __init__(self, settings: Settings, store: Store, clock: Callable[[], float] = time.time) -> None:
+        a = settings.alerting
+        self.settings, self.store, self.clock = settings, store, clock
+        rules = load_rules(settings)
+        for w in rules.warnings:
+            log.warning("%s", w)
+        proms = [s for s in settings.sources if isinstance(s, PrometheusSource)]
+        self.engine = AlertEngine(
+            store, store.engine, rules.groups, promql_reader(proms), clock, external_url=a.external_url
+        )
+        removed = self.engine.retire_removed_rules(keep_prefix=INBOUND_PREFIX)
+        if removed:
+            log.info("rules no longer in the rule files, their alerts resolved: %s", ", ".join(removed))
+        channels = [build_channel(c, clock=clock) for c in a.channels]
+        self.dispatcher = Dispatcher(
+            channels,
+            retry=a.retry,
+            record=lambda d: record_delivery(store.engine, d),
+            clock=clock,
+            outbox=DbOutbox(store.engine),
+        )
+        self.silences = SilenceCache(store.engine, lambda: int(self.clock() * 1000))
+        route = build_route(a.route)
+        self.incidents = IncidentService(
+            store.engine,
+            a.incidents,
+            clock,
+            topology=self._topology(store),
+            metrics=rule_metrics(rules.groups),
+        )
+        email = next((c.name for c in a.channels if isinstance(c, EmailChannel)), None)
+        self.escalator = Escalator(
+            store.engine,
+            self.incidents,
+            route,
+            {p.name: p for p in a.escalations},
+            self.dispatcher.dispatch,  # type: ignore[arg-type]
+            email,
+            a.external_url,
+        )
+        self.pipeline = AlertPipeline(
+            route,
+            [InhibitRule.of(r) for r in a.inhibit_rules],
+            DbNotificationLog(store.engine),
+            self._send,
+            self.silences,
+            a.external_url,
+        )
+        self.stats = ServiceStats()
+        self._seen: frozenset[tuple[str, str]] | None = None
+        self._ingested_ms = self._retried_ms = -(10**15)
+
+    @staticmethod
+    def _topology(store: Store) -> Topology:
+        """Which servers run on which host, from the series the store has (for correlation)."""
+        try:
+            labels = store.series("mcp_server_up")["labels"].to_list()
+        except Exception:  # an empty or unreachable store: learnt from the alerts instead
+            labels = []
+        return Topology.from_label_sets(labels)
+
+    @property
+    def engine_rules(self) -> int:
+        return sum(len(g.rules) for g in self.engine.groups.values())
+
+    @property
+    def groups(self) -> dict[str, float]:
+        """Rule group name -> evaluation interval (s), for the scheduler."""
+        return {name: g.interval_s for name, g in self.engine.groups.items()}
+
+    def evaluate(self, group: str) -> CycleResult:
+        """One cycle of a rule group; alerts that changed reach the notification stage at once,
+        so group_wait starts when the alert fires, not at the next notify tick."""
+        result = self.engine.evaluate(group)
+        self.stats.cycles += 1
+        self.stats.last_cycles[group] = result
+        if result.transitions:
+            self.tick()
+        return result
+
+    def current_alerts(self) -> list[Alert]:
+        """Firing and recently resolved alerts: the rules' and the inbound webhook's."""
+        states = self.engine.alerts(["firing", "resolved"])
+        if self.settings.alerting.inbound.enabled:
+            inbound = load_states(self.store.engine, prefix=INBOUND_PREFIX)
+            states += [s for per in inbound.values() for s in per.values()]
+        return [a for s in states if (a := to_alert(s)) is not None]
+
+    def tick(self) -> TickResult:
+        """Incidents from the current alerts, notifications of due groups, escalations, retries."""
+        now = int(self.clock() * 1000)
+        alerts = self.current_alerts()
+        seen = frozenset((a.fingerprint, a.status) for a in alerts)
+        if seen != self._seen or now - self._ingested_ms >= INGEST_EVERY_MS:  # incidents: on change
+            for change in self.incidents.ingest(alerts, now):
+                self._incident_changed(change, now)
+            self._seen, self._ingested_ms = seen, now
+        result = self.pipeline.tick(alerts, now)
+        self.escalator.tick(now)
+        if now - self._retried_ms >= RETRY_EVERY_MS:  # the outbox is in the database: not every tick
+            self.dispatcher.tick()
+            self._retried_ms = now
+        self.stats.last_tick = result
+        self.stats.notifications += len(result.notifications)
+        return result
+
+    def _incident_changed(self, change: Change, now_ms: int) -> None:
+        if change.kind in ("opened", "reopened"):
+            self.escalator.opened(change.incident_id, now_ms)
+
+    def _send(self, receiver: str, n: Notification) -> None:
+        deliveries = self.dispatcher.dispatch(receiver, n)
+        incidents = set(self.incidents.incidents_of(a.fingerprint for a in n.alerts).values())
+        for incident_id in incidents:  # each delivery also goes on the timeline of its incidents
+            for d in deliveries:
+                self.incidents.record_notification(incident_id, d)
+
+    def close(self) -> None:
+        self.dispatcher.close()

@@ -1,0 +1,256 @@
+"""A buffered writer: samples survive a database outage in memory, then in spool files on disk.
+
+Order is kept: spool files (oldest first), then the memory buffer, then the new batch. A spool file
+is JSON lines, a header ``{"format": "pulse-spool", "version": 1, "count": N}`` then one
+``[metric, [[label, value], ...], ts_ms, value]`` per sample; it is written to a temporary name,
+fsynced and renamed, and deleted only after the store accepted its samples in one transaction.
+A crash between that commit and the delete replays the file on restart, which the store absorbs
+(it upserts on ``(series, ts)``). A corrupt file is renamed ``*.bad`` and the reason logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core.kernel.errors import StorageError, StorageUnavailable
+from core.kernel.samples import Sample
+from core.storage.tsdb.ingest import WriteResult
+
+if TYPE_CHECKING:
+    from core.runtime.selfmetrics import SelfMetrics
+    from core.storage.tsdb.store import Store
+
+log = logging.getLogger(__name__)
+FORMAT, VERSION = "pulse-spool", 1
+CHUNK = 50_000
+
+
+@dataclass
+class SpoolStats:
+    """Counts since start: samples written (accepted by the store), buffered after a failure,
+    spilled to spool files and recovered (written after being held); files set aside as bad."""
+
+    written: int = 0
+    buffered: int = 0
+    spilled: int = 0
+    recovered: int = 0
+    set_aside: int = 0
+
+
+class SpoolCorrupt(ValueError):
+    """A spool file cannot be read back whole."""
+
+
+def _encode(s: Sample) -> str:
+    return json.dumps([s.metric, [list(kv) for kv in s.labels], s.ts, s.value])
+
+
+def _decode(line: str) -> Sample:
+    metric, labels, ts, value = json.loads(line)
+    if not isinstance(metric, str) or not isinstance(ts, int) or not isinstance(value, int | float):
+        raise SpoolCorrupt(f"bad sample {line[:120]!r}")
+    if not all(
+        isinstance(kv, list) and len(kv) == 2 and all(isinstance(x, str) for x in kv) for kv in labels
+    ):
+        raise SpoolCorrupt(f"bad labels {line[:120]!r}")
+    return Sample(metric, tuple((k, v) for k, v in labels), ts, float(value))
+
+
+def _merge(total: WriteResult, res: WriteResult) -> None:
+    total.accepted += res.accepted
+    total.rejected.update(res.rejected)
+    total.new_series += res.new_series
+
+
+class BufferedWriter:
+    """Writes batches to the store; holds them while it is unavailable; nothing is lost.
+
+    While the store is down, ``write()`` buffers at once for ``retry_interval_s`` instead of
+    waiting on the database for every batch; ``flush()`` always tries.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        spool_dir: Path,
+        max_buffer: int,
+        metrics: SelfMetrics | None = None,
+        retry_interval_s: float = 1.0,
+    ) -> None:
+        self.store, self.max_buffer, self.metrics = store, max_buffer, metrics
+        self.retry_interval_s = retry_interval_s
+        self.spool_dir = Path(spool_dir)
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        self.stats = SpoolStats()
+        self.last_error: str | None = None
+        self._buf: deque[Sample] = deque()
+        self._lock = threading.RLock()
+        self._retry_at = 0.0
+        self._files: dict[Path, int] = {}  # spool file -> sample count, in name (= age) order
+        for tmp in self.spool_dir.glob("*.tmp"):
+            self._set_aside(tmp, "unfinished spill from a crashed process")
+        for path in sorted(self.spool_dir.glob("spool-*.jsonl")):
+            try:
+                self._files[path] = self._read(path, body=False)[0]
+            except (OSError, ValueError) as exc:
+                self._set_aside(path, str(exc))
+        self._seq = 1 + max((int(p.stem[6:]) for p in self._files if p.stem[6:].isdigit()), default=0)
+        self._gauge()
+
+    # -- public -------------------------------------------------------------------
+    @property
+    def pending(self) -> int:
+        """Samples not yet in the store: memory buffer plus spool files."""
+        with self._lock:
+            return len(self._buf) + sum(self._files.values())
+
+    def write(self, batch: Sequence[Sample]) -> WriteResult:
+        """Drain what is pending, then write ``batch``; on a storage failure hold it instead.
+
+        Returns what the store accepted in this call. A non-transient StorageError is re-raised
+        after the batch was buffered, so the caller can report it.
+        """
+        with self._lock:
+            result = WriteResult()
+            if self.pending and time.monotonic() < self._retry_at:
+                self._hold(batch)
+                return result
+            try:
+                self._drain(result)
+                if batch:
+                    _merge(result, self._timed_write(batch))
+            except StorageError as exc:
+                self._hold(batch)
+                self._failed(exc)
+                if not isinstance(exc, StorageUnavailable):
+                    raise
+            return result
+
+    def flush(self) -> bool:
+        """Try to write everything pending now; True when nothing is left."""
+        with self._lock:
+            try:
+                self._drain(WriteResult())
+            except StorageError as exc:
+                self._failed(exc)
+            return self.pending == 0
+
+    def close(self) -> None:
+        """Flush; if the store is still down, spill the memory buffer so shutdown loses nothing."""
+        with self._lock:
+            if not self.flush() and self._buf:
+                self._spill()
+
+    # -- internals ----------------------------------------------------------------
+    def _timed_write(self, batch: Sequence[Sample]) -> WriteResult:
+        t0 = time.perf_counter()
+        res = self.store.write(batch)
+        if self.metrics is not None:
+            self.metrics.record_write(res, time.perf_counter() - t0)
+        self.stats.written += res.accepted
+        return res
+
+    def _drain(self, result: WriteResult) -> None:
+        for path in list(self._files):
+            try:
+                samples = self._read(path, body=True)[1]
+            except (OSError, ValueError) as exc:
+                self._set_aside(path, str(exc))
+                continue
+            _merge(result, self._timed_write(samples))
+            self.stats.recovered += self._files.pop(path)
+            try:
+                path.unlink()
+            except OSError as exc:  # written already; a restart would replay it, which upserts
+                log.error("cannot delete written spool file %s: %s", path, exc)
+            self._gauge()
+        while self._buf:
+            chunk = [self._buf[i] for i in range(min(CHUNK, len(self._buf)))]
+            _merge(result, self._timed_write(chunk))
+            for _ in chunk:
+                self._buf.popleft()
+            self.stats.recovered += len(chunk)
+            self._gauge()
+        if self.last_error is not None:
+            log.info("storage is back; pending samples written")
+        self.last_error, self._retry_at = None, 0.0
+
+    def _hold(self, batch: Sequence[Sample]) -> None:
+        self._buf.extend(batch)
+        self.stats.buffered += len(batch)
+        if len(self._buf) > self.max_buffer:
+            self._spill()
+        self._gauge()
+
+    def _failed(self, exc: StorageError) -> None:
+        if self.last_error is None:
+            log.warning("storage unavailable, buffering samples: %s", exc)
+        self.last_error = str(exc)
+        self._retry_at = time.monotonic() + self.retry_interval_s
+
+    def _spill(self) -> None:
+        path = self.spool_dir / f"spool-{self._seq:012d}.jsonl"
+        tmp = path.with_name(path.name + ".tmp")
+        n = len(self._buf)
+        try:
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(json.dumps({"format": FORMAT, "version": VERSION, "count": n}) + "\n")
+                f.writelines(_encode(s) + "\n" for s in self._buf)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except OSError as exc:  # disk full or read-only: keep the samples in memory
+            log.error("cannot spill %d samples to %s: %s", n, path, exc)
+            tmp.unlink(missing_ok=True)
+            return
+        self._seq += 1
+        self._files[path] = n
+        self._buf.clear()
+        self.stats.spilled += n
+        if self.metrics is not None:
+            self.metrics.spooled_samples.inc(n)
+        log.warning("spilled %d buffered samples to %s", n, path)
+
+    def _read(self, path: Path, body: bool) -> tuple[int, list[Sample]]:
+        """The sample count from the header and, with ``body``, the samples; ValueError if corrupt."""
+        with open(path, encoding="utf-8") as f:
+            try:
+                head: Any = json.loads(f.readline() or "null")
+            except ValueError as exc:
+                head = f"unreadable: {exc}"
+            if not isinstance(head, dict) or (head.get("format"), head.get("version")) != (FORMAT, VERSION):
+                raise SpoolCorrupt(f"not a version {VERSION} Pulse spool file (header {head!r})")
+            count = head.get("count")
+            if not isinstance(count, int) or count < 0:
+                raise SpoolCorrupt(f"bad sample count in header {head!r}")
+            lines = f.read().splitlines() if body else []
+        if body and len(lines) != count:
+            raise SpoolCorrupt(f"header says {count} samples but the file holds {len(lines)} lines")
+        try:
+            return count, [_decode(line) for line in lines]
+        except (ValueError, TypeError) as exc:
+            raise SpoolCorrupt(str(exc)) from exc
+
+    def _set_aside(self, path: Path, reason: str) -> None:
+        bad = path.with_name(path.name + ".bad")
+        log.error("spool file %s is unreadable (%s); moving it aside to %s", path, reason, bad)
+        try:
+            os.replace(path, bad)
+        except OSError as exc:
+            log.error("cannot move %s aside: %s", path, exc)
+        self._files.pop(path, None)
+        self.stats.set_aside += 1
+        self._gauge()
+
+    def _gauge(self) -> None:
+        if self.metrics is not None:
+            self.metrics.buffered_samples.set(len(self._buf) + sum(self._files.values()))

@@ -1,0 +1,86 @@
+"""Incidents as one user may see and act on them: the list, one incident, its report, MTTA/MTTR."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from core.access.policy import Action
+from core.incidents.report import Report
+from core.incidents.report_charts import ChartData, chart_data
+from core.incidents.service import IncidentService
+from core.kernel.errors import PermissionDenied
+from core.storage.tsdb import Store
+from core.views import incidents as iv
+
+if TYPE_CHECKING:
+    from core.seam.console import Console
+
+
+class Incidents:
+    def __init__(self, console: Console, store: Store) -> None:
+        self._c = console
+        self._store = store
+        self._svc = IncidentService(store.engine, console.settings.alerting.incidents)
+
+    def list(self, states: tuple[str, ...] = (), since_ms: int | None = None) -> pl.DataFrame:
+        return iv.incident_list(self._svc, self._c.scope, states, since_ms)
+
+    def detail(self, incident_id: int) -> iv.DetailFrames:
+        frames = iv.detail_frames(self._svc, incident_id)
+        self._visible(frames.detail.incident.teams, incident_id)
+        return frames
+
+    def mtta_mttr(self, start_ms: int, end_ms: int) -> pl.DataFrame:
+        return iv.mtta_mttr(self._svc, start_ms, end_ms, self._c.scope)
+
+    def report(self, incident_id: int) -> Report:
+        self.detail(incident_id)
+        return self._svc.report(incident_id)
+
+    def report_charts(self, report: Report) -> list[ChartData]:
+        """The report's charts, read through the user's scoped store."""
+        return [chart_data(self._c.reader, spec) for spec in report.charts]
+
+    def report_files(self, incident_id: int) -> iv.ReportFiles:
+        self.detail(incident_id)
+        return iv.report_files(self._svc, incident_id, self._store)
+
+    # -- actions ---------------------------------------------------------------------------------
+    def acknowledge(self, incident_id: int) -> None:
+        self._act(incident_id)
+        self._svc.acknowledge(incident_id, self._c.principal.username)
+
+    def resolve(self, incident_id: int) -> None:
+        self._act(incident_id)
+        self._svc.resolve(incident_id, self._c.principal.username)
+
+    def reopen(self, incident_id: int) -> None:
+        self._act(incident_id)
+        self._svc.reopen(incident_id, self._c.principal.username)
+
+    def add_note(self, incident_id: int, text: str) -> None:
+        self._act(incident_id)
+        self._svc.add_note(incident_id, self._c.principal.username, text)
+
+    def assign(self, incident_id: int, assignee: str) -> None:
+        self._act(incident_id)
+        self._svc.assign(incident_id, assignee, self._c.principal.username)
+
+    def add_action_item(self, incident_id: int, text: str) -> None:
+        self._act(incident_id)
+        self._svc.add_action_item(incident_id, text, self._c.principal.username)
+
+    def _teams(self, incident_id: int) -> tuple[str, ...]:
+        return self._svc.get(incident_id).incident.teams
+
+    def _visible(self, teams: tuple[str, ...], incident_id: int) -> None:
+        scope = self._c.scope
+        if scope is not None and not scope.intersection(teams):
+            raise PermissionDenied(f"incident #{incident_id} belongs to no team of {self._c.principal.label}")
+
+    def _act(self, incident_id: int) -> None:
+        teams = self._teams(incident_id)
+        self._visible(teams, incident_id)
+        self._c.require(Action.ACKNOWLEDGE, teams[0] if teams else None)

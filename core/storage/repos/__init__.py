@@ -1,0 +1,1 @@
+"""The application's repositories: plain records in, plain records out, SQL only here."""

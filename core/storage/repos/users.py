@@ -1,0 +1,164 @@
+"""Users of the dashboard: accounts, password hashes, roles, lockout state and team memberships.
+
+All SQL about users lives here (SQLAlchemy Core). Rules (which roles exist, what they may see,
+when an account locks) live in :mod:`core.access.policy`; this module stores what it is told and
+answers ``None`` or ``False`` for a user that does not exist, so callers phrase the error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from core.storage.engine import storage_errors
+from core.storage.schema import user_teams, users
+
+LockState = tuple[int, int]  # (failed_attempts, locked_until_ms)
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    id: int
+    username: str
+    display_name: str
+    email: str
+    password_hash: str
+    role: str
+    disabled: bool
+    failed_attempts: int
+    locked_until_ms: int
+    created_ms: int
+    teams: tuple[str, ...] = ()
+
+
+def _teams_of(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+    if not ids:
+        return {}
+    q = sa.select(user_teams.c.user_id, user_teams.c.team).where(user_teams.c.user_id.in_(ids))
+    found: dict[int, list[str]] = {}
+    for uid, team in conn.execute(q.order_by(user_teams.c.team)):
+        found.setdefault(uid, []).append(team)
+    return {uid: tuple(teams) for uid, teams in found.items()}
+
+
+def _records(conn: Connection, where: sa.ColumnElement[bool] | None = None) -> list[UserRecord]:
+    q = sa.select(*users.c).order_by(users.c.username)
+    if where is not None:
+        q = q.where(where)
+    rows = conn.execute(q).mappings().all()
+    teams = _teams_of(conn, [r["id"] for r in rows])
+    return [UserRecord(**dict(r), teams=teams.get(r["id"], ())) for r in rows]
+
+
+def _write_teams(conn: Connection, user_id: int, teams: Iterable[str]) -> None:
+    conn.execute(sa.delete(user_teams).where(user_teams.c.user_id == user_id))
+    rows = [{"user_id": user_id, "team": t} for t in sorted(set(teams))]
+    if rows:
+        conn.execute(sa.insert(user_teams), rows)
+
+
+class UserRepo:
+    """Reads and writes of the ``users`` and ``user_teams`` tables of one database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def count(self) -> int:
+        with storage_errors("counting users"), self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(users)).scalar_one())
+
+    def get(self, username: str) -> UserRecord | None:
+        with storage_errors("reading a user"), self.engine.connect() as conn:
+            found = _records(conn, users.c.username == username)
+        return found[0] if found else None
+
+    def all(self) -> list[UserRecord]:
+        with storage_errors("listing users"), self.engine.connect() as conn:
+            return _records(conn)
+
+    def add(
+        self,
+        *,
+        username: str,
+        password_hash: str,
+        role: str,
+        now_ms: int,
+        teams: Iterable[str] = (),
+        display_name: str = "",
+        email: str = "",
+    ) -> UserRecord | None:
+        """Create a user; None when the username is taken."""
+        row = {
+            "username": username,
+            "display_name": display_name,
+            "email": email,
+            "password_hash": password_hash,
+            "role": role,
+            "disabled": False,
+            "failed_attempts": 0,
+            "locked_until_ms": 0,
+            "created_ms": now_ms,
+        }
+        with storage_errors("adding a user"):
+            try:
+                with self.engine.begin() as conn:
+                    user_id = conn.execute(sa.insert(users).values(row).returning(users.c.id)).scalar_one()
+                    _write_teams(conn, user_id, teams)
+            except IntegrityError:
+                return None
+        return self.get(username)
+
+    def _update(self, username: str, what: str, **values: object) -> bool:
+        with storage_errors(what), self.engine.begin() as conn:
+            done = conn.execute(sa.update(users).where(users.c.username == username).values(**values))
+            return bool(done.rowcount)
+
+    def set_password(self, username: str, password_hash: str) -> bool:
+        """Replace the password hash and clear any lockout; False when there is no such user."""
+        return self._update(
+            username, "changing a password", password_hash=password_hash, failed_attempts=0, locked_until_ms=0
+        )
+
+    def set_disabled(self, username: str, disabled: bool) -> bool:
+        values: dict[str, object] = {"disabled": disabled}
+        if not disabled:
+            values |= {"failed_attempts": 0, "locked_until_ms": 0}
+        return self._update(username, "disabling a user" if disabled else "enabling a user", **values)
+
+    def set_role(self, username: str, role: str) -> bool:
+        return self._update(username, "changing a role", role=role)
+
+    def set_teams(self, username: str, teams: Iterable[str]) -> bool:
+        with storage_errors("changing teams"), self.engine.begin() as conn:
+            user_id = conn.execute(sa.select(users.c.id).where(users.c.username == username)).scalar()
+            if user_id is None:
+                return False
+            _write_teams(conn, user_id, teams)
+            return True
+
+    def update_lock(self, username: str, change: Callable[[LockState], LockState]) -> LockState | None:
+        """Apply ``change`` to (failed_attempts, locked_until_ms) in one transaction, row locked.
+
+        Concurrent failed sign-ins of one user are serialised (``SELECT ... FOR UPDATE`` on
+        PostgreSQL, the database write lock on SQLite), so none is lost. None: no such user.
+        """
+        c = users.c
+        with storage_errors("recording a sign-in"), self.engine.begin() as conn:
+            row = conn.execute(
+                sa.select(c.failed_attempts, c.locked_until_ms)
+                .where(c.username == username)
+                .with_for_update()
+            ).first()
+            if row is None:
+                return None
+            new = change((int(row[0]), int(row[1])))
+            conn.execute(
+                sa.update(users)
+                .where(c.username == username)
+                .values(failed_attempts=new[0], locked_until_ms=new[1])
+            )
+            return new

@@ -1,0 +1,116 @@
+"""Reading stored data: series lookup, raw samples (chunks merged with recent rows) and rollups."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from core.kernel.selector import Selector
+from core.storage.schema import ROLLUPS, chunks, head, series
+from core.storage.tsdb.block import unpack
+from core.storage.tsdb.chunks import decode
+
+_PART = 500
+RAW_SCHEMA = {"series_id": pl.Int64, "ts": pl.Int64, "value": pl.Float64}
+ROLLUP_SCHEMA = {**{"series_id": pl.Int64, "ts": pl.Int64}, **{c: pl.Float64 for c in ("min", "max", "sum")}}
+ROLLUP_SCHEMA |= {"count": pl.Int64, "last": pl.Float64}
+
+
+def last_write_wins(frames: list[pl.DataFrame], schema: dict[str, Any]) -> pl.DataFrame:
+    """One frame sorted by series and time; a (series, ts) present twice keeps its later frame's row."""
+    if not frames:
+        return pl.DataFrame(schema=schema)
+    merged = pl.concat(frames).unique(["series_id", "ts"], keep="last", maintain_order=True)
+    return merged.sort("series_id", "ts")
+
+
+def _parts(ids: Sequence[int]) -> Iterator[list[int]]:
+    ids = list(ids)
+    for i in range(0, len(ids), _PART):
+        yield ids[i : i + _PART]
+
+
+def select_series(conn: Connection, selector: Selector) -> pl.DataFrame:
+    """Series of a metric whose labels satisfy every matcher: columns id, metric, labels (dict)."""
+    rows = conn.execute(sa.select(series.c.id, series.c.labels).where(series.c.metric == selector.metric))
+    ids, labels = [], []
+    for sid, text in rows:
+        lb = json.loads(text)
+        if selector.matches(lb):
+            ids.append(sid)
+            labels.append(lb)
+    return pl.DataFrame({"id": ids, "labels": labels}, schema={"id": pl.Int64, "labels": pl.Object})
+
+
+def all_series_ids(conn: Connection) -> list[int]:
+    return list(conn.execute(sa.select(series.c.id).order_by(series.c.id)).scalars())
+
+
+def metric_names(conn: Connection) -> list[str]:
+    return list(conn.execute(sa.select(series.c.metric).distinct().order_by(series.c.metric)).scalars())
+
+
+def head_blocks(
+    conn: Connection, start: int, end: int
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Decoded head blocks overlapping [start, end), in write order."""
+    h = head.c
+    q = sa.select(h.data, h.n).where(h.max_ts >= start, h.min_ts < end).order_by(h.id)
+    for blob, n in conn.execute(q):
+        yield unpack(blob, n)
+
+
+def read_raw(conn: Connection, ids: Sequence[int], start: int, end: int) -> pl.DataFrame:
+    """Raw samples of ``ids`` with start <= ts < end from chunks and head blocks, sorted.
+
+    A (series, ts) written twice keeps the last write: chunks come first, head blocks after them
+    in write order.
+    """
+    frames: list[pl.DataFrame] = []
+    for part in _parts(ids):
+        cq = sa.select(chunks.c.series_id, chunks.c.data).where(
+            chunks.c.series_id.in_(part), chunks.c.end_ts >= start, chunks.c.start_ts < end
+        )
+        for sid, blob in conn.execute(cq):
+            ts, values = decode(blob)
+            keep = (ts >= start) & (ts < end)
+            frames.append(_frame(np.full(int(keep.sum()), sid, np.int64), ts[keep], values[keep]))
+    wanted = np.asarray(ids, dtype=np.int64)
+    for sids, ts, values in head_blocks(conn, start, end):
+        keep = (ts >= start) & (ts < end) & np.isin(sids, wanted)
+        if keep.any():
+            frames.append(_frame(sids[keep], ts[keep], values[keep]))
+    return last_write_wins(frames, RAW_SCHEMA)
+
+
+def _frame(sids: np.ndarray, ts: np.ndarray, values: np.ndarray) -> pl.DataFrame:
+    return pl.DataFrame({"series_id": sids, "ts": ts, "value": values}, schema=RAW_SCHEMA)
+
+
+def _fetch_plain(conn: Connection, q: sa.Select[Any]) -> Sequence[Any]:
+    """All rows as plain DBAPI tuples: skips SQLAlchemy's per-row processing on bulk reads."""
+    result = conn.execute(q)
+    rows = result.cursor.fetchall() if result.cursor is not None else []
+    result.close()
+    return rows
+
+
+def read_rollup(conn: Connection, table: sa.Table, ids: Sequence[int], start: int, end: int) -> pl.DataFrame:
+    """Rollup rows of ``ids`` with start <= ts < end, from packed chunks and rows (rows win), sorted."""
+    from core.storage.tsdb.rollup_chunks import read_chunks
+
+    resolution = next(res for res, t in ROLLUPS.items() if t is table)
+    frames = read_chunks(conn, resolution, ids, start, end)
+    cols = [table.c[name] for name in ROLLUP_SCHEMA]
+    for part in _parts(ids):
+        q = sa.select(*cols).where(table.c.series_id.in_(part), table.c.ts >= start, table.c.ts < end)
+        rows = _fetch_plain(conn, q)
+        if rows:
+            frames.append(pl.DataFrame(rows, schema=ROLLUP_SCHEMA, orient="row"))
+    return last_write_wins(frames, ROLLUP_SCHEMA)

@@ -1,0 +1,134 @@
+"""Compaction of older rollup rows into compressed per-series chunks (and reading them back).
+
+A rollup row costs ~40 bytes in a B-tree; a day of 1 m rows of one series packed with the chunk
+codec costs a few hundred bytes. Rows newer than the cutoff stay rows, because late samples can
+still recompute them; a row recomputed after its window was packed is merged on the next run,
+and reads merge chunks and rows meanwhile (rows win).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from core.storage.engine import storage_errors
+from core.storage.schema import ROLLUPS, rollup_chunks
+from core.storage.tsdb.chunks import decode_table, encode_table
+from core.storage.upsert import upsert
+
+HOUR, DAY = 3_600_000, 86_400_000
+WIDTH = {60_000: DAY, 3_600_000: 7 * DAY}  # chunk span per resolution: 1440 and 168 rows
+VALUES = ("min", "max", "sum", "count", "last")
+SCHEMA = {"series_id": pl.Int64, "ts": pl.Int64, **{c: pl.Float64 for c in VALUES[:3]}}
+SCHEMA |= {"count": pl.Int64, "last": pl.Float64}
+
+
+def _encode_rows(frame: pl.DataFrame, width: int) -> list[dict[str, object]]:
+    sids, ts_all = frame["series_id"].to_numpy(), frame["ts"].to_numpy()
+    cols = [frame[c].to_numpy().astype(np.float64) for c in VALUES]
+    starts = ts_all - ts_all % width
+    cuts = np.flatnonzero((np.diff(sids) != 0) | (np.diff(starts) != 0)) + 1
+    out: list[dict[str, object]] = []
+    for a, b in zip(np.r_[0, cuts].tolist(), np.r_[cuts, sids.size].tolist(), strict=True):
+        out.append(
+            {
+                "series_id": int(sids[a]),
+                "start_ts": int(starts[a]),
+                "end_ts": int(ts_all[b - 1]),
+                "n": b - a,
+                "data": encode_table(ts_all[a:b], [c[a:b] for c in cols]),
+            }
+        )
+    return out
+
+
+def decode_rows(sid: int, blob: bytes) -> pl.DataFrame:
+    return decode_many([(sid, blob)])
+
+
+def decode_many(
+    chunks: Sequence[tuple[int, bytes]], start: int | None = None, end: int | None = None
+) -> pl.DataFrame:
+    """Rollup rows of many chunks as one frame (numpy concatenation, one DataFrame at the end)."""
+    parts: list[list[np.ndarray]] = []
+    for sid, blob in chunks:
+        ts, cols = decode_table(blob)
+        keep = np.ones(ts.size, bool)
+        if start is not None:
+            keep &= ts >= start
+        if end is not None:
+            keep &= ts < end
+        parts.append([np.full(int(keep.sum()), sid, np.int64), ts[keep], *[c[keep] for c in cols]])
+    if not parts:
+        return pl.DataFrame(schema=SCHEMA)
+    arrays = [np.concatenate(col) for col in zip(*parts, strict=True)]
+    frame = pl.DataFrame(dict(zip(SCHEMA, arrays, strict=True)))
+    return frame.with_columns(pl.col("count").cast(pl.Int64))
+
+
+def read_chunks(
+    conn: Connection, resolution: int, ids: Sequence[int], start: int, end: int
+) -> list[pl.DataFrame]:
+    c = rollup_chunks.c
+    found: list[tuple[int, bytes]] = []
+    for i in range(0, len(ids), 500):
+        q = sa.select(c.series_id, c.data).where(
+            c.resolution == resolution,
+            c.series_id.in_(list(ids[i : i + 500])),
+            c.end_ts >= start,
+            c.start_ts < end,
+        )
+        found.extend((sid, blob) for sid, blob in conn.execute(q))
+    return [decode_many(found, start, end)] if found else []
+
+
+def pack(conn: Connection, resolution: int, fresh: pl.DataFrame) -> int:
+    """Merge rollup rows (SCHEMA columns) into the chunks of their spans; returns chunks written.
+
+    Rows of the same (series, ts) still in the rollup table would win on read, so they go.
+    """
+    if fresh.is_empty():
+        return 0
+    table, width, c = ROLLUPS[resolution], WIDTH[resolution], rollup_chunks.c
+    ids = fresh["series_id"].unique().to_list()
+    ts = fresh["ts"].to_numpy()
+    lo, hi = int(ts.min()) // width * width, int(ts.max()) + 1
+    old_q = sa.select(c.series_id, c.data).where(
+        c.resolution == resolution, c.series_id.in_(ids), c.start_ts >= lo, c.start_ts < hi
+    )
+    old = decode_many([(sid, blob) for sid, blob in conn.execute(old_q)])
+    merged = pl.concat([old, fresh.select(list(SCHEMA))]).unique(
+        ["series_id", "ts"], keep="last", maintain_order=True
+    )
+    new = [{"resolution": resolution, **r} for r in _encode_rows(merged.sort("series_id", "ts"), width)]
+    upsert(conn, rollup_chunks, new, ["resolution", "series_id", "start_ts"])
+    conn.execute(sa.delete(table).where(table.c.series_id.in_(ids), table.c.ts >= lo, table.c.ts < hi))
+    return len(new)
+
+
+def _compact_group(conn: Connection, resolution: int, ids: list[int], cutoff: int) -> int:
+    table = ROLLUPS[resolution]
+    q = sa.select(*[table.c[n] for n in SCHEMA]).where(table.c.series_id.in_(ids), table.c.ts < cutoff)
+    rows = conn.execute(q).all()
+    return pack(conn, resolution, pl.DataFrame(rows, schema=SCHEMA, orient="row")) if rows else 0
+
+
+def packed_cutoff(resolution: int, stable_before_ms: int) -> int:
+    """Rows before this time belong to whole chunk spans that end before ``stable_before_ms``."""
+    return stable_before_ms - stable_before_ms % WIDTH[resolution]
+
+
+def compact_rollups(engine: Engine, ids: list[int], stable_before_ms: int) -> int:
+    """Pack rollup rows of whole chunk spans that end before ``stable_before_ms``."""
+    written = 0
+    with storage_errors("compacting rollups"):
+        for resolution in WIDTH:
+            cutoff = packed_cutoff(resolution, stable_before_ms)
+            for i in range(0, len(ids), 200):
+                with engine.begin() as conn:
+                    written += _compact_group(conn, resolution, ids[i : i + 200], cutoff)
+    return written

@@ -1,0 +1,138 @@
+"""The Store: one object per process and database that the rest of Pulse talks to."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from core.kernel.samples import Sample
+from core.kernel.selector import Selector, parse_selector
+from core.kernel.settings import Settings
+from core.storage.engine import make_engine, storage_errors, upgrade
+from core.storage.schema import ingest_rejects, meta, series
+from core.storage.tsdb import read
+from core.storage.tsdb.batch import Element, run_instant, run_queries
+from core.storage.tsdb.compaction import compact
+from core.storage.tsdb.ingest import Writer, WriteResult
+from core.storage.tsdb.query import Query, run_query
+from core.storage.tsdb.retention import apply_retention
+from core.storage.tsdb.rollup import run_rollups
+from core.storage.tsdb.rollup_chunks import compact_rollups
+
+HOUR_MS = 3_600_000
+
+
+class Store:
+    """Writes, reads and maintenance of the metrics store.
+
+    Writes and maintenance (rollups, compaction, retention) of one process are serialised by a
+    lock, so the dirty-bucket bookkeeping of rollups never races with a concurrent write.
+    """
+
+    def __init__(self, engine: Engine, settings: Settings, clock: Callable[[], float] = time.time):
+        self.engine = engine
+        self.settings = settings
+        self.clock = clock
+        self.writer = Writer(engine, settings.ingest, clock)
+        self._lock = threading.RLock()
+        self.last_rollup_chunks = 0
+
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    # -- writes and maintenance -------------------------------------------------
+    def write(self, batch: Sequence[Sample]) -> WriteResult:
+        with self._lock:
+            return self.writer.write(batch)
+
+    def run_rollups(self) -> int:
+        with self._lock:
+            return run_rollups(self.engine)
+
+    def compact(self) -> int:
+        """Bring rollups up to date, then pack old head blocks and old rollup rows into chunks.
+
+        Returns the raw chunks written (``last_rollup_chunks`` holds the rollup chunks written).
+        """
+        with self._lock:
+            stable = self.now_ms() - self.settings.ingest.out_of_order_window_s * 1000 - HOUR_MS
+            run_rollups(self.engine, pack_before=stable)
+            written = compact(self.engine, self.settings.ingest, self.now_ms())
+            with storage_errors("listing series"), self.engine.connect() as conn:
+                ids = read.all_series_ids(conn)
+            self.last_rollup_chunks = compact_rollups(self.engine, ids, stable)
+            return written
+
+    def apply_retention(self) -> dict[str, int]:
+        with self._lock:
+            return apply_retention(self.engine, self.settings.retention, self.now_ms())
+
+    # -- reads ------------------------------------------------------------------
+    def query(self, q: Query) -> pl.DataFrame:
+        with storage_errors("querying samples"), self.engine.connect() as conn:
+            return run_query(conn, q, self.settings.retention, self.now_ms())
+
+    def query_many(self, qs: Sequence[Query]) -> list[pl.DataFrame]:
+        """Many queries in one connection; queries of one metric and range share one read."""
+        with storage_errors("querying samples"), self.engine.connect() as conn:
+            return run_queries(conn, qs, self.settings.retention, self.now_ms())
+
+    def instant_many(self, qs: Sequence[Query]) -> list[list[Element]]:
+        """Latest value per label set of many queries (an alerting cycle's window queries)."""
+        with storage_errors("querying samples"), self.engine.connect() as conn:
+            return run_instant(conn, qs, self.settings.retention, self.now_ms())
+
+    def select(self, selector: str | Selector, start_ms: int, end_ms: int, **kw: object) -> pl.DataFrame:
+        sel = parse_selector(selector) if isinstance(selector, str) else selector
+        return self.query(Query(sel, start_ms, end_ms, **kw))  # type: ignore[arg-type]
+
+    def series(self, selector: str | Selector) -> pl.DataFrame:
+        sel = parse_selector(selector) if isinstance(selector, str) else selector
+        with storage_errors("listing series"), self.engine.connect() as conn:
+            return read.select_series(conn, sel)
+
+    def metrics(self) -> list[str]:
+        with storage_errors("listing metrics"), self.engine.connect() as conn:
+            return read.metric_names(conn)
+
+    def series_count(self) -> int:
+        with storage_errors("counting series"), self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(series)).scalar_one())
+
+    def rejects(self) -> pl.DataFrame:
+        """Rejected samples by reason and metric, persisted across restarts."""
+        schema = {"reason": pl.Utf8, "metric": pl.Utf8, "count": pl.Int64, "last_ms": pl.Int64}
+        with storage_errors("reading rejects"), self.engine.connect() as conn:
+            rows = conn.execute(sa.select(*ingest_rejects.c).order_by(ingest_rejects.c.reason)).all()
+        return pl.DataFrame(rows, schema=schema, orient="row")
+
+    def raw(self, ids: Sequence[int], start_ms: int, end_ms: int) -> pl.DataFrame:
+        with storage_errors("reading samples"), self.engine.connect() as conn:
+            return read.read_raw(conn, ids, start_ms, end_ms)
+
+    # -- small key/value facts ------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        with storage_errors("reading meta"), self.engine.connect() as conn:
+            return conn.execute(sa.select(meta.c.value).where(meta.c.key == key)).scalar_one_or_none()
+
+    def set_meta(self, key: str, value: str) -> None:
+        from core.storage.upsert import upsert
+
+        with storage_errors("writing meta"), self.engine.begin() as conn:
+            upsert(conn, meta, [{"key": key, "value": value}], ["key"])
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(settings: Settings, clock: Callable[[], float] = time.time, migrate: bool = True) -> Store:
+    """Connect to the configured database, upgrade its schema and return a Store."""
+    engine = make_engine(settings.url)
+    if migrate:
+        upgrade(engine)
+    return Store(engine, settings, clock)
