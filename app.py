@@ -84,7 +84,7 @@ def _freeze_heap() -> int:
 
 
 _freeze_heap()
-ui.get_store()  # open (and migrate) the store once per process; a failure stops with advice
+ui.backend()  # open (and migrate) the store once per process; a failure stops with advice
 signin = _auth.begin()  # never stops for a missing sign-in
 page = st.navigation(pages(signin.principal), position="sidebar" if signin.principal else "hidden")
 _auth.gate(signin, page)  # the sign-in form and a stop, or the user box and the page check

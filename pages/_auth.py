@@ -22,7 +22,6 @@ sign-in or sign-out, because the component that performs them must reach the bro
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
@@ -32,8 +31,9 @@ import streamlit_authenticator as stauth
 from core.access import accounts
 from core.access import policy as auth
 from core.kernel.errors import PulseError
-from core.storage.repos.users import UserRecord, UserRepo
-from core.storage.tsdb import Store
+from core.kernel.records.users import UserRecord
+from core.seam import Backend
+from core.seam.signin import SignIn as Accounts
 from pages import _common as ui
 from pages import _keys as K
 
@@ -51,25 +51,20 @@ PLUMBING_CSS = f"""<style>
 
 
 @st.cache_resource(show_spinner=False)
-def _first_run(url: str, data_dir: str, _store: Store) -> str:
-    """Once per process and database: the first admin (its password printed on the terminal,
-    never in the browser) and the cookie key. Returns the key."""
-    done = accounts.bootstrap_admin(UserRepo(_store.engine))
-    message = done.message()
-    if message:
-        print(message, flush=True)
-    return accounts.cookie_key(Path(data_dir))
+def _first_run(url: str, _backend: Backend) -> str:
+    """Once per process and database: the first admin and the cookie key. Returns the key."""
+    return _backend.signin.first_run()
 
 
 @dataclass
 class SignIn:
     authenticator: stauth.Authenticate
     credentials: dict[str, dict[str, Any]]  # username -> the entry streamlit-authenticator sees
-    guard: accounts.LoginGuard
+    guard: Accounts
     principal: auth.Principal | None
 
 
-def _entry(user: UserRecord, guard: accounts.LoginGuard) -> dict[str, Any]:
+def _entry(user: UserRecord, guard: Accounts) -> dict[str, Any]:
     return {
         "name": user.display_name or user.username,
         "email": user.email,
@@ -81,13 +76,12 @@ def _entry(user: UserRecord, guard: accounts.LoginGuard) -> dict[str, Any]:
 
 def begin() -> SignIn:
     """Build the authenticator from the database, restore a sign-in from the cookie, say who it is."""
-    store = ui.get_store()
-    settings = store.settings
-    repo = UserRepo(store.engine)
-    guard = accounts.LoginGuard(repo, settings.auth)
+    backend = ui.backend()
+    settings = backend.settings
+    guard = backend.signin
     try:
-        key = _first_run(settings.url, str(settings.data_dir.resolve()), store)
-        users = {u.username: u for u in repo.all()}
+        key = _first_run(backend.url, backend)
+        users = guard.users()
     except PulseError as exc:
         st.error(f"Cannot start the sign-in: {exc}", icon=":material/error:")
         st.stop()
@@ -181,7 +175,7 @@ def gate(signin: SignIn, current: Any) -> auth.Principal:
 
 
 def _sign_in_screen(signin: SignIn) -> None:
-    settings = ui.get_store().settings.auth
+    settings = ui.backend().settings.auth
     _, middle, _ = st.columns([1, 1.2, 1])
     with middle:
         st.title("MCP Pulse")

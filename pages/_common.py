@@ -6,8 +6,9 @@ Controls bound to the URL are in ``pages/_controls.py``; tables, charts and down
 Not a page: app.py lists its pages explicitly, so this module never appears in the navigation.
 Canonical choices live in session state (pages._keys) and are mirrored to ``st.query_params``
 so a copied link opens the same view; widgets are re-seeded from them on every run.
-Every query runs as the signed-in user: :func:`query` hands the views the store narrowed to the
-user's teams (``core.views.scoped``) and keys its cache by that scope.
+Every read and action runs as the signed-in user through the seam (``core.seam.Console``, got
+from :func:`console`); :func:`query` runs a view function on the user's team-scoped store and keys
+its cache by that scope. Streamlit caching stays here, in the page layer.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ import streamlit as st
 from core.access import policy as auth
 from core.kernel.errors import PulseError
 from core.kernel.settings import Settings, load_settings
-from core.storage.tsdb import Store, open_store
-from core.views import scoped
+from core.seam import Backend, Console, open_backend
 from pages import _keys as K
 
 T = TypeVar("T")
@@ -30,32 +30,20 @@ QUERY_TTL_S, QUERY_MAX_ENTRIES = 30, 256
 EMPTY_TTL_S = 5  # a store that was empty a moment ago may have been filled by `pulse demo`
 
 
-# -- the store and cached reads ---------------------------------------------------------------
+# -- the seam and cached reads ----------------------------------------------------------------
 @st.cache_resource(show_spinner="Opening the metrics store…")
-def _open_store(url: str, _settings: Settings) -> Store:
-    return open_store(_settings)
+def _open_backend(url: str, _settings: Settings) -> Backend:
+    return open_backend(_settings)
 
 
-def get_store() -> Store:
-    """The process-wide Store of the configured database (one per URL), or a message and stop."""
+def backend() -> Backend:
+    """The process-wide backend of the configured database (one per URL), or a message and stop."""
     try:
         settings = load_settings()
-        return _open_store(settings.url, settings)
+        return _open_backend(settings.url, settings)
     except PulseError as exc:
         st.error(f"Cannot open the metrics store: {exc}", icon=":material/error:")
         st.stop()
-
-
-@st.cache_data(ttl=QUERY_TTL_S, max_entries=QUERY_MAX_ENTRIES, show_spinner=False)
-def _cached(
-    name: str,
-    url: str,
-    teams: tuple[str, ...] | None,
-    args: tuple[Any, ...],
-    _fn: Callable[..., Any],
-    _store: Store,
-) -> Any:
-    return _fn(scoped(_store, teams), *args)
 
 
 def principal() -> auth.Principal:
@@ -67,14 +55,24 @@ def principal() -> auth.Principal:
     return who
 
 
+def console() -> Console:
+    """The seam for the signed-in user: every read and action of a page goes through it."""
+    return backend().console(principal())
+
+
+@st.cache_data(ttl=QUERY_TTL_S, max_entries=QUERY_MAX_ENTRIES, show_spinner=False)
+def _cached(
+    name: str, key: tuple[Any, ...], args: tuple[Any, ...], _fn: Callable[..., Any], _c: Console
+) -> Any:
+    return _c.read(_fn, *args)
+
+
 def query(fn: Callable[..., T], *args: Any) -> T:
-    """``fn(reader, *args)`` with the store narrowed to the user's teams, cached per database and
+    """``fn(reader, *args)`` on the store narrowed to the user's teams, cached per database and
     team scope for QUERY_TTL_S; storage errors end the run politely."""
-    store = get_store()
-    scope = auth.team_scope(principal())
-    teams = None if scope is None else tuple(sorted(scope))
+    c = console()
     try:
-        result: T = _cached(f"{fn.__module__}.{fn.__qualname__}", store.settings.url, teams, args, fn, store)
+        result: T = _cached(f"{fn.__module__}.{fn.__qualname__}", c.cache_key, args, fn, c)
     except PulseError as exc:
         st.warning(
             f"The metrics store did not answer: {exc}. The page retries on its next refresh.",
@@ -85,15 +83,15 @@ def query(fn: Callable[..., T], *args: Any) -> T:
 
 
 @st.cache_data(ttl=EMPTY_TTL_S, max_entries=8, show_spinner=False)
-def _metric_names(url: str, _store: Store) -> list[str]:
-    return _store.metrics()
+def _metric_names(url: str, _backend: Backend) -> list[str]:
+    return _backend.metric_names()
 
 
 def has_data(metrics: Sequence[str], what: str) -> bool:
     """Whether any of ``metrics`` has ever been stored; if not, an empty state that says what to do."""
-    store = get_store()
+    b = backend()
     try:
-        names = set(_metric_names(store.settings.url, store))
+        names = set(_metric_names(b.url, b))
     except PulseError as exc:
         st.warning(f"The metrics store did not answer: {exc}", icon=":material/sync_problem:")
         return False
@@ -113,27 +111,14 @@ def require_data(metrics: Sequence[str], what: str) -> None:
 
 
 @st.cache_data(ttl=5, max_entries=16, show_spinner=False)
-def _alert_counts(url: str, teams: tuple[str, ...] | None, bucket: int) -> dict[str, int]:
-    from core.alerts.inhibit import InhibitRule
-    from core.views.alerts import current_alerts
-    from core.views.scope import ScopedReader
-
-    store = get_store()
-    scope = None if teams is None else frozenset(teams)
-    hosts = ScopedReader(store, scope).hosts() if scope else frozenset()
-    rules = [InhibitRule.of(r) for r in store.settings.alerting.inhibit_rules]
-    view = current_alerts(
-        store.engine, rules, store.settings.alerting.incidents, store.now_ms(), scope, hosts
-    )
-    return dict(view.counts)
+def _alert_counts(key: tuple[Any, ...], bucket: int, _c: Console) -> dict[str, int]:
+    return _c.alerts.counts()
 
 
 def alert_counts() -> dict[str, int]:
     """Firing, pending and muted alerts the signed-in user may see (cached 5 s)."""
-    scope = auth.team_scope(principal())
-    store = get_store()
-    teams = None if scope is None else tuple(sorted(scope))
-    return _alert_counts(store.settings.url, teams, store.now_ms() // 5000)
+    c = console()
+    return _alert_counts(c.cache_key, c.now_ms() // 5000, c)
 
 
 # -- page setup ---------------------------------------------------------------------------------

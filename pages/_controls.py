@@ -11,7 +11,6 @@ from typing import Literal, TypeVar
 
 import streamlit as st
 
-from core.access import policy as auth
 from core.kernel.errors import PulseError
 from core.kernel.times import (
     CHOICES,
@@ -24,10 +23,9 @@ from core.kernel.times import (
     TimeSpec,
     parse_params,
 )
-from core.storage.repos.users import UserRepo
 from core.views import Filters, label_values
 from pages import _keys as K
-from pages._common import get_store, principal, query
+from pages._common import backend, principal, query
 
 T = TypeVar("T")
 _OWNED_PARAMS = (PARAM_RANGE, PARAM_FROM, PARAM_TO, K.QP_HOST, K.QP_TEAM, K.QP_SERVER, K.QP_LIVE)
@@ -40,7 +38,7 @@ class Controls:
     live: bool
 
     def resolve(self) -> TimeRange:
-        return self.spec.resolve(get_store().now_ms())
+        return self.spec.resolve(backend().now_ms())
 
 
 def _url_values(name: str) -> tuple[str, ...]:
@@ -67,7 +65,7 @@ def _init_from_url() -> None:
 def _on_range() -> None:
     choice, old = st.session_state[K.W_RANGE], st.session_state[K.TIME_SPEC]
     if choice == CUSTOM:  # start from the window on screen, then let the user move it
-        tr = old.resolve(get_store().now_ms())
+        tr = old.resolve(backend().now_ms())
         st.session_state[K.TIME_SPEC] = TimeSpec(CUSTOM, tr.start_ms, tr.end_ms)
     else:
         st.session_state[K.TIME_SPEC] = TimeSpec(choice)
@@ -157,7 +155,7 @@ def sidebar_controls() -> Controls:
         if spec.preset == CUSTOM:
             _custom_inputs(spec)
         filters = _filter_inputs()
-        tr = spec.resolve(get_store().now_ms())
+        tr = spec.resolve(backend().now_ms())
         override: bool | None = st.session_state[K.LIVE]
         live = tr.live if override is None or spec.preset == CUSTOM else override
         st.session_state[K.W_LIVE] = live
@@ -226,8 +224,7 @@ def _recheck_principal() -> None:
     teams changed since, re-run the whole app so the gate applies the change."""
     who = principal()
     try:
-        user = UserRepo(get_store().engine).get(who.username)
-        same = user is not None and not user.disabled and auth.Principal.of(user) == who
+        same = backend().signin.principal_of(who.username) == who
     except PulseError:
         same = False
     if not same:

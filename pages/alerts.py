@@ -7,13 +7,10 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from core.access import policy as auth
-from core.alerts.inhibit import InhibitRule
-from core.incidents.service import IncidentService
+from core.access.policy import Action
 from core.kernel.errors import PulseError
 from core.kernel.times import TimeRange, fmt_utc
 from core.views import alerts as av
-from core.views.scope import ScopedReader
 from pages import _common as ui
 from pages import _controls as controls_ui
 from pages import _keys as K
@@ -21,9 +18,8 @@ from pages import _render as render
 
 ui.page_header("Alerts", "alerts")
 controls = controls_ui.sidebar_controls()
-who = ui.principal()
-store = ui.get_store()
-settings = store.settings
+
+console = ui.console()
 NUM = st.column_config.NumberColumn
 COLUMNS: dict[str, Any] = {
     "level": st.column_config.TextColumn("Priority", help="P1 (most urgent) .. P5, from severity and impact"),
@@ -43,12 +39,10 @@ COLUMNS: dict[str, Any] = {
 
 
 @st.cache_data(ttl=5, max_entries=16, show_spinner=False)
-def _alerts(url: str, teams: tuple[str, ...] | None, bucket: int) -> av.AlertsView:
+def _alerts(key: tuple[Any, ...], bucket: int, _console: Any) -> av.AlertsView:
     """The alert table, cached per 5 s ``bucket`` of time (the daemon evaluates every 30 s)."""
-    scope = None if teams is None else frozenset(teams)
-    hosts = ScopedReader(store, scope).hosts() if scope else frozenset()
-    rules = [InhibitRule.of(r) for r in settings.alerting.inhibit_rules]
-    return av.current_alerts(store.engine, rules, settings.alerting.incidents, store.now_ms(), scope, hosts)
+    view: av.AlertsView = _console.alerts.current()
+    return view
 
 
 def _filter(df: pl.DataFrame) -> pl.DataFrame:
@@ -61,11 +55,8 @@ def _filter(df: pl.DataFrame) -> pl.DataFrame:
 
 def body() -> None:
     tr = controls.resolve()
-    scope = auth.team_scope(who)
     try:
-        view = _alerts(
-            settings.url, None if scope is None else tuple(sorted(scope)), store.now_ms() // 5000 * 5000
-        )
+        view = _alerts(console.cache_key, console.now_ms() // 5000 * 5000, console)
     except PulseError as exc:
         st.warning(f"The alert states could not be read: {exc}", icon=":material/sync_problem:")
         return
@@ -110,21 +101,18 @@ def selected(row: dict[str, object], tr: TimeRange) -> None:
     st.subheader(f"{row['alertname']}: {row['summary'] or ''}")
     left, right = st.columns(2)
     with left:
-        if auth.may(who, action=auth.Action.SILENCE, team=labels.get("team")):
+        if console.may(action=Action.SILENCE, team=labels.get("team")):
             with st.form("silence", border=True):
                 st.markdown("**Silence**")
-                matchers = st.text_area("Matchers, one per line", "\n".join(av.silence_matchers(labels)))
+                matchers = st.text_area(
+                    "Matchers, one per line", "\n".join(console.alerts.silence_matchers(labels))
+                )
                 minutes = st.number_input("For (minutes)", 1, 30 * 24 * 60, 60)
                 comment = st.text_input("Why", placeholder="Planned maintenance of the host")
                 if st.form_submit_button("Silence", icon=":material/notifications_off:"):
                     try:
-                        s = av.create_silence(
-                            store.engine,
-                            matchers.splitlines(),
-                            float(minutes),
-                            who.username,
-                            comment,
-                            store.now_ms(),
+                        s = console.alerts.create_silence(
+                            matchers.splitlines(), float(minutes), comment, labels.get("team")
                         )
                     except (ValueError, PulseError) as exc:
                         st.error(str(exc), icon=":material/error:")
@@ -132,37 +120,35 @@ def selected(row: dict[str, object], tr: TimeRange) -> None:
                         _alerts.clear()
                         st.success(f"Silenced until {fmt_utc(s.ends_ms)} (id {s.id[:8]}).")
     with right:
-        if auth.may(who, action=auth.Action.ACKNOWLEDGE, team=labels.get("team")):
-            svc = IncidentService(store.engine, settings.alerting.incidents)
-            found = svc.incidents_of([str(row["fingerprint"])])
-            if found:
-                iid = next(iter(found.values()))
+        if console.may(action=Action.ACKNOWLEDGE, team=labels.get("team")):
+            iid = console.alerts.incident_of(str(row["fingerprint"]))
+            if iid is not None:
                 st.markdown(f"Part of incident **#{iid}**.")
                 if st.button("Acknowledge the incident", icon=":material/task_alt:"):
                     try:
-                        svc.acknowledge(iid, who.username)
+                        console.alerts.acknowledge_incident(iid, labels.get("team"))
                         st.success(f"Incident #{iid} acknowledged: its escalation stops.")
                     except PulseError as exc:
                         st.error(str(exc), icon=":material/error:")
             else:
                 st.caption("Not part of an open incident (pending alerts are not).")
     st.markdown("**History of this rule** (range of the sidebar)")
-    hist = av.rule_history(store.engine, str(row["rule"]), tr.start_ms, tr.end_ms)
+    hist = console.alerts.rule_history(str(row["rule"]), tr.start_ms, tr.end_ms)
     render.table(hist, hist, f"alerts-history-{row['alertname']}", tr)
 
 
 def silences(tr: TimeRange) -> None:
     with st.expander("Silences"):
-        df = av.silences_table(store.engine, store.now_ms())
+        df = console.alerts.silences()
         if df.is_empty():
             st.caption("No silence is active or scheduled.")
             return
         render.table(df, df, "alerts-silences", tr)
         active = df.filter(pl.col("state") != "expired")["id"].to_list()
-        if active and auth.may(who, action=auth.Action.SILENCE):
+        if active and console.may(action=Action.SILENCE):
             sid = st.selectbox("End a silence now", active, format_func=lambda i: i[:8])
             if st.button("End silence", icon=":material/notifications_active:"):
-                av.end_silence(store.engine, sid, store.now_ms())
+                console.alerts.end_silence(sid)
                 _alerts.clear()
                 st.rerun()
 

@@ -6,7 +6,6 @@ import streamlit as st
 from core import charts
 from core.kernel.errors import PulseError
 from core.kernel.times import TimeRange
-from core.runtime.daemon import read_health
 from core.views import health
 from pages import _common as ui
 from pages import _controls as controls_ui
@@ -138,15 +137,15 @@ def heatmap(tr: TimeRange) -> None:
 
 @st.cache_data(ttl=10, max_entries=4, show_spinner=False)
 def _collector_health(url: str) -> dict[str, dict[str, object]]:
-    return read_health(ui.get_store())
+    return ui.console().collector_health()
 
 
 def collectors() -> None:
     """The daemon's own health: no team data, so everyone who may open the page sees it."""
     st.subheader("Collectors and sources")
-    store = ui.get_store()
+    b = ui.backend()
     try:
-        df = health.collector_health(_collector_health(store.settings.url), store.now_ms())
+        df = health.collector_health(_collector_health(b.url), b.now_ms())
     except PulseError as exc:
         st.warning(f"The metrics store did not answer: {exc}", icon=":material/sync_problem:")
         return

@@ -7,9 +7,8 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from core.access import policy as auth
-from core.incidents.report_charts import chart_data, figure
-from core.incidents.service import IncidentService
+from core.access.policy import Action
+from core.incidents.report_charts import figure
 from core.kernel import csvsafe as export
 from core.kernel.errors import PulseError
 from core.kernel.times import TimeRange, fmt_utc
@@ -22,9 +21,7 @@ from pages import _render as render
 
 ui.page_header("Incidents", "incidents")
 controls = controls_ui.sidebar_controls()
-who = ui.principal()
-store = ui.get_store()
-svc = IncidentService(store.engine, store.settings.alerting.incidents)
+console = ui.console()
 SHOW = {"open": ("triggered", "acknowledged"), "resolved": ("resolved",), "all": ()}
 DT = st.column_config.DatetimeColumn
 COLUMNS: dict[str, Any] = {
@@ -43,12 +40,11 @@ COLUMNS: dict[str, Any] = {
 
 def body() -> None:
     tr = controls.resolve()
-    scope = auth.team_scope(who)
     show = controls_ui.url_select(
         "Show", list(SHOW), K.INCIDENT_STATES, K.W_INCIDENT_STATES, K.QP_INCIDENT_STATES, str.capitalize, 240
     )
     try:
-        df = iv.incident_list(svc, scope, SHOW[show], since_ms=None if show == "open" else tr.start_ms)
+        df = console.incidents.list(SHOW[show], since_ms=None if show == "open" else tr.start_ms)
     except PulseError as exc:
         st.warning(f"The incidents could not be read: {exc}", icon=":material/sync_problem:")
         return
@@ -75,11 +71,11 @@ def body() -> None:
         )
         if chosen:
             detail(chosen, tr)
-    mtta(tr, scope)
+    mtta(tr)
 
 
 def detail(incident_id: int, tr: TimeRange) -> None:
-    f = iv.detail_frames(svc, incident_id)
+    f = console.incidents.detail(incident_id)
     inc = f.detail.incident
     st.subheader(f"#{inc.id} {inc.title}")
     facts = [
@@ -97,7 +93,7 @@ def detail(incident_id: int, tr: TimeRange) -> None:
     assignee = f" · assigned to {inc.assignee}" if inc.assignee else ""
     st.caption(f"Opened {fmt_utc(inc.opened_ms)} · {acked} · {resolved}{assignee}")
     team = inc.teams[0] if inc.teams else None
-    if auth.may(who, action=auth.Action.ACKNOWLEDGE, team=team):
+    if console.may(action=Action.ACKNOWLEDGE, team=team):
         actions(incident_id, inc.state)
     left, right = st.columns(2)
     with left:
@@ -113,13 +109,13 @@ def actions(incident_id: int, state: str) -> None:
     b1, b2, b3 = st.columns(3)
     try:
         if state == "triggered" and b1.button("Acknowledge", icon=":material/task_alt:", type="primary"):
-            svc.acknowledge(incident_id, who.username)
+            console.incidents.acknowledge(incident_id)
             st.rerun()
         if state != "resolved" and b2.button("Resolve", icon=":material/check_circle:"):
-            svc.resolve(incident_id, who.username)
+            console.incidents.resolve(incident_id)
             st.rerun()
         if state == "resolved" and b3.button("Reopen", icon=":material/replay:"):
-            svc.reopen(incident_id, who.username)
+            console.incidents.reopen(incident_id)
             st.rerun()
     except PulseError as exc:
         st.error(str(exc), icon=":material/error:")
@@ -130,11 +126,11 @@ def actions(incident_id: int, state: str) -> None:
         if st.form_submit_button("Save", icon=":material/save:"):
             try:
                 if note.strip():
-                    svc.add_note(incident_id, who.username, note)
+                    console.incidents.add_note(incident_id, note)
                 if assignee.strip():
-                    svc.assign(incident_id, assignee.strip(), who.username)
+                    console.incidents.assign(incident_id, assignee.strip())
                 if item.strip():
-                    svc.add_action_item(incident_id, item.strip(), who.username)
+                    console.incidents.add_action_item(incident_id, item.strip())
                 st.rerun()
             except PulseError as exc:
                 st.error(str(exc), icon=":material/error:")
@@ -142,18 +138,17 @@ def actions(incident_id: int, state: str) -> None:
 
 def report(incident_id: int, tr: TimeRange) -> None:
     with st.expander("Post-incident report"):
-        r = svc.report(incident_id)
+        r = console.incidents.report(incident_id)
         st.caption(
             f"Impact {fmt_utc(r.impact_start_ms)} to {'now' if r.ongoing else fmt_utc(r.impact_end_ms)}"
             f" · {span((r.impact_end_ms - r.impact_start_ms) / 1000)}"
         )
-        for spec in r.charts:
-            data = chart_data(store, spec)
+        for data in console.incidents.report_charts(r):
             if not data.frame.is_empty():
                 st.plotly_chart(
-                    figure(data, r.impact_start_ms, r.impact_end_ms), theme=None, key=f"rep.{spec.title}"
+                    figure(data, r.impact_start_ms, r.impact_end_ms), theme=None, key=f"rep.{data.spec.title}"
                 )
-        files = iv.report_files(svc, incident_id, store)
+        files = console.incidents.report_files(incident_id)
         name = export.file_name(f"incident-{incident_id}", r.impact_start_ms, r.impact_end_ms).removesuffix(
             ".csv"
         )
@@ -169,9 +164,9 @@ def report(incident_id: int, tr: TimeRange) -> None:
         )
 
 
-def mtta(tr: TimeRange, scope: frozenset[str] | None) -> None:
+def mtta(tr: TimeRange) -> None:
     st.subheader("Time to acknowledge and to resolve")
-    df = iv.mtta_mttr(svc, tr.start_ms, tr.end_ms, scope)
+    df = console.incidents.mtta_mttr(tr.start_ms, tr.end_ms)
     if df.is_empty():
         st.caption(f"No incident opened in {tr.label.lower()}.")
         return

@@ -18,8 +18,9 @@ import bcrypt
 
 from core.access.policy import Principal, Role
 from core.kernel.errors import AuthError
+from core.kernel.records.users import LockState, UserRecord
 from core.kernel.settings import AuthSettings
-from core.storage.repos.users import LockState, UserRecord, UserRepo
+from core.storage.repos.users import UserRepo
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
 TEAM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}")

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from core.kernel.errors import AuthError
-from core.storage.repos.users import UserRecord
+from core.kernel.records.users import UserRecord
 
 
 class Role(StrEnum):

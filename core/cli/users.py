@@ -22,7 +22,8 @@ from core.kernel.errors import AuthError
 from core.kernel.settings import Settings
 
 if TYPE_CHECKING:
-    from core.storage.repos.users import UserRecord, UserRepo
+    from core.kernel.records.users import UserRecord
+    from core.storage.repos.users import UserRepo
 
 
 @contextlib.contextmanager

@@ -45,7 +45,7 @@ class Incidents:
 
     def report_files(self, incident_id: int) -> iv.ReportFiles:
         self.detail(incident_id)
-        return iv.report_files(self._svc, incident_id, self._store)
+        return iv.report_files(self._svc, incident_id, self._c.reader)
 
     # -- actions ---------------------------------------------------------------------------------
     def acknowledge(self, incident_id: int) -> None:

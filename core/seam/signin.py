@@ -8,8 +8,9 @@ from sqlalchemy.engine import Engine
 
 from core.access import accounts
 from core.access.policy import Principal
+from core.kernel.records.users import UserRecord
 from core.kernel.settings import Settings
-from core.storage.repos.users import UserRecord, UserRepo
+from core.storage.repos.users import UserRepo
 
 
 class SignIn:

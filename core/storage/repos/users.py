@@ -8,31 +8,14 @@ answers ``None`` or ``False`` for a user that does not exist, so callers phrase 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from core.kernel.records.users import LockState, UserRecord
 from core.storage.engine import storage_errors
 from core.storage.schema import user_teams, users
-
-LockState = tuple[int, int]  # (failed_attempts, locked_until_ms)
-
-
-@dataclass(frozen=True)
-class UserRecord:
-    id: int
-    username: str
-    display_name: str
-    email: str
-    password_hash: str
-    role: str
-    disabled: bool
-    failed_attempts: int
-    locked_until_ms: int
-    created_ms: int
-    teams: tuple[str, ...] = ()
 
 
 def _teams_of(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
