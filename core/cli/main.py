@@ -20,7 +20,7 @@ from core.kernel.times import parse_duration_ms, parse_time_ms
 if TYPE_CHECKING:
     from core.storage.tsdb import Store
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the project folder (app.py)
 
 
 def _store(settings: Settings) -> Store:

@@ -21,7 +21,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from core.cli import ROOT, main
+from core.cli.main import ROOT, main
 from core.kernel.settings import load_settings
 from core.storage.tsdb import open_store
 

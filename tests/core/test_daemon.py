@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
-from core.cli import ROOT
+from core.cli.main import ROOT
 from core.kernel.samples import Labels, labels_of
 from core.kernel.settings import load_settings
 from core.runtime.daemon import run_daemon
