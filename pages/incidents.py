@@ -44,7 +44,7 @@ def body() -> None:
         "Show", list(SHOW), K.INCIDENT_STATES, K.W_INCIDENT_STATES, K.QP_INCIDENT_STATES, str.capitalize, 240
     )
     try:
-        df = console.incidents.list(SHOW[show], since_ms=None if show == "open" else tr.start_ms)
+        df = console.incidents.listing(SHOW[show], since_ms=None if show == "open" else tr.start_ms)
     except PulseError as exc:
         st.warning(f"The incidents could not be read: {exc}", icon=":material/sync_problem:")
         return

@@ -25,4 +25,5 @@ python -m pip install -q --disable-pip-version-check --root-user-action=ignore -
 python -m ruff check .
 python -m ruff format --check .
 python -m mypy core collectors
+lint-imports
 python -m pytest "$@"

@@ -10,6 +10,7 @@ has its evaluation interval. The file format mirrors Prometheus rule files (``gr
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -165,3 +166,13 @@ class RuleGroup(BaseModel):
                 raise ValueError(f"rule {r.alert!r} appears twice with the same labels")
             seen.add(key)
         return self
+
+
+def rule_metrics(groups: Iterable[RuleGroup]) -> dict[str, str]:
+    """alertname -> the selector its rule queries (PromQL rules have none: their charts are omitted)."""
+    out: dict[str, str] = {}
+    for g in groups:
+        for r in g.rules:
+            if r.query is not None:
+                out.setdefault(r.alert, r.query)
+    return out

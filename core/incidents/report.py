@@ -8,10 +8,9 @@ Markdown and CSV.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from core.alerts.rules import RuleGroup
 from core.incidents.priority import level
 from core.incidents.report_charts import ChartSpec, chart_specs
 from core.kernel.records.incidents import ActionItem, Event, Impact, Incident, IncidentDetail, MemberAlert
@@ -50,14 +49,6 @@ class Report:
         return (self.impact_end_ms - self.impact_start_ms) / 1000
 
 
-def rule_metrics(groups: Iterable[RuleGroup]) -> dict[str, str]:
-    """alertname -> the selector its rule queries (PromQL rules have none: their charts are omitted)."""
-    out: dict[str, str] = {}
-    for g in groups:
-        for r in g.rules:
-            if r.query is not None:
-                out.setdefault(r.alert, r.query)
-    return out
 
 
 def impact_window(detail: IncidentDetail, now_ms: int) -> tuple[int, int, bool]:
@@ -79,7 +70,7 @@ def build_report(
     metrics: Mapping[str, str] | None = None,
 ) -> Report:
     """The report of one incident at ``now_ms``; ``metrics`` maps alertnames to their selectors
-    (``rule_metrics(groups)``) so the involved metrics can be charted."""
+    (``core.alerts.rules.rule_metrics``) so the involved metrics can be charted."""
     start, end, ongoing = impact_window(detail, now_ms)
     pad = settings.report_padding_s * 1000
     specs = chart_specs(

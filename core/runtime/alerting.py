@@ -23,7 +23,7 @@ from core.alerts.pipeline import AlertPipeline, TickResult, to_alert
 from core.alerts.remote_promql import promql_reader
 from core.alerts.routing import build_route
 from core.alerts.rule_engine import AlertEngine, CycleResult
-from core.incidents.report import rule_metrics
+from core.alerts.rules import rule_metrics
 from core.incidents.service import IncidentService
 from core.incidents.topology import Topology
 from core.kernel.errors import ConfigError

@@ -39,7 +39,7 @@ class Console:
         """What a cached read of this console depends on: the database and the team scope."""
         return (self.settings.url, self.teams_key)
 
-    def may(self, *, page: str | None = None, action: Action | None = None, team: str | None = None) -> bool:
+    def may(self, *, page: str | None = None, action: Action = Action.VIEW, team: str | None = None) -> bool:
         return policy.may(self.principal, page=page, action=action, team=team)
 
     def require(self, action: Action, team: str | None = None) -> None:

@@ -24,7 +24,7 @@ class Incidents:
         self._store = store
         self._svc = IncidentService(store.engine, console.settings.alerting.incidents)
 
-    def list(self, states: tuple[str, ...] = (), since_ms: int | None = None) -> pl.DataFrame:
+    def listing(self, states: tuple[str, ...] = (), since_ms: int | None = None) -> pl.DataFrame:
         return iv.incident_list(self._svc, self._c.scope, states, since_ms)
 
     def detail(self, incident_id: int) -> iv.DetailFrames:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import core.alerts
 from core.alerts.loader import load_rule_file
-from core.incidents.report import rule_metrics
+from core.alerts.rules import rule_metrics
 from core.incidents.report_charts import chart_data, figures
 from core.incidents.report_export import alerts_csv, cell, sparkline, timeline_csv, to_markdown
 from core.incidents.service import IncidentService
