@@ -49,8 +49,6 @@ class Report:
         return (self.impact_end_ms - self.impact_start_ms) / 1000
 
 
-
-
 def impact_window(detail: IncidentDetail, now_ms: int) -> tuple[int, int, bool]:
     """(start, end, ongoing): from the first alert firing to the last one resolving (or now)."""
     inc, alerts = detail.incident, detail.alerts

@@ -55,7 +55,8 @@ class IncidentService:
         self.engine, self.clock = engine, clock
         self.settings = settings or IncidentSettings()
         self.topology = topology or Topology(self.settings.topology_leaf, self.settings.topology_parents)
-        self.metrics = dict(metrics or {})  # alertname -> selector, for report charts (core.alerts.rules.rule_metrics)
+        # alertname -> selector, for report charts (core.alerts.rules.rule_metrics)
+        self.metrics = dict(metrics or {})
         self.waiting: dict[str, AlertIn] = {}
 
     def now_ms(self) -> int:
