@@ -78,6 +78,9 @@ def add_users(store_url: str, names: tuple[str, ...] = tuple(USERS)) -> None:
     store.close()
 
 
+SEEDED_AT: dict[str, int] = {}  # database URL -> the time its seeded data ends (ms)
+
+
 def seed(store_url: str, now_ms: int, hours: float = 3.0, step_s: int = 60) -> None:
     """Write ``hours`` of the fleet above at ``step_s`` spacing, ending at ``now_ms``; then roll up."""
     store = open_store(load_settings(database_url=store_url))
@@ -147,7 +150,8 @@ def seed(store_url: str, now_ms: int, hours: float = 3.0, step_s: int = 60) -> N
 @pytest.fixture(scope="session")
 def seeded_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('pulse')}/p.db"
-    seed(url, int(time.time() * 1000))
+    SEEDED_AT[url] = int(time.time() * 1000)
+    seed(url, SEEDED_AT[url])
     add_users(url)
     return url
 
