@@ -53,10 +53,5 @@ def demo_samples(start_ms: int, end_ms: int, step_ms: int, gauges_only: bool = F
     return out
 
 
-def best_of(runs: int, fn: Callable[[], float]) -> float:
-    """The best (lowest) of ``runs`` timings returned by ``fn``: the least disturbed by the machine."""
-    return min(fn() for _ in range(runs))
-
-
 def median_of(runs: int, fn: Callable[[], float]) -> float:
     return statistics.median(fn() for _ in range(runs))

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from collectors.demo.signals import DAY, HOUR, MINUTE, MONDAY_SHIFT, WEEK, stable_int
 
-KINDS = ("memory_leak", "latency_regression", "disk_filling", "error_spike", "host_down")
 WEEKDAYS, ALL_DAYS = (0, 1, 2, 3, 4), (0, 1, 2, 3, 4, 5, 6)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import bcrypt
 
-from core.access.policy import Principal, Role
+from core.access.policy import Role
 from core.kernel.errors import AuthError
 from core.kernel.records.users import LockState, UserRecord
 from core.kernel.settings import AuthSettings
@@ -117,23 +117,6 @@ class LoginGuard:
 
     def record_success(self, username: str) -> None:
         self.repo.update_lock(username, lambda s: (0, 0))
-
-    def authenticate(self, username: str, password: str) -> Principal:
-        """Check a password with the lockout applied first; raise AuthError saying why it failed."""
-        user = self.repo.get(username.strip().lower())
-        if user is None or user.disabled:
-            dummy_check()
-            raise AuthError("wrong username or password")
-        locked = self.locked_for_s(user)
-        if locked:
-            raise AuthError(f"account locked after too many failed sign-ins; try again in {minutes(locked)}")
-        if not verify_password(password, user.password_hash):
-            locked = self.record_failure(user.username)
-            if locked:
-                raise AuthError(f"wrong password; account locked for {minutes(locked)}")
-            raise AuthError("wrong username or password")
-        self.record_success(user.username)
-        return Principal.of(user)
 
 
 # a valid cost-12 hash of a random string nobody knows: checking it takes as long as a real check

@@ -12,7 +12,6 @@ source that is down is not hammered and many sources failing together do not ret
 
 from __future__ import annotations
 
-import atexit
 import logging
 import random
 import threading
@@ -244,33 +243,3 @@ class PulseScheduler:
             self.metrics.job_errors.labels(job=event.job_id).inc()
         if scheduled is not None:
             self.metrics.job_lag.labels(job=event.job_id).set(max(0.0, started - scheduled.timestamp()))
-
-
-_PROCESS_LOCK = threading.Lock()
-_PROCESS: PulseScheduler | None = None
-
-
-def get_process_scheduler(factory: Callable[[], PulseScheduler], start: bool = True) -> PulseScheduler:
-    """The one scheduler of this process: built (and started) on the first call, then reused.
-
-    Streamlit reruns scripts and serves sessions from several threads; the lock makes sure the
-    factory runs once. The scheduler is shut down at interpreter exit so buffers are flushed.
-    """
-    global _PROCESS
-    with _PROCESS_LOCK:
-        if _PROCESS is None:
-            sched = factory()
-            if start:
-                sched.start()
-            atexit.register(sched.shutdown)
-            _PROCESS = sched
-        return _PROCESS
-
-
-def reset_process_scheduler() -> None:
-    """Shut down and forget the process scheduler (tests, or an explicit restart)."""
-    global _PROCESS
-    with _PROCESS_LOCK:
-        if _PROCESS is not None:
-            _PROCESS.shutdown()
-            _PROCESS = None

@@ -46,10 +46,6 @@ def _encode_rows(frame: pl.DataFrame, width: int) -> list[dict[str, object]]:
     return out
 
 
-def decode_rows(sid: int, blob: bytes) -> pl.DataFrame:
-    return decode_many([(sid, blob)])
-
-
 def decode_many(
     chunks: Sequence[tuple[int, bytes]], start: int | None = None, end: int | None = None
 ) -> pl.DataFrame:
