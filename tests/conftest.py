@@ -262,3 +262,7 @@ def make_store(db_url: str, clock: FakeClock) -> Iterator[Callable[..., Store]]:
 def store(make_store: Callable[..., Store]) -> Store:
     """A store with default settings on an empty SQLite file or PostgreSQL schema, fake clock."""
     return make_store()
+
+
+# a local HTTP receiver and a real Alertmanager, for every test that notifies (alerting, runtime, CLI)
+from tests.receivers import alertmanager, receiver  # noqa: E402,F401

@@ -9,8 +9,8 @@ from core.alerts.channels import AlertmanagerChannel, Dispatcher, RetrySettings,
 from core.alerts.channels.alertmanager import Alertmanager as AlertmanagerForwarder
 from core.kernel.records.alerts import Alert, fingerprint
 from tests.conftest import FakeClock
-from tests.core.alerts.conftest import notification
 from tests.promstack import Alertmanager
+from tests.receivers import notification
 
 
 def _ms(ts: str) -> int:

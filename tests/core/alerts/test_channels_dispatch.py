@@ -18,7 +18,7 @@ from core.alerts.channels import (
 )
 from core.alerts.channels.dispatch import TEST_ALERTNAME
 from tests.conftest import T0_MS, FakeClock
-from tests.core.alerts.conftest import Receiver, Reply, alert, notification
+from tests.receivers import Receiver, Reply, alert, notification
 
 
 class Sleeps:

@@ -23,8 +23,8 @@ from cryptography.x509.oid import NameOID
 
 from core.alerts.channels import EmailChannel, build_channel
 from tests.conftest import T0_MS, FakeClock
-from tests.core.alerts.conftest import alert, notification
 from tests.promstack import free_port
+from tests.receivers import alert, notification
 
 USER, PASSWORD = "pulse", "sm7p-S3cret!"
 # aiosmtpd warns about AUTH without STARTTLS even on an implicit-TLS (SSL) socket, where it is safe

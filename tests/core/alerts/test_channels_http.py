@@ -9,7 +9,7 @@ from core.alerts.channels import PagerDutyChannel, SlackChannel, WebhookChannel,
 from core.alerts.channels.pagerduty import PagerDuty
 from core.kernel.records.alerts import fingerprint
 from tests.conftest import T0_MS, FakeClock
-from tests.core.alerts.conftest import Receiver, Reply, alert, notification
+from tests.receivers import Receiver, Reply, alert, notification
 
 GROUP_KEY = '{}:{alertname="HostDown"}'
 

@@ -19,7 +19,7 @@ from core.alerts.channels import (
 )
 from core.alerts.channels.secrets import MaskingFilter, register_secret
 from tests.conftest import FakeClock
-from tests.core.alerts.conftest import Receiver, Reply, notification
+from tests.receivers import Receiver, Reply, notification
 
 SLACK_PATH = "/services/T0MASK/B0MASK/sLaCkPaThS3cret"
 TOKEN = "b3arer-T0ken-xyz"

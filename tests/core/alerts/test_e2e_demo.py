@@ -25,9 +25,9 @@ from core.storage.repos.alert_states import read_transitions
 from core.storage.repos.notifications import read_deliveries
 from core.storage.tsdb import Store
 from tests.conftest import FakeClock
-from tests.core.alerts.conftest import Receiver
 from tests.core.alerts.test_channels_email import Mailbox
 from tests.promstack import Alertmanager, free_port
+from tests.receivers import Receiver
 
 MIN = 60_000
 

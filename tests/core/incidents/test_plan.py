@@ -9,7 +9,7 @@ from core.incidents.topology import Topology
 from core.kernel.records.incidents import Incident, IncidentDetail, Loaded, MemberAlert
 from core.kernel.settings.incidents import IncidentSettings
 from tests.conftest import T0_MS
-from tests.core.alerts.incidents.conftest import MIN, fire, resolved
+from tests.core.incidents.conftest import MIN, fire, resolved
 
 S = IncidentSettings()
 

@@ -1,4 +1,6 @@
-"""Fixtures of the alerting tests: a local HTTP receiver, a real Alertmanager, sample notifications."""
+"""A local HTTP receiver, a real Alertmanager and sample notifications, for the tests that notify.
+
+The fixtures `receiver` and `alertmanager` are registered for every test by tests/conftest.py."""
 
 from __future__ import annotations
 

@@ -11,8 +11,8 @@ from core.cli import main
 from core.kernel.settings import load_settings
 from core.storage.repos.notifications import read_deliveries
 from core.storage.tsdb import open_store
-from tests.core.alerts.conftest import Receiver
 from tests.promstack import free_port
+from tests.receivers import Receiver
 
 SECRET = "tok-9f8e7d6c5b4a"
 

@@ -9,7 +9,7 @@ from core.kernel.samples import Sample, labels_of
 from core.runtime.alerting import AlertService
 from core.storage.tsdb import Store
 from tests.conftest import FakeClock
-from tests.core.alerts.conftest import Receiver
+from tests.receivers import Receiver
 
 RULES = """groups:
   - name: q

@@ -16,7 +16,7 @@ from core.kernel.samples import Sample, labels_of
 from core.kernel.settings.incidents import IncidentSettings
 from core.storage.tsdb import Store
 from tests.conftest import T0_MS, FakeClock
-from tests.core.alerts.incidents.conftest import MIN, fire, host_servers, resolved
+from tests.core.incidents.conftest import MIN, fire, host_servers, resolved
 
 METRICS = {"HostDown": "host_up", "McpServerDown": "mcp_server_up"}
 

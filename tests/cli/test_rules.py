@@ -14,7 +14,7 @@ from core.alerts.loader import load_rule_file
 from core.cli import main
 from tests.promstack import PROMTOOL, require_binary
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT = ROOT / "core" / "alerts" / "default_rules.yml"
 
 PULSE = """\

@@ -10,7 +10,7 @@ from core.runtime.alerting import AlertService
 from core.storage.repos.notifications import read_deliveries
 from core.storage.tsdb import Store
 from tests.conftest import FakeClock
-from tests.core.alerts.conftest import Receiver
+from tests.receivers import Receiver
 
 RULES = """groups:
   - name: q

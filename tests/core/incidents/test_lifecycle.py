@@ -9,7 +9,7 @@ from core.kernel.errors import IncidentError
 from core.kernel.records.incidents import Incident, MemberAlert
 from core.kernel.settings.incidents import IncidentSettings
 from tests.conftest import T0_MS
-from tests.core.alerts.incidents.conftest import MIN, fire, resolved
+from tests.core.incidents.conftest import MIN, fire, resolved
 
 INC = Incident(3, "k", "HostDown on host-04", "triggered", "critical", 500.0, T0_MS)
 

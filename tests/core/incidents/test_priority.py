@@ -17,7 +17,7 @@ from core.incidents.priority import (
 from core.incidents.topology import Topology
 from core.kernel.records.incidents import Impact
 from core.kernel.settings.incidents import IncidentSettings
-from tests.core.alerts.incidents.conftest import host_servers, labels_for
+from tests.core.incidents.conftest import host_servers, labels_for
 
 S = IncidentSettings()
 

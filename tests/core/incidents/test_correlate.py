@@ -8,7 +8,7 @@ from core.incidents.correlate import Group, correlate
 from core.incidents.topology import Topology
 from core.kernel.settings.incidents import IncidentSettings
 from tests.conftest import T0_MS
-from tests.core.alerts.incidents.conftest import MIN, fire, host_servers
+from tests.core.incidents.conftest import MIN, fire, host_servers
 
 S = IncidentSettings()
 
@@ -121,7 +121,7 @@ def test_the_most_specific_incident_wins() -> None:
 
 
 def test_resolved_alerts_are_not_correlated() -> None:
-    from tests.core.alerts.incidents.conftest import resolved
+    from tests.core.incidents.conftest import resolved
 
     a = fire("HostDown", T0_MS, host="h")
     out = correlate([], [resolved(a, T0_MS + MIN)], S)

@@ -14,7 +14,7 @@ from core.kernel.records.incidents import IncidentWrite
 from core.kernel.records.notifications import Delivery
 from core.storage.repos import incidents as db
 from tests.conftest import T0_MS, FakeClock
-from tests.core.alerts.incidents.conftest import MIN, fire, host_servers, resolved, state
+from tests.core.incidents.conftest import MIN, fire, host_servers, resolved, state
 
 
 def host_down_states() -> list[AlertState]:
