@@ -19,6 +19,8 @@ from core.alerts.rules import Rule, RuleGroup
 from core.kernel.errors import ConfigError
 from core.kernel.records.alerts import SEVERITIES
 
+DEFAULT_RULES = Path(__file__).with_name("default_rules.yml")  # Pulse's default rule pack
+
 
 @dataclass
 class RuleSet:

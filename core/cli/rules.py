@@ -19,13 +19,12 @@ from typing import Any
 
 import yaml
 
-from core.alerts.loader import RuleSet, load_rule_file
+from core.alerts.loader import DEFAULT_RULES, RuleSet, load_rule_file
 from core.alerts.promexport import duration, export_rules
 from core.alerts.rules import Rule, RuleGroup
 from core.kernel.errors import ConfigError, PulseError
 from core.kernel.settings import Settings
 
-DEFAULT_PACK = Path(__file__).resolve().parent / "alerts" / "default_rules.yml"
 CHECK_SOURCE = "prometheus"  # the source name `check` and `export` assume for Prometheus `expr` rules
 _DURATIONS = ("window", "change_window", "baseline", "horizon", "for", "keep_firing_for")
 
@@ -81,7 +80,7 @@ def _load_all(files: list[str], source: str) -> list[RuleGroup]:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    files = args.files or [str(DEFAULT_PACK)]
+    files = args.files or [str(DEFAULT_RULES)]
     try:
         groups = _load_all(files, CHECK_SOURCE)
     except ConfigError as exc:

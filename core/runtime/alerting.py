@@ -18,7 +18,7 @@ from core.alerts.channels import build_channel
 from core.alerts.channels.dispatch import Dispatcher
 from core.alerts.escalator import Escalator
 from core.alerts.inhibit import InhibitRule
-from core.alerts.loader import RuleSet, load_rule_file
+from core.alerts.loader import DEFAULT_RULES, RuleSet, load_rule_file
 from core.alerts.pipeline import AlertPipeline, TickResult, to_alert
 from core.alerts.remote_promql import promql_reader
 from core.alerts.routing import build_route
@@ -37,7 +37,6 @@ from core.storage.repos.notifications import DbNotificationLog, DbOutbox, Silenc
 from core.storage.tsdb import Store
 
 log = logging.getLogger(__name__)
-DEFAULT_RULES = Path(__file__).with_name("default_rules.yml")
 INBOUND_PREFIX = "inbound/"
 INGEST_EVERY_MS = 30_000  # incidents also hear "nothing changed" this often (auto-resolve, reopen windows)
 RETRY_EVERY_MS = 5_000  # how often the outbox is looked at for retries that are due
