@@ -17,6 +17,7 @@ import polars as pl
 from bench.common import Clock, Row, fresh_store
 from core.alerts.grouping import MemoryLog
 from core.alerts.inhibit import InhibitRule
+from core.alerts.loader import load_rules
 from core.alerts.pipeline import AlertPipeline, to_alert
 from core.alerts.routing import build_route
 from core.alerts.rule_engine import AlertEngine
@@ -24,7 +25,6 @@ from core.incidents.service import IncidentService
 from core.kernel.records.alerts import Notification
 from core.kernel.settings.inhibit import DEFAULT_INHIBIT_RULES
 from core.kernel.settings.routing import RouteSettings
-from core.runtime.alerting import load_rules
 from core.runtime.backfill import backfill_demo
 from core.storage.repos.alert_states import read_transitions
 

@@ -32,6 +32,7 @@ from core.access import accounts
 from core.access import policy as auth
 from core.kernel.errors import PulseError
 from core.kernel.records.users import UserRecord
+from core.kernel.text import md_text
 from core.seam import Backend
 from core.seam.signin import SignIn as Accounts
 from pages import _common as ui
@@ -83,7 +84,7 @@ def begin() -> SignIn:
         key = _first_run(backend.url, backend)
         users = guard.users()
     except PulseError as exc:
-        st.error(f"Cannot start the sign-in: {exc}", icon=":material/error:")
+        st.error(f"Cannot start the sign-in: {md_text(exc)}", icon=":material/error:")
         st.stop()
     # the entries are shared with the authenticator, which counts failed checks in them
     credentials = {name: _entry(u, guard) for name, u in users.items() if not u.disabled}
@@ -246,7 +247,7 @@ def _user_box(signin: SignIn, who: auth.Principal) -> None:
     else:
         teams = "No team yet"
     with st.sidebar.container(border=True):
-        st.markdown(f"**{who.label}**  \n{who.username} · {who.role.label}")
+        st.markdown(f"**{md_text(who.label)}**  \n{md_text(who.username)} · {who.role.label}")
         st.caption(teams + (" · read-only" if who.role is auth.Role.VIEWER else ""))
         if st.button("Sign out", key=K.W_SIGN_OUT, icon=":material/logout:", width="stretch"):
             _sign_out(signin.authenticator, "You are signed out.")

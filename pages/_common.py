@@ -21,6 +21,7 @@ import streamlit as st
 from core.access import policy as auth
 from core.kernel.errors import PulseError
 from core.kernel.settings import Settings, load_settings
+from core.kernel.text import md_text
 from core.seam import Backend, Console, open_backend
 from pages import _keys as K
 
@@ -42,7 +43,7 @@ def backend() -> Backend:
         settings = load_settings()
         return _open_backend(settings.url, settings)
     except PulseError as exc:
-        st.error(f"Cannot open the metrics store: {exc}", icon=":material/error:")
+        st.error(f"Cannot open the metrics store: {md_text(exc)}", icon=":material/error:")
         st.stop()
 
 
@@ -75,7 +76,7 @@ def query(fn: Callable[..., T], *args: Any) -> T:
         result: T = _cached(f"{fn.__module__}.{fn.__qualname__}", c.cache_key, args, fn, c)
     except PulseError as exc:
         st.warning(
-            f"The metrics store did not answer: {exc}. The page retries on its next refresh.",
+            f"The metrics store did not answer: {md_text(exc)}. The page retries on its next refresh.",
             icon=":material/sync_problem:",
         )
         st.stop()
@@ -93,7 +94,7 @@ def has_data(metrics: Sequence[str], what: str) -> bool:
     try:
         names = set(_metric_names(b.url, b))
     except PulseError as exc:
-        st.warning(f"The metrics store did not answer: {exc}", icon=":material/sync_problem:")
+        st.warning(f"The metrics store did not answer: {md_text(exc)}", icon=":material/sync_problem:")
         return False
     if not names:
         st.info(EMPTY_HINT, icon=":material/database:")

@@ -11,6 +11,7 @@ import streamlit as st
 
 from core.access import policy as auth
 from core.kernel import csvsafe as export
+from core.kernel.text import md_text
 from core.kernel.times import (
     TimeRange,
     fmt_utc,
@@ -63,11 +64,17 @@ def download(df: pl.DataFrame, view: str, tr: TimeRange) -> None:
 def chart(fig: go.Figure, data: pl.DataFrame, view: str, tr: TimeRange, what: str = "samples") -> None:
     """A plotly chart with its CSV under it, or an empty state naming the range."""
     if data.is_empty():
-        st.markdown(f"**{fig.layout.title.text}**")
+        st.markdown(f"**{md_text(fig.layout.title.text)}**")
         no_data(tr, what)
         return
     st.plotly_chart(fig, theme=None, config=PLOTLY_CONFIG, key=f"chart.{view}")
     download(data, view, tr)
+
+
+def grid(shown: pl.DataFrame, columns: Mapping[str, Any]) -> None:
+    """A dataframe of text cells neutralised like the CSV downloads: Streamlit's own table toolbar
+    offers "Download as CSV" of exactly what is shown."""
+    st.dataframe(export.safe_frame(shown), hide_index=True, column_config=dict(columns), width="stretch")
 
 
 def table(
@@ -80,6 +87,7 @@ def table(
 ) -> None:
     """A dataframe (display columns; a ``status`` or ``state`` column is coloured) with the CSV of
     ``data`` under it."""
+    shown = export.safe_frame(shown)
     styled: Any = shown
     coloured = [c for c in ("status", "state") if c in shown.columns]
     if coloured:

@@ -9,6 +9,7 @@ import streamlit as st
 
 from core.access.policy import Action
 from core.kernel.errors import PulseError
+from core.kernel.text import md_text
 from core.kernel.times import TimeRange, fmt_utc
 from core.views import alerts as av
 from pages import _common as ui
@@ -58,7 +59,7 @@ def body() -> None:
     try:
         view = _alerts(console.cache_key, console.now_ms() // 5000 * 5000, console)
     except PulseError as exc:
-        st.warning(f"The alert states could not be read: {exc}", icon=":material/sync_problem:")
+        st.warning(f"The alert states could not be read: {md_text(exc)}", icon=":material/sync_problem:")
         return
     for col, (label, value) in zip(
         st.columns(3),
@@ -76,7 +77,7 @@ def body() -> None:
         st.caption("Rules are evaluated by `pulse collect`; see docs/alerting.md to add rules and channels.")
     else:
         shown = df.select(*COLUMNS).with_columns(pl.col(pl.Utf8).fill_null(""))
-        st.dataframe(shown, hide_index=True, column_config=COLUMNS, width="stretch")
+        render.grid(shown, COLUMNS)
         render.download(df, "alerts", tr)
         by_fp = {str(r["fingerprint"]): r for r in df.iter_rows(named=True)}
         pick = st.selectbox(
@@ -98,7 +99,7 @@ def _name(row: dict[str, object]) -> str:
 def selected(row: dict[str, object], tr: TimeRange) -> None:
     labels = dict(p.split("=", 1) for p in str(row["labels"]).split(", ") if "=" in p)
     labels["alertname"] = str(row["alertname"])
-    st.subheader(f"{row['alertname']}: {row['summary'] or ''}")
+    st.subheader(md_text(f"{row['alertname']}: {row['summary'] or ''}"))
     left, right = st.columns(2)
     with left:
         if console.may(action=Action.SILENCE, team=labels.get("team")):
@@ -109,13 +110,20 @@ def selected(row: dict[str, object], tr: TimeRange) -> None:
                 )
                 minutes = st.number_input("For (minutes)", 1, 30 * 24 * 60, 60)
                 comment = st.text_input("Why", placeholder="Planned maintenance of the host")
+                if console.scope is not None:
+                    st.caption("Your team's matcher is added: you silence your teams' alerts only.")
+                preview = st.form_submit_button("Preview", icon=":material/visibility:")
+                if preview:
+                    try:
+                        n = console.alerts.preview_silence(matchers.splitlines())
+                        st.info(f"This silence matches {n} of your alerts now.", icon=":material/info:")
+                    except ValueError as exc:
+                        st.error(md_text(exc), icon=":material/error:")
                 if st.form_submit_button("Silence", icon=":material/notifications_off:"):
                     try:
-                        s = console.alerts.create_silence(
-                            matchers.splitlines(), float(minutes), comment, labels.get("team")
-                        )
+                        s = console.alerts.create_silence(matchers.splitlines(), float(minutes), comment)
                     except (ValueError, PulseError) as exc:
-                        st.error(str(exc), icon=":material/error:")
+                        st.error(md_text(exc), icon=":material/error:")
                     else:
                         _alerts.clear()
                         st.success(f"Silenced until {fmt_utc(s.ends_ms)} (id {s.id[:8]}).")
@@ -129,7 +137,7 @@ def selected(row: dict[str, object], tr: TimeRange) -> None:
                         console.alerts.acknowledge_incident(iid, labels.get("team"))
                         st.success(f"Incident #{iid} acknowledged: its escalation stops.")
                     except PulseError as exc:
-                        st.error(str(exc), icon=":material/error:")
+                        st.error(md_text(exc), icon=":material/error:")
             else:
                 st.caption("Not part of an open incident (pending alerts are not).")
     st.markdown("**History of this rule** (range of the sidebar)")
@@ -145,12 +153,17 @@ def silences(tr: TimeRange) -> None:
             return
         render.table(df, df, "alerts-silences", tr)
         active = df.filter(pl.col("state") != "expired")["id"].to_list()
-        if active and console.may(action=Action.SILENCE):
-            sid = st.selectbox("End a silence now", active, format_func=lambda i: i[:8])
+        endable = [i for i in active if console.alerts.may_end(i)]
+        if endable:
+            sid = st.selectbox("End a silence now", endable, format_func=lambda i: i[:8])
             if st.button("End silence", icon=":material/notifications_active:"):
-                console.alerts.end_silence(sid)
-                _alerts.clear()
-                st.rerun()
+                try:
+                    console.alerts.end_silence(sid)
+                except PulseError as exc:
+                    st.error(md_text(exc), icon=":material/error:")
+                else:
+                    _alerts.clear()
+                    st.rerun()
 
 
 controls_ui.run(controls, body)

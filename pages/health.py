@@ -5,6 +5,7 @@ import streamlit as st
 
 from core import charts
 from core.kernel.errors import PulseError
+from core.kernel.text import md_text
 from core.kernel.times import TimeRange
 from core.views import health
 from pages import _common as ui
@@ -147,7 +148,7 @@ def collectors() -> None:
     try:
         df = health.collector_health(_collector_health(b.url), b.now_ms())
     except PulseError as exc:
-        st.warning(f"The metrics store did not answer: {exc}", icon=":material/sync_problem:")
+        st.warning(f"The metrics store did not answer: {md_text(exc)}", icon=":material/sync_problem:")
         return
     if df.is_empty():
         st.info(NO_DAEMON, icon=":material/sensors_off:")

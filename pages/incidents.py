@@ -11,6 +11,7 @@ from core.access.policy import Action
 from core.incidents.report_charts import figure
 from core.kernel import csvsafe as export
 from core.kernel.errors import PulseError
+from core.kernel.text import md_text
 from core.kernel.times import TimeRange, fmt_utc
 from core.views import incidents as iv
 from core.views.health import span
@@ -46,7 +47,7 @@ def body() -> None:
     try:
         df = console.incidents.listing(SHOW[show], since_ms=None if show == "open" else tr.start_ms)
     except PulseError as exc:
-        st.warning(f"The incidents could not be read: {exc}", icon=":material/sync_problem:")
+        st.warning(f"The incidents could not be read: {md_text(exc)}", icon=":material/sync_problem:")
         return
     if df.is_empty():
         st.success(
@@ -55,7 +56,7 @@ def body() -> None:
         )
     else:
         shown = df.select(*COLUMNS).with_columns(pl.col(pl.Utf8).fill_null(""))
-        st.dataframe(shown, hide_index=True, column_config=COLUMNS, width="stretch")
+        render.grid(shown, COLUMNS)
         render.download(df, "incidents", tr)
         titles = {
             int(i): f"#{i} {lvl} · {t} ({s})"
@@ -77,7 +78,7 @@ def body() -> None:
 def detail(incident_id: int, tr: TimeRange) -> None:
     f = console.incidents.detail(incident_id)
     inc = f.detail.incident
-    st.subheader(f"#{inc.id} {inc.title}")
+    st.subheader(f"#{inc.id} {md_text(inc.title)}")
     facts = [
         ("State", inc.state),
         ("Severity", inc.severity),
@@ -91,10 +92,10 @@ def detail(incident_id: int, tr: TimeRange) -> None:
     )
     resolved = f"resolved {fmt_utc(inc.resolved_ms)}" if inc.resolved_ms else "not resolved"
     assignee = f" · assigned to {inc.assignee}" if inc.assignee else ""
-    st.caption(f"Opened {fmt_utc(inc.opened_ms)} · {acked} · {resolved}{assignee}")
+    st.caption(md_text(f"Opened {fmt_utc(inc.opened_ms)} · {acked} · {resolved}{assignee}"))
     team = inc.teams[0] if inc.teams else None
     if console.may(action=Action.ACKNOWLEDGE, team=team):
-        actions(incident_id, inc.state)
+        actions(incident_id, inc.state, team)
     left, right = st.columns(2)
     with left:
         st.markdown("**Alerts**")
@@ -105,24 +106,27 @@ def detail(incident_id: int, tr: TimeRange) -> None:
     report(incident_id, tr)
 
 
-def actions(incident_id: int, state: str) -> None:
+def actions(incident_id: int, state: str, team: str | None) -> None:
+    """Acknowledge and notes for whoever may acknowledge; resolve, reopen, assign and action items
+    for team leads and admins (docs/roles)."""
+    lead = console.may(action=Action.RESOLVE, team=team)
     b1, b2, b3 = st.columns(3)
     try:
         if state == "triggered" and b1.button("Acknowledge", icon=":material/task_alt:", type="primary"):
             console.incidents.acknowledge(incident_id)
             st.rerun()
-        if state != "resolved" and b2.button("Resolve", icon=":material/check_circle:"):
+        if lead and state != "resolved" and b2.button("Resolve", icon=":material/check_circle:"):
             console.incidents.resolve(incident_id)
             st.rerun()
-        if state == "resolved" and b3.button("Reopen", icon=":material/replay:"):
+        if lead and state == "resolved" and b3.button("Reopen", icon=":material/replay:"):
             console.incidents.reopen(incident_id)
             st.rerun()
     except PulseError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(md_text(exc), icon=":material/error:")
     with st.form(f"note-{incident_id}", clear_on_submit=True, border=True):
         note = st.text_area("Add a note to the timeline", placeholder="What you found, what you did")
-        assignee = st.text_input("Assign to (username, empty keeps the assignee)")
-        item = st.text_input("Add an action item for the post-incident report")
+        assignee = st.text_input("Assign to (username, empty keeps the assignee)") if lead else ""
+        item = st.text_input("Add an action item for the post-incident report") if lead else ""
         if st.form_submit_button("Save", icon=":material/save:"):
             try:
                 if note.strip():
@@ -133,7 +137,7 @@ def actions(incident_id: int, state: str) -> None:
                     console.incidents.add_action_item(incident_id, item.strip())
                 st.rerun()
             except PulseError as exc:
-                st.error(str(exc), icon=":material/error:")
+                st.error(md_text(exc), icon=":material/error:")
 
 
 def report(incident_id: int, tr: TimeRange) -> None:

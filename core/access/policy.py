@@ -68,7 +68,8 @@ class Section(StrEnum):
 class Action(StrEnum):
     VIEW = "view"  # open dashboards
     EXPORT = "export"  # download the data behind a view
-    ACKNOWLEDGE = "acknowledge"  # acknowledge an alert or incident
+    ACKNOWLEDGE = "acknowledge"  # acknowledge an alert or incident, add notes to its timeline
+    RESOLVE = "resolve"  # resolve, reopen and assign incidents, add their action items
     SILENCE = "silence"  # silence alerts
     EDIT_RULES = "edit_rules"  # alert rules, thresholds, budgets
     MANAGE_USERS = "manage_users"
@@ -101,7 +102,7 @@ GRANTS: dict[Role, Grant] = {
     Role.ADMIN: Grant(frozenset(Section), frozenset(Action), every_team=True),
     Role.TEAM_LEAD: Grant(
         frozenset({Section.MONITOR, Section.PLAN}),
-        _READ | {Action.ACKNOWLEDGE, Action.SILENCE, Action.EDIT_RULES},
+        _READ | {Action.ACKNOWLEDGE, Action.RESOLVE, Action.SILENCE, Action.EDIT_RULES},
     ),
     Role.DEVELOPER: Grant(frozenset({Section.MONITOR}), _READ | {Action.ACKNOWLEDGE}),
     Role.VIEWER: Grant(frozenset({Section.MONITOR}), _READ, every_team_without_membership=True),

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from core.alerts.rules import Rule, RuleGroup
 from core.kernel.errors import ConfigError
 from core.kernel.records.alerts import SEVERITIES
+from core.kernel.settings import Settings
 
 DEFAULT_RULES = Path(__file__).with_name("default_rules.yml")  # Pulse's default rule pack
 
@@ -130,3 +131,21 @@ def load_rule_file(path: Path, prometheus_source: str | None = None) -> RuleSet:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read rule file {path}: {exc}") from exc
     return parse_rules(text, str(path), prometheus_source)
+
+
+def load_rules(settings: Settings) -> RuleSet:
+    """The default pack (unless turned off), the Pulse rule files, the Prometheus rule files."""
+    a = settings.alerting
+    out = RuleSet()
+    files: list[tuple[Path, str | None]] = [(DEFAULT_RULES, None)] if a.default_rules else []
+    files += [(p, None) for p in a.rule_files] + [(f.path, f.source) for f in a.prometheus_rule_files]
+    seen: set[str] = set()
+    for path, source in files:
+        rs = load_rule_file(path, source)
+        for g in rs.groups:
+            if g.name in seen:
+                raise ConfigError(f"{path}: rule group {g.name!r} is already defined in another rule file")
+            seen.add(g.name)
+        out.groups += rs.groups
+        out.warnings += rs.warnings
+    return out

@@ -1,8 +1,11 @@
 """CSV exports of dashboard tables, safe to open in a spreadsheet.
 
 A text cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is read as a
-formula by Excel, LibreOffice and Google Sheets (CSV injection, OWASP); such cells get a leading
-apostrophe. Numbers stay numbers: a negative value is not text and is left alone.
+formula by Excel, LibreOffice and Google Sheets (CSV injection, OWASP), also after leading spaces
+and in the full-width forms ``＝ ＋ － ＠`` that spreadsheets fold to ASCII; such cells get a
+leading apostrophe. Numbers stay numbers: a negative value is not text and is left alone.
+The dashboard shows tables already neutralised (``pages/_render.py``), so the CSV that
+Streamlit's own table toolbar offers is safe too.
 """
 
 from __future__ import annotations
@@ -14,13 +17,15 @@ import polars as pl
 
 from core.kernel.times import fmt_compact
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_TRIGGER = r"^[=+\-@\t\r]"
+# optional leading blanks (ASCII, no-break and ideographic spaces), then a formula trigger, ASCII or
+# full-width; or a tab, CR or LF first of all
+_TRIGGER = r"^(?:[ \u00a0\u3000]*[=+\-@\uff1d\uff0b\uff0d\uff20]|[\t\r\n])"
+_TRIGGER_RE = re.compile(_TRIGGER)
 
 
 def neutralise(value: str) -> str:
-    """``=1+1`` -> ``'=1+1``; anything else unchanged."""
-    return "'" + value if value.startswith(FORMULA_START) else value
+    """``=1+1`` -> ``'=1+1`` (also `` =1``, ``＝1``, ``\t=1``); anything else unchanged."""
+    return "'" + value if _TRIGGER_RE.match(value) else value
 
 
 def _as_json(s: pl.Series) -> pl.Series:

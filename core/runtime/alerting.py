@@ -12,13 +12,12 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from core.alerts.channels import build_channel
 from core.alerts.channels.dispatch import Dispatcher
 from core.alerts.escalator import Escalator
 from core.alerts.inhibit import InhibitRule
-from core.alerts.loader import DEFAULT_RULES, RuleSet, load_rule_file
+from core.alerts.loader import load_rules
 from core.alerts.pipeline import AlertPipeline, TickResult, to_alert
 from core.alerts.remote_promql import promql_reader
 from core.alerts.routing import build_route
@@ -26,7 +25,6 @@ from core.alerts.rule_engine import AlertEngine, CycleResult
 from core.alerts.rules import rule_metrics
 from core.incidents.service import IncidentService
 from core.incidents.topology import Topology
-from core.kernel.errors import ConfigError
 from core.kernel.records.alerts import Alert, Notification
 from core.kernel.records.incidents import Change
 from core.kernel.settings import Settings
@@ -42,22 +40,6 @@ INGEST_EVERY_MS = 30_000  # incidents also hear "nothing changed" this often (au
 RETRY_EVERY_MS = 5_000  # how often the outbox is looked at for retries that are due
 
 
-def load_rules(settings: Settings) -> RuleSet:
-    """The default pack (unless turned off), the Pulse rule files, the Prometheus rule files."""
-    a = settings.alerting
-    out = RuleSet()
-    files: list[tuple[Path, str | None]] = [(DEFAULT_RULES, None)] if a.default_rules else []
-    files += [(p, None) for p in a.rule_files] + [(f.path, f.source) for f in a.prometheus_rule_files]
-    seen: set[str] = set()
-    for path, source in files:
-        rs = load_rule_file(path, source)
-        for g in rs.groups:
-            if g.name in seen:
-                raise ConfigError(f"{path}: rule group {g.name!r} is already defined in another rule file")
-            seen.add(g.name)
-        out.groups += rs.groups
-        out.warnings += rs.warnings
-    return out
 
 
 @dataclass

@@ -9,7 +9,9 @@ import polars as pl
 
 from core.access.policy import Action
 from core.alerts.inhibit import InhibitRule
+from core.alerts.silences import silence_teams
 from core.incidents.service import IncidentService
+from core.kernel.errors import PermissionDenied
 from core.kernel.records.notifications import Silence
 from core.storage.tsdb import Store
 from core.views import alerts as av
@@ -41,7 +43,8 @@ class Alerts:
         return dict(self.current().counts)
 
     def rule_history(self, rule: str, start_ms: int, end_ms: int) -> pl.DataFrame:
-        return av.rule_history(self._store.engine, rule, start_ms, end_ms)
+        """The rule's transitions of the alerts the user may see."""
+        return av.rule_history(self._store.engine, rule, start_ms, end_ms, self._c.scope, self._c.hosts())
 
     def incident_of(self, fingerprint: str) -> int | None:
         """The open incident an alert belongs to, if any."""
@@ -57,19 +60,52 @@ class Alerts:
     def silence_matchers(labels: Mapping[str, str]) -> list[str]:
         return av.silence_matchers(labels)
 
-    def create_silence(
-        self, matchers: Iterable[str], minutes: float, comment: str, team: str | None = None
-    ) -> Silence:
-        self._c.require(Action.SILENCE, team)
+    def create_silence(self, matchers: Iterable[str], minutes: float, comment: str) -> Silence:
+        """A silence starting now. Anyone but an admin silences their own teams' alerts only: the
+        team matcher is added, and one that could match another team's alerts is refused."""
+        scope = self._c.scope
+        for team in sorted(scope) if scope else [None]:
+            self._c.require(Action.SILENCE, team)
         return av.create_silence(
-            self._store.engine, matchers, minutes, self._c.principal.username, comment, self._c.now_ms()
+            self._store.engine,
+            matchers,
+            minutes,
+            self._c.principal.username,
+            comment,
+            self._c.now_ms(),
+            scope,
         )
 
+    def preview_silence(self, matchers: Iterable[str]) -> int:
+        """How many of the user's own current alerts the silence would match."""
+        return av.silence_preview(self.current(), matchers)
+
     def silences(self) -> pl.DataFrame:
-        return av.silences_table(self._store.engine, self._c.now_ms())
+        """Silences of the user's teams (all for an admin) active, scheduled or ended in the last day."""
+        return av.silences_table(self._store.engine, self._c.now_ms(), self._c.scope)
+
+    def may_end(self, silence_id: str) -> bool:
+        """Whether the user may end this silence: admins any; team leads those limited to their teams."""
+        if not self._c.may(action=Action.SILENCE):
+            return False
+        scope = self._c.scope
+        if scope is None:
+            return True
+        found = {s.id: s for s in av.silences_of(self._store.engine, self._c.now_ms(), scope)}
+        s = found.get(silence_id)
+        teams = silence_teams(s) if s is not None else None
+        return (
+            teams is not None
+            and teams <= scope
+            and all(self._c.may(action=Action.SILENCE, team=t) for t in teams)
+        )
 
     def end_silence(self, silence_id: str) -> bool:
-        self._c.require(Action.SILENCE)
+        if not self.may_end(silence_id):
+            raise PermissionDenied(
+                f"{self._c.principal.label} may not end silence {silence_id[:8]}: "
+                "it is not limited to your teams (ask an admin)"
+            )
         return av.end_silence(self._store.engine, silence_id, self._c.now_ms())
 
     def _incidents(self) -> IncidentService:

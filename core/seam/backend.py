@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from core.access.policy import Principal
+from core.alerts.loader import load_rules
+from core.alerts.rules import rule_metrics
+from core.kernel.errors import PulseError
 from core.kernel.settings import Settings
 from core.seam.console import Console
 from core.seam.signin import SignIn
@@ -29,9 +34,18 @@ class Backend:
         """Every metric ever stored (not team data: only its names), for empty states."""
         return self.store.metrics()
 
+    @cached_property
+    def rule_metrics(self) -> dict[str, str]:
+        """alertname -> the selector its rule queries, for the charts of post-incident reports
+        (the same rule files as the daemon; none when they cannot be read)."""
+        try:
+            return rule_metrics(load_rules(self.settings).groups)
+        except PulseError:
+            return {}
+
     def console(self, principal: Principal) -> Console:
         """The scoped seam of one signed-in user."""
-        return Console(self.settings, self.store, principal)
+        return Console(self.settings, self.store, principal, self.rule_metrics)
 
 
 def open_backend(settings: Settings) -> Backend:

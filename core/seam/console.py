@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -22,8 +22,15 @@ T = TypeVar("T")
 class Console:
     """Everything a page may read or do, narrowed to ``principal``'s scope."""
 
-    def __init__(self, settings: Settings, store: Store, principal: Principal) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        principal: Principal,
+        rule_metrics: Mapping[str, str] | None = None,
+    ) -> None:
         self.settings = settings
+        self.rule_metrics = dict(rule_metrics or {})
         self._store = store
         self.principal = principal
         self.scope: frozenset[str] | None = policy.team_scope(principal)

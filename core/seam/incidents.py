@@ -10,7 +10,8 @@ from core.access.policy import Action
 from core.incidents.report import Report
 from core.incidents.report_charts import ChartData, chart_data
 from core.incidents.service import IncidentService
-from core.kernel.errors import PermissionDenied
+from core.kernel.errors import IncidentError, PermissionDenied
+from core.storage.repos.users import UserRepo
 from core.storage.tsdb import Store
 from core.views import incidents as iv
 
@@ -22,7 +23,9 @@ class Incidents:
     def __init__(self, console: Console, store: Store) -> None:
         self._c = console
         self._store = store
-        self._svc = IncidentService(store.engine, console.settings.alerting.incidents)
+        self._svc = IncidentService(
+            store.engine, console.settings.alerting.incidents, metrics=console.rule_metrics
+        )
 
     def listing(self, states: tuple[str, ...] = (), since_ms: int | None = None) -> pl.DataFrame:
         return iv.incident_list(self._svc, self._c.scope, states, since_ms)
@@ -53,11 +56,11 @@ class Incidents:
         self._svc.acknowledge(incident_id, self._c.principal.username)
 
     def resolve(self, incident_id: int) -> None:
-        self._act(incident_id)
+        self._act(incident_id, Action.RESOLVE)
         self._svc.resolve(incident_id, self._c.principal.username)
 
     def reopen(self, incident_id: int) -> None:
-        self._act(incident_id)
+        self._act(incident_id, Action.RESOLVE)
         self._svc.reopen(incident_id, self._c.principal.username)
 
     def add_note(self, incident_id: int, text: str) -> None:
@@ -65,11 +68,16 @@ class Incidents:
         self._svc.add_note(incident_id, self._c.principal.username, text)
 
     def assign(self, incident_id: int, assignee: str) -> None:
-        self._act(incident_id)
-        self._svc.assign(incident_id, assignee, self._c.principal.username)
+        """Assign to an existing, enabled user (a typo is refused, not stored)."""
+        self._act(incident_id, Action.RESOLVE)
+        name = assignee.strip().lower()
+        user = UserRepo(self._store.engine).get(name)
+        if user is None or user.disabled:
+            raise IncidentError(f"no active user is called {assignee.strip()!r}: assign to a username of Pulse")
+        self._svc.assign(incident_id, name, self._c.principal.username)
 
     def add_action_item(self, incident_id: int, text: str) -> None:
-        self._act(incident_id)
+        self._act(incident_id, Action.RESOLVE)
         self._svc.add_action_item(incident_id, text, self._c.principal.username)
 
     def _teams(self, incident_id: int) -> tuple[str, ...]:
@@ -80,7 +88,8 @@ class Incidents:
         if scope is not None and not scope.intersection(teams):
             raise PermissionDenied(f"incident #{incident_id} belongs to no team of {self._c.principal.label}")
 
-    def _act(self, incident_id: int) -> None:
+    def _act(self, incident_id: int, action: Action = Action.ACKNOWLEDGE) -> None:
         teams = self._teams(incident_id)
         self._visible(teams, incident_id)
-        self._c.require(Action.ACKNOWLEDGE, teams[0] if teams else None)
+        for team in teams or (None,):
+            self._c.require(action, team)

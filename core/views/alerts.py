@@ -8,6 +8,7 @@ labelled with their teams, and host alerts of the hosts that run their teams' se
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,8 +18,9 @@ from sqlalchemy.engine import Engine
 
 from core.alerts.inhibit import InhibitRule, inhibitor
 from core.alerts.pipeline import to_alert
-from core.alerts.silences import new_silence, silenced_by
+from core.alerts.silences import as_text, limit_to_teams, new_silence, silence_teams, silenced_by
 from core.incidents.priority import alert_priority, level
+from core.kernel.matchers import matches, parse_matchers
 from core.kernel.records.alerts import Alert, AlertState
 from core.kernel.records.notifications import Silence
 from core.kernel.settings.incidents import IncidentSettings
@@ -131,9 +133,19 @@ def _row(
     )
 
 
-def rule_history(engine: Engine, rule: str, start_ms: int, end_ms: int) -> pl.DataFrame:
-    """Transitions of one rule's alerts (newest first): when, which labels, from, to, value."""
+def rule_history(
+    engine: Engine,
+    rule: str,
+    start_ms: int,
+    end_ms: int,
+    teams: frozenset[str] | None = None,
+    hosts: frozenset[str] = frozenset(),
+) -> pl.DataFrame:
+    """Transitions of one rule's alerts the user may see (newest first): when, labels, from, to, value."""
     df = read_transitions(engine, start_ms, end_ms, rule)
+    if teams is not None:
+        keep = [visible(json.loads(lb or "{}"), teams, hosts) for lb in df["labels"].to_list()]
+        df = df.filter(pl.Series(keep, dtype=pl.Boolean))
     return (
         df.with_columns(pl.col("at_ms").cast(TS).alias("at"))
         .select("at", "from_state", "to_state", "value", "labels")
@@ -147,12 +159,22 @@ def silence_matchers(labels: Mapping[str, str]) -> list[str]:
 
 
 def create_silence(
-    engine: Engine, matchers: Iterable[str], minutes: float, author: str, comment: str, now_ms: int
+    engine: Engine,
+    matchers: Iterable[str],
+    minutes: float,
+    author: str,
+    comment: str,
+    now_ms: int,
+    teams: frozenset[str] | None = None,
 ) -> Silence:
-    """Validate and store a silence starting now; ValueError says what to fix."""
+    """Validate and store a silence starting now; ValueError says what to fix. A user scoped to
+    ``teams`` (None: an admin) silences only their teams' alerts (``limit_to_teams``)."""
     if not 1 <= minutes <= 30 * 24 * 60:
         raise ValueError("a silence lasts between 1 minute and 30 days")
-    s = new_silence(list(matchers), now_ms, now_ms + int(minutes * 60_000), author, comment, now_ms)
+    texts = list(matchers)
+    if teams is not None:
+        texts = as_text(limit_to_teams(parse_matchers(texts), teams))
+    s = new_silence(texts, now_ms, now_ms + int(minutes * 60_000), author, comment, now_ms)
     add_silence(engine, s)
     return s
 
@@ -168,10 +190,19 @@ SILENCE_SCHEMA: dict[str, Any] = {
 }
 
 
-def silences_table(engine: Engine, now_ms: int) -> pl.DataFrame:
+def silences_of(engine: Engine, now_ms: int, teams: frozenset[str] | None = None) -> list[Silence]:
+    """Silences active, scheduled or ended in the last day; a user scoped to ``teams`` sees those
+    limited to one of their teams."""
+    found = list_silences(engine, now_ms - 86_400_000)
+    if teams is None:
+        return found
+    return [s for s in found if (own := silence_teams(s)) is not None and own & teams]
+
+
+def silences_table(engine: Engine, now_ms: int, teams: frozenset[str] | None = None) -> pl.DataFrame:
     rows = [
         (s.id, s.state(now_ms), s.matcher_text, s.starts_ms, s.ends_ms, s.created_by, s.comment)
-        for s in list_silences(engine, now_ms - 86_400_000)
+        for s in silences_of(engine, now_ms, teams)
     ]
     schema = {**SILENCE_SCHEMA, "starts": pl.Int64, "ends": pl.Int64}
     return pl.DataFrame(rows, schema=schema, orient="row").with_columns(
@@ -181,3 +212,15 @@ def silences_table(engine: Engine, now_ms: int) -> pl.DataFrame:
 
 def end_silence(engine: Engine, silence_id: str, now_ms: int) -> bool:
     return expire_silence(engine, silence_id, now_ms)
+
+
+def silence_preview(view: AlertsView, matchers: Iterable[str]) -> int:
+    """How many of the alerts in ``view`` (already scoped to the user) a silence would match now."""
+    parsed = parse_matchers(list(matchers))
+    live = view.table.filter(pl.col("state") != "resolved")
+    n = 0
+    for shown, name, severity in live.select("labels", "alertname", "severity").iter_rows():
+        labels = dict(p.split("=", 1) for p in str(shown).split(", ") if "=" in p)
+        labels |= {"alertname": str(name), "severity": str(severity or "")}
+        n += matches(parsed, labels)
+    return n
