@@ -264,5 +264,17 @@ def store(make_store: Callable[..., Store]) -> Store:
     return make_store()
 
 
+GROUPS = {"security": "security", "faults": "faults"}  # tests/<folder> -> the marker its tests carry
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests under tests/security and tests/faults carry their group's marker (``pytest -m security``)."""
+    for item in items:
+        parts = Path(str(item.fspath)).parts
+        for folder, mark in GROUPS.items():
+            if "tests" in parts and folder in parts[parts.index("tests") :]:
+                item.add_marker(getattr(pytest.mark, mark))
+
+
 # a local HTTP receiver and a real Alertmanager, for every test that notifies (alerting, runtime, CLI)
 from tests.receivers import alertmanager, receiver  # noqa: E402,F401
