@@ -1,37 +1,41 @@
-"""Exposition bodies (Prometheus text 0.0.4, OpenMetrics 1.0) -> Pulse samples.
+"""Exposition bodies (Prometheus text 0.0.4, OpenMetrics 1.0) -> Pulse samples, streamed.
 
-Parsing is prometheus-client's (``prometheus_client.parser`` and ``prometheus_client.openmetrics
-.parser``); this module picks the parser, refuses what is not an exposition (HTML, JSON, binary),
-and maps the parsed families to samples the store accepts:
+:mod:`collectors.textparse` parses the body line by line as Prometheus does; this module picks the
+format, refuses what is not an exposition (HTML, JSON, binary), applies the source's limits and
+maps each line to a sample the store accepts, one line at a time (only the samples kept are held):
 
-- counters as ``<name>_total`` (the text parser renames a counter without the suffix), gauges,
+- counters as ``<name>_total`` (a text body's counter without the suffix is renamed), gauges,
   histograms (``_bucket`` with ``le``, ``_sum``, ``_count``), summaries (``quantile``, ``_sum``,
-  ``_count``), gauge histograms, info (``<name>_info``), statesets and untyped samples as exposed;
-  ``_created`` samples (and a text body's ``<name>_created`` gauges next to a counter, histogram
-  or summary) are left out; ``le`` and ``quantile`` values are written canonically (``1`` -> ``1.0``);
-- a sample the store would reject is dropped and counted by reason (see ``DROP_REASONS``):
-  NaN or infinite values, names it cannot hold, over-long names or values, bad timestamps,
-  a bucket or quantile bound that is not a number, native histograms; a series that appears twice
-  in one body keeps its last value and counts one ``duplicate``.
+  ``_count``), gauge histograms, info, statesets and untyped samples as exposed; ``_created``
+  samples (and a text body's ``<name>_created`` gauges next to a counter, histogram or summary)
+  are left out; ``le`` and ``quantile`` values are written canonically (``1`` -> ``1.0``);
+- NaN and infinite values are kept (NaN as Prometheus' canonical NaN, never its stale marker);
+- dropped and counted by reason (``DROP_REASONS``): a series repeated in one body (the first
+  value is kept, as in Prometheus), names the store cannot hold, reserved ``__`` labels,
+  over-long names or values, a timestamp outside the store's window (more than an hour before
+  the scrape, as Prometheus' head block, or beyond year 146 million), a bucket or quantile bound
+  that is not a number;
+- a second ``# TYPE`` line for a name already typed (or already seen) is ignored and counted in
+  ``type_conflicts``: the first type stays, so a gauge is never renamed ``_total`` halfway;
+- Prometheus' limits fail the whole scrape (:class:`LimitExceeded`): ``label_limit``,
+  ``label_name_length_limit``, ``label_value_length_limit`` (counted on the final label set,
+  metric name and target labels included) and ``sample_limit`` (parsing goes on to count).
 A body that does not parse fails as a whole (as in Prometheus): partial data would look complete.
 """
 
 from __future__ import annotations
 
-import io
 import math
 import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from prometheus_client.openmetrics.parser import text_fd_to_metric_families as openmetrics_families
-from prometheus_client.parser import text_fd_to_metric_families as text_families
 from prometheus_client.utils import floatToGoString
 
 from collectors.base import Labels, Sample
+from collectors.textparse import LineParser, Meta, ParseError, snippet
 from core.errors import CollectorError
 
 OPENMETRICS = "application/openmetrics-text"
@@ -48,25 +52,39 @@ NOT_EXPOSITION = (  # content types that are surely not an exposition (anything 
     "application/gzip",
 )
 DROP_REASONS = (
-    "nan",
-    "inf",
     "duplicate",
     "invalid_name",
     "too_long",
-    "bad_timestamp",
+    "out_of_bounds",
     "bad_bucket",
-    "unsupported",
+    "sample_limit",
+    "label_limit",
+    "label_name_length_limit",
+    "label_value_length_limit",
 )
-MAX_METRIC_LEN, MAX_LABEL_VALUE_LEN = 200, 1000  # the store's limits (core/storage/ingest.py)
-MAX_TS_MS = 2**62
+MAX_METRIC_LEN, MAX_LABEL_NAME_LEN, MAX_LABEL_VALUE_LEN = 200, 200, 1000  # the store's limits
+MAX_TS_MS = 2**62 - 1  # the store's range (core/storage/ingest.py)
+OLDEST_MS = 3_600_000  # older than the scrape by more: out of bounds (Prometheus' appendable window)
 _BAD_METRIC_CHARS = re.compile(r"[^a-zA-Z0-9_:]")
 _BAD_LABEL_CHARS = re.compile(r"[^a-zA-Z0-9_]")
-_WITH_CREATED = ("counter", "histogram", "summary")
+_WITH_CREATED = ("counter", "histogram", "summary", "gaugehistogram")
 _BOUNDED = ("histogram", "gaugehistogram", "summary")
+_SUFFIXES = ("_total", "_bucket", "_count", "_sum", "_created", "_gcount", "_gsum", "_info")
+_DEADLINE_EVERY = 1024  # lines between two looks at the clock
 
 
 class ExpositionError(CollectorError):
     """The body is not a Prometheus text or OpenMetrics exposition, or does not parse."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Prometheus' per-scrape limits; 0 is no limit. Exceeding one fails the scrape."""
+
+    sample_limit: int = 0
+    label_limit: int = 0
+    label_name_length_limit: int = 0
+    label_value_length_limit: int = 0
 
 
 @dataclass
@@ -77,72 +95,31 @@ class Converted:
     scraped: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
     fmt: str = "text"
+    type_conflicts: int = 0
+
+
+class LimitExceeded(ExpositionError):
+    """A limit failed the scrape; ``result`` holds the counts so far (``reason`` counted)."""
+
+    def __init__(self, message: str, reason: str, result: Converted) -> None:
+        super().__init__(message)
+        self.reason, self.result = reason, result
 
 
 def _snippet(text: str) -> str:
     return (text.split(maxsplit=1) or [""])[0][:20]
 
 
-def format_of(content_type: str, body: bytes) -> str:
-    """``"openmetrics"`` or ``"text"``; an HTML, JSON, XML or binary body is an ExpositionError."""
+def format_of(content_type: str, head: bytes) -> str:
+    """``"openmetrics"`` or ``"text"`` from the content type and the first bytes; an HTML, JSON,
+    XML or other non-exposition content type is an ExpositionError."""
     ctype = content_type.split(";", 1)[0].strip().lower()
-    head = body[:200].decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
-    if ctype.startswith(NOT_EXPOSITION) or head.startswith("<"):
+    start = head[:200].decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
+    if ctype.startswith(NOT_EXPOSITION) or start.startswith("<"):
         raise ExpositionError(
-            f"not an exposition format (content-type {ctype or 'missing'}, starts with {_snippet(head)!r})"
+            f"not an exposition format (content-type {ctype or 'missing'}, starts with {_snippet(start)!r})"
         )
     return "openmetrics" if ctype == OPENMETRICS else "text"
-
-
-def decode(body: bytes) -> str:
-    """The body as text; invalid UTF-8 or NUL bytes mean binary data, not an exposition."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        bad = body[exc.start : exc.start + 1].hex()
-        raise ExpositionError(
-            f"body is not UTF-8 text (byte 0x{bad} at offset {exc.start}): binary data, not an exposition"
-        ) from None
-    if "\x00" in text:
-        raise ExpositionError(
-            f"body contains a NUL byte at offset {text.index(chr(0))}: binary data, not an exposition"
-        )
-    return text.removeprefix("\ufeff")
-
-
-class _Lines:
-    """The body's lines for the parser, counted, with a time limit checked between lines."""
-
-    def __init__(self, text: str, deadline: float | None) -> None:
-        self._it = iter(io.StringIO(text))
-        self.deadline = deadline
-        self.n, self.line = 0, ""
-
-    def __iter__(self) -> Iterator[str]:
-        return self
-
-    def __next__(self) -> str:
-        if self.deadline is not None and self.n % 1024 == 0 and time.monotonic() > self.deadline:
-            raise ExpositionError(f"parsing ran out of time at line {self.n}")
-        self.line = next(self._it)
-        self.n += 1
-        return self.line
-
-
-def parse(text: str, fmt: str, deadline: float | None = None) -> list[Any]:
-    """All metric families of the body (prometheus-client ``Metric`` objects), or ExpositionError."""
-    lines = _Lines(text, deadline)
-    families = openmetrics_families if fmt == "openmetrics" else text_families
-    try:
-        return list(families(lines))  # type: ignore[arg-type]  # it only iterates over the lines
-    except ExpositionError:
-        raise
-    except Exception as exc:  # any failure of the third-party parser is a bad body
-        detail = str(exc).split("\n", 1)[0][:200] or type(exc).__name__
-        where = f"line {lines.n}" if lines.n else "the body"
-        raise ExpositionError(
-            f"{fmt} parse error at {where} ({lines.line.rstrip()[:120]!r}): {detail}"
-        ) from exc
 
 
 def metric_name(name: str) -> str | None:
@@ -166,96 +143,226 @@ def _bound(value: str) -> str | None:
     return None if math.isnan(f) else floatToGoString(f)
 
 
-def _timestamp_ms(ts: Any) -> int | None:
-    try:
-        ms = float(ts) * 1000
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return round(ms) if math.isfinite(ms) and abs(ms) < MAX_TS_MS else None
+def _size(text: str, limit: int) -> int:
+    """Length in bytes (Prometheus counts bytes), computed only when it may matter."""
+    return len(text.encode()) if len(text) * 4 > limit else len(text)
 
 
-def _labels(
-    raw: Mapping[str, str], fam_type: str, sample_name: str, target: Mapping[str, str]
-) -> tuple[Labels | None, str]:
-    """Canonical labels of one sample, or (None, drop reason)."""
-    out: dict[str, str] = {}
-    for k, v in raw.items():
-        name = label_name(k)
-        if name is None:
-            return None, "invalid_name"
-        if len(v) > MAX_LABEL_VALUE_LEN:
-            return None, "too_long"
-        if (name == "le" and sample_name.endswith("_bucket")) or (
-            name == "quantile" and fam_type == "summary"
+class _Mapper:
+    """Families, duplicates, drops and limits of one body; ``add`` maps one parsed line."""
+
+    def __init__(
+        self,
+        scrape_ms: int,
+        target: Mapping[str, str],
+        prefix: str,
+        honor_timestamps: bool,
+        limits: Limits,
+        text: bool,
+    ) -> None:
+        self.scrape_ms, self.prefix, self.honor, self.limits, self.text = (
+            scrape_ms,
+            prefix,
+            honor_timestamps,
+            limits,
+            text,
+        )
+        self.target = dict(target)
+        self.target_pairs = tuple((k, v) for k, v in sorted(target.items()) if v)
+        self.types: dict[str, str] = {}
+        self.seen: set[str] = set()  # family names with samples
+        self.keys: set[tuple[str, Labels, int]] = set()
+        self.pairs: dict[tuple[str, str], tuple[str, str]] = {}  # one object per label pair
+        self.result = Converted([])
+        self.over_limit = 0  # samples beyond sample_limit
+
+    def meta(self, m: Meta) -> None:
+        if m.kind != "type":
+            return
+        known = self.types.get(m.name)
+        if known == m.text:
+            return
+        if known is not None or m.name in self.seen:
+            self.result.type_conflicts += 1  # the first type stays, as the series already named
+            return
+        self.types[m.name] = m.text
+
+    def family(self, name: str) -> tuple[str, str, str]:
+        """(family name, type, suffix) of a sample name; type "untyped" when none was declared."""
+        t = self.types.get(name)
+        if t is not None:
+            return name, t, ""
+        for suffix in _SUFFIXES:
+            if name.endswith(suffix):
+                base = name[: -len(suffix)]
+                t = self.types.get(base)
+                if t is not None:
+                    return base, t, suffix
+        return name, "untyped", ""
+
+    def add(self, name: str, raw: list[tuple[str, str]], value: float, ts_ms: int | None, parser: LineParser) -> None:
+        fam, ftype, suffix = self.family(name)
+        if suffix == "_created" and ftype in _WITH_CREATED:
+            return
+        if (
+            self.text
+            and ftype == "gauge"
+            and name.endswith("_created")
+            and self.types.get(name[:-8]) in _WITH_CREATED
         ):
-            bound = _bound(v)
-            if bound is None and fam_type in _BOUNDED:
-                return None, "bad_bucket"
-            v = bound or v
-        if v:
-            out[name] = v
-    for k, v in target.items():
-        if k in out:
-            out["exported_" + k] = out.pop(k)
-        if v:
-            out[k] = v
-    return tuple(sorted(out.items())), ""
+            return  # a text body's <counter>_created gauge
+        self.seen.add(fam)
+        result = self.result
+        result.scraped += 1
+        out_name = metric_name(self.prefix + name)
+        if self.text and ftype == "counter" and not suffix and not name.endswith("_total") and out_name:
+            out_name += "_total"
+        drop = result.dropped
+        if out_name is None:
+            drop["invalid_name"] += 1
+            return
+        if len(out_name) > MAX_METRIC_LEN:
+            drop["too_long"] += 1
+            return
+        ts = self.scrape_ms
+        if self.honor and ts_ms is not None:
+            if not self.scrape_ms - OLDEST_MS <= ts_ms <= MAX_TS_MS:
+                drop["out_of_bounds"] += 1
+                return
+            ts = ts_ms
+        labels = self.labels(raw, ftype, suffix, name, parser)
+        if isinstance(labels, str):
+            drop[labels] += 1
+            return
+        key = (out_name, labels, ts)
+        if key in self.keys:
+            drop["duplicate"] += 1
+            return
+        self.keys.add(key)
+        lim = self.limits.sample_limit
+        if lim and len(result.samples) >= lim:
+            self.over_limit += 1
+            return
+        result.samples.append(Sample(out_name, labels, ts, value))
+
+    def labels(
+        self, raw: list[tuple[str, str]], ftype: str, suffix: str, name: str, parser: LineParser
+    ) -> Labels | str:
+        """The canonical label set of one sample, or the drop reason; a limit raises."""
+        out: dict[str, str] = {}
+        for k, v in raw:
+            key = label_name(k)
+            if key is None:
+                return "invalid_name"
+            if key in out:
+                raise parser.error(f"duplicate label name {k[:50]!r}")
+            if len(key) > MAX_LABEL_NAME_LEN or len(v) > MAX_LABEL_VALUE_LEN:
+                return "too_long"
+            if (key == "le" and suffix == "_bucket" and ftype in ("histogram", "gaugehistogram")) or (
+                key == "quantile" and ftype == "summary" and not suffix
+            ):
+                bound = _bound(v)
+                if bound is None:
+                    return "bad_bucket"
+                v = bound
+            out[key] = v
+        if self.target.keys() & out.keys():
+            for k in self.target.keys() & out.keys():
+                out["exported_" + k] = out.pop(k)
+        pairs = self.pairs
+        merged = [pairs.setdefault(kv, kv) for kv in out.items() if kv[1]]
+        merged += self.target_pairs
+        merged.sort()
+        self.check_limits(name, merged, parser)
+        return tuple(merged)
+
+    def check_limits(self, name: str, labels: list[tuple[str, str]], parser: LineParser) -> None:
+        lim = self.limits
+        if lim.label_limit and len(labels) + 1 > lim.label_limit:
+            self.fail(
+                parser,
+                "label_limit",
+                f"label_limit exceeded (metric: {name[:50]}, number of labels: {len(labels) + 1}, "
+                f"limit: {lim.label_limit})",
+            )
+        for k, v in labels:
+            if lim.label_name_length_limit and _size(k, lim.label_name_length_limit) > lim.label_name_length_limit:
+                self.fail(
+                    parser,
+                    "label_name_length_limit",
+                    f"label_name_length_limit exceeded (metric: {name[:50]}, label name: {k[:50]}, "
+                    f"length: {_size(k, 0)}, limit: {lim.label_name_length_limit})",
+                )
+            if lim.label_value_length_limit and _size(v, lim.label_value_length_limit) > lim.label_value_length_limit:
+                self.fail(
+                    parser,
+                    "label_value_length_limit",
+                    f"label_value_length_limit exceeded (metric: {name[:50]}, label name: {k[:50]}, "
+                    f"value: {v[:50]!r}, length: {_size(v, 0)}, limit: {lim.label_value_length_limit})",
+                )
+
+    def fail(self, parser: LineParser, reason: str, message: str) -> None:
+        self.result.dropped[reason] += self.result.scraped
+        raise LimitExceeded(f"line {parser.line_no} ({snippet(parser.line)}): {message}", reason, self.result)
 
 
-def to_samples(
-    families: Iterable[Any],
+def _first_chunk(chunks: Iterator[bytes]) -> bytes:
+    for chunk in chunks:
+        if chunk:
+            return chunk
+    return b""
+
+
+def convert_stream(
+    chunks: Iterable[bytes],
+    content_type: str,
     scrape_ms: int,
     target: Mapping[str, str] | None = None,
     prefix: str = "",
     honor_timestamps: bool = True,
+    deadline: float | None = None,
+    limits: Limits | None = None,
 ) -> Converted:
-    """Map parsed families to samples: the rules in the module docstring; ``target`` labels win."""
-    families = list(families)
+    """A body, as byte chunks, to samples: read and parsed one line at a time, so only the samples
+    kept are held. Raises ExpositionError (LimitExceeded for a limit) only; an exception raised
+    by ``chunks`` itself (a read error, a size limit) passes through."""
+    it = iter(chunks)
+    first = _first_chunk(it)
+    fmt = format_of(content_type, first)
+    limits = limits or Limits()
     target = target or {}
-    created = {f.name + "_created" for f in families if f.type in _WITH_CREATED}
-    series: dict[tuple[str, Labels], Sample] = {}
-    result = Converted([])
-    drop = result.dropped
-    for fam in families:
-        if fam.type == "gauge" and fam.name in created:
-            continue  # a text body's <counter>_created gauge
-        for s in fam.samples:
-            if fam.type in _WITH_CREATED and s.name == fam.name + "_created":
-                continue
-            result.scraped += 1
-            if getattr(s, "native_histogram", None) is not None:
-                drop["unsupported"] += 1
-                continue
-            name = metric_name(prefix + s.name)
-            if name is None:
-                drop["invalid_name"] += 1
-                continue
-            if len(name) > MAX_METRIC_LEN:
-                drop["too_long"] += 1
-                continue
-            try:
-                value = float(s.value)
-            except (TypeError, ValueError, OverflowError):
-                value = math.inf
-            if not math.isfinite(value):
-                drop["nan" if math.isnan(value) else "inf"] += 1
-                continue
-            ts = scrape_ms
-            if honor_timestamps and s.timestamp is not None:
-                parsed_ts = _timestamp_ms(s.timestamp)
-                if parsed_ts is None:
-                    drop["bad_timestamp"] += 1
-                    continue
-                ts = parsed_ts
-            labels, reason = _labels(s.labels, fam.type, s.name, target)
-            if labels is None:
-                drop[reason] += 1
-                continue
-            key = (name, labels)
-            if key in series:
-                drop["duplicate"] += 1
-            series[key] = Sample(name, labels, ts, value)
-    result.samples = list(series.values())
+    # a label set longer than the limit, before the target's labels are added, stops the line early
+    parser = LineParser(fmt == "openmetrics", max_labels=limits.label_limit)
+    mapper = _Mapper(scrape_ms, target, prefix, honor_timestamps, limits, text=fmt == "text")
+    check_every = _DEADLINE_EVERY if deadline is not None else 0
+
+    def body() -> Iterator[bytes]:
+        yield first
+        yield from it
+
+    try:
+        for entry in parser.feed(body()):
+            if check_every and parser.line_no % check_every == 0 and time.monotonic() > deadline:  # type: ignore[operator]
+                raise ExpositionError(f"parsing ran out of time at line {parser.line_no}")
+            if isinstance(entry, Meta):
+                mapper.meta(entry)
+            else:
+                mapper.add(entry.name, entry.labels, entry.value, entry.ts_ms, parser)
+    except LimitExceeded:
+        raise
+    except ParseError as exc:
+        if "label_limit exceeded" in exc.reason:
+            mapper.result.dropped["label_limit"] += mapper.result.scraped + 1
+            raise LimitExceeded(str(exc), "label_limit", mapper.result) from None
+        raise ExpositionError(f"{fmt} parse error at {exc}") from None
+    result = mapper.result
+    result.fmt = fmt
+    if mapper.over_limit:
+        total = len(result.samples) + mapper.over_limit
+        result.dropped["sample_limit"] += total
+        raise LimitExceeded(
+            f"sample_limit exceeded (samples: {total}, limit: {limits.sample_limit})", "sample_limit", result
+        )
     return result
 
 
@@ -267,10 +374,7 @@ def convert(
     prefix: str = "",
     honor_timestamps: bool = True,
     deadline: float | None = None,
+    limits: Limits | None = None,
 ) -> Converted:
-    """One body to samples: format check, UTF-8 decode, parse, map. Raises ExpositionError only."""
-    fmt = format_of(content_type, body)
-    families = parse(decode(body), fmt, deadline)
-    result = to_samples(families, scrape_ms, target, prefix, honor_timestamps)
-    result.fmt = fmt
-    return result
+    """One whole body to samples (see :func:`convert_stream`)."""
+    return convert_stream([body], content_type, scrape_ms, target, prefix, honor_timestamps, deadline, limits)

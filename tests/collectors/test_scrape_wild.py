@@ -101,7 +101,7 @@ def test_a_line_of_100000_labels_stops_at_the_label_limit_quickly_with_a_short_m
 @pytest.mark.parametrize(
     ("limits", "why"),
     [
-        (Limits(label_limit=3), "label_limit exceeded (metric: m, number of labels: 4, limit: 3)"),
+        (Limits(label_limit=2), "label_limit exceeded (metric: m, number of labels: 3, limit: 2)"),
         (Limits(label_name_length_limit=3), "label_name_length_limit exceeded (metric: m, label name: bbbb"),
         (Limits(label_value_length_limit=3), "label_value_length_limit exceeded (metric: m, label name: a"),
         (Limits(sample_limit=2), "sample_limit exceeded (samples: 3, limit: 2)"),
@@ -124,7 +124,7 @@ def test_scrape_settings_carry_the_limits_with_bounds() -> None:
 
 
 def _collector(body: bytes, **kw: object) -> ScrapeCollector:
-    transport = httpx.MockTransport(lambda req: httpx.Response(200, content=body, headers={"content-type": TEXT}))
+    transport = httpx.MockTransport(lambda req: httpx.Response(200, stream=httpx.ByteStream(body), headers={"content-type": TEXT}))
     cfg = ScrapeSource(name="s", url="http://t:9100/metrics", **kw)  # type: ignore[arg-type]
     return ScrapeCollector(cfg, client=httpx.Client(transport=transport))
 
