@@ -258,6 +258,8 @@ class _Mapper:
                 raise parser.error(f"duplicate label name {k[:50]!r}")
             if len(key) > MAX_LABEL_NAME_LEN or len(v) > MAX_LABEL_VALUE_LEN:
                 return "too_long"
+            if "\x00" in v:
+                return "invalid_name"  # Prometheus keeps it; PostgreSQL text cannot hold a NUL
             if (key == "le" and suffix == "_bucket" and ftype in ("histogram", "gaugehistogram")) or (
                 key == "quantile" and ftype == "summary" and not suffix
             ):

@@ -40,6 +40,12 @@ _DIGITS = re.compile(r"[0-9]+")
 _FAST = re.compile(
     r'([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^\\"]|\\.)*",?)*)\})? ([^ \t{]+)(?: ([^ \t]+))?'
 )
+_FAST_OM = re.compile(
+    r'([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^\\"]|\\.)*"(?:,|(?=\})))*)\})? ([^ \t{]+)(?: ([^ \t]+))?'
+)
+_EXEMPLAR = re.compile(
+    r'\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^\\"]|\\.)*"(?:,|(?=\})))*\} ([^ ]+)(?: ([^ ]+))?'
+)
 _PAIR = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^\\"]|\\.)*)"')
 _LNAME = re.compile(r'[a-zA-Z_][a-zA-Z0-9_]*|"((?:[^\\"]|\\.)*)"')
 _QUOTED = re.compile(r'"((?:[^\\"]|\\.)*)"')
@@ -80,8 +86,8 @@ class Series:
     ts_ms: int | None
 
 
-def lines(chunks: Iterable[bytes]) -> Iterator[tuple[bytes, bool]]:
-    """The lines of a chunked body without their ``\\n``, and whether each ended with one."""
+def lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The lines of a chunked body without their ``\\n`` (a last line without one too)."""
     rest = b""
     for chunk in chunks:
         if b"\n" not in chunk:
@@ -89,10 +95,9 @@ def lines(chunks: Iterable[bytes]) -> Iterator[tuple[bytes, bool]]:
             continue
         parts = (rest + chunk).split(b"\n")
         rest = parts.pop()
-        for part in parts:
-            yield part, True
+        yield from parts
     if rest:
-        yield rest, False
+        yield rest
 
 
 def unescape(value: str) -> str:
@@ -121,7 +126,7 @@ class LineParser:
 
     def feed(self, chunks: Iterable[bytes]) -> Iterator[Meta | Series]:
         """Every entry of the body, in order; ParseError at the first bad line."""
-        for raw, has_newline in lines(chunks):
+        for raw in lines(chunks):
             self.line_no += 1
             try:
                 self.line = raw.decode("utf-8")
@@ -133,12 +138,8 @@ class LineParser:
             line = self.line.removesuffix("\r")
             if self.line_no == 1:
                 line = line.removeprefix("\ufeff")
-            if "\x00" in line:
-                raise self.error(f"NUL byte at column {line.index(chr(0)) + 1}")
             if self.eof:
                 raise self.error("unexpected data after # EOF")
-            if not has_newline and not self.om:
-                raise self.error("the body ends without a line break (cut off?)")
             entry = self.parse_line(line)
             if entry is not None:
                 yield entry
@@ -155,10 +156,14 @@ class LineParser:
             return None
         if line[0] == "#":
             return self.comment(line)
+        if not self.om and line[0] in " \t":
+            line = line.lstrip(" \t")
+            if not line:
+                return None
         if self.max_labels and line.count("=") > self.max_labels:
             return self.slow(line)  # perhaps too many labels: stop at the limit, not at the end
-        m = _FAST.fullmatch(line)
-        if m is not None and not (self.om and m[2] and m[2].endswith(",")):
+        m = (_FAST_OM if self.om else _FAST).fullmatch(line)
+        if m is not None:
             name, raw_labels, value, ts = m.groups()
             labels = _PAIR.findall(raw_labels) if raw_labels else []
             if self.max_labels and len(labels) > self.max_labels:
@@ -227,7 +232,7 @@ class LineParser:
 
     def meta(self, kind: str, name: str, text: str) -> Meta:
         if kind == "type":
-            text = text.strip()
+            text = text if self.om else text.strip()
             if text not in (OM_TYPES if self.om else TEXT_TYPES):
                 raise self.error(f"invalid metric type {text[:30]!r}")
         if kind == "unit" and text and not (name.endswith("_" + text)):
@@ -243,7 +248,8 @@ class LineParser:
         elif line[0] != "{":
             hint = " (is this JSON?)" if line[0] == "[" and self.line_no == 1 else ""
             raise self.error(f"expected a metric name or a comment, got {line[:10]!r}{hint}")
-        pos = _WS.match(line, pos).end()  # type: ignore[union-attr]
+        if not self.om:
+            pos = _WS.match(line, pos).end()  # type: ignore[union-attr]
         labels: list[tuple[str, str]] = []
         if pos < len(line) and line[pos] == "{":
             name, pos = self.label_set(line, pos + 1, name, labels)
@@ -252,11 +258,17 @@ class LineParser:
         rest = line[pos:]
         if self.om:
             rest = self.strip_exemplar(rest)
-        tokens = rest.split()
+            tokens = rest[1:].split(" ") if rest.startswith(" ") else [rest] if rest else []
+            if tokens and "\t" in rest:
+                raise self.error("OpenMetrics separates tokens with single spaces, not tabs")
+        else:
+            tokens = rest.split()
         if not tokens:
             raise self.error(f"expected a value after {name[:50]!r}")
         if len(tokens) > 2:
             raise self.error(f"expected a line break after the timestamp, got {tokens[2][:20]!r}")
+        if self.om and rest[:1] != " ":
+            raise self.error(f"expected a space before the value of {name[:50]!r}")
         return Series(name, labels, self.value(tokens[0]), self.timestamp(tokens[1] if len(tokens) > 1 else None))
 
     def label_set(
@@ -294,13 +306,22 @@ class LineParser:
             pos = _WS.match(line, v.end()).end()  # type: ignore[union-attr]
             if line[pos : pos + 1] == ",":
                 pos += 1
+            elif self.om and line[pos : pos + 1] != "}":
+                raise self.error(f"expected ',' or '}}' after the value of label {key[:50]!r}")
 
     def strip_exemplar(self, rest: str) -> str:
-        at = rest.find(" # {")
+        """The line before an exemplar (``# {labels} value [timestamp]``), which is checked and skipped."""
+        at = rest.find(" # ")
         if at < 0:
             return rest
-        ex = rest[at + 3 :]
-        end = ex.find("}")
-        if end < 0 or len(ex[end + 1 :].split()) not in (1, 2):
+        m = _EXEMPLAR.fullmatch(rest, at + 3)
+        if m is None:
             raise self.error("malformed exemplar (want # {labels} value [timestamp])")
+        try:
+            parse_float(m[1], "exemplar value")
+            ts = parse_float(m[2], "exemplar timestamp") if m[2] is not None else 0.0
+        except ValueError as exc:
+            raise self.error(str(exc)) from None
+        if ts != ts or ts in (float("inf"), float("-inf")):
+            raise self.error(f"invalid exemplar timestamp {m[2][:40]!r}")
         return rest[:at]
