@@ -148,6 +148,18 @@ def _size(text: str, limit: int) -> int:
     return len(text.encode()) if len(text) * 4 > limit else len(text)
 
 
+@dataclass(frozen=True, slots=True)
+class _Name:
+    """A sample name's mapping: its family, whether it is left out, the stored name, the drop
+    reason (or ""), the label holding a bound written canonically (``le``, ``quantile`` or "")."""
+
+    family: str
+    skip: bool
+    out: str
+    drop: str
+    bounds: str
+
+
 class _Mapper:
     """Families, duplicates, drops and limits of one body; ``add`` maps one parsed line."""
 
@@ -173,6 +185,10 @@ class _Mapper:
         self.seen: set[str] = set()  # family names with samples
         self.keys: set[tuple[str, Labels, int]] = set()
         self.pairs: dict[tuple[str, str], tuple[str, str]] = {}  # one object per label pair
+        self.names: dict[str, _Name] = {}
+        self.label_names: dict[str, str] = {}  # as scraped -> as stored ("" for a name dropped)
+        self.target_names = frozenset(self.target)
+        self.check = bool(limits.label_limit or limits.label_name_length_limit or limits.label_value_length_limit)
         self.result = Converted([])
         self.over_limit = 0  # samples beyond sample_limit
 
@@ -186,6 +202,7 @@ class _Mapper:
             self.result.type_conflicts += 1  # the first type stays, as the series already named
             return
         self.types[m.name] = m.text
+        self.names.clear()  # a new family may claim names seen before (x_count, then TYPE x)
 
     def family(self, name: str) -> tuple[str, str, str]:
         """(family name, type, suffix) of a sample name; type "untyped" when none was declared."""
@@ -200,29 +217,32 @@ class _Mapper:
                     return base, t, suffix
         return name, "untyped", ""
 
-    def add(self, name: str, raw: list[tuple[str, str]], value: float, ts_ms: int | None, parser: LineParser) -> None:
+    def name_of(self, name: str) -> _Name:
+        """What a sample name maps to (cached per body: names repeat on every line of a family)."""
         fam, ftype, suffix = self.family(name)
-        if suffix == "_created" and ftype in _WITH_CREATED:
+        skip = (suffix == "_created" and ftype in _WITH_CREATED) or (
+            self.text and ftype == "gauge" and name.endswith("_created") and self.types.get(name[:-8]) in _WITH_CREATED
+        )  # OpenMetrics _created samples, or a text body's <counter>_created gauge
+        out = metric_name(self.prefix + name)
+        if out and self.text and ftype == "counter" and not suffix and not name.endswith("_total"):
+            out += "_total"
+        drop = "invalid_name" if out is None else "too_long" if len(out) > MAX_METRIC_LEN else ""
+        bounds = "le" if suffix == "_bucket" and ftype in ("histogram", "gaugehistogram") else ""
+        bounds = "quantile" if ftype == "summary" and not suffix else bounds
+        info = _Name(fam, skip, out or "", drop, bounds)
+        self.names[name] = info
+        return info
+
+    def add(self, name: str, raw: list[tuple[str, str]], value: float, ts_ms: int | None, parser: LineParser) -> None:
+        info = self.names.get(name) or self.name_of(name)
+        if info.skip:
             return
-        if (
-            self.text
-            and ftype == "gauge"
-            and name.endswith("_created")
-            and self.types.get(name[:-8]) in _WITH_CREATED
-        ):
-            return  # a text body's <counter>_created gauge
-        self.seen.add(fam)
+        self.seen.add(info.family)
         result = self.result
         result.scraped += 1
-        out_name = metric_name(self.prefix + name)
-        if self.text and ftype == "counter" and not suffix and not name.endswith("_total") and out_name:
-            out_name += "_total"
         drop = result.dropped
-        if out_name is None:
-            drop["invalid_name"] += 1
-            return
-        if len(out_name) > MAX_METRIC_LEN:
-            drop["too_long"] += 1
+        if info.drop:
+            drop[info.drop] += 1
             return
         ts = self.scrape_ms
         if self.honor and ts_ms is not None:
@@ -230,11 +250,11 @@ class _Mapper:
                 drop["out_of_bounds"] += 1
                 return
             ts = ts_ms
-        labels = self.labels(raw, ftype, suffix, name, parser)
+        labels = self.labels(raw, info.bounds, name, parser)
         if isinstance(labels, str):
             drop[labels] += 1
             return
-        key = (out_name, labels, ts)
+        key = (info.out, labels, ts)
         if key in self.keys:
             drop["duplicate"] += 1
             return
@@ -243,39 +263,39 @@ class _Mapper:
         if lim and len(result.samples) >= lim:
             self.over_limit += 1
             return
-        result.samples.append(Sample(out_name, labels, ts, value))
+        result.samples.append(Sample(info.out, labels, ts, value))
 
-    def labels(
-        self, raw: list[tuple[str, str]], ftype: str, suffix: str, name: str, parser: LineParser
-    ) -> Labels | str:
+    def labels(self, raw: list[tuple[str, str]], bounds: str, name: str, parser: LineParser) -> Labels | str:
         """The canonical label set of one sample, or the drop reason; a limit raises."""
         out: dict[str, str] = {}
+        keys = self.label_names
         for k, v in raw:
-            key = label_name(k)
+            key = keys.get(k)
             if key is None:
+                key = keys[k] = label_name(k) or ""
+            if not key:
                 return "invalid_name"
             if key in out:
                 raise parser.error(f"duplicate label name {k[:50]!r}")
-            if len(key) > MAX_LABEL_NAME_LEN or len(v) > MAX_LABEL_VALUE_LEN:
+            if len(v) > MAX_LABEL_VALUE_LEN or len(key) > MAX_LABEL_NAME_LEN:
                 return "too_long"
             if "\x00" in v:
                 return "invalid_name"  # Prometheus keeps it; PostgreSQL text cannot hold a NUL
-            if (key == "le" and suffix == "_bucket" and ftype in ("histogram", "gaugehistogram")) or (
-                key == "quantile" and ftype == "summary" and not suffix
-            ):
+            if key == bounds:
                 bound = _bound(v)
                 if bound is None:
                     return "bad_bucket"
                 v = bound
             out[key] = v
-        if self.target.keys() & out.keys():
-            for k in self.target.keys() & out.keys():
+        if not self.target_names.isdisjoint(out):
+            for k in self.target_names.intersection(out):
                 out["exported_" + k] = out.pop(k)
         pairs = self.pairs
         merged = [pairs.setdefault(kv, kv) for kv in out.items() if kv[1]]
         merged += self.target_pairs
         merged.sort()
-        self.check_limits(name, merged, parser)
+        if self.check:
+            self.check_limits(name, merged, parser)
         return tuple(merged)
 
     def check_limits(self, name: str, labels: list[tuple[str, str]], parser: LineParser) -> None:

@@ -32,10 +32,8 @@ OM_TYPES = frozenset({"counter", "gauge", "histogram", "gaugehistogram", "summar
 SNIPPET = 60  # characters of the line quoted in an error
 
 _NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
-_FLOAT = re.compile(
-    r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?)|[nN][aA][nN]"
-)
 _DIGITS = re.compile(r"[0-9]+")
+_INF = float("inf")
 # the common line, in one match: name, optional {name="value",...}, one space, value, [ts]
 _FAST = re.compile(
     r'([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^\\"]|\\.)*",?)*)\})? ([^ \t{]+)(?: ([^ \t]+))?'
@@ -105,13 +103,21 @@ def unescape(value: str) -> str:
 
 
 def parse_float(token: str, what: str = "value") -> float:
-    """A Go ``strconv.ParseFloat`` as Prometheus calls it: decimal or NaN/Inf; overflow is an error."""
-    if _FLOAT.fullmatch(token) is None:
+    """A Go ``strconv.ParseFloat`` as Prometheus calls it: decimal or NaN/Inf; overflow is an error.
+
+    Python's float() also takes ``_`` separators, non-ASCII digits and a signed NaN: refused here.
+    """
+    if "_" in token or not token.isascii():
         raise ValueError(f"{what} {token[:40]!r} is not a number")
-    value = float(token)
+    try:
+        value = float(token)
+    except ValueError:
+        raise ValueError(f"{what} {token[:40]!r} is not a number") from None
     if value != value:
+        if token[0] in "+-":
+            raise ValueError(f"{what} {token[:40]!r} is not a number")
         return NORMAL_NAN
-    if value in (float("inf"), float("-inf")) and token.lstrip("+-")[:1] not in ("i", "I"):
+    if value in (_INF, -_INF) and token.lstrip("+-")[:1] not in ("i", "I"):
         raise ValueError(f"{what} {token[:40]!r} out of range")
     return value
 
@@ -168,7 +174,9 @@ class LineParser:
             labels = _PAIR.findall(raw_labels) if raw_labels else []
             if self.max_labels and len(labels) > self.max_labels:
                 raise self.error(self.too_many(name))
-            return Series(name, [(k, unescape(v)) for k, v in labels], self.value(value), self.timestamp(ts))
+            if raw_labels and "\\" in raw_labels:
+                labels = [(k, unescape(v)) for k, v in labels]
+            return Series(name, labels, self.value(value), self.timestamp(ts))
         return self.slow(line)
 
     def too_many(self, name: str) -> str:
