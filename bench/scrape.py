@@ -39,7 +39,10 @@ def body(size: int = 30 * MB) -> bytes:
         block = [
             "# HELP node_cpu_seconds_total Seconds the CPUs spent in each mode.",
             "# TYPE node_cpu_seconds_total counter",
-            *(f'node_cpu_seconds_total{{cpu="{i}",mode="{m}"}} {i * 17.25 + k}' for k, m in enumerate(("idle", "user", "system", "iowait"))),
+            *(
+                f'node_cpu_seconds_total{{cpu="{i}",mode="{m}"}} {i * 17.25 + k}'
+                for k, m in enumerate(("idle", "user", "system", "iowait"))
+            ),
             "# TYPE http_request_duration_seconds histogram",
             *(
                 f'http_request_duration_seconds_bucket{{handler="/api/v{i}",method="GET",le="{le}"}} {k * 3}'
@@ -48,7 +51,10 @@ def body(size: int = 30 * MB) -> bytes:
             f'http_request_duration_seconds_sum{{handler="/api/v{i}",method="GET"}} {i * 0.5}',
             f'http_request_duration_seconds_count{{handler="/api/v{i}",method="GET"}} 12',
             "# TYPE rpc_latency_seconds summary",
-            *(f'rpc_latency_seconds{{service="svc{i}",quantile="{q}"}} 0.{k}5' for k, q in enumerate(("0.5", "0.9", "0.99"))),
+            *(
+                f'rpc_latency_seconds{{service="svc{i}",quantile="{q}"}} 0.{k}5'
+                for k, q in enumerate(("0.5", "0.9", "0.99"))
+            ),
             f'container_memory_working_set_bytes{{container="c{i}",pod="pod-{i}",namespace="ns{i % 50}",node="n{i % 30}"}} {i * 4096}',
         ]
         text = "\n".join(block) + "\n"
@@ -81,7 +87,13 @@ def _one_scrape() -> dict[str, float]:
     samples = c.collect()
     seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return {"seconds": seconds, "cpu_s": cpu, "samples": len(samples), "peak_mb": (peak - before) / MB, "body_mb": len(data) / MB}
+    return {
+        "seconds": seconds,
+        "cpu_s": cpu,
+        "samples": len(samples),
+        "peak_mb": (peak - before) / MB,
+        "body_mb": len(data) / MB,
+    }
 
 
 class _Stream(httpx.SyncByteStream):
@@ -128,4 +140,11 @@ def run(tmp: Path) -> list[Row]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure(Path(sys.argv[1]) if len(sys.argv) > 1 else REPO, int(sys.argv[2]) if len(sys.argv) > 2 else RUNS)))
+    print(
+        json.dumps(
+            measure(
+                Path(sys.argv[1]) if len(sys.argv) > 1 else REPO,
+                int(sys.argv[2]) if len(sys.argv) > 2 else RUNS,
+            )
+        )
+    )

@@ -183,12 +183,14 @@ class _Mapper:
         self.target_pairs = tuple((k, v) for k, v in sorted(target.items()) if v)
         self.types: dict[str, str] = {}
         self.seen: set[str] = set()  # family names with samples
-        self.keys: set[tuple[str, Labels, int]] = set()
+        self.keys: set[tuple[str, Labels, int]] = set()  # series (and timestamps) seen in this body
         self.pairs: dict[tuple[str, str], tuple[str, str]] = {}  # one object per label pair
         self.names: dict[str, _Name] = {}
         self.label_names: dict[str, str] = {}  # as scraped -> as stored ("" for a name dropped)
         self.target_names = frozenset(self.target)
-        self.check = bool(limits.label_limit or limits.label_name_length_limit or limits.label_value_length_limit)
+        self.check = bool(
+            limits.label_limit or limits.label_name_length_limit or limits.label_value_length_limit
+        )
         self.result = Converted([])
         self.over_limit = 0  # samples beyond sample_limit
 
@@ -221,7 +223,10 @@ class _Mapper:
         """What a sample name maps to (cached per body: names repeat on every line of a family)."""
         fam, ftype, suffix = self.family(name)
         skip = (suffix == "_created" and ftype in _WITH_CREATED) or (
-            self.text and ftype == "gauge" and name.endswith("_created") and self.types.get(name[:-8]) in _WITH_CREATED
+            self.text
+            and ftype == "gauge"
+            and name.endswith("_created")
+            and self.types.get(name[:-8]) in _WITH_CREATED
         )  # OpenMetrics _created samples, or a text body's <counter>_created gauge
         out = metric_name(self.prefix + name)
         if out and self.text and ftype == "counter" and not suffix and not name.endswith("_total"):
@@ -233,7 +238,9 @@ class _Mapper:
         self.names[name] = info
         return info
 
-    def add(self, name: str, raw: list[tuple[str, str]], value: float, ts_ms: int | None, parser: LineParser) -> None:
+    def add(
+        self, name: str, raw: list[tuple[str, str]], value: float, ts_ms: int | None, parser: LineParser
+    ) -> None:
         info = self.names.get(name) or self.name_of(name)
         if info.skip:
             return
@@ -308,14 +315,20 @@ class _Mapper:
                 f"limit: {lim.label_limit})",
             )
         for k, v in labels:
-            if lim.label_name_length_limit and _size(k, lim.label_name_length_limit) > lim.label_name_length_limit:
+            if (
+                lim.label_name_length_limit
+                and _size(k, lim.label_name_length_limit) > lim.label_name_length_limit
+            ):
                 self.fail(
                     parser,
                     "label_name_length_limit",
                     f"label_name_length_limit exceeded (metric: {name[:50]}, label name: {k[:50]}, "
                     f"length: {_size(k, 0)}, limit: {lim.label_name_length_limit})",
                 )
-            if lim.label_value_length_limit and _size(v, lim.label_value_length_limit) > lim.label_value_length_limit:
+            if (
+                lim.label_value_length_limit
+                and _size(v, lim.label_value_length_limit) > lim.label_value_length_limit
+            ):
                 self.fail(
                     parser,
                     "label_value_length_limit",

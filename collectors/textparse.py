@@ -28,7 +28,9 @@ from dataclasses import dataclass
 NORMAL_NAN: float = struct.unpack("<d", struct.pack("<Q", 0x7FF8000000000001))[0]  # value.NormalNaN
 MAX_INT64 = 2**63 - 1
 TEXT_TYPES = frozenset({"counter", "gauge", "histogram", "summary", "untyped"})
-OM_TYPES = frozenset({"counter", "gauge", "histogram", "gaugehistogram", "summary", "info", "stateset", "unknown"})
+OM_TYPES = frozenset(
+    {"counter", "gauge", "histogram", "gaugehistogram", "summary", "info", "stateset", "unknown"}
+)
 SNIPPET = 60  # characters of the line quoted in an error
 
 _NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
@@ -41,9 +43,7 @@ _FAST = re.compile(
 _FAST_OM = re.compile(
     r'([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^\\"]|\\.)*"(?:,|(?=\})))*)\})? ([^ \t{]+)(?: ([^ \t]+))?'
 )
-_EXEMPLAR = re.compile(
-    r'\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^\\"]|\\.)*"(?:,|(?=\})))*\} ([^ ]+)(?: ([^ ]+))?'
-)
+_EXEMPLAR = re.compile(r'\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^\\"]|\\.)*"(?:,|(?=\})))*\} ([^ ]+)(?: ([^ ]+))?')
 _PAIR = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^\\"]|\\.)*)"')
 _LNAME = re.compile(r'[a-zA-Z_][a-zA-Z0-9_]*|"((?:[^\\"]|\\.)*)"')
 _QUOTED = re.compile(r'"((?:[^\\"]|\\.)*)"')
@@ -277,7 +277,9 @@ class LineParser:
             raise self.error(f"expected a line break after the timestamp, got {tokens[2][:20]!r}")
         if self.om and rest[:1] != " ":
             raise self.error(f"expected a space before the value of {name[:50]!r}")
-        return Series(name, labels, self.value(tokens[0]), self.timestamp(tokens[1] if len(tokens) > 1 else None))
+        return Series(
+            name, labels, self.value(tokens[0]), self.timestamp(tokens[1] if len(tokens) > 1 else None)
+        )
 
     def label_set(
         self, line: str, pos: int, name: str | None, labels: list[tuple[str, str]]

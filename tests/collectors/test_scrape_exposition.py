@@ -81,7 +81,10 @@ EXPECTED: dict[str, tuple[int, dict[str, int]] | str] = {
     "nan_values.txt": (4, {}),
     "nul_bytes.txt": "text parse error at line 2 ('\\x00\\x00\\x00g 2'): expected a metric name",
     "only_comments.txt": (0, {}),
-    "prometheus_openmetricsparse_test.om.txt": (49, {"out_of_bounds": 3, "invalid_name": 1}),  # 2018 timestamps
+    "prometheus_openmetricsparse_test.om.txt": (
+        49,
+        {"out_of_bounds": 3, "invalid_name": 1},
+    ),  # 2018 timestamps
     "prometheus_promparse_test.txt": (20, {"duplicate": 3, "out_of_bounds": 1, "invalid_name": 3}),
     "openmetrics_full.om.txt": (18, {}),
     "reserved_label.txt": (1, {"invalid_name": 1}),

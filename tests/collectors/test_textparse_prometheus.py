@@ -28,16 +28,27 @@ def test_promparse_body() -> None:
     # quantile="1.0" four times, spaced apart: the first is kept; 1970; __type__ labels and a NUL value
     assert dict(r.dropped) == {"duplicate": 3, "out_of_bounds": 1, "invalid_name": 3}
     assert got["go_gc_duration_seconds", (("a", "b"), ("quantile", "2.0"))] == 8.3835e-05  # no comma
-    assert got["testmetric", (("label", '"bar"'),)] == 1 and got["some:aggregate:rate5m", (("a_b", "c"),)] == 1
+    assert (
+        got["testmetric", (("label", '"bar"'),)] == 1 and got["some:aggregate:rate5m", (("a_b", "c"),)] == 1
+    )
 
 
 def test_openmetricsparse_body() -> None:
     r = convert((CORPUS / "prometheus_openmetricsparse_test.om.txt").read_bytes(), OM, NOW_MS)
     got = {(s.metric, s.labels): s for s in r.samples}
-    assert r.scraped == 53 and len(r.samples) == 51 and dict(r.dropped) == {"out_of_bounds": 1, "invalid_name": 1}
-    assert got["foo_total", ()].ts == 1_520_879_607_789 and got["foo_total", ()].value == 17  # exemplar skipped
+    assert (
+        r.scraped == 53
+        and len(r.samples) == 51
+        and dict(r.dropped) == {"out_of_bounds": 1, "invalid_name": 1}
+    )
+    assert (
+        got["foo_total", ()].ts == 1_520_879_607_789 and got["foo_total", ()].value == 17
+    )  # exemplar skipped
     assert not any(m.endswith("_created") and m != "fizz_created" for m, _ in got)  # a gauge named so stays
-    assert [got["nansum", (("quantile", q),)].value != got["nansum", (("quantile", q),)].value for q in ("0.95", "0.99")] == [True, True]
+    assert [
+        got["nansum", (("quantile", q),)].value != got["nansum", (("quantile", q),)].value
+        for q in ("0.95", "0.99")
+    ] == [True, True]
 
 
 PROM_ERRORS = [  # TestPromParseErrors, TestPromNullByteHandling

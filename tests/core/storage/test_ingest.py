@@ -120,6 +120,100 @@ def test_nan_and_inf_are_stored(store: Store) -> None:
     assert rejects(store) == {}
 
 
+@pytest.mark.parametrize(
+    ("metric", "labels"),
+    [
+        ("1starts_with_digit", ()),
+        ("has-dash", ()),
+        ("has space", ()),
+        ("", ()),
+        ("ok", (("1label", "x"),)),
+        ("ok", (("bad-label", "x"),)),
+        ("ok", (("", "x"),)),
+        ("ok", (("label", "x" * 1001),)),
+        ("x" * 201, ()),
+    ],
+    ids=[
+        "digit",
+        "dash",
+        "space",
+        "empty",
+        "label-digit",
+        "label-dash",
+        "label-empty",
+        "long-value",
+        "long-metric",
+    ],
+)
+def test_bad_names_are_rejected(
+    store: Store,
+    metric: str,
+    labels: tuple[tuple[str, str], ...],
+) -> None:
+    res = store.write([Sample(metric, labels, T0_MS, 1.0), Sample("fine:metric_total", (), T0_MS, 2.0)])
+    assert res.accepted == 1 and res.rejected == Counter({"bad_name": 1})
+    assert store.metrics() == ["fine:metric_total"]
+    assert store.rejects()["reason"].to_list() == ["bad_name"]
+
+
+GOOD = Sample("good", labels_of(host="a"), T0_MS, 1.0)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        pytest.param(("m", (), T0_MS, "abc"), id="value-abc"),
+        pytest.param(("m", [("host", "a")], T0_MS, 1.0), id="labels-list"),
+        pytest.param(("m", (), None, 1.0), id="ts-none"),
+        pytest.param(("m", (), T0_MS), id="3-tuple"),
+        pytest.param(None, id="none"),
+        pytest.param("abcd", id="a-string"),
+        pytest.param(("m", (), 2**63, 1.0), id="ts-overflow"),
+        pytest.param(("m", (), math.nan, 1.0), id="ts-nan"),
+        pytest.param(
+            ("m", (), T0_MS, "1.5"),
+            id="value-numeric-string",
+        ),
+        pytest.param(
+            ("m", (), str(T0_MS), 1.0),
+            id="ts-numeric-string",
+        ),
+        pytest.param(("m", (), T0_MS, 1.0, 9), id="5-tuple"),
+        pytest.param(["m", (), T0_MS, 1.0], id="a-list"),
+        pytest.param(
+            ("m", (), T0_MS, None),
+            id="value-none",
+        ),
+        pytest.param(
+            {"metric": "m"},
+            id="a-dict",
+        ),
+        pytest.param(
+            (1, (), T0_MS, 1.0),
+            id="metric-int",
+        ),
+        pytest.param(
+            ("m", (("host", 1),), T0_MS, 1.0),
+            id="label-value-int",
+        ),
+        pytest.param(
+            ("m", (("host",),), T0_MS, 1.0),
+            id="label-pair-short",
+        ),
+        pytest.param(
+            ("m", (), T0_MS, 10**400),
+            id="value-huge-int",
+        ),
+    ],
+)
+def test_malformed_samples_are_counted_and_the_rest_lands(store: Store, bad: object) -> None:
+    res = store.write([bad, GOOD])  # type: ignore[list-item]
+    assert res.accepted == 1 and res.rejected == Counter({"malformed": 1})
+    assert points(store, "good") == {(GOOD.labels, GOOD.ts): 1.0}
+    assert store.metrics() == ["good"]
+    assert store.rejects()["reason"].to_list() == ["malformed"]
+
+
 def test_reject_counters_accumulate_and_persist_across_reopening(
     make_store: Callable[..., Store], clock: FakeClock
 ) -> None:

@@ -31,19 +31,26 @@ def test_chunks_round_trip_nan_infinities_and_the_stale_marker_bit_for_bit() -> 
     got_ts, got = decode(encode(ts, vals))
     assert np.array_equal(got_ts, ts)
     assert got.view(np.uint64).tolist() == vals.view(np.uint64).tolist()
-    assert STALE_NAN_BITS == 0x7FF0000000000002 and is_stale(np.array([STALE, NORMAL_NAN])).tolist() == [True, False]
+    assert STALE_NAN_BITS == 0x7FF0000000000002 and is_stale(np.array([STALE, NORMAL_NAN])).tolist() == [
+        True,
+        False,
+    ]
 
 
 def test_nan_and_infinities_are_stored_and_the_stale_marker_is_not_a_value(store: Store) -> None:
     lb = labels_of(host="a")
-    batch = [Sample("m", lb, T0_MS + i, v) for i, v in enumerate([NORMAL_NAN, math.inf, -math.inf, STALE, 1.0])]
+    batch = [
+        Sample("m", lb, T0_MS + i, v) for i, v in enumerate([NORMAL_NAN, math.inf, -math.inf, STALE, 1.0])
+    ]
     res = store.write(batch)
     assert res.accepted == 5 and not res.rejected
     found = store.series("m")
     df = store.raw(found["id"].to_list(), T0_MS, T0_MS + 10)
     got = dict(zip(df["ts"].to_list(), df["value"].to_list(), strict=True))
     assert sorted(got) == [T0_MS, T0_MS + 1, T0_MS + 2, T0_MS + 4]  # the stale marker ends the series
-    assert bits(got[T0_MS]) == 0x7FF8000000000001 and got[T0_MS + 1] == math.inf and got[T0_MS + 2] == -math.inf
+    assert (
+        bits(got[T0_MS]) == 0x7FF8000000000001 and got[T0_MS + 1] == math.inf and got[T0_MS + 2] == -math.inf
+    )
 
 
 @pytest.mark.parametrize(
