@@ -219,3 +219,14 @@ def test_a_large_body_is_parsed_in_bounded_memory() -> None:
     finally:
         tracemalloc.stop()
     assert result.samples == [] and peak < 2_000_000, peak
+
+
+def test_a_line_over_the_label_limit_fails_the_scrape_quickly_and_is_counted() -> None:
+    line = b"m{" + b",".join(b'l%d="v"' % i for i in range(100_000)) + b"} 1\n"
+    c = _collector(b"ok 1\n" + line)  # the default label_limit, 128
+    with pytest.raises(ScrapeError) as info:
+        c.collect()
+    msg = str(info.value)
+    assert "line 2 ('m{l0=" in msg and "label_limit exceeded" in msg and len(msg) < 400, msg
+    health = {(s.metric, dict(s.labels).get("reason")): s.value for s in info.value.samples}
+    assert health["pulse_scrape_samples_dropped", "label_limit"] == 2  # all read so far: none is stored
