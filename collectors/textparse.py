@@ -65,6 +65,10 @@ def snippet(line: str | bytes) -> str:
     return repr(text[:SNIPPET] + ("..." if len(text) > SNIPPET else ""))
 
 
+class LabelLimitError(ParseError):
+    """A label set longer than ``max_labels``: the line was not read to its end."""
+
+
 @dataclass(slots=True)
 class Meta:
     """A ``# HELP``, ``# TYPE`` or ``# UNIT`` line (``kind`` is ``help``, ``type`` or ``unit``)."""
@@ -173,7 +177,7 @@ class LineParser:
             name, raw_labels, value, ts = m.groups()
             labels = _PAIR.findall(raw_labels) if raw_labels else []
             if self.max_labels and len(labels) > self.max_labels:
-                raise self.error(self.too_many(name))
+                raise LabelLimitError(self.line_no, self.line, self.too_many(name))
             if raw_labels and "\\" in raw_labels:
                 labels = [(k, unescape(v)) for k, v in labels]
             return Series(name, labels, self.value(value), self.timestamp(ts))
@@ -312,7 +316,7 @@ class LineParser:
                 raise self.error(f"value of label {key[:50]!r} {what}")
             labels.append((key, unescape(v[1])))
             if self.max_labels and len(labels) > self.max_labels:
-                raise self.error(self.too_many(name or "?"))
+                raise LabelLimitError(self.line_no, self.line, self.too_many(name or "?"))
             pos = _WS.match(line, v.end()).end()  # type: ignore[union-attr]
             if line[pos : pos + 1] == ",":
                 pos += 1
