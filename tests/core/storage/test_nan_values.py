@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from collectors.base import Sample, labels_of
-from core.storage.chunks import decode, encode
+from core.storage.chunks import decode, decode_table, encode, encode_table
 from core.storage.query import Query
 from core.storage.read import STALE_NAN_BITS, is_stale
 from core.storage.store import Store
@@ -31,6 +31,9 @@ def test_chunks_round_trip_nan_infinities_and_the_stale_marker_bit_for_bit() -> 
     got_ts, got = decode(encode(ts, vals))
     assert np.array_equal(got_ts, ts)
     assert got.view(np.uint64).tolist() == vals.view(np.uint64).tolist()
+    got_ts, (a, b) = decode_table(encode_table(ts, [vals, vals[::-1].copy()]))  # rollup chunks
+    assert a.view(np.uint64).tolist() == vals.view(np.uint64).tolist()
+    assert b.view(np.uint64).tolist() == vals[::-1].view(np.uint64).tolist()
     assert STALE_NAN_BITS == 0x7FF0000000000002 and is_stale(np.array([STALE, NORMAL_NAN])).tolist() == [
         True,
         False,
