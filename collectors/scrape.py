@@ -1,14 +1,15 @@
 """The ``scrape`` source: one Prometheus text / OpenMetrics endpoint, read directly.
 
 One GET per collection with httpx (``Accept`` prefers OpenMetrics, as Prometheus does), the body
-streamed raw and decompressed here with a hard size limit, so neither a huge body nor a gzip bomb
-is ever held in memory past ``max_body_bytes``. The body is parsed and mapped by
-:mod:`collectors.exposition`.
+streamed raw, decompressed here with a hard size limit and parsed line by line as it arrives
+(:mod:`collectors.exposition`), so neither the body nor a gzip bomb is ever held in memory: only
+the samples kept are. The source's Prometheus limits (``sample_limit``, ``label_limit``,
+``label_name_length_limit``, ``label_value_length_limit``) fail the scrape and are counted.
 
 Every collection also yields health samples for the target, as Prometheus's ``up`` and
 ``scrape_*`` series: ``pulse_scrape_up``, ``pulse_scrape_duration_seconds``,
 ``pulse_scrape_samples_scraped``, ``pulse_scrape_body_bytes`` and ``pulse_scrape_samples_dropped``
-(by ``reason``). When the scrape fails, collect() raises :class:`ScrapeError` whose ``samples``
+(by ``reason``), ``pulse_scrape_type_conflicts``. When the scrape fails, collect() raises :class:`ScrapeError` whose ``samples``
 hold those health samples (``up`` = 0), for the scheduler to write; the message names the URL
 and the reason (refused, timed out, HTTP status, not an exposition, too large, cut off, bad line).
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from urllib.parse import urlsplit
 
 import httpx
@@ -45,10 +46,10 @@ class _TooLarge(Exception):
 
 
 class _Body:
-    """Collects the raw body, decompressing gzip/deflate itself, refusing more than ``limit`` bytes."""
+    """Yields the raw body's chunks decompressed (gzip/deflate), refusing more than ``limit`` bytes."""
 
     def __init__(self, encoding: str, limit: int) -> None:
-        self.limit, self.size, self.parts = limit, 0, list[bytes]()
+        self.limit, self.size = limit, 0
         enc = encoding.strip().lower()
         if enc in ("", "identity"):
             self._z: zlib._Decompress | None = None
@@ -57,24 +58,31 @@ class _Body:
         else:
             raise CollectorError(f"unsupported Content-Encoding {enc!r} (Pulse asks for gzip)")
 
-    def feed(self, raw: bytes) -> None:
+    def chunks(self, raw_chunks: Iterable[bytes], deadline: float, timeout_s: float) -> Iterator[bytes]:
+        """The decompressed chunks as they arrive; the read deadline is checked after each."""
+        for raw in raw_chunks:
+            yield from self._feed(raw)
+            if time.monotonic() > deadline:
+                raise CollectorError(
+                    f"body not complete within {timeout_s:g}s (timeout_s): "
+                    f"{self.size} bytes received, the target is too slow"
+                )
+        if self._z is not None:
+            yield self._add(self._z.flush())
+
+    def _feed(self, raw: bytes) -> Iterator[bytes]:
         if self._z is None:
-            self._add(raw)
+            yield self._add(raw)
             return
         while raw:
-            self._add(self._z.decompress(raw, self.limit - self.size + 1))
+            yield self._add(self._z.decompress(raw, self.limit - self.size + 1))
             raw = self._z.unconsumed_tail
 
-    def _add(self, data: bytes) -> None:
+    def _add(self, data: bytes) -> bytes:
         self.size += len(data)
         if self.size > self.limit:
             raise _TooLarge
-        self.parts.append(data)
-
-    def finish(self) -> bytes:
-        if self._z is not None:
-            self._add(self._z.flush())
-        return b"".join(self.parts)
+        return data
 
 
 def _http_reason(exc: httpx.HTTPError, timeout_s: float) -> str:
@@ -123,6 +131,10 @@ class ScrapeCollector:
             "source": cfg.name,
         }
         self._health_labels: Labels = labels_of(**self.target)
+        self._read = 0
+        self.limits = exposition.Limits(
+            cfg.sample_limit, cfg.label_limit, cfg.label_name_length_limit, cfg.label_value_length_limit
+        )
 
     def client(self) -> httpx.Client:
         """The injected client, or one made on first use (kept: connections are reused)."""
@@ -145,11 +157,12 @@ class ScrapeCollector:
             headers["Authorization"] = f"Bearer {self.cfg.bearer_token.get_secret_value()}"
         return headers
 
-    def fetch(self, deadline: float) -> tuple[bytes, str]:
-        """The decompressed body and its content type; CollectorError with the reason otherwise."""
-        cfg, self._read = self.cfg, 0
+    def scrape(self, t0: float, scrape_ms: int) -> exposition.Converted:
+        """GET the target and parse the body as it streams in; CollectorError with the reason."""
+        cfg = self.cfg
         limit = cfg.max_body_bytes
         too_large = f"body larger than {limit} bytes (max_body_bytes)"
+        body: _Body | None = None
         try:
             with self.client().stream(
                 "GET", cfg.url, headers=self._headers(), timeout=httpx.Timeout(cfg.timeout_s)
@@ -161,19 +174,17 @@ class ScrapeCollector:
                 if plain and declared.isdigit() and int(declared) > limit:
                     raise CollectorError(f"{too_large}; Content-Length is {declared}")
                 body = _Body(resp.headers.get("content-encoding", ""), limit)
-                for raw in resp.iter_raw():  # chunks as they arrive, so the deadline is checked
-                    body.feed(raw)
-                    self._read = body.size
-                    if time.monotonic() > deadline:
-                        raise CollectorError(
-                            f"body not complete within {cfg.timeout_s:g}s (timeout_s): "
-                            f"{body.size} bytes received, the target is too slow"
-                        )
-                data = body.finish()
-                self._read = len(data)
-                return data, resp.headers.get("content-type", "")
+                return exposition.convert_stream(
+                    body.chunks(resp.iter_raw(), t0 + cfg.timeout_s, cfg.timeout_s),
+                    resp.headers.get("content-type", ""),
+                    scrape_ms,
+                    self.target,
+                    cfg.metric_prefix,
+                    cfg.honor_timestamps,
+                    deadline=t0 + self.deadline_s - 1,
+                    limits=self.limits,
+                )
         except _TooLarge:
-            self._read = limit
             raise CollectorError(f"{too_large}: stopped reading there") from None
         except zlib.error as exc:
             raise CollectorError(f"the gzip body could not be decompressed: {exc}") from exc
@@ -181,33 +192,28 @@ class ScrapeCollector:
             raise CollectorError(_http_reason(exc, cfg.timeout_s)) from exc
         except httpx.InvalidURL as exc:
             raise CollectorError(f"invalid URL: {exc}") from exc
+        finally:
+            self._read = min(body.size, limit) if body is not None else 0
 
     def collect(self) -> list[Sample]:
         cfg = self.cfg
         t0, scrape_ms = time.monotonic(), int(self.clock() * 1000)
         self._read = 0
         try:
-            body, ctype = self.fetch(t0 + cfg.timeout_s)
-            result = exposition.convert(
-                body,
-                ctype,
-                scrape_ms,
-                self.target,
-                cfg.metric_prefix,
-                cfg.honor_timestamps,
-                deadline=t0 + self.deadline_s - 1,
-            )
+            result = self.scrape(t0, scrape_ms)
         except Exception as exc:  # a failure of any kind is recorded, with the URL: never another type
             reason = str(exc) if isinstance(exc, CollectorError) else f"{type(exc).__name__}: {exc}"
-            health = self._health(scrape_ms, t0, up=False, result=None)
+            partial = exc.result if isinstance(exc, exposition.LimitExceeded) else None
+            health = self._health(scrape_ms, t0, up=False, result=partial)
             self.health.extra.update(url=cfg.url, body_bytes=self._read)
             raise ScrapeError(f"scrape of {cfg.url} failed: {reason}", health) from exc
         self.health.extra.update(
             url=cfg.url,
             format=result.fmt,
-            body_bytes=len(body),
+            body_bytes=self._read,
             samples=len(result.samples),
             dropped=dict(result.dropped),
+            type_conflicts=result.type_conflicts,
         )
         return result.samples + self._health(scrape_ms, t0, up=True, result=result)
 
@@ -219,6 +225,7 @@ class ScrapeCollector:
             Sample("pulse_scrape_duration_seconds", lab, ts, round(time.monotonic() - t0, 6)),
             Sample("pulse_scrape_samples_scraped", lab, ts, float(result.scraped if result else 0)),
             Sample("pulse_scrape_body_bytes", lab, ts, float(self._read)),
+            Sample("pulse_scrape_type_conflicts", lab, ts, float(result.type_conflicts if result else 0)),
         ]
         for reason in exposition.DROP_REASONS:
             labels = tuple(sorted((*lab, ("reason", reason))))

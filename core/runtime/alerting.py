@@ -40,8 +40,6 @@ INGEST_EVERY_MS = 30_000  # incidents also hear "nothing changed" this often (au
 RETRY_EVERY_MS = 5_000  # how often the outbox is looked at for retries that are due
 
 
-
-
 @dataclass
 class ServiceStats:
     cycles: int = 0

@@ -73,7 +73,9 @@ class Incidents:
         name = assignee.strip().lower()
         user = UserRepo(self._store.engine).get(name)
         if user is None or user.disabled:
-            raise IncidentError(f"no active user is called {assignee.strip()!r}: assign to a username of Pulse")
+            raise IncidentError(
+                f"no active user is called {assignee.strip()!r}: assign to a username of Pulse"
+            )
         self._svc.assign(incident_id, name, self._c.principal.username)
 
     def add_action_item(self, incident_id: int, text: str) -> None:

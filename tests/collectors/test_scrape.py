@@ -37,7 +37,7 @@ def test_node_exporter_metrics(node_exporter: NodeExporter) -> None:
     samples = c.collect()
     m = by_metric(samples)
     assert m["pulse_scrape_up"][0].value == 1
-    assert m["pulse_scrape_samples_scraped"][0].value == len(samples) - 12  # 4 health + 8 drop reasons
+    assert m["pulse_scrape_samples_scraped"][0].value == len(samples) - 14  # 5 health + 9 drop reasons
     assert m["pulse_scrape_body_bytes"][0].value > 10_000
     assert 0 < m["pulse_scrape_duration_seconds"][0].value < 5
     for name in ("node_cpu_seconds_total", "node_memory_MemAvailable_bytes", "node_load1", "go_goroutines"):

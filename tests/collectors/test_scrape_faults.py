@@ -138,6 +138,7 @@ def failure(c: ScrapeCollector) -> ScrapeError:
         "pulse_scrape_duration_seconds",
         "pulse_scrape_samples_scraped",
         "pulse_scrape_body_bytes",
+        "pulse_scrape_type_conflicts",
     }
     return err
 
@@ -146,7 +147,7 @@ def failure(c: ScrapeCollector) -> ScrapeError:
     ("path", "message"),
     [
         ("/html", "not an exposition format (content-type text/html, starts with '<!DOCTYPE')"),
-        ("/garbage", "body is not UTF-8 text"),
+        ("/garbage", "text parse error at line 1 ('\\x00\\x01\\x02"),
         ("/badline", "text parse error at line 3 ('g{a=b} 2')"),
         ("/500", "HTTP 500 Internal Server Error: 'database is down'"),
         ("/nope", "HTTP 404 Not Found"),

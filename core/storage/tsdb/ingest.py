@@ -1,7 +1,8 @@
 """The write path: validate a batch with numpy, resolve series, store it as one head block.
 
-Per sample, Python only does one dict lookup (series id) and two ``np.fromiter`` reads; validation (NaN/Inf, future,
-out-of-order window, cardinality) is vectorised. Caches (series ids, per-series heads) are only
+Per sample, Python only does one dict lookup (series id) and two ``np.fromiter`` reads; validation (future,
+out-of-order window, cardinality) is vectorised. NaN and infinite values are stored bit for bit, as Prometheus
+stores them (its stale marker, a NaN with other bits, too: reads leave it out, see ``read.without_stale``). Caches (series ids, per-series heads) are only
 updated after the transaction commits, so a failed write leaves nothing stale behind.
 """
 
@@ -168,17 +169,15 @@ class Writer:
                 sids[miss] = [new_ids.get(k, _OVER_LIMIT) for k in keys]
             heads = self._heads_view(sids, loaded_heads)  # stored heads are facts: kept even on rollback
             future = ts > int(self.clock() * 1000) + self.settings.future_tolerance_s * 1000
-            finite = np.isfinite(values)
             too_old = ts < heads - self.settings.out_of_order_window_s * 1000
             known = sids >= 0
-            ok = known & finite & ~future & ~too_old
+            ok = known & ~future & ~too_old
             for reason, mask in (
                 ("cardinality", sids == _OVER_LIMIT),
                 ("bad_name", sids == _BAD_NAME),
                 ("malformed", sids == _MALFORMED),
-                ("nan_or_inf", known & ~finite),
-                ("future", known & finite & future),
-                ("too_old", known & finite & ~future & too_old),
+                ("future", known & future),
+                ("too_old", known & ~future & too_old),
             ):
                 for j in np.flatnonzero(mask).tolist():
                     rejects[reason, _metric_of(batch[j])] += 1

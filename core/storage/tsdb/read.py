@@ -86,7 +86,27 @@ def read_raw(conn: Connection, ids: Sequence[int], start: int, end: int) -> pl.D
         keep = (ts >= start) & (ts < end) & np.isin(sids, wanted)
         if keep.any():
             frames.append(_frame(sids[keep], ts[keep], values[keep]))
-    return last_write_wins(frames, RAW_SCHEMA)
+    return without_stale(last_write_wins(frames, RAW_SCHEMA))
+
+
+STALE_NAN_BITS = 0x7FF0000000000002  # Prometheus' staleness marker (value.StaleNaN)
+
+
+def is_stale(values: np.ndarray) -> np.ndarray:
+    """Which values are Prometheus' stale marker: a NaN told apart from a real NaN by its bits."""
+    return np.ascontiguousarray(values, dtype=np.float64).view(np.uint64) == np.uint64(STALE_NAN_BITS)
+
+
+def without_stale(raw: pl.DataFrame) -> pl.DataFrame:
+    """Raw samples less stale markers: a marker ends a series, it is not a value (as in PromQL).
+
+    Real NaN and infinite values stay: aggregations treat them as Prometheus does (max and min
+    skip NaN unless every value is NaN; sum and avg give NaN; count counts them).
+    """
+    if raw.is_empty():
+        return raw
+    stale = is_stale(raw["value"].to_numpy())
+    return raw.filter(pl.Series(~stale)) if stale.any() else raw
 
 
 def _frame(sids: np.ndarray, ts: np.ndarray, values: np.ndarray) -> pl.DataFrame:

@@ -34,3 +34,24 @@ class ScrapeSource(SourceBase):
         True,
         description="Use the timestamps the target exposes; when false, every sample gets the scrape time",
     )
+    sample_limit: int = Field(
+        0,
+        ge=0,
+        le=100_000_000,
+        description="More samples than this in one body fail the scrape, as Prometheus' sample_limit (0: none)",
+    )
+    label_limit: int = Field(
+        128,
+        ge=0,
+        le=100_000,
+        description="A sample with more labels (metric name and target labels included) fails the scrape (0: none)",
+    )
+    label_name_length_limit: int = Field(
+        0, ge=0, le=1_000_000, description="A label name longer than this (bytes) fails the scrape (0: none)"
+    )
+    label_value_length_limit: int = Field(
+        0,
+        ge=0,
+        le=1_000_000,
+        description="A label value longer than this (bytes) fails the scrape (0: none; the store drops values over 1000)",
+    )

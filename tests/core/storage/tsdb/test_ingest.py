@@ -109,13 +109,15 @@ def test_future_samples_are_rejected_relative_to_the_clock(store: Store, clock: 
     assert rejects(store) == {("future", "m"): 1}
 
 
-def test_nan_and_inf_are_rejected(store: Store) -> None:
+def test_nan_and_inf_are_stored(store: Store) -> None:
+    """As in Prometheus (issue 15 item 13; more in test_nan_values.py)."""
     lb = labels_of(host="a")
-    bad = [math.nan, math.inf, -math.inf]
-    res = store.write([Sample("m", lb, T0_MS + i, v) for i, v in enumerate([*bad, 1.0])])
-    assert res.accepted == 1 and res.rejected == Counter({"nan_or_inf": 3})
-    assert points(store, "m") == {(lb, T0_MS + 3): 1.0}
-    assert rejects(store) == {("nan_or_inf", "m"): 3}
+    vals = [math.nan, math.inf, -math.inf, 1.0]
+    res = store.write([Sample("m", lb, T0_MS + i, v) for i, v in enumerate(vals)])
+    assert res.accepted == 4 and not res.rejected
+    got = points(store, "m")
+    assert math.isnan(got[lb, T0_MS]) and [got[lb, T0_MS + i] for i in (1, 2, 3)] == vals[1:]
+    assert rejects(store) == {}
 
 
 @pytest.mark.parametrize(
@@ -218,7 +220,7 @@ def test_reject_counters_accumulate_and_persist_across_reopening(
     store = make_store()
     lb = labels_of(host="a")
     store.write(
-        [Sample("m", lb, T0_MS, math.nan), Sample("m", lb, T0_MS + HOUR_MS, 1.0), Sample("n", lb, T0_MS, 1.0)]
+        [Sample("m", lb, T0_MS, 1.0), Sample("m", lb, T0_MS + HOUR_MS, 1.0), Sample("n", lb, T0_MS, 1.0)]
     )
     store.close()
     clock.advance(60)
@@ -226,11 +228,11 @@ def test_reject_counters_accumulate_and_persist_across_reopening(
     df = reopened.rejects()
     assert df.columns == ["reason", "metric", "count", "last_ms"]
     assert df.dtypes == [pl.Utf8, pl.Utf8, pl.Int64, pl.Int64]
-    assert rejects(reopened) == {("nan_or_inf", "m"): 1, ("future", "m"): 1}
-    reopened.write([Sample("m", lb, T0_MS, math.inf), Sample("n", lb, T0_MS, math.nan)])
-    assert rejects(reopened) == {("nan_or_inf", "m"): 2, ("future", "m"): 1, ("nan_or_inf", "n"): 1}
+    assert rejects(reopened) == {("future", "m"): 1}
+    reopened.write([Sample("m", lb, T0_MS + HOUR_MS, 2.0), Sample("n", lb, T0_MS + HOUR_MS, 2.0)])
+    assert rejects(reopened) == {("future", "m"): 2, ("future", "n"): 1}
     last = {(r, m): t for r, m, _, t in reopened.rejects().iter_rows()}
-    assert last[("nan_or_inf", "m")] == clock.ms and last[("future", "m")] == T0_MS
+    assert last[("future", "m")] == clock.ms and last[("future", "n")] == clock.ms
 
 
 def test_cardinality_guard_caps_series_per_metric(make_store: Callable[..., Store]) -> None:
@@ -277,9 +279,10 @@ def test_one_bad_sample_does_not_hide_the_other_reasons(store: Store) -> None:
         Sample("m", lb, T0_MS + 5, 5.0),
     ]
     res = store.write(batch)  # type: ignore[arg-type]
-    assert res.accepted == 1
-    assert res.rejected == Counter(malformed=1, nan_or_inf=1, future=1, too_old=1, bad_name=1)
-    assert points(store, "m") == {(lb, T0_MS): 0.0, (lb, T0_MS + 5): 5.0}
+    assert res.accepted == 2  # the NaN is a value (issue 15 item 13)
+    assert res.rejected == Counter(malformed=1, future=1, too_old=1, bad_name=1)
+    got = points(store, "m")
+    assert math.isnan(got.pop((lb, T0_MS + 1))) and got == {(lb, T0_MS): 0.0, (lb, T0_MS + 5): 5.0}
 
 
 def test_one_label_set_is_one_series_whatever_its_order(store: Store) -> None:
