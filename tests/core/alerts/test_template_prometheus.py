@@ -162,12 +162,14 @@ FAILURES: list[tuple[str, Any, list[Sample], str]] = [
     (
         "{{ range . }}{{ humanizeTimestamp . }}:{{ end }}",
         [-(2**63), INT64_MAX],
+        [],
         "error calling humanizeTimestamp: -9.223372036854776e+18 cannot be represented as a nanoseconds "
         "timestamp since it overflows int64",
     ),
     (
         "{{ range . }}{{ humanizeTimestamp . }}:{{ end }}",
         [UINT64_MAX],
+        [],
         "error calling humanizeTimestamp: 1.8446744073709552e+19 cannot be represented",
     ),
 ]
