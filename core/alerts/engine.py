@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 
 from core.alerts.evaluate import Cycle, PromQL, Reader, active_set, prefetch, rule_values
+from core.alerts.promfuncs import QueryFn, Sample
 from core.alerts.rules import Rule, RuleGroup
 from core.alerts.state import RESOLVED_RETENTION_MS, AlertState, Transition, advance
 from core.storage.alerts import load_states, save_states
@@ -82,6 +83,13 @@ class AlertEngine:
             save_states(self.engine, retired, kept, moves)
         return retired
 
+    def _template_query(self, rule: Rule, now_ms: int) -> QueryFn | None:
+        """``query`` in a promql rule's templates runs through the rule's Prometheus source."""
+        promql, source = self.promql, rule.source
+        if promql is None or rule.promql is None or source is None:
+            return None
+        return lambda expr: [Sample(lb, v) for lb, v in promql(source, expr, now_ms)]
+
     def evaluate(self, group_name: str) -> CycleResult:
         group = self.groups[group_name]
         t0 = time.perf_counter()
@@ -100,7 +108,14 @@ class AlertEngine:
             try:
                 elements = rule_values(self.store, rule, cycle, self.promql)
                 firing = {fp for fp, s in current.items() if s.state == "firing"}
-                active = active_set(rule, elements, firing, self.external_url)
+                active = active_set(
+                    rule,
+                    elements,
+                    firing,
+                    self.external_url,
+                    now_ms=cycle.now_ms,
+                    query=self._template_query(rule, cycle.now_ms),
+                )
             except Exception as exc:  # one broken rule never stops the others
                 h.last_error = f"{type(exc).__name__}: {exc}"
                 result.errors[key] = h.last_error
