@@ -138,7 +138,8 @@ class AlertService:
     @property
     def groups(self) -> dict[str, float]:
         """Rule group name -> evaluation interval (s), for the scheduler."""
-        return {name: g.interval_s for name, g in self.engine.groups.items()}
+        default = self.settings.alerting.evaluation_interval_s
+        return {name: g.every(default) for name, g in self.engine.groups.items()}
 
     def evaluate(self, group: str) -> CycleResult:
         """One cycle of a rule group; alerts that changed reach the notification stage at once,

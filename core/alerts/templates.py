@@ -11,6 +11,7 @@ rule) and ``render`` yields Prometheus' ``<error expanding template: ...>`` text
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Mapping
 from functools import lru_cache
@@ -23,6 +24,7 @@ __all__ = ["Sample", "TemplateError", "check_template", "expand", "render", "use
 
 log = logging.getLogger(__name__)
 DEFS = "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}"
+_QUERY = re.compile(r"\{\{(?:[^}]|\}(?!\}))*?(?<![\w.$])query\b")
 _LOGGED: set[tuple[str, str]] = set()
 _MAX_LOGGED = 10_000
 
@@ -67,7 +69,7 @@ def check_template(text: str, rule: str = "") -> None:
 
 def uses_query(text: str) -> bool:
     """Whether a template calls ``query`` (needs a Prometheus source to run)."""
-    return "query" in text and "{{" in text
+    return _QUERY.search(text) is not None
 
 
 def render(
