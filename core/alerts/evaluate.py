@@ -16,9 +16,9 @@ import numpy as np
 import polars as pl
 
 from core.alerts.model import fingerprint
+from core.alerts.promfuncs import QueryFn
 from core.alerts.rules import Rule
 from core.alerts.state import Active
-from core.alerts.promfuncs import QueryFn
 from core.alerts.templates import render
 from core.storage.query import Query
 from core.storage.selector import parse_selector

@@ -17,7 +17,9 @@ from core.alerts.gotemplate.builtins import FuncError
 from core.alerts.gotemplate.gofmt import go_type, sprintf
 from core.alerts.gotemplate.gotime import Duration, float_to_time
 
-_FLOAT = re.compile(r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|0[xX][0-9a-fA-F.]+[pP][+-]?\d+|inf|infinity|nan)", re.I)
+_FLOAT = re.compile(
+    r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|0[xX][0-9a-fA-F.]+[pP][+-]?\d+|inf|infinity|nan)", re.I
+)
 
 
 def to_float(v: Any) -> float:

@@ -129,7 +129,9 @@ def title(s: Any) -> str:
     return re.sub(r"(?<![\w'’.])([^\W\d_])", lambda m: m.group(1).upper(), _str(s, "title"))
 
 
-_PROM_DURATION = re.compile(r"(-?)(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?")
+_PROM_DURATION = re.compile(
+    r"(-?)(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?"
+)
 _UNIT_MS = (365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1000, 1)
 
 

@@ -104,7 +104,14 @@ def _text(args: tuple[Any, ...]) -> str:
 
 def html_escape(*args: Any) -> str:
     s = _text(args)
-    for a, b in (("&", "&amp;"), ("'", "&#39;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&#34;"), ("\0", "\ufffd")):
+    for a, b in (
+        ("&", "&amp;"),
+        ("'", "&#39;"),
+        ("<", "&lt;"),
+        (">", "&gt;"),
+        ('"', "&#34;"),
+        ("\0", "\ufffd"),
+    ):
         s = s.replace(a, b)
     return s
 

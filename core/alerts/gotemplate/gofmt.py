@@ -30,7 +30,9 @@ def go_type(v: Any) -> str:
     if isinstance(v, str):
         return "string"
     if isinstance(v, dict):
-        return "map[string]string" if all(isinstance(x, str) for x in v.values()) else "map[string]interface {}"
+        return (
+            "map[string]string" if all(isinstance(x, str) for x in v.values()) else "map[string]interface {}"
+        )
     if isinstance(v, list | tuple):
         return "[]interface {}"
     return str(getattr(v, "go_type", type(v).__name__))

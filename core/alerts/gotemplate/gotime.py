@@ -137,7 +137,9 @@ def float_to_time(v: float) -> Time:
     """Prometheus' FloatToTime: seconds -> a time in whole milliseconds (model.Time)."""
     ns = v * 1e9
     if ns > 2.0**63 or ns < -(2.0**63):
-        raise FuncError(f"{shortest_g(v)} cannot be represented as a nanoseconds timestamp since it overflows int64")
+        raise FuncError(
+            f"{shortest_g(v)} cannot be represented as a nanoseconds timestamp since it overflows int64"
+        )
     n = int(ns)
     ms = -((-n) // 10**6) if n < 0 else n // 10**6
     return Time(ms * 10**6)

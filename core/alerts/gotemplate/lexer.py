@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 
 from core.alerts.gotemplate.nodes import TemplateError
 
@@ -69,9 +70,10 @@ def lex(text: str, name: str) -> list[Token]:
         pos, trim_next = _action(text, i, out, err)
 
 
-def _action(text: str, i: int, out: list[Token], err: type[TemplateError] | object) -> tuple[int, bool]:
+def _action(
+    text: str, i: int, out: list[Token], err: Callable[[str, int], TemplateError]
+) -> tuple[int, bool]:
     """Tokens of one action from ``i``; returns the position after ``}}`` and whether it trims."""
-    assert callable(err)
     depth = 0
     while True:
         line = text.count("\n", 0, i) + 1

@@ -244,19 +244,30 @@ def test_check_parses_promql_and_reports_every_error_of_every_rule_and_file(
         "groups:\n  - name: node\n    rules:\n"
         "      - alert: Unclosed\n        expr: sum(rate(node_cpu_seconds_total[5m]) by (instance)\n"
         "      - alert: Fine\n        expr: up == 0\n"
-        "      - alert: TwoErrors\n        expr: up{job=\"node\"\n        for: later\n",
+        '      - alert: TwoErrors\n        expr: up{job="node"\n        for: later\n',
     )
-    two = write(tmp_path, "two.yml", "groups:\n  - name: db\n    rules:\n      - alert: X\n        expr: rate(x[5m]\n")
+    two = write(
+        tmp_path, "two.yml", "groups:\n  - name: db\n    rules:\n      - alert: X\n        expr: rate(x[5m]\n"
+    )
     assert main(["rules", "check", str(one), str(two), str(RULEFILES / "node_mixin.yml")]) == 1
     captured = capsys.readouterr()
     assert f"pulse: error: {one}: 3 error(s):" in captured.err
-    assert f"{one}:4: group 'node', rule 'Unclosed': expr: invalid PromQL: unclosed left parenthesis" in captured.err
-    assert f"{one}:8: group 'node', rule 'TwoErrors': expr: invalid PromQL: unexpected end of input" in captured.err
+    assert (
+        f"{one}:4: group 'node', rule 'Unclosed': expr: invalid PromQL: unclosed left parenthesis"
+        in captured.err
+    )
+    assert (
+        f"{one}:8: group 'node', rule 'TwoErrors': expr: invalid PromQL: unexpected end of input"
+        in captured.err
+    )
     assert f"{one}:8: group 'node', rule 'TwoErrors': for: bad duration 'later'" in captured.err
     assert f"{two}:4: group 'db', rule 'X': expr: invalid PromQL: unclosed left parenthesis" in captured.err
     assert "Fine" not in captured.err
     assert "2 of 3 file(s) have errors" in captured.err
-    assert f"{RULEFILES / 'node_mixin.yml'}: OK, 2 group(s), 5 alerting rule(s) (0 Pulse, 5 PromQL)" in captured.out
+    assert (
+        f"{RULEFILES / 'node_mixin.yml'}: OK, 2 group(s), 5 alerting rule(s) (0 Pulse, 5 PromQL)"
+        in captured.out
+    )
 
 
 @pytest.mark.parametrize("name", ["node_mixin.yml", "awesome.yml", "blocks.yml", "templates_zoo.yml"])
@@ -288,7 +299,11 @@ def test_import_then_export_keeps_the_file_equivalent_for_promtool(
     (tmp_path / "roundtrip.test.yml").write_text((RULEFILES / "roundtrip.test.yml").read_text())
     require_binary(PROMTOOL, "prometheus")
     done = subprocess.run(
-        [PROMTOOL, "test", "rules", "roundtrip.test.yml"], capture_output=True, text=True, timeout=120, cwd=tmp_path
+        [PROMTOOL, "test", "rules", "roundtrip.test.yml"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
     )
     assert done.returncode == 0, done.stdout + done.stderr + exported.read_text()
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from core.alerts.gotemplate import TemplateError, parse
-from core.alerts.gotemplate.gofmt import sprintf, sprint
+from core.alerts.gotemplate.gofmt import sprint, sprintf
 
 DATA = {"Labels": {"instance": "db1:9100", "job": "node", "severity": "critical"}, "Value": 0.91234}
 
@@ -36,19 +36,25 @@ def run(text: str, data: Any = DATA) -> str:
         ("{{ with .Labels }}{{ $.Value }}{{ end }}", "0.91234"),
         ("{{ $.Labels.job }}", "node"),
         # if / else if / else
-        ('{{ if gt .Value 0.9 }}high{{ else if gt .Value 0.5 }}mid{{ else }}low{{ end }}', "high"),
+        ("{{ if gt .Value 0.9 }}high{{ else if gt .Value 0.5 }}mid{{ else }}low{{ end }}", "high"),
         ('{{ if eq .Labels.severity "critical" "page" }}page{{ end }}', "page"),
         ("{{ if and .Labels.job .Labels.nope }}y{{ else }}n{{ end }}", "n"),
         ('{{ or .Labels.nope "fallback" }}', "fallback"),
         ("{{ and 1 0 2 }} {{ or 0 false 3 }} {{ not 0 }}", "0 3 true"),
-        ('{{ if ne .Labels.job "x" }}ne{{ end }}{{ if lt 1 2 }}lt{{ end }}{{ if le 2 2 }}le{{ end }}', "neltle"),
+        (
+            '{{ if ne .Labels.job "x" }}ne{{ end }}{{ if lt 1 2 }}lt{{ end }}{{ if le 2 2 }}le{{ end }}',
+            "neltle",
+        ),
         ('{{ if ge "b" "a" }}ge{{ end }}', "ge"),
         # with
         ("{{ with .Labels.instance }}on {{ . }}{{ end }}", "on db1:9100"),
         ("{{ with .Labels.nope }}x{{ else }}none{{ end }}", "none"),
         ("{{ with $x := .Labels.job }}{{ $x }}{{ end }}", "node"),
         # range over maps (sorted keys) and slices, with else, break and continue
-        ("{{ range $k, $v := .Labels }}{{ $k }}={{ $v }} {{ end }}", "instance=db1:9100 job=node severity=critical "),
+        (
+            "{{ range $k, $v := .Labels }}{{ $k }}={{ $v }} {{ end }}",
+            "instance=db1:9100 job=node severity=critical ",
+        ),
         ("{{ range .Labels }}{{ . }},{{ end }}", "db1:9100,node,critical,"),
         ("{{ range $i, $e := .List }}{{ $i }}:{{ $e }} {{ end }}", "0:a 1:b "),
         ("{{ range .Empty }}x{{ else }}empty{{ end }}", "empty"),
@@ -61,7 +67,7 @@ def run(text: str, data: Any = DATA) -> str:
         ('{{ print "a" 1 2 "b" }}', "a1 2b"),
         ('{{ println "a" 1 }}', "a 1\n"),
         ('{{ html "<a href=\'x\'>&\\"" }}', "&lt;a href=&#39;x&#39;&gt;&amp;&#34;"),
-        ("{{ js \"it's <b> = \\\\\" }}", "it\\'s \\u003Cb\\u003E \\u003D \\\\"),
+        ('{{ js "it\'s <b> = \\\\" }}', "it\\'s \\u003Cb\\u003E \\u003D \\\\"),
         ('{{ urlquery "a b&c/d" }}', "a+b%26c%2Fd"),
         # comments and whitespace trimming
         ("a {{/* a comment */}} b", "a  b"),
@@ -91,7 +97,11 @@ def test_go_template_semantics(text: str, expected: str) -> None:
         ("%.2f", [math.pi], "3.14"),
         ("%f", [1.5], "1.500000"),
         ("%5.1f|%-6.2f|%06.2f", [1.25, 2.5, -3.14159], "  1.2|2.50  |-03.14"),
-        ("%d %5d %-5d| %05d %x %X %o %b", [42, 7, 7, -42, 255, 255, 8, 5], "42     7 7    | -0042 ff FF 10 101"),
+        (
+            "%d %5d %-5d| %05d %x %X %o %b",
+            [42, 7, 7, -42, 255, 255, 8, 5],
+            "42     7 7    | -0042 ff FF 10 101",
+        ),
         ("%s %10s %-4s|", ["a", "right", "l"], "a      right l   |"),
         ("%q", ['say "hi"\n'], '"say \\"hi\\"\\n"'),
         ("%v %v %v %v", [1.0, 0.5, 1e21, 123456789.0], "1 0.5 1e+21 1.23456789e+08"),

@@ -140,9 +140,13 @@ CASES: list[tuple[str, Any, str]] = [
 QUERY_CASES: list[tuple[str, list[Sample], str]] = [
     ('{{ query "1.5" | first | value }}', _vector(({}, 1.5)), "1.5"),
     ("{{ query \"metric{instance='a'}\" | first | value }}", _vector(({"instance": "a"}, 11)), "11"),
-    ("{{ query \"metric{instance='a'}\" | first | label \"instance\" }}", _vector(({"instance": "a"}, 11)), "a"),
+    (
+        '{{ query "metric{instance=\'a\'}" | first | label "instance" }}',
+        _vector(({"instance": "a"}, 11)),
+        "a",
+    ),
     ("{{ query \"metric{__value__='a'}\" | first | strvalue }}", _vector(({"__value__": "a"}, 11)), "a"),
-    ("{{ query \"metric{instance='a'}\" | first | label \"foo\" }}", _vector(({"instance": "a"}, 11)), ""),
+    ('{{ query "metric{instance=\'a\'}" | first | label "foo" }}', _vector(({"instance": "a"}, 11)), ""),
     ('{{ $x := query "metric" | first }}{{ $x.Labels.foo }}', _vector(({"instance": "a"}, 11)), ""),
     (
         '{{ range query "metric" | sortByLabel "instance" }}{{.Labels.instance}}:{{.Value}}: {{end}}',
@@ -153,9 +157,19 @@ QUERY_CASES: list[tuple[str, list[Sample], str]] = [
 
 FAILURES: list[tuple[str, Any, list[Sample], str]] = [
     ("{{", None, [], "unclosed action"),
-    ('{{ query "missing" | first }}', None, [], "error calling first: first() called on vector with no elements"),
+    (
+        '{{ query "missing" | first }}',
+        None,
+        [],
+        "error calling first: first() called on vector with no elements",
+    ),
     ('{{ (query "missing").banana }}', None, [], "can't evaluate field banana"),
-    ('{{ humanize "one" }}', None, [], 'error calling humanize: strconv.ParseFloat: parsing "one": invalid syntax'),
+    (
+        '{{ humanize "one" }}',
+        None,
+        [],
+        'error calling humanize: strconv.ParseFloat: parsing "one": invalid syntax',
+    ),
     ('{{ humanize1024 "one" }}', None, [], "error calling humanize1024: strconv.ParseFloat"),
     ('{{ humanizeDuration "one" }}', None, [], "error calling humanizeDuration: strconv.ParseFloat"),
     ('{{ "one" | humanizePercentage }}', None, [], "error calling humanizePercentage: strconv.ParseFloat"),

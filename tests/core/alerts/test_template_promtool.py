@@ -22,10 +22,14 @@ SERIES = [
 ]
 
 
-def _promtool_test(tmp_path: Path, rule_file: Path, tests: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+def _promtool_test(
+    tmp_path: Path, rule_file: Path, tests: dict[str, Any]
+) -> subprocess.CompletedProcess[str]:
     require_binary(PROMTOOL, "prometheus")
     (tmp_path / "rules.yml").write_text(rule_file.read_text())
-    (tmp_path / "test.yml").write_text(yaml.safe_dump({"rule_files": ["rules.yml"], **tests}, sort_keys=False))
+    (tmp_path / "test.yml").write_text(
+        yaml.safe_dump({"rule_files": ["rules.yml"], **tests}, sort_keys=False)
+    )
     return subprocess.run(
         [PROMTOOL, "test", "rules", "test.yml"], capture_output=True, text=True, timeout=120, cwd=tmp_path
     )
@@ -43,7 +47,9 @@ def test_every_template_feature_renders_as_prometheus_renders_it(tmp_path: Path)
         alert_labels = {**labels, **{k: r(v, metric) for k, v in rule["labels"].items()}}
         notes = {k: r(v, metric) for k, v in rule["annotations"].items()}
         assert notes["failing"].startswith("<error expanding template: ")
-        assert 'error calling humanize: strconv.ParseFloat: parsing "node": invalid syntax' in notes["failing"]
+        assert (
+            'error calling humanize: strconv.ParseFloat: parsing "node": invalid syntax' in notes["failing"]
+        )
         del notes["failing"]  # Go's message also names the column: compared loosely above
         expected.append({"exp_labels": alert_labels, "exp_annotations": notes})
     trimmed = yaml.safe_load((RULEFILES / "templates_zoo.yml").read_text())
@@ -57,7 +63,10 @@ def test_every_template_feature_renders_as_prometheus_renders_it(tmp_path: Path)
                 "external_labels": EXTERNAL_LABELS,
                 "external_url": EXTERNAL_URL,
                 "input_series": [
-                    {"series": "zoo_value{" + ",".join(f'{k}="{v}"' for k, v in lb.items()) + "}", "values": f"{v}x5"}
+                    {
+                        "series": "zoo_value{" + ",".join(f'{k}="{v}"' for k, v in lb.items()) + "}",
+                        "values": f"{v}x5",
+                    }
                     for lb, v in SERIES
                 ],
                 "alert_rule_test": [{"eval_time": "2m", "alertname": "Zoo", "exp_alerts": expected}],

@@ -30,7 +30,7 @@ RULEFILES = Path(__file__).with_name("rulefiles")
         ("{{ $value }}", 1234567.0, "1.234567e+06"),  # Go's %v, not Python's
         ("{{ with $labels.host }}on {{ . }}{{ end }}", 1.0, "on h1"),
         ("{{ range $k, $v := $labels }}{{ $k }}={{ $v }}{{ end }}", 1.0, "host=h1"),
-        ('{{ if gt $value 0.9 }}high{{ else }}ok{{ end }}', 0.95, "high"),
+        ("{{ if gt $value 0.9 }}high{{ else }}ok{{ end }}", 0.95, "high"),
         ("no template", 1.0, "no template"),
     ],
 )
@@ -91,5 +91,8 @@ def test_a_bad_template_is_a_warning_on_its_rule_not_an_error_of_the_file() -> N
     shout, other, local = rs.warnings
     assert shout.startswith("r.yml:7: group 'g', rule 'Shouting': annotations.summary: ")
     assert 'function "shout" not defined' in shout and "promtool" in shout
-    assert other.startswith("r.yml:7: group 'g', rule 'Shouting': annotations.other: ") and "unclosed action" in other
+    assert (
+        other.startswith("r.yml:7: group 'g', rule 'Shouting': annotations.other: ")
+        and "unclosed action" in other
+    )
     assert local.startswith("r.yml:10: group 'g', rule 'Local': annotations.top: uses query")
