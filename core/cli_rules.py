@@ -141,7 +141,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         f" evaluated through the Prometheus source {args.source!r}."
     )
     _write(dump_pulse(rs.groups, header), args.output)
-    skipped = len(rs.warnings)
+    skipped = rs.skipped_recording
     print(
         f"imported {rs.rules} alerting rule(s) in {len(rs.groups)} group(s)"
         + (f"; skipped {skipped} recording rule(s)" if skipped else ""),

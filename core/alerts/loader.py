@@ -27,6 +27,7 @@ class RuleSet:
     groups: list[RuleGroup] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    skipped_recording: int = 0
 
     @property
     def rules(self) -> int:
@@ -147,6 +148,7 @@ def check_rules(text: str, origin: str = "<rules>", prometheus_source: str | Non
             label = f"group {gname!r}, rule {r.get('alert') or r.get('record') or j + 1!r}"
             if "record" in r:
                 out.warnings.append(f"{rline}: {label}: recording rules are not imported (skipped)")
+                out.skipped_recording += 1
                 continue
             problems = _promql_errors(r)
             try:

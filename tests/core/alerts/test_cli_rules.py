@@ -327,3 +327,17 @@ def test_the_daemon_loads_a_prometheus_rule_file_whose_templates_it_cannot_rende
     assert [r.alert for g in rs.groups for r in g.rules] == ["Odd"]
     assert len(rs.warnings) == 1 and 'function "shout" not defined' in rs.warnings[0]
     assert rs.groups[0].every(settings.alerting.evaluation_interval_s) == 60
+
+
+def test_import_counts_skipped_recording_rules_apart_from_template_warnings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prom = write(
+        tmp_path,
+        "prom.yml",
+        PROM.replace('"{{ $labels.instance }} is down"', '"{{ $labels.instance | shout }} is down"'),
+    )
+    assert main(["rules", "import", str(prom), "--source", "prom", "-o", str(tmp_path / "out.yml")]) == 0
+    err = capsys.readouterr().err
+    assert 'rule \'NodeDown\': annotations.summary: template: __alert_NodeDown:1: function "shout"' in err
+    assert "imported 1 alerting rule(s) in 1 group(s); skipped 1 recording rule(s)" in err
