@@ -15,7 +15,7 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-from core.alerts.gotemplate.builtins import FuncError
+from core.alerts.gotemplate.builtins import ArgTypeError, FuncError
 from core.alerts.gotemplate.gofmt import format_v, go_type
 from core.alerts.gotemplate.gotime import Duration, float_to_time
 from core.alerts.humanize import (
@@ -48,13 +48,13 @@ class AnyMap(dict[str, Any]):
 
 def _str(v: Any, fn: str) -> str:
     if not isinstance(v, str):
-        raise FuncError(f"wrong type for value; expected string; got {go_type(v)}")
+        raise ArgTypeError(f"wrong type for value; expected string; got {go_type(v)}")
     return v
 
 
 def _sample(v: Any) -> Sample:
     if not isinstance(v, Sample):
-        raise FuncError(f"wrong type for value; expected *template.sample; got {go_type(v)}")
+        raise ArgTypeError(f"wrong type for value; expected *template.sample; got {go_type(v)}")
     return v
 
 
@@ -125,8 +125,9 @@ def strip_domain(hp: Any) -> str:
 
 
 def title(s: Any) -> str:
-    """cases.Title(..., cases.NoLower): the first letter of every word upper-cased, the rest kept."""
-    return re.sub(r"(?<![\w'’.])([^\W\d_])", lambda m: m.group(1).upper(), _str(s, "title"))
+    """cases.Title(..., cases.NoLower): a letter after a non-word character is upper-cased
+    (``it's a.b foo_bar 3am`` -> ``It'S A.B Foo_bar 3am``, as Go), the rest kept."""
+    return re.sub(r"(?<!\w)([^\W\d_])", lambda m: m.group(1).upper(), _str(s, "title"))
 
 
 _PROM_DURATION = re.compile(

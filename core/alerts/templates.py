@@ -59,7 +59,14 @@ def expand(
 ) -> str:
     """Prometheus' ``Expander.Expand``: raises TemplateError when the template fails."""
     funcs = prometheus_funcs(time.time() if now_s is None else now_s, external_url, query)
-    return _compiled(text, name).execute(data, funcs)
+    try:
+        template = _compiled(text, name)
+    except TemplateError as exc:
+        raise TemplateError(f"error parsing template {name}: {exc}") from exc
+    try:
+        return template.execute(data, funcs)
+    except TemplateError as exc:
+        raise TemplateError(f"error executing template {name}: {exc}") from exc
 
 
 def check_template(text: str, rule: str = "") -> None:

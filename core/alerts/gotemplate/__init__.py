@@ -21,11 +21,11 @@ __all__ = ["Template", "TemplateError", "parse"]
 
 
 class Template:
-    def __init__(self, name: str, body: list[Any], defs: dict[str, list[Any]]) -> None:
-        self.name, self.body, self.defs = name, body, defs
+    def __init__(self, name: str, text: str, body: list[Any], defs: dict[str, list[Any]]) -> None:
+        self.name, self.text, self.body, self.defs = name, text, body, defs
 
     def execute(self, data: Any, funcs: Mapping[str, Callable[..., Any]] | None = None) -> str:
-        state = State(self.name, self.defs, funcs or {}, data)
+        state = State(self.name, self.text, self.defs, funcs or {}, data)
         try:
             state.walk(data, self.body)
         except RecursionError as exc:
@@ -35,4 +35,4 @@ class Template:
 
 def parse(text: str, name: str = "template", funcs: Iterable[str] = ()) -> Template:
     body, defs = Parser(text, name, funcs).parse()
-    return Template(name, body, defs)
+    return Template(name, text, body, defs)

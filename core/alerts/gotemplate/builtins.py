@@ -14,6 +14,10 @@ class FuncError(Exception):
     """A function failed: shown as ``error calling NAME: message``, as Go does."""
 
 
+class ArgTypeError(FuncError):
+    """An argument of the wrong type: Go says so before calling (no ``error calling NAME``)."""
+
+
 def truth(v: Any) -> bool:
     if v is None:
         return False
@@ -135,7 +139,7 @@ def js_escape(*args: Any) -> str:
 
 def _printf(fmt: Any, *args: Any) -> str:
     if not isinstance(fmt, str):
-        raise FuncError(f"wrong type for value; expected string; got {go_type(fmt)}")
+        raise ArgTypeError(f"wrong type for value; expected string; got {go_type(fmt)}")
     return sprintf(fmt, args)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from core.alerts.gotemplate.builtins import BUILTIN_FUNCS, FuncError, truth
+from core.alerts.gotemplate.builtins import BUILTIN_FUNCS, ArgTypeError, FuncError, truth
 from core.alerts.gotemplate.gofmt import format_v, go_type
 from core.alerts.gotemplate.nodes import (
     Action,
@@ -30,6 +30,7 @@ from core.alerts.gotemplate.nodes import (
     TemplateError,
     Text,
     Variable,
+    text_of,
 )
 
 MISSING = object()
@@ -46,15 +47,26 @@ class _Continue(Exception):
 
 class State:
     def __init__(
-        self, name: str, defs: Mapping[str, list[Any]], funcs: Mapping[str, Callable[..., Any]], data: Any
+        self,
+        name: str,
+        text: str,
+        defs: Mapping[str, list[Any]],
+        funcs: Mapping[str, Callable[..., Any]],
+        data: Any,
     ) -> None:
-        self.name, self.defs, self.funcs = name, defs, {**BUILTIN_FUNCS, **funcs}
+        self.name, self.text, self.defs, self.funcs = name, text, defs, {**BUILTIN_FUNCS, **funcs}
         self.vars: list[tuple[str, Any]] = [("$", data)]
         self.out: list[str] = []
-        self.line, self.depth = 0, 0
+        self.depth = 0
+        self.at: tuple[int, str] = (0, "")  # the node being evaluated: byte offset, Go's String()
 
     def error(self, msg: str) -> TemplateError:
-        return TemplateError(f'template: {self.name}:{self.line}: executing "{self.name}": {msg}')
+        """Go's wording: ``template: NAME:LINE:COL: executing "NAME" at <NODE>: MSG``."""
+        pos, node = self.at
+        line = self.text.count("\n", 0, pos) + 1
+        col = pos - (self.text.rfind("\n", 0, pos) + 1)
+        where = f"{self.name}:{line}:{col}"
+        return TemplateError(f'template: {where}: executing "{self.name}" at <{node}>: {msg}')
 
     # -- statements ---------------------------------------------------------------------
     def walk(self, dot: Any, nodes: list[Any]) -> None:
@@ -130,7 +142,6 @@ class State:
 
     # -- pipelines ----------------------------------------------------------------------
     def pipeline(self, dot: Any, pipe: Pipe) -> Any:
-        self.line = pipe.line or self.line
         value: Any = MISSING
         for cmd in pipe.cmds:
             value = self.command(dot, cmd, value)
@@ -154,19 +165,20 @@ class State:
         raise self.error(f"undefined variable: {name}")
 
     def command(self, dot: Any, cmd: Command, final: Any) -> Any:
-        self.line = cmd.line or self.line
+        self.at = (cmd.pos, text_of(cmd))
         first, args = cmd.args[0], cmd.args[1:]
         if isinstance(first, Identifier):
             return self.call(dot, first.name, args, final)
         if isinstance(first, Field):
-            return self.fields(dot, dot, first.names, args, final)
+            return self.fields(dot, dot, first, first.names, args, final)
         if isinstance(first, Variable):
             value = self.var(first.names[0])
-            return self.fields(dot, value, first.names[1:], args, final) if first.names[1:] else value
+            return self.fields(dot, value, first, first.names[1:], args, final) if first.names[1:] else value
         if isinstance(first, Chain):
-            return self.fields(dot, self.arg(dot, first.node), first.names, args, final)
+            return self.fields(dot, self.arg(dot, first.node), first, first.names, args, final)
         if args or final is not MISSING:
-            raise self.error(f"can't give argument to non-function {_show(first)}")
+            self.at = (cmd.pos, text_of(first))
+            raise self.error(f"can't give argument to non-function {text_of(first)}")
         return self.arg(dot, first)
 
     def arg(self, dot: Any, node: Any) -> Any:
@@ -196,26 +208,34 @@ class State:
                 if truth(value) != (name == "and"):
                     return value
             return value
-        fn = self.funcs[name]
+        fn, at = self.funcs[name], self.at
         values = [self.arg(dot, a) for a in args] + ([] if final is MISSING else [final])
+        self.at = at
         return self.invoke(name, fn, values)
 
     def invoke(self, name: str, fn: Callable[..., Any], values: list[Any]) -> Any:
         try:
             return fn(*values)
+        except ArgTypeError as exc:
+            raise self.error(str(exc)) from exc
         except FuncError as exc:
             raise self.error(f"error calling {name}: {exc}") from exc
         except TypeError as exc:
             raise self.error(f"wrong number or type of args for {name}: {exc}") from exc
 
-    def fields(self, dot: Any, receiver: Any, names: list[str], args: list[Any], final: Any) -> Any:
+    def fields(
+        self, dot: Any, receiver: Any, node: Any, names: list[str], args: list[Any], final: Any
+    ) -> Any:
+        at = (getattr(node, "pos", 0), text_of(node))
         for i, name in enumerate(names):
+            self.at = at
             last = i == len(names) - 1
             methods = getattr(receiver, "go_methods", None)
             if methods is not None and name in methods:
                 values = [self.arg(dot, a) for a in args] if last else []
                 if last and final is not MISSING:
                     values.append(final)
+                self.at = at
                 receiver = self.invoke(name, methods[name], values)
                 continue
             if last and (args or final is not MISSING):
@@ -230,11 +250,3 @@ class State:
             else:
                 raise self.error(f"can't evaluate field {name} in type {go_type(receiver)}")
         return receiver
-
-
-def _show(node: Any) -> str:
-    if isinstance(node, Const):
-        return node.text
-    if isinstance(node, Dot):
-        return "."
-    return type(node).__name__.lower()

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from core.alerts.gotemplate.nodes import TemplateError
 
-Token = tuple[str, str, int]
+Token = tuple[str, str, int, int]  # kind, value, line, byte offset
 KEYWORDS = {"block", "break", "continue", "define", "else", "end", "if", "range", "template", "with"}
 SPACE = " \t\r\n"
 _NUMBER = re.compile(
@@ -46,14 +46,14 @@ def lex(text: str, name: str) -> list[Token]:
         line = text.count("\n", 0, pos) + 1
         if start < 0:
             if chunk:
-                out.append(("text", chunk, line))
-            out.append(("eof", "", text.count("\n") + 1))
+                out.append(("text", chunk, line, pos))
+            out.append(("eof", "", text.count("\n") + 1, len(text)))
             return out
         i = start + 2
         if _trim_marker(text, i):
             chunk, i = chunk.rstrip(SPACE), i + 2
         if chunk:
-            out.append(("text", chunk, line))
+            out.append(("text", chunk, line, pos))
         line = text.count("\n", 0, start) + 1
         if text.startswith("/*", i):
             end = text.find("*/", i + 2)
@@ -66,7 +66,7 @@ def lex(text: str, name: str) -> list[Token]:
                 raise err("comment ends before closing delimiter", start)
             pos = j if trim_next else j + 2
             continue
-        out.append(("left", "{{", line))
+        out.append(("left", "{{", line, start))
         pos, trim_next = _action(text, i, out, err)
 
 
@@ -85,84 +85,84 @@ def _action(
             while j < len(text) and text[j] in SPACE:
                 j += 1
             if text.startswith("-}}", j):
-                out.append(("right", "}}", line))
+                out.append(("right", "}}", line, j))
                 return j + 3, True
-            out.append(("space", text[i:j], line))
+            out.append(("space", text[i:j], line, i))
             i = j
             continue
         if text.startswith("}}", i):
             if depth:
                 raise err("unclosed left paren", i)
-            out.append(("right", "}}", line))
+            out.append(("right", "}}", line, i))
             return i + 2, False
         if c == "|":
-            out.append(("pipe", c, line))
+            out.append(("pipe", c, line, i))
             i += 1
         elif c == "(":
             depth += 1
-            out.append(("(", c, line))
+            out.append(("(", c, line, i))
             i += 1
         elif c == ")":
             depth -= 1
             if depth < 0:
                 raise err("unexpected right paren", i)
-            out.append((")", c, line))
+            out.append((")", c, line, i))
             i += 1
         elif text.startswith(":=", i):
-            out.append((":=", ":=", line))
+            out.append((":=", ":=", line, i))
             i += 2
         elif c in "=,":
-            out.append((c, c, line))
+            out.append((c, c, line, i))
             i += 1
         elif c == '"':
             m = _STRING.match(text, i)
             if not m:
                 raise err("unterminated quoted string", i)
-            out.append(("string", _unquote(m.group(0)), line))
+            out.append(("string", m.group(0), line, i))
             i = m.end()
         elif c == "`":
             end = text.find("`", i + 1)
             if end < 0:
                 raise err("unterminated raw quoted string", i)
-            out.append(("string", text[i + 1 : end], line))
+            out.append(("string", text[i : end + 1], line, i))
             i = end + 1
         elif c == "'":
             m = _CHAR.match(text, i)
-            if not m or len(_unquote(m.group(0))) != 1:
+            if not m or len(unquote(m.group(0))) != 1:
                 raise err("unterminated character constant", i)
-            out.append(("char", str(ord(_unquote(m.group(0)))), line))
+            out.append(("char", m.group(0), line, i))
             i = m.end()
         elif c == "$":
             m = _IDENT.match(text, i + 1)
             j = m.end() if m else i + 1
-            out.append(("variable", text[i:j], line))
+            out.append(("variable", text[i:j], line, i))
             i = j
         elif c == "." and not (i + 1 < len(text) and text[i + 1].isdigit()):
             m = _IDENT.match(text, i + 1)
             if m:
-                out.append(("field", m.group(0), line))
+                out.append(("field", m.group(0), line, i))
                 i = m.end()
             else:
-                out.append(("dot", ".", line))
+                out.append(("dot", ".", line, i))
                 i += 1
         elif c in "+-." or c.isdigit():
             m = _NUMBER.match(text, i)
             if not m or not m.group(0) or (m.end() < len(text) and (text[m.end()].isalnum())):
                 raise err(f"bad number syntax: {text[i : i + 10]!r}", i)
-            out.append(("number", m.group(0), line))
+            out.append(("number", m.group(0), line, i))
             i = m.end()
         elif c.isalpha() or c == "_":
             m = _IDENT.match(text, i)
             assert m is not None
             word = m.group(0)
             kind = "keyword" if word in KEYWORDS else "bool" if word in ("true", "false") else "ident"
-            out.append(("nil" if word == "nil" else kind, word, line))
+            out.append(("nil" if word == "nil" else kind, word, line, i))
             i = m.end()
         else:
             raise err(f"unrecognized character in action: U+{ord(c):04X}", i)
 
 
-def _unquote(token: str) -> str:
+def unquote(token: str) -> str:
     """A Go interpreted string or rune literal (Go's escapes are Python's, minus \\N{...})."""
     try:
         value = ast.literal_eval(token)

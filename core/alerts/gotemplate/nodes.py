@@ -36,11 +36,13 @@ class Const:
 @dataclass
 class Field:
     names: list[str]  # .A.B -> ["A", "B"]
+    pos: int = 0
 
 
 @dataclass
 class Variable:
     names: list[str]  # $x.A -> ["$x", "A"]
+    pos: int = 0
 
 
 @dataclass
@@ -52,12 +54,14 @@ class Identifier:
 class Chain:
     node: Any
     names: list[str]  # (x).A.B
+    pos: int = 0
 
 
 @dataclass
 class Command:
     args: list[Any]
     line: int = 0
+    pos: int = 0
 
 
 @dataclass
@@ -98,3 +102,29 @@ class Break:
 @dataclass
 class Continue:
     pass
+
+
+def text_of(node: Any) -> str:
+    """The node as Go's ``String()`` writes it (error messages: ``at <humanize $value>``)."""
+    if isinstance(node, Const):
+        return node.text
+    if isinstance(node, Dot):
+        return "."
+    if isinstance(node, Nil):
+        return "nil"
+    if isinstance(node, Field):
+        return "".join("." + n for n in node.names)
+    if isinstance(node, Variable):
+        return ".".join(node.names)
+    if isinstance(node, Identifier):
+        return node.name
+    if isinstance(node, Chain):
+        inner = text_of(node.node)
+        inner = f"({inner})" if isinstance(node.node, Pipe) else inner
+        return inner + "".join("." + n for n in node.names)
+    if isinstance(node, Command):
+        return " ".join(f"({text_of(a)})" if isinstance(a, Pipe) else text_of(a) for a in node.args)
+    if isinstance(node, Pipe):
+        decl = ", ".join(node.decl) + (" = " if node.is_assign else " := ") if node.decl else ""
+        return decl + " | ".join(text_of(c) for c in node.cmds)
+    return type(node).__name__

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from core.alerts.gotemplate.lexer import Token, lex
+from core.alerts.gotemplate.lexer import Token, lex, unquote
 from core.alerts.gotemplate.nodes import (
     Action,
     Branch,
@@ -93,7 +93,7 @@ class Parser:
     def item_list(self, top: bool = False) -> tuple[list[Any], tuple[str, ...]]:
         out: list[Any] = []
         while True:
-            kind, value, line = self.next()
+            kind, value, line, _ = self.next()
             if kind == "text":
                 out.append(Text(value))
             elif kind == "eof":
@@ -110,7 +110,7 @@ class Parser:
                     out.append(node)
 
     def action(self, top: bool, line: int) -> Any:
-        kind, value, _ = tok = self.next_ns()
+        kind, value, _, _ = tok = self.next_ns()
         if kind != "keyword":
             self.i -= 1
             return Action(self.pipeline("command", line))
@@ -134,6 +134,7 @@ class Parser:
             tok = self.next_ns()
             if tok[0] != "string":
                 raise self.error(f"unexpected {_show(tok)} in {value} clause", line)
+            tok = (tok[0], unquote(tok[1]) if tok[1].startswith('"') else tok[1][1:-1], tok[2], tok[3])
             self.skip_space()
             pipe = None if self.peek()[0] == "right" else self.pipeline(value, line)
             if pipe is None:
@@ -147,6 +148,7 @@ class Parser:
             tok = self.next_ns()
             if tok[0] != "string":
                 raise self.error(f"unexpected {_show(tok)} in define clause", line)
+            tok = (tok[0], unquote(tok[1]) if tok[1].startswith('"') else tok[1][1:-1], tok[2], tok[3])
             self.expect_right("define clause")
             self.defs[tok[1]] = self.define_body()
             return None
@@ -215,7 +217,8 @@ class Parser:
                 raise self.error(f"unexpected {_show(tok)} in {context}", tok[2])
 
     def command(self, end: str) -> Command:
-        cmd = Command([], self.peek()[2])
+        self.skip_space()
+        cmd = Command([], self.peek()[2], self.peek()[3])
         while True:
             self.skip_space()
             if self.peek()[0] in (end, "pipe", "right", ")", "eof"):
@@ -224,19 +227,19 @@ class Parser:
 
     def operand(self) -> Any:
         node = self.term()
-        names = []
+        names, pos = [], self.peek()[3]
         while self.peek()[0] == "field":
             names.append(self.next()[1])
         if not names:
             return node
         if isinstance(node, Field | Variable):
-            return type(node)(node.names + names)
+            return type(node)(node.names + names, pos)
         if isinstance(node, Const | Nil):
             raise self.error(f"unexpected . after term {_show(self.toks[self.i - len(names) - 1])}")
-        return Chain(node, names)
+        return Chain(node, names, pos)
 
     def term(self) -> Any:
-        kind, value, line = tok = self.next()
+        kind, value, line, pos = tok = self.next()
         if kind == "ident":
             if value not in self.funcs:
                 raise self.error(f'function "{value}" not defined', line)
@@ -248,25 +251,25 @@ class Parser:
         if kind == "variable":
             if value not in self.vars:
                 raise self.error(f'undefined variable "{value}"', line)
-            return Variable([value])
+            return Variable([value], pos)
         if kind == "field":
-            return Field([value])
+            return Field([value], pos)
         if kind == "bool":
             return Const(value == "true", value)
         if kind == "char":
-            return Const(int(value), value)
+            return Const(ord(unquote(value)), value)
         if kind == "number":
             try:
                 return Const(number(value), value)
             except ValueError as exc:
                 raise self.error(f"illegal number syntax: {value} ({exc})", line) from exc
         if kind == "string":
-            return Const(value, value)
+            return Const(unquote(value) if value.startswith('"') else value[1:-1], value)
         if kind == "(":
             return self.pipeline("parenthesized pipeline", line, end=")")
         raise self.error(f"unexpected {_show(tok)} in operand", line)
 
 
 def _show(tok: Token) -> str:
-    kind, value, _ = tok
+    kind, value = tok[0], tok[1]
     return {"right": '"}}"', "eof": "EOF", "space": "space"}.get(kind, f"<{value}>")

@@ -339,5 +339,5 @@ def test_import_counts_skipped_recording_rules_apart_from_template_warnings(
     )
     assert main(["rules", "import", str(prom), "--source", "prom", "-o", str(tmp_path / "out.yml")]) == 0
     err = capsys.readouterr().err
-    assert 'rule \'NodeDown\': annotations.summary: template: __alert_NodeDown:1: function "shout"' in err
+    assert "rule 'NodeDown': annotations.summary: template: __alert_NodeDown:1: function \"shout\"" in err
     assert "imported 1 alerting rule(s) in 1 group(s); skipped 1 recording rule(s)" in err
