@@ -3,7 +3,7 @@
 Values are Python's stand-ins for Go's: bool, int, float (float64), str, dict (map), list
 (slice), None (nil) and objects with ``go_type`` and ``go_string()`` (time.Time, time.Duration,
 structs). ``sprintf`` follows fmt.Sprintf: flags ``+-# 0``, width and precision (also ``*``),
-verbs ``v d s q f F e E g G x X o b t c %``; a wrong type prints ``%!d(float64=0.5)``, a missing
+verbs ``v d s q f F e E g G x X o b t c U %``; a wrong type prints ``%!d(float64=0.5)``, a missing
 argument ``%!d(MISSING)``, an extra one ``%!(EXTRA int=2)``, as Go does.
 """
 
@@ -121,62 +121,99 @@ def quote(s: str) -> str:
     return "".join(out) + '"'
 
 
-def _pad(s: str, flags: str, width: int | None, numeric: bool) -> str:
+def _pad(s: str, flags: str, width: int | None, mode: str) -> str:
+    """Go's padding: spaces, or zeros with ``0`` (after the sign for numbers, never for Inf/NaN)."""
     if width is None or len(s) >= width:
         return s
     if "-" in flags:
         return s + " " * (width - len(s))
-    if "0" in flags and (not numeric or not any(c in s for c in "IN")):
-        sign = s[0] if numeric and s[:1] in "+- " and s[:1] != "" else ""
+    if "0" in flags and mode != "special":
+        sign = s[0] if mode == "num" and s[:1] in ("+", "-", " ") else ""
         return sign + "0" * (width - len(s)) + s[len(sign) :]
     return " " * (width - len(s)) + s
 
 
-def _float(v: float, flags: str, prec: int | None, verb: str) -> tuple[str, bool]:
+def _float(v: float, flags: str, prec: int | None, verb: str) -> tuple[str, str]:
+    """A float formatted by one of e E f F g G (and the padding mode to use)."""
     if math.isnan(v) or math.isinf(v):
         s = "NaN" if math.isnan(v) else ("+Inf" if v > 0 else "-Inf")
-        return ("+" + s if "+" in flags and s == "NaN" else s), False
+        return ("+" + s if "+" in flags and s == "NaN" else s), "special"
     if verb in "gG" and prec is None:
         sign = "+" if "+" in flags and v >= 0 else " " if " " in flags and v >= 0 else ""
-        return sign + shortest_g(v, verb == "G"), True
+        return sign + shortest_g(v, verb == "G"), "num"
     py = "%" + "".join(c for c in flags if c in "+ #") + ("." + str(prec) if prec is not None else "") + verb
-    return py % v, True
+    return py % v, "num"
+
+
+def _hex_float(v: float, upper: bool) -> str:
+    """%x of a float: Go's shortest hex mantissa and a two-digit exponent (1.0 -> 0x1p+00)."""
+    if math.isnan(v) or math.isinf(v):
+        return "NaN" if math.isnan(v) else ("+Inf" if v > 0 else "-Inf")
+    mant, exp = v.hex().split("p")
+    mant = mant.rstrip("0").rstrip(".") if "." in mant else mant
+    out = f"{mant}p{exp[0]}{int(exp[1:]):02d}"
+    return out.upper().replace("0X", "0X") if upper else out
+
+
+def _int(verb: str, flags: str, prec: int | None, a: int) -> str:
+    if verb == "c":
+        return chr(a)
+    if verb == "b":
+        return ("-" if a < 0 else "+" if "+" in flags else "") + format(abs(a), "b")
+    py = "%" + "".join(c for c in flags if c in "+ " or (c == "#" and verb in "xX"))
+    s = (py + (f".{prec}" if prec is not None else "") + verb) % a
+    return s.replace(s.lstrip("+- "), "0" + s.lstrip("+- "), 1) if verb == "o" and "#" in flags else s
 
 
 def _one(verb: str, flags: str, width: int | None, prec: int | None, a: Any) -> str:
-    bad = f"%!{verb}({go_type(a)}={format_v(a)})" if a is not None else f"%!{verb}(<nil>)"
-    numeric = True
-    if verb == "v":
-        s = _float(a, flags, prec, "g")[0] if isinstance(a, float) else format_v(a)
-        numeric = isinstance(a, int | float) and not isinstance(a, bool)
+    s = _format(verb, flags, prec, a)
+    if s is None:  # a wrong verb: Go prints the value with %v and the same flags
+        return (
+            f"%!{verb}({go_type(a)}={_one('v', flags, width, prec, a)})"
+            if a is not None
+            else f"%!{verb}(<nil>)"
+        )
+    text, mode = s
+    return _pad(text, flags, width, mode)
+
+
+def _format(verb: str, flags: str, prec: int | None, a: Any) -> tuple[str, str] | None:
+    """(text, padding mode) of one argument, or None when the verb does not fit its type."""
+    mode = "num"
+    if verb == "v" and isinstance(a, float):
+        s, mode = _float(a, flags, prec, "g")
+    elif verb == "v" and isinstance(a, int) and not isinstance(a, bool):
+        s, mode = _int("d", flags, prec, a), "num" if prec is None else "special"
+    elif verb == "v":
+        s, mode = format_v(a), "str"
+        s = s[:prec] if prec is not None and isinstance(a, str) else s
     elif verb == "t":
         if not isinstance(a, bool):
-            return bad
-        s = format_v(a)
+            return None
+        s, mode = format_v(a), "str"
     elif isinstance(a, bool) or a is None:
-        return bad
+        return None
+    elif verb == "q" and isinstance(a, int):
+        s, mode = "'" + quote(chr(a))[1:-1].replace("'", "\\'").replace('\\"', '"') + "'", "str"
+    elif verb == "U" and isinstance(a, int):
+        s = f"U+{a:04X}" + (f" '{chr(a)}'" if "#" in flags else "")
     elif verb in "dboxXc" and isinstance(a, int):
-        if verb == "c":
-            s = chr(a)
-        else:
-            py = "%" + "".join(c for c in flags if c in "+ #") + (f".{prec}" if prec is not None else "")
-            s = (py + ("d" if verb in "b" else verb)) % a if verb != "b" else format(a, "b")
-    elif verb in "eEfFgG" and isinstance(a, float | int):
-        s, numeric = _float(float(a), flags, prec if prec is not None or verb in "gG" else 6, verb)
+        s, mode = _int(verb, flags, prec, a), "num" if prec is None else "special"
+    elif verb in "eEfFgG" and isinstance(a, float):
+        s, mode = _float(a, flags, prec if prec is not None or verb in "gG" else 6, verb)
+    elif verb in "xX" and isinstance(a, float):
+        s = _hex_float(a, verb == "X")
     elif verb in "sq" and isinstance(a, str):
         s = a if prec is None else a[:prec]
-        s = quote(s) if verb == "q" else s
-        numeric = False
+        s, mode = (quote(s) if verb == "q" else s), "str"
     elif verb in "xX" and isinstance(a, str):
-        s = a.encode().hex()
-        s, numeric = (s.upper() if verb == "X" else s), False
-    elif verb == "s" and hasattr(a, "go_string"):
-        s, numeric = a.go_string(), False
-    elif verb in "xX" and isinstance(a, float):
-        s = a.hex()
+        s, mode = a.encode().hex(), "str"
+        s = s.upper() if verb == "X" else s
+    elif verb == "s" and (hasattr(a, "go_string") or isinstance(a, dict | list | tuple)):
+        s, mode = format_v(a), "str"
     else:
-        return bad
-    return _pad(s, flags, width, numeric)
+        return None
+    return s, mode
 
 
 def sprintf(fmt: str, args: Sequence[Any]) -> str:

@@ -119,6 +119,16 @@ def test_go_template_semantics(text: str, expected: str) -> None:
         ("%z", [1], "%!z(int=1)"),
         ("%v", [{"b": "2", "a": "1"}], "map[a:1 b:2]"),
         ("%*d|%.*f", [4, 7, 1, 2.25], "   7|2.2"),
+        # a wrong verb: the value with %v and the same flags (checked against promtool)
+        (
+            "%.2f|%5d|%f|%-8.3d|%08.3f|%x|%s",
+            [2, "ab", 1, "q", 7, 1.0, 0.5],
+            "%!f(int=02)|%!d(string=   ab)|%!f(int=1)|%!d(string=q       )|%!f(int=     007)|0x1p+00|%!s(float64=0.5)",
+        ),
+        ("%5.1f|%q|%d", [2.0, 97, 3.0], "  2.0|'a'|%!d(float64=3)"),
+        ("%06.1f|%-6v|%06s", [math.inf, 1.5, "ab"], "  +Inf|1.5   |0000ab"),
+        ("%x %X %#x %#o %b", [1.0, 0.5, 255, 8, -5], "0x1p+00 0X1P-01 0xff 010 -101"),
+        ("%s|%5t", [{"a": "1"}, True], "map[a:1]| true"),
     ],
 )
 def test_printf_follows_go_fmt(fmt: str, args: list[Any], expected: str) -> None:
