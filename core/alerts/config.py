@@ -54,6 +54,10 @@ class AlertingSettings(BaseModel):
     notify_interval_s: Seconds = Field(
         1, ge=0.2, le=300, description="How often groups are checked for a flush (and retries for their time)"
     )
+    external_labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Prometheus' global external_labels as rule templates see them ($externalLabels)",
+    )
     external_url: str = Field(
         "http://127.0.0.1:8501", description="Where people open Pulse; links in notifications point here"
     )

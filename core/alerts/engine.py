@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
@@ -57,9 +57,11 @@ class AlertEngine:
         promql: PromQL | None = None,
         clock: Callable[[], float] = time.time,
         external_url: str = "",
+        external_labels: Mapping[str, str] | None = None,
     ) -> None:
         self.store, self.engine, self.promql, self.clock = store, engine, promql, clock
         self.external_url = external_url
+        self.external_labels = dict(external_labels or {})  # $externalLabels in templates
         self.groups = {g.name: g for g in groups}
         self.known = {rule_key(g.name, r) for g in self.groups.values() for r in g.rules}
         self.states: dict[str, dict[str, AlertState]] = load_states(engine)
@@ -115,6 +117,7 @@ class AlertEngine:
                     self.external_url,
                     now_ms=cycle.now_ms,
                     query=self._template_query(rule, cycle.now_ms),
+                    external_labels=self.external_labels,
                 )
             except Exception as exc:  # one broken rule never stops the others
                 h.last_error = f"{type(exc).__name__}: {exc}"

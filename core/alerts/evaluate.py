@@ -239,6 +239,7 @@ def active_set(
     *,
     now_ms: int | None = None,
     query: QueryFn | None = None,
+    external_labels: Mapping[str, str] | None = None,
 ) -> dict[str, Active]:
     """The label sets whose condition holds, as alerts: labels, rendered annotations, value.
 
@@ -250,7 +251,16 @@ def active_set(
     now_s = None if now_ms is None else now_ms / 1000
 
     def expand(text: str, lb: dict[str, str], value: float) -> str:
-        return render(text, lb, value, external_url, rule=rule.alert, now_s=now_s, query=query)
+        return render(
+            text,
+            lb,
+            value,
+            external_url,
+            rule=rule.alert,
+            now_s=now_s,
+            query=query,
+            external_labels=external_labels,
+        )
 
     for lb, value in elements:
         own = {k: v for k, v in lb.items() if k != "__name__"}

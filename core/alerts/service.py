@@ -78,7 +78,13 @@ class AlertService:
             log.warning("%s", w)
         proms = [s for s in settings.sources if isinstance(s, PrometheusSource)]
         self.engine = AlertEngine(
-            store, store.engine, rules.groups, promql_reader(proms), clock, external_url=a.external_url
+            store,
+            store.engine,
+            rules.groups,
+            promql_reader(proms),
+            clock,
+            external_url=a.external_url,
+            external_labels=a.external_labels,
         )
         removed = self.engine.retire_removed_rules(keep_prefix=INBOUND_PREFIX)
         if removed:
