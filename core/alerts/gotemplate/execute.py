@@ -58,11 +58,12 @@ class State:
         self.vars: list[tuple[str, Any]] = [("$", data)]
         self.out: list[str] = []
         self.depth = 0
-        self.at: tuple[int, str] = (0, "")  # the node being evaluated: byte offset, Go's String()
+        self.at: tuple[int, Any] = (0, None)  # the node being evaluated and its byte offset
 
     def error(self, msg: str) -> TemplateError:
         """Go's wording: ``template: NAME:LINE:COL: executing "NAME" at <NODE>: MSG``."""
-        pos, node = self.at
+        pos, at = self.at
+        node = "" if at is None else text_of(at)
         line = self.text.count("\n", 0, pos) + 1
         col = pos - (self.text.rfind("\n", 0, pos) + 1)
         where = f"{self.name}:{line}:{col}"
@@ -130,7 +131,7 @@ class State:
         body = self.defs.get(node.name)
         if body is None:
             raise self.error(f'no such template "{node.name}"')
-        value = dot if node.pipe is None else self.pipeline(dot, node.pipe)
+        value = None if node.pipe is None else self.pipeline(dot, node.pipe)  # Go: no pipeline, nil dot
         if self.depth >= MAX_DEPTH:
             raise self.error(f"exceeded maximum template depth ({MAX_DEPTH})")
         saved, self.vars = self.vars, [("$", value)]
@@ -165,7 +166,7 @@ class State:
         raise self.error(f"undefined variable: {name}")
 
     def command(self, dot: Any, cmd: Command, final: Any) -> Any:
-        self.at = (cmd.pos, text_of(cmd))
+        self.at = (cmd.pos, cmd)
         first, args = cmd.args[0], cmd.args[1:]
         if isinstance(first, Identifier):
             return self.call(dot, first.name, args, final)
@@ -177,7 +178,7 @@ class State:
         if isinstance(first, Chain):
             return self.fields(dot, self.arg(dot, first.node), first, first.names, args, final)
         if args or final is not MISSING:
-            self.at = (cmd.pos, text_of(first))
+            self.at = (cmd.pos, first)
             raise self.error(f"can't give argument to non-function {text_of(first)}")
         return self.arg(dot, first)
 
@@ -226,7 +227,7 @@ class State:
     def fields(
         self, dot: Any, receiver: Any, node: Any, names: list[str], args: list[Any], final: Any
     ) -> Any:
-        at = (getattr(node, "pos", 0), text_of(node))
+        at = (getattr(node, "pos", 0), node)
         for i, name in enumerate(names):
             self.at = at
             last = i == len(names) - 1

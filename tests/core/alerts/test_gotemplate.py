@@ -1,7 +1,7 @@
 """Go text/template semantics as alert templates use them (core/alerts/gotemplate).
 
-Expected outputs are Go's: several cases follow Go's own text/template exec_test.go and
-fmt_test.go (BSD-style licence, The Go Authors); the printf cases are what fmt.Sprintf prints.
+Expected outputs are what Go's text/template and fmt print (the semantics of Go's documentation;
+the printf cases marked so were checked against promtool, which is Go).
 """
 
 from __future__ import annotations
@@ -83,6 +83,7 @@ def run(text: str, data: Any = DATA) -> str:
         # define / template / block
         ('{{ define "t" }}[{{ . }}]{{ end }}{{ template "t" .Labels.job }}', "[node]"),
         ('{{ block "b" .Value }}<{{ . }}>{{ end }}', "<0.91234>"),
+        ('{{ define "nodot" }}[{{ . }}]{{ end }}{{ template "nodot" }}', "[<no value>]"),
     ],
 )
 def test_go_template_semantics(text: str, expected: str) -> None:
