@@ -8,7 +8,7 @@ reachable from a template. Options are Prometheus': ``missingkey=zero``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from core.alerts.gotemplate.builtins import BUILTIN_FUNCS, ArgTypeError, FuncError, truth
@@ -35,6 +35,8 @@ from core.alerts.gotemplate.nodes import (
 
 MISSING = object()
 MAX_DEPTH = 100
+MAX_ITERATIONS = 1_000_000  # range iterations per execution: a template must not hang the daemon
+MAX_OUTPUT = 1 << 20  # characters written per execution
 
 
 class _Break(Exception):
@@ -57,7 +59,7 @@ class State:
         self.name, self.text, self.defs, self.funcs = name, text, defs, {**BUILTIN_FUNCS, **funcs}
         self.vars: list[tuple[str, Any]] = [("$", data)]
         self.out: list[str] = []
-        self.depth = 0
+        self.depth = self.steps = 0
         self.at: tuple[int, Any] = (0, None)  # the node being evaluated and its byte offset
 
     def error(self, msg: str) -> TemplateError:
@@ -100,21 +102,25 @@ class State:
 
     def range(self, dot: Any, node: Branch, value: Any, mark: int) -> None:
         if isinstance(value, dict):
-            items: list[tuple[Any, Any]] = [(k, value[k]) for k in sorted(value)]
+            items: Iterable[tuple[Any, Any]] = [(k, value[k]) for k in sorted(value)]
         elif isinstance(value, list | tuple):
             items = list(enumerate(value))
         elif isinstance(value, int) and not isinstance(value, bool):
-            items = [(i, i) for i in range(value)]
+            items = ((i, i) for i in range(value))
         elif value is None:
             items = []
         else:
             raise self.error(f"range can't iterate over {format_v(value)}")
-        if not items:
-            if node.orelse is not None:
-                self.walk(dot, node.orelse)
-            return
-        decl = node.pipe.decl
+        decl, empty = node.pipe.decl, True
         for key, elem in items:
+            empty = False
+            self.steps += 1
+            too_long = self.steps % 1024 == 0 and sum(map(len, self.out)) > MAX_OUTPUT
+            if self.steps > MAX_ITERATIONS or too_long:
+                raise self.error(
+                    f"too expensive: over {MAX_ITERATIONS} range steps or {MAX_OUTPUT} characters"
+                )
+            del self.vars[mark:]  # each iteration starts with the variables of the range itself
             if len(decl) == 1:
                 self._set(decl[0], elem, node.pipe.is_assign, mark)
             elif len(decl) == 2:
@@ -126,6 +132,8 @@ class State:
                 break
             except _Continue:
                 continue
+        if empty and node.orelse is not None:
+            self.walk(dot, node.orelse)
 
     def template(self, dot: Any, node: TemplateCall) -> None:
         body = self.defs.get(node.name)

@@ -61,6 +61,10 @@ def run(text: str, data: Any = DATA) -> str:
         ('{{ range .List }}{{ if eq . "b" }}{{ break }}{{ end }}{{ . }}{{ end }}', "a"),
         ('{{ range .List }}{{ if eq . "a" }}{{ continue }}{{ end }}{{ . }}{{ end }}', "b"),
         ("{{ range 3 }}{{ . }}{{ end }}", "012"),
+        (
+            "{{ $n := 0 }}{{ range $i, $e := .List }}{{ $n = $i }}{{ $y := $e }}{{ $y }}{{ end }}{{ $n }}",
+            "ab1",
+        ),
         # index, len, print, println, html, js, urlquery
         ('{{ index .Labels "job" }} {{ index .List 1 }}', "node b"),
         ("{{ len .List }}", "2"),
@@ -167,6 +171,8 @@ def test_parse_errors_name_the_problem(text: str, problem: str) -> None:
         ("{{ .Labels.job.x }}", "can't evaluate field x"),
         ("{{ len 3 }}", "len of type int"),
         ("{{ 1 2 }}", "can't give argument to non-function"),
+        ("{{ range 100000000 }}{{ end }}", "too expensive"),  # never hangs the daemon
+        ('{{ range 1000000 }}{{ printf "%0100d" 1 }}{{ end }}', "too expensive"),
     ],
 )
 def test_execution_errors(text: str, problem: str) -> None:
