@@ -34,5 +34,8 @@ class Template:
 
 
 def parse(text: str, name: str = "template", funcs: Iterable[str] = ()) -> Template:
-    body, defs = Parser(text, name, funcs).parse()
+    try:
+        body, defs = Parser(text, name, funcs).parse()
+    except RecursionError as exc:
+        raise TemplateError(f"template: {name}: too deeply nested") from exc
     return Template(name, text, body, defs)

@@ -156,6 +156,7 @@ def test_sprint_spaces_between_non_strings() -> None:
         ("{{ else }}", "unexpected {{else}}"),
         ("{{ range $a, $b, $c := . }}{{ end }}", "too many declarations"),
         ("{{ break }}", "{{break}} outside {{range}}"),
+        ("{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}", "too deeply nested"),
     ],
 )
 def test_parse_errors_name_the_problem(text: str, problem: str) -> None:
