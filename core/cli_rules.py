@@ -1,13 +1,14 @@
 """``pulse rules check|export|import``: rule files in Pulse's format and in Prometheus'.
 
-- ``check FILE...`` validates Pulse and Prometheus rule files (``expr`` rules as PromQL rules);
-  it prints each file's counts, or the errors, each naming the file, the line, the group and the
-  rule. Exit status 1 when a file has errors.
+- ``check FILE...`` validates Pulse and Prometheus rule files (``expr`` rules as PromQL rules,
+  their PromQL parsed); it prints each file's counts, or every error of every rule, each naming
+  the file, the line, the group and the rule, then the warnings (templates Pulse cannot render,
+  skipped recording rules). Exit status 1 when a file has errors; warnings never fail it.
 - ``export [FILE...] [-o OUT]`` writes Pulse rules (default: the default pack) as a Prometheus
   rule file that ``promtool check rules`` accepts (see core/alerts/promexport.py for the mapping).
 - ``import PROMFILE --source NAME [-o OUT]`` writes a Prometheus rule file's alerting rules in
   Pulse's format, their PromQL kept and sent to the Prometheus source NAME; recording rules are
-  skipped and listed.
+  skipped and listed. Groups without ``interval`` stay without one on import and export.
 """
 
 from __future__ import annotations

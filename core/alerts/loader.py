@@ -4,6 +4,12 @@ Both formats share the outer shape ``groups: [{name, interval, rules: [...]}]``.
 has ``query`` (a selector) or ``promql`` + ``source``; a Prometheus rule has ``expr`` and is
 imported as a ``promql`` rule evaluated through the named Prometheus source (its ``severity``
 label becomes the rule's severity). Recording rules (``record:``) are skipped and reported.
+
+``expr``/``promql`` are parsed as PromQL (promql-parser) and every error of every rule is
+collected (``check_rules``; ``parse_rules`` raises them together). A label or annotation template
+Pulse cannot render is a warning on its rule, never an error: the rule loads and the text renders
+as Prometheus' ``<error expanding template: ...>``. A group without ``interval`` keeps none (the
+global evaluation interval applies).
 """
 
 from __future__ import annotations
