@@ -14,6 +14,9 @@ from typing import Any
 
 import pytest
 
+from core.alerts.gotemplate.builtins import FuncError
+from core.alerts.gotemplate.gotime import float_to_time
+from core.alerts.humanize import humanize_duration
 from core.alerts.templates import Sample, TemplateError, expand
 
 INT64_MAX, UINT64_MAX = 2**63 - 1, 2**64 - 1
@@ -235,3 +238,19 @@ def test_prometheus_template_failures(text: str, data: Any, result: list[Sample]
 def test_a_field_of_a_query_result_fails() -> None:
     with pytest.raises(TemplateError, match="can't evaluate field banana"):
         _expand('{{ (query "missing").banana }}', None, [])
+
+
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [(0.12, "120ms"), (3.2, "3.2s"), (3600, "1h 0m 0s"), (5e-6, "5us"), (-0.5, "-500ms"), (1e-10, "100ps")],
+)
+def test_humanize_duration_examples(seconds: float, expected: str) -> None:
+    assert humanize_duration(seconds) == expected
+
+
+def test_float_to_time() -> None:
+    """Test_floatToTime of template_test.go."""
+    assert float_to_time(1657155181).go_string() == "2022-07-07 00:53:01 +0000 UTC"
+    for v in (1.79769313486231570814527423731704356798070e300, -1.79769313486231570814527423731704356798070e300):
+        with pytest.raises(FuncError, match="cannot be represented as a nanoseconds timestamp"):
+            float_to_time(v)
