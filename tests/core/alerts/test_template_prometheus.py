@@ -251,6 +251,9 @@ def test_humanize_duration_examples(seconds: float, expected: str) -> None:
 def test_float_to_time() -> None:
     """Test_floatToTime of template_test.go."""
     assert float_to_time(1657155181).go_string() == "2022-07-07 00:53:01 +0000 UTC"
-    for v in (1.79769313486231570814527423731704356798070e300, -1.79769313486231570814527423731704356798070e300):
+    for v in (
+        1.79769313486231570814527423731704356798070e300,
+        -1.79769313486231570814527423731704356798070e300,
+    ):
         with pytest.raises(FuncError, match="cannot be represented as a nanoseconds timestamp"):
             float_to_time(v)
