@@ -185,6 +185,8 @@ class State:
             return self.fields(dot, value, first, first.names[1:], args, final) if first.names[1:] else value
         if isinstance(first, Chain):
             return self.fields(dot, self.arg(dot, first.node), first, first.names, args, final)
+        if isinstance(first, Nil):
+            raise self.error("nil is not a command")
         if args or final is not MISSING:
             self.at = (cmd.pos, first)
             raise self.error(f"can't give argument to non-function {text_of(first)}")

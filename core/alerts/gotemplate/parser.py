@@ -212,6 +212,9 @@ class Parser:
             if tok[0] == end:
                 if not pipe.cmds:
                     raise self.error(f"missing value for {context}", tok[2])
+                for i, c in enumerate(pipe.cmds[1:]):
+                    if isinstance(c.args[0], Const | Dot | Nil):
+                        raise self.error(f"non executable command in pipeline stage {i + 2}", tok[2])
                 return pipe
             if tok[0] != "pipe" or not cmd.args:
                 raise self.error(f"unexpected {_show(tok)} in {context}", tok[2])

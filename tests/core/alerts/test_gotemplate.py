@@ -156,6 +156,7 @@ def test_sprint_spaces_between_non_strings() -> None:
         ("{{ else }}", "unexpected {{else}}"),
         ("{{ range $a, $b, $c := . }}{{ end }}", "too many declarations"),
         ("{{ break }}", "{{break}} outside {{range}}"),
+        ("{{ 1 | 2 }}", "non executable command in pipeline stage 2"),
         ("{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}", "too deeply nested"),
     ],
 )
@@ -172,6 +173,7 @@ def test_parse_errors_name_the_problem(text: str, problem: str) -> None:
         ("{{ .Labels.job.x }}", "can't evaluate field x"),
         ("{{ len 3 }}", "len of type int"),
         ("{{ 1 2 }}", "can't give argument to non-function"),
+        ("{{ nil }}", "nil is not a command"),
         ("{{ range 100000000 }}{{ end }}", "too expensive"),  # never hangs the daemon
         ('{{ range 1000000 }}{{ printf "%0100d" 1 }}{{ end }}', "too expensive"),
     ],
