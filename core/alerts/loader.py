@@ -4,6 +4,12 @@ Both formats share the outer shape ``groups: [{name, interval, rules: [...]}]``.
 has ``query`` (a selector) or ``promql`` + ``source``; a Prometheus rule has ``expr`` and is
 imported as a ``promql`` rule evaluated through the named Prometheus source (its ``severity``
 label becomes the rule's severity). Recording rules (``record:``) are skipped and reported.
+
+``expr``/``promql`` are parsed as PromQL (promql-parser) and every error of every rule is
+collected (``check_rules``; ``parse_rules`` raises them together). A label or annotation template
+Pulse cannot render is a warning on its rule, never an error: the rule loads and the text renders
+as Prometheus' ``<error expanding template: ...>``. A group without ``interval`` keeps none (the
+global evaluation interval applies).
 """
 
 from __future__ import annotations
@@ -12,10 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import promql_parser
 import yaml
 from pydantic import ValidationError
 
 from core.alerts.rules import Rule, RuleGroup
+from core.alerts.templates import TemplateError, check_template, uses_query
 from core.kernel.errors import ConfigError
 from core.kernel.records.alerts import SEVERITIES
 from core.kernel.settings import Settings
@@ -27,6 +35,8 @@ DEFAULT_RULES = Path(__file__).with_name("default_rules.yml")  # Pulse's default
 class RuleSet:
     groups: list[RuleGroup] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    skipped_recording: int = 0
 
     @property
     def rules(self) -> int:
@@ -51,13 +61,37 @@ def _lines(text: str) -> dict[tuple[int, ...], int]:
     return out
 
 
-def _why(exc: ValidationError) -> str:
+def _why(exc: ValidationError) -> list[str]:
     parts = []
     for e in exc.errors():
         where = ".".join(str(p) for p in e["loc"])
         msg = e["msg"].removeprefix("Value error, ")
         parts.append(f"{where}: {msg}" if where else msg)
-    return "; ".join(parts)
+    return parts
+
+
+def template_warnings(rule: Rule) -> list[str]:
+    """Templates Pulse cannot render: each a warning on its rule, never an error of the file.
+
+    The rule loads; such a text renders as Prometheus' ``<error expanding template: ...>``.
+    """
+    out = []
+    for kind, texts in (("labels", rule.labels), ("annotations", rule.annotations)):
+        for key, text in texts.items():
+            try:
+                check_template(text, rule.alert)
+            except TemplateError as exc:
+                out.append(
+                    f"{kind}.{key}: {exc} (the rule loads, this text renders as an error;"
+                    " promtool check rules refuses it)"
+                )
+                continue
+            if rule.promql is None and uses_query(text):
+                out.append(
+                    f"{kind}.{key}: uses query, which needs a Prometheus source: a Pulse rule"
+                    " (query:) has none, so this text renders as an error"
+                )
+    return out
 
 
 def _from_prometheus(raw: dict[str, Any], source: str | None) -> dict[str, Any]:
@@ -72,18 +106,35 @@ def _from_prometheus(raw: dict[str, Any], source: str | None) -> dict[str, Any]:
     return {**out, "promql": raw["expr"], "source": source, "severity": severity, "labels": labels}
 
 
-def parse_rules(text: str, origin: str = "<rules>", prometheus_source: str | None = None) -> RuleSet:
-    """Parse a rule file's text; ConfigError names the file, the line, the group and the rule."""
+def _promql_errors(r: dict[str, Any]) -> list[str]:
+    """``expr``/``promql`` parsed as Prometheus does (the promql-parser package)."""
+    out = []
+    for key in ("expr", "promql"):
+        text = r.get(key)
+        if text is None:
+            continue
+        try:
+            promql_parser.parse(str(text))
+        except ValueError as exc:
+            out.append(f"{key}: invalid PromQL: {exc}")
+    return out
+
+
+def check_rules(text: str, origin: str = "<rules>", prometheus_source: str | None = None) -> RuleSet:
+    """Parse a rule file's text, collecting every error (``errors``) instead of raising."""
+    out = RuleSet()
     try:
         data = yaml.safe_load(text)
         lines = _lines(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{origin}:{mark.line + 1}" if mark is not None else origin
-        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+        out.errors.append(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}")
+        return out
     if not isinstance(data, dict) or not isinstance(data.get("groups"), list):
-        raise ConfigError(f"{origin}: a rule file is a mapping with a 'groups' list")
-    out, errors = RuleSet(), []
+        out.errors.append(f"{origin}: a rule file is a mapping with a 'groups' list")
+        return out
+    errors = out.errors
     names: set[str] = set()
     for i, g in enumerate(data["groups"]):
         gline = f"{origin}:{lines.get((i,), '?')}"
@@ -106,31 +157,48 @@ def parse_rules(text: str, origin: str = "<rules>", prometheus_source: str | Non
             label = f"group {gname!r}, rule {r.get('alert') or r.get('record') or j + 1!r}"
             if "record" in r:
                 out.warnings.append(f"{rline}: {label}: recording rules are not imported (skipped)")
+                out.skipped_recording += 1
                 continue
+            problems = _promql_errors(r)
             try:
                 raw = _from_prometheus(r, prometheus_source) if "expr" in r else r
-                rules.append(Rule.model_validate(raw))
+                rule = Rule.model_validate(raw)
             except ValidationError as exc:
-                errors.append(f"{rline}: {label}: {_why(exc)}")
+                problems += _why(exc)
             except ValueError as exc:
-                errors.append(f"{rline}: {label}: {exc}")
+                problems.append(str(exc))
+            else:
+                out.warnings += [f"{rline}: {label}: {w}" for w in template_warnings(rule)]
+                if not problems:
+                    rules.append(rule)
+            errors += [f"{rline}: {label}: {p}" for p in problems]
         try:
             out.groups.append(
                 RuleGroup.model_validate({**{k: v for k, v in g.items() if k != "rules"}, "rules": rules})
             )
         except ValidationError as exc:
-            errors.append(f"{gline}: group {gname!r}: {_why(exc)}")
-    if errors:
-        raise ConfigError("invalid rules:\n  " + "\n  ".join(errors))
+            errors += [f"{gline}: group {gname!r}: {p}" for p in _why(exc)]
     return out
 
 
-def load_rule_file(path: Path, prometheus_source: str | None = None) -> RuleSet:
+def parse_rules(text: str, origin: str = "<rules>", prometheus_source: str | None = None) -> RuleSet:
+    """Parse a rule file's text; ConfigError lists every error, each naming the file, the line,
+    the group and the rule."""
+    out = check_rules(text, origin, prometheus_source)
+    if out.errors:
+        raise ConfigError("invalid rules:\n  " + "\n  ".join(out.errors))
+    return out
+
+
+def load_rule_file(path: Path, prometheus_source: str | None = None, strict: bool = True) -> RuleSet:
+    """A rule file; ``strict=False`` returns the errors in ``RuleSet.errors`` instead of raising."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read rule file {path}: {exc}") from exc
-    return parse_rules(text, str(path), prometheus_source)
+    if strict:
+        return parse_rules(text, str(path), prometheus_source)
+    return check_rules(text, str(path), prometheus_source)
 
 
 def load_rules(settings: Settings) -> RuleSet:

@@ -203,21 +203,25 @@ def _rule(rule: Rule) -> dict[str, object]:
         out["for"] = duration(rule.for_s)
     if rule.keep_firing_for_s:
         out["keep_firing_for"] = duration(rule.keep_firing_for_s)
-    out["labels"] = {"severity": rule.severity, **rule.labels}
+    labels = dict(rule.labels)  # an imported severity Pulse does not know comes back as it was
+    out["labels"] = {"severity": labels.pop("severity_original", rule.severity), **labels}
     if rule.annotations:
         out["annotations"] = dict(rule.annotations)
     return out
 
 
+def group_doc(g: RuleGroup, rules: list[dict[str, object]]) -> dict[str, object]:
+    """A group's mapping; ``interval`` only when the group has one (else the global one applies)."""
+    out: dict[str, object] = {"name": g.name}
+    if g.interval_s is not None:
+        out["interval"] = duration(g.interval_s)
+    return {**out, "rules": rules}
+
+
 def export_rules(groups: Iterable[RuleGroup], header: str = "") -> str:
     """A Prometheus rule file (``groups: [{name, interval, rules}]``) of these Pulse groups."""
     groups = list(groups)
-    doc = {
-        "groups": [
-            {"name": g.name, "interval": duration(g.interval_s), "rules": [_rule(r) for r in g.rules]}
-            for g in groups
-        ]
-    }
+    doc = {"groups": [group_doc(g, [_rule(r) for r in g.rules]) for g in groups]}
     lines = [f"# {line}" if line else "#" for line in header.splitlines()]
     for g in groups:
         for r in g.rules:

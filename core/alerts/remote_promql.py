@@ -31,7 +31,7 @@ def promql_reader(sources: Sequence[PrometheusSource]) -> PromQL:
         for labels, points in series:
             value = float(points[-1][1])
             if math.isfinite(value):
-                out.append(({k: v for k, v in labels.items() if k != "__name__"}, value))
+                out.append((dict(labels), value))  # __name__ kept for templates; alerts drop it
         return out
 
     return run

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
 from core.alerts.conditions import Cycle, PromQL, Reader, active_set, prefetch, rule_values
+from core.alerts.promfuncs import QueryFn, Sample
 from core.alerts.rules import Rule, RuleGroup
 from core.alerts.state import advance
 from core.kernel.records.alerts import RESOLVED_RETENTION_MS, AlertState, Transition
@@ -57,9 +58,11 @@ class AlertEngine:
         promql: PromQL | None = None,
         clock: Callable[[], float] = time.time,
         external_url: str = "",
+        external_labels: Mapping[str, str] | None = None,
     ) -> None:
         self.store, self.engine, self.promql, self.clock = store, engine, promql, clock
         self.external_url = external_url
+        self.external_labels = dict(external_labels or {})  # $externalLabels in templates
         self.groups = {g.name: g for g in groups}
         self.known = {rule_key(g.name, r) for g in self.groups.values() for r in g.rules}
         self.states: dict[str, dict[str, AlertState]] = load_states(engine)
@@ -83,6 +86,13 @@ class AlertEngine:
             save_states(self.engine, retired, kept, moves)
         return retired
 
+    def _template_query(self, rule: Rule, now_ms: int) -> QueryFn | None:
+        """``query`` in a promql rule's templates runs through the rule's Prometheus source."""
+        promql, source = self.promql, rule.source
+        if promql is None or rule.promql is None or source is None:
+            return None
+        return lambda expr: [Sample(lb, v) for lb, v in promql(source, expr, now_ms)]
+
     def evaluate(self, group_name: str) -> CycleResult:
         group = self.groups[group_name]
         t0 = time.perf_counter()
@@ -101,7 +111,15 @@ class AlertEngine:
             try:
                 elements = rule_values(self.store, rule, cycle, self.promql)
                 firing = {fp for fp, s in current.items() if s.state == "firing"}
-                active = active_set(rule, elements, firing, self.external_url)
+                active = active_set(
+                    rule,
+                    elements,
+                    firing,
+                    self.external_url,
+                    now_ms=cycle.now_ms,
+                    query=self._template_query(rule, cycle.now_ms),
+                    external_labels=self.external_labels,
+                )
             except Exception as exc:  # one broken rule never stops the others
                 h.last_error = f"{type(exc).__name__}: {exc}"
                 result.errors[key] = h.last_error

@@ -3,7 +3,7 @@
 A Pulse rule queries the embedded store (a selector, an aggregation over a window, optionally
 across series ``by`` labels) or, with ``promql``, a configured Prometheus source; its condition is
 a threshold, ``absent``, a rate of change or an anomaly score. Rules live in groups; each group
-has its evaluation interval. The file format mirrors Prometheus rule files (``groups:`` ->
+has its evaluation interval (else the global one, as in Prometheus). The file format mirrors Prometheus rule files (``groups:`` ->
 ``rules:`` with ``alert``, ``for``, ``keep_firing_for``, ``labels``, ``annotations``).
 """
 
@@ -15,7 +15,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from core.alerts.templates import check_template
 from core.kernel.errors import QueryError
 from core.kernel.records.alerts import SEVERITIES
 from core.kernel.selector import parse_selector
@@ -111,16 +110,6 @@ class Rule(BaseModel):
             raise ValueError(f"invalid label name(s) {', '.join(map(repr, bad))}")
         return v
 
-    @field_validator("annotations", "labels")
-    @classmethod
-    def _templates(cls, v: dict[str, str]) -> dict[str, str]:
-        for key, text in v.items():
-            try:
-                check_template(text)
-            except ValueError as exc:
-                raise ValueError(f"{key}: {exc}") from exc
-        return v
-
     @model_validator(mode="after")
     def _query(self) -> Rule:
         if (self.query is None) == (self.promql is None):
@@ -154,8 +143,19 @@ class RuleGroup(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     name: str = Field(min_length=1, max_length=200)
-    interval_s: Seconds = Field(30, ge=1, le=86_400, alias="interval")
+    interval_s: Seconds | None = Field(
+        None,
+        ge=1,
+        le=86_400,
+        alias="interval",
+        description="How often the group is evaluated; none: alerting.evaluation_interval_s, as Prometheus'"
+        " global evaluation_interval",
+    )
     rules: tuple[Rule, ...] = ()
+
+    def every(self, default_s: float) -> float:
+        """The group's evaluation interval in seconds (its own, else the default)."""
+        return default_s if self.interval_s is None else self.interval_s
 
     @model_validator(mode="after")
     def _unique(self) -> RuleGroup:

@@ -1,123 +1,106 @@
-"""Annotation and label templates in the Prometheus style: ``{{ $labels.host }}``, ``{{ $value }}``.
+"""Annotation and label templates, rendered as Prometheus renders them (Go text/template).
 
-A small, safe subset of Go templates, as Prometheus rule files use them: ``$labels.NAME`` (also
-``.Labels.NAME``), ``$value`` (also ``.Value``), ``$externalURL``, piped through ``humanize``,
-``humanize1024``, ``humanizePercentage``, ``humanizeDuration``, or ``printf "%.2f" $value``.
-Anything else is refused when the rule is loaded, with the construct named, rather than rendered
-wrong at 3 a.m.
+Prometheus prefixes every alert template with ``{{$labels := .Labels}}{{$externalLabels :=
+.ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}`` and executes it with its
+function map (core/alerts/promfuncs.py) on the data ``{Labels, ExternalLabels, ExternalURL,
+Value}``; so does Pulse, with its own engine (core/alerts/gotemplate). A template that does not
+parse, or fails when executed, never stops a rule: ``check_template`` reports it (a warning on the
+rule) and ``render`` yields Prometheus' ``<error expanding template: ...>`` text, logged once.
 """
 
 from __future__ import annotations
 
-import math
+import logging
 import re
+import time
 from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
 
-_ACTION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.S)
-_VAR = re.compile(r"^(?:\$labels|\.Labels)\.([A-Za-z_][A-Za-z0-9_]*)$|^(\$value|\.Value|\$externalURL)$")
-_PRINTF = re.compile(r'^printf\s+"([^"]*)"\s+(\S+)$')
-_FMT = re.compile(r"^%[-+ 0#]*\d*(?:\.\d+)?[dfegsxX%]$")
-PIPES = ("humanize", "humanize1024", "humanizePercentage", "humanizeDuration", "toUpper", "toLower")
+from core.alerts.gotemplate import Template, TemplateError, parse
+from core.alerts.promfuncs import FUNC_NAMES, QueryFn, Sample, prometheus_funcs
 
+__all__ = ["Sample", "TemplateError", "check_template", "expand", "render", "uses_query"]
 
-def _humanize(v: float) -> str:
-    """1234567 -> 1.235M, 0.0012 -> 1.2m (SI prefixes, as Prometheus' humanize)."""
-    if v == 0 or math.isnan(v) or math.isinf(v):
-        return f"{v:.4g}"
-    units, i = ["", "k", "M", "G", "T", "P", "E"], 0
-    while abs(v) >= 1000 and i < len(units) - 1:
-        v, i = v / 1000, i + 1
-    if i == 0 and abs(v) < 1:
-        for unit in "munp":
-            v *= 1000
-            if abs(v) >= 1:
-                return f"{v:.4g}{unit}"
-    return f"{v:.4g}{units[i]}"
+log = logging.getLogger(__name__)
+DEFS = "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}"
+_QUERY = re.compile(r"\{\{(?:[^}]|\}(?!\}))*?(?<![\w.$])query\b")
+_LOGGED: set[tuple[str, str]] = set()
+_MAX_LOGGED = 10_000
 
 
-def _duration(v: float) -> str:
-    if math.isnan(v) or math.isinf(v) or abs(v) < 1:
-        return f"{v:.4g}s"
-    sign, v = ("-" if v < 0 else ""), abs(v)
-    parts, left = [], int(v)
-    for size, unit in ((86400, "d"), (3600, "h"), (60, "m"), (1, "s")):
-        if left >= size:
-            parts.append(f"{left // size}{unit}")
-            left %= size
-    return sign + " ".join(parts)
+class AlertData:
+    """Prometheus' AlertTemplateData struct."""
+
+    go_type = "struct { Labels map[string]string; ExternalLabels map[string]string; ExternalURL string; Value interface {} }"
+
+    def __init__(self, labels: Mapping[str, str], value: Any, external_labels: Mapping[str, str], url: str):
+        self.go_fields: dict[str, Any] = {
+            "Labels": dict(labels),
+            "ExternalLabels": dict(external_labels),
+            "ExternalURL": url,
+            "Value": value,
+        }
 
 
-def _pipe(name: str, value: str) -> str:
-    if name in ("toUpper", "toLower"):
-        return value.upper() if name == "toUpper" else value.lower()
+@lru_cache(maxsize=4096)
+def _compiled(text: str, name: str) -> Template:
+    return parse(text, name, FUNC_NAMES)
+
+
+def expand(
+    text: str,
+    data: Any,
+    *,
+    name: str = "template",
+    now_s: float | None = None,
+    external_url: str = "",
+    query: QueryFn | None = None,
+) -> str:
+    """Prometheus' ``Expander.Expand``: raises TemplateError when the template fails."""
+    funcs = prometheus_funcs(time.time() if now_s is None else now_s, external_url, query)
     try:
-        v = float(value)
-    except ValueError:
-        return value
-    if name == "humanize":
-        return _humanize(v)
-    if name == "humanize1024":
-        return _humanize1024(v)
-    if name == "humanizePercentage":
-        return f"{v * 100:.4g}%"
-    return _duration(v)
+        template = _compiled(text, name)
+    except TemplateError as exc:
+        raise TemplateError(f"error parsing template {name}: {exc}") from exc
+    try:
+        return template.execute(data, funcs)
+    except TemplateError as exc:
+        raise TemplateError(f"error executing template {name}: {exc}") from exc
 
 
-def _humanize1024(v: float) -> str:
-    units = ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"]
-    i = 0
-    while abs(v) >= 1024 and i < len(units) - 1:
-        v, i = v / 1024, i + 1
-    return f"{v:.4g}{units[i]}"
+def check_template(text: str, rule: str = "") -> None:
+    """Parse as Prometheus does when it loads a rule; TemplateError says what is wrong."""
+    _compiled(DEFS + text, f"__alert_{rule}")
 
 
-def _parse(action: str) -> tuple[str, str | None, list[str]]:
-    """An action -> (variable, printf format or None, pipes); ValueError names what is unsupported."""
-    head, *pipes = [p.strip() for p in action.split("|")]
-    fmt = None
-    if m := _PRINTF.match(head):
-        fmt, head = m.group(1), m.group(2)
-        if not _FMT.match(fmt):
-            raise ValueError(f"printf format {fmt!r} is not supported: use one verb like %.2f, %d or %s")
-    if not _VAR.match(head):
-        raise ValueError(
-            f"unsupported template action {{{{ {action} }}}}: use $labels.NAME, $value, "
-            '$externalURL, printf "%.2f" $value, or a pipe to ' + ", ".join(PIPES)
+def uses_query(text: str) -> bool:
+    """Whether a template calls ``query`` (needs a Prometheus source to run)."""
+    return _QUERY.search(text) is not None
+
+
+def render(
+    text: str,
+    labels: Mapping[str, str],
+    value: float | None,
+    external_url: str = "",
+    *,
+    rule: str = "",
+    external_labels: Mapping[str, str] | None = None,
+    now_s: float | None = None,
+    query: QueryFn | None = None,
+) -> str:
+    """Expand an alert's label or annotation template; a failure is Prometheus' error text."""
+    if "{{" not in text:
+        return text
+    data = AlertData(labels, value, external_labels or {}, external_url)
+    try:
+        return expand(
+            DEFS + text, data, name=f"__alert_{rule}", now_s=now_s, external_url=external_url, query=query
         )
-    for p in pipes:
-        if p not in PIPES:
-            raise ValueError(
-                f"unknown template function {p!r} in {{{{ {action} }}}}; known: {', '.join(PIPES)}"
-            )
-    return head, fmt, pipes
-
-
-def check_template(text: str) -> None:
-    """Raise ValueError naming the first unsupported or unbalanced construct."""
-    stripped = _ACTION.sub("", text)
-    if "{{" in stripped or "}}" in stripped:
-        raise ValueError(f"unbalanced {{{{ }}}} in template {text!r}")
-    for m in _ACTION.finditer(text):
-        _parse(m.group(1))
-
-
-def render(text: str, labels: Mapping[str, str], value: float | None, external_url: str = "") -> str:
-    """Fill a checked template; a missing label renders empty, as in Prometheus."""
-
-    def one(m: re.Match[str]) -> str:
-        head, fmt, pipes = _parse(m.group(1))
-        var = _VAR.match(head)
-        assert var is not None
-        if var.group(1):
-            out = labels.get(var.group(1), "")
-        elif head == "$externalURL":
-            out = external_url
-        else:
-            out = "" if value is None else f"{value:g}" if fmt is None else ""
-            if fmt is not None and value is not None:
-                out = fmt % (int(value) if fmt.endswith(("d", "x", "X")) else value)
-        for p in pipes:
-            out = _pipe(p, out)
-        return out
-
-    return _ACTION.sub(one, text)
+    except TemplateError as exc:
+        key = (rule, text)
+        if key not in _LOGGED and len(_LOGGED) < _MAX_LOGGED:
+            _LOGGED.add(key)
+            log.warning("rule %s: expanding alert template failed: %s", rule or "?", exc)
+        return f"<error expanding template: {exc}>"

@@ -1,13 +1,14 @@
 """``pulse rules check|export|import``: rule files in Pulse's format and in Prometheus'.
 
-- ``check FILE...`` validates Pulse and Prometheus rule files (``expr`` rules as PromQL rules);
-  it prints each file's counts, or the errors, each naming the file, the line, the group and the
-  rule. Exit status 1 when a file has errors.
+- ``check FILE...`` validates Pulse and Prometheus rule files (``expr`` rules as PromQL rules,
+  their PromQL parsed); it prints each file's counts, or every error of every rule, each naming
+  the file, the line, the group and the rule, then the warnings (templates Pulse cannot render,
+  skipped recording rules). Exit status 1 when a file has errors; warnings never fail it.
 - ``export [FILE...] [-o OUT]`` writes Pulse rules (default: the default pack) as a Prometheus
   rule file that ``promtool check rules`` accepts (see core/alerts/promexport.py for the mapping).
 - ``import PROMFILE --source NAME [-o OUT]`` writes a Prometheus rule file's alerting rules in
   Pulse's format, their PromQL kept and sent to the Prometheus source NAME; recording rules are
-  skipped and listed.
+  skipped and listed. Groups without ``interval`` stay without one on import and export.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 import yaml
 
 from core.alerts.loader import DEFAULT_RULES, RuleSet, load_rule_file
-from core.alerts.promexport import duration, export_rules
+from core.alerts.promexport import duration, export_rules, group_doc
 from core.alerts.rules import Rule, RuleGroup
 from core.kernel.errors import ConfigError, PulseError
 from core.kernel.settings import Settings
@@ -44,21 +45,29 @@ def _report_errors(exc: ConfigError) -> None:
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    """Every file, every error of every rule (PromQL parsed), then the warnings (templates Pulse
+    cannot render, skipped recording rules): warnings never fail the check."""
     failed = 0
     for name in args.files:
         try:
-            rs = load_rule_file(Path(name), prometheus_source=CHECK_SOURCE)
+            rs = load_rule_file(Path(name), prometheus_source=CHECK_SOURCE, strict=False)
         except ConfigError as exc:
             _report_errors(exc)
             failed += 1
             continue
-        promql = sum(1 for g in rs.groups for r in g.rules if r.promql is not None)
-        print(
-            f"{name}: OK, {len(rs.groups)} group(s), {rs.rules} alerting rule(s)"
-            f" ({rs.rules - promql} Pulse, {promql} PromQL)"
-        )
+        if rs.errors:
+            print(f"pulse: error: {name}: {len(rs.errors)} error(s):", file=sys.stderr)
+            for e in rs.errors:
+                print(f"  {e}", file=sys.stderr)
+            failed += 1
+        else:
+            promql = sum(1 for g in rs.groups for r in g.rules if r.promql is not None)
+            print(
+                f"{name}: OK, {len(rs.groups)} group(s), {rs.rules} alerting rule(s)"
+                f" ({rs.rules - promql} Pulse, {promql} PromQL)"
+            )
         for w in rs.warnings:
-            print(f"  {w}")
+            print(f"  warning: {w}")
     if failed:
         print(f"{failed} of {len(args.files)} file(s) have errors", file=sys.stderr)
     return 1 if failed else 0
@@ -106,12 +115,7 @@ def pulse_rule(rule: Rule) -> dict[str, Any]:
 
 def dump_pulse(groups: list[RuleGroup], header: str = "") -> str:
     """Rule groups as a Pulse rule file (what ``parse_rules`` reads back)."""
-    doc = {
-        "groups": [
-            {"name": g.name, "interval": duration(g.interval_s), "rules": [pulse_rule(r) for r in g.rules]}
-            for g in groups
-        ]
-    }
+    doc = {"groups": [group_doc(g, [pulse_rule(r) for r in g.rules]) for g in groups]}
     lines = [f"# {line}" for line in header.splitlines()]
     body = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=10_000)
     return "\n".join(lines) + ("\n" if lines else "") + body
@@ -137,7 +141,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         f" evaluated through the Prometheus source {args.source!r}."
     )
     _write(dump_pulse(rs.groups, header), args.output)
-    skipped = len(rs.warnings)
+    skipped = rs.skipped_recording
     print(
         f"imported {rs.rules} alerting rule(s) in {len(rs.groups)} group(s)"
         + (f"; skipped {skipped} recording rule(s)" if skipped else ""),

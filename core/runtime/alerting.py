@@ -57,7 +57,13 @@ class AlertService:
             log.warning("%s", w)
         proms = [s for s in settings.sources if isinstance(s, PrometheusSource)]
         self.engine = AlertEngine(
-            store, store.engine, rules.groups, promql_reader(proms), clock, external_url=a.external_url
+            store,
+            store.engine,
+            rules.groups,
+            promql_reader(proms),
+            clock,
+            external_url=a.external_url,
+            external_labels=a.external_labels,
         )
         removed = self.engine.retire_removed_rules(keep_prefix=INBOUND_PREFIX)
         if removed:
@@ -117,7 +123,8 @@ class AlertService:
     @property
     def groups(self) -> dict[str, float]:
         """Rule group name -> evaluation interval (s), for the scheduler."""
-        return {name: g.interval_s for name, g in self.engine.groups.items()}
+        default = self.settings.alerting.evaluation_interval_s
+        return {name: g.every(default) for name, g in self.engine.groups.items()}
 
     def evaluate(self, group: str) -> CycleResult:
         """One cycle of a rule group; alerts that changed reach the notification stage at once,

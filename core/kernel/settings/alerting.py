@@ -44,8 +44,19 @@ class AlertingSettings(BaseModel):
         default_factory=InboundSettings, description="Alertmanager webhook deliveries into Pulse"
     )
     retry: RetrySettings = Field(default_factory=RetrySettings)
+    evaluation_interval_s: Seconds = Field(
+        60,
+        ge=1,
+        le=86_400,
+        description="Evaluation interval of rule groups that set no `interval` (Prometheus' global"
+        " evaluation_interval, 1m by default)",
+    )
     notify_interval_s: Seconds = Field(
         1, ge=0.2, le=300, description="How often groups are checked for a flush (and retries for their time)"
+    )
+    external_labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Prometheus' global external_labels as rule templates see them ($externalLabels)",
     )
     external_url: str = Field(
         "http://127.0.0.1:8501", description="Where people open Pulse; links in notifications point here"

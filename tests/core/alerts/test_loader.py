@@ -52,10 +52,6 @@ GOOD_RULE = "      - alert: A\n        query: cpu\n        threshold: 1\n"
             "colour: Extra inputs are not permitted",
         ),
         (
-            "groups:\n  - name: g\n    rules:\n      - alert: A\n        query: cpu\n        annotations: {summary: '{{ $value | loud }}'}\n",
-            "unknown template function 'loud'",
-        ),
-        (
             "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up == 0\n",
             "r.yml:4: group 'g', rule 'A': uses expr (PromQL)",
         ),
@@ -126,3 +122,30 @@ def test_unreadable_file(tmp_path: Path) -> None:
         load_rule_file(tmp_path / "bin.yml")
     with pytest.raises(ConfigError, match="cannot read rule file"):
         load_rule_file(tmp_path / "missing.yml")
+
+
+def test_promql_is_parsed_and_every_error_of_every_rule_is_reported() -> None:
+    text = (
+        "groups:\n  - name: g\n    rules:\n"
+        "      - alert: Unclosed\n        expr: sum(rate(http_requests_total[5m])\n"
+        "      - alert: Fine\n        expr: up == 0\n"
+        "      - alert: Twice\n        expr: 'foo{job=\"x\"'\n        for: soon\n        labels: {severity: critical}\n"
+        "  - name: h\n    rules:\n"
+        "      - alert: Native\n        promql: rate(x[5m]\n        source: prom\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        parse_rules(text, "r.yml", prometheus_source="prom")
+    lines = str(err.value).splitlines()[1:]
+    assert [line.strip() for line in lines] == [
+        "r.yml:4: group 'g', rule 'Unclosed': expr: invalid PromQL: unclosed left parenthesis",
+        "r.yml:8: group 'g', rule 'Twice': expr: invalid PromQL: unexpected end of input inside braces",
+        "r.yml:8: group 'g', rule 'Twice': for: bad duration 'soon': use a number and a unit (ms, s, m, h, d, w), e.g. 15m or 1h30m",
+        "r.yml:14: group 'h', rule 'Native': promql: invalid PromQL: unclosed left parenthesis",
+    ]
+
+
+def test_groups_without_interval_keep_none_and_follow_the_evaluation_interval() -> None:
+    text = "groups:\n  - name: a\n    rules: []\n  - name: b\n    interval: 15s\n    rules: []\n"
+    a, b = parse_rules(text, "r.yml").groups
+    assert (a.interval_s, b.interval_s) == (None, 15)
+    assert (a.every(60), b.every(60), a.every(120)) == (60, 15, 120)

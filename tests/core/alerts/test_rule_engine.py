@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from core.alerts.humanize import humanize_timestamp
 from core.alerts.rule_engine import AlertEngine, rule_key
 from core.alerts.rules import Rule, RuleGroup
 from core.kernel.samples import Sample, labels_of
@@ -220,3 +221,56 @@ def test_min_divisor_skips_label_sets_with_too_little_traffic(
     engine.evaluate("g")
     fired = sorted((s.labels["alertname"], s.labels["host"]) for s in engine.alerts(["firing"]))
     assert fired == [("E", "busy"), ("E", "quiet"), ("G", "busy")]
+
+
+def test_templates_see_the_series_labels_and_query_runs_through_the_rule_source(
+    make_store: Callable[..., Store], clock: FakeClock
+) -> None:
+    store = make_store()
+    asked: list[tuple[str, str, int]] = []
+
+    def promql(source: str, expr: str, at_ms: int) -> list[tuple[dict[str, str], float]]:
+        asked.append((source, expr, at_ms))
+        if expr == "up == 0":
+            return [({"__name__": "up", "instance": "db-1:9100", "job": "node"}, 0.0)]
+        return [({"__name__": "up", "job": "node"}, 3.0)] if expr == 'count(up{job="node"})' else []
+
+    down = Rule.model_validate(
+        {
+            "alert": "Down",
+            "promql": "up == 0",
+            "source": "prom-eu",
+            "labels": {"host": "{{ $labels.instance | stripPort }}"},
+            "annotations": {
+                "summary": "{{ $labels.__name__ }} of {{ $labels.instance }} is {{ $value }};"
+                ' {{ query "count(up{job=\\"node\\"})" | first | value }} targets'
+                " at {{ now | humanizeTimestamp }} in {{ $externalLabels.region }}",
+            },
+        }
+    )
+    local = cpu_rule(annotations={"top": '{{ query "up" | first | value }}'}, threshold=0.5)
+    put(store, "cpu", lambda t: 0.95, 5, host="a")
+    engine = AlertEngine(
+        store,
+        store.engine,
+        [group(down, local)],
+        promql=promql,
+        clock=clock,
+        external_labels={"region": "eu"},
+    )
+    engine.evaluate("g")
+    (alert,) = engine.states[rule_key("g", down)].values()
+    assert alert.labels == {
+        "alertname": "Down",
+        "severity": "warning",
+        "instance": "db-1:9100",
+        "job": "node",
+        "host": "db-1",
+    }
+    stamp = engine.clock()
+    summary = f"up of db-1:9100 is 0; 3 targets at {humanize_timestamp(stamp)} in eu"
+    assert alert.annotations["summary"] == summary
+    assert ("prom-eu", 'count(up{job="node"})', int(stamp * 1000)) in asked
+    (cpu,) = engine.states[rule_key("g", local)].values()
+    assert cpu.annotations["top"].startswith("<error expanding template: ")
+    assert "query is not available: this rule has no Prometheus source" in cpu.annotations["top"]

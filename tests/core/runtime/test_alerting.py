@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from core.kernel.samples import Sample, labels_of
 from core.runtime.alerting import AlertService
@@ -83,3 +86,30 @@ def test_a_restart_sends_nothing_twice_and_repeats_on_schedule(
     step(second, store, clock, 2400)  # past repeat_interval (1 h), at the next group_interval flush
     assert [b["status"] for b in receiver.bodies()] == ["firing", "firing"]
     second.close()
+
+
+def test_pulse_collect_starts_with_a_prometheus_rule_file_it_cannot_fully_render(
+    make_store: Callable[..., Store], clock: FakeClock, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A community rule file with a template Pulse cannot render: the daemon starts, the rule
+    loads, the problem is logged once, and the group runs at the global evaluation interval."""
+    path = tmp_path / "community.yml"
+    path.write_text(
+        "groups:\n  - name: node\n    rules:\n      - alert: NodeDown\n        expr: up == 0\n"
+        "        labels: {severity: critical}\n"
+        "        annotations:\n"
+        "          summary: '{{ $labels.instance }} down ({{ $value | printf \"%.1f\" }})'\n"
+        "          odd: '{{ $value | tmpl }}'\n"
+    )
+    alerting = {
+        "default_rules": False,
+        "prometheus_rule_files": [{"path": str(path), "source": "prom"}],
+        "evaluation_interval_s": "2m",
+    }
+    store = make_store(alerting=alerting)
+    with caplog.at_level(logging.WARNING, "core.runtime.alerting"):
+        service = AlertService(store.settings, store, clock)
+    assert service.engine_rules == 1 and service.groups == {"node": 120}
+    logged = [r.getMessage() for r in caplog.records if "NodeDown" in r.getMessage()]
+    assert len(logged) == 1 and 'function "tmpl" not defined' in logged[0]
+    service.close()
