@@ -1,0 +1,30 @@
+"""PromQL over Pulse's own store: promql-parser for the grammar, numpy for evaluation.
+
+Public API: :func:`evaluate_instant`, :func:`evaluate_range`, :class:`Engine`, the result types
+and the sources (:class:`StoreSource`, :class:`MemorySource`). Semantics are Prometheus 2.42's.
+"""
+
+from core.promql.api import Engine, evaluate_instant, evaluate_range
+from core.promql.errors import PromQLError, PromQLEvalError, PromQLParseError, PromQLUnsupported
+from core.promql.result import Matrix, Result, Sample, Scalar, Series, String, Vector
+from core.promql.source import MemorySource, Source, StoreSource
+
+__all__ = [
+    "Engine",
+    "Matrix",
+    "MemorySource",
+    "PromQLError",
+    "PromQLEvalError",
+    "PromQLParseError",
+    "PromQLUnsupported",
+    "Result",
+    "Sample",
+    "Scalar",
+    "Series",
+    "Source",
+    "StoreSource",
+    "String",
+    "Vector",
+    "evaluate_instant",
+    "evaluate_range",
+]

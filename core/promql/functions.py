@@ -1,0 +1,146 @@
+"""Range-vector functions (``rate(x[5m])``, ``*_over_time``...) over gathered windows.
+
+Each function takes the windows of one series for a batch of steps (:class:`Gathered`) and
+returns ``(value, ok)`` per step; ``ok`` False drops the step (fewer than two samples for rate).
+The code follows Prometheus 2.42's promql/functions.go, operation for operation where the order
+of floating point operations matters (``extrapolatedRate``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from core.promql.selectors import Gathered
+
+Out = tuple[np.ndarray, np.ndarray]
+Args = list[np.ndarray]  # per-step scalar arguments, sliced to the gathered steps
+
+
+def _last(g: Gathered) -> tuple[np.ndarray, np.ndarray]:
+    return g.at(g.n - 1)
+
+
+def _extrapolated(g: Gathered, counter: bool, rate: bool) -> Out:
+    """promql/functions.go ``extrapolatedRate`` (v2.42): rate, increase and delta."""
+    ok = g.n >= 2
+    t0, v0 = g.t[:, 0], g.v[:, 0]
+    t1, v1 = _last(g)
+    result = v1 - v0
+    if counter:
+        drops = g.m[:, 1:] & (g.v[:, 1:] < g.v[:, :-1])
+        result = result + np.where(drops, g.v[:, :-1], 0.0).sum(axis=1)
+    to_start = (t0 - g.start) / 1000
+    to_end = (g.end - t1) / 1000
+    sampled = (t1 - t0) / 1000
+    average = sampled / np.maximum(g.n - 1, 1)
+    if counter:
+        to_zero = sampled * (v0 / result)
+        use = (result > 0) & (v0 >= 0) & (to_zero < to_start)
+        to_start = np.where(use, to_zero, to_start)
+    threshold = average * 1.1
+    interval = sampled + np.where(to_start < threshold, to_start, average / 2)
+    interval = interval + np.where(to_end < threshold, to_end, average / 2)
+    factor = interval / sampled
+    if rate:
+        factor = factor / ((g.end - g.start) / 1000)
+    return result * factor, ok
+
+
+def _instant_value(g: Gathered, rate: bool) -> Out:
+    """irate and idelta: the last two samples."""
+    tp, vp = g.at(g.n - 2)
+    t1, v1 = _last(g)
+    result = np.where(rate & (v1 < vp), v1, v1 - vp)
+    dt = t1 - tp
+    ok = (g.n >= 2) & (dt != 0)
+    if rate:
+        result = result / (dt / 1000)
+    return result, ok
+
+
+def _regression(g: Gathered, intercept_ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """promql/functions.go ``linearRegression``: slope and intercept at ``intercept_ms``."""
+    n = g.n.astype(np.float64)
+    x = np.where(g.m, (g.t - intercept_ms[:, None]) / 1e3, 0.0)
+    y = np.where(g.m, g.v, 0.0)
+    sx, sy = x.sum(axis=1), y.sum(axis=1)
+    sxy, sx2 = (x * y).sum(axis=1), (x * x).sum(axis=1)
+    slope = (sxy - sx * sy / n) / (sx2 - sx * sx / n)
+    icpt = sy / n - slope * sx / n
+    first = g.v[:, 0]
+    const = ~(g.m & (g.v != first[:, None])).any(axis=1)
+    inf = np.isinf(first)
+    slope = np.where(const, np.where(inf, np.nan, 0.0), slope)
+    icpt = np.where(const, np.where(inf, np.nan, first), icpt)
+    return slope, icpt
+
+
+def quantile(q: np.ndarray, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Prometheus' ``quantile``: rows of ``values`` where ``mask``, NaN sorting first."""
+    n = mask.sum(axis=1)
+    keyed = np.where(mask, np.where(np.isnan(values), -np.inf, values), np.inf)
+    order = np.argsort(keyed, axis=1, kind="stable")
+    ranked = np.take_along_axis(values, order, 1)
+    rank = q * (n - 1)
+    lower = np.maximum(0, np.floor(rank))
+    upper = np.minimum(n - 1, lower + 1)
+    weight = rank - np.floor(rank)
+    li = np.clip(np.nan_to_num(lower), 0, values.shape[1] - 1).astype(np.int64)[:, None]
+    ui = np.clip(np.nan_to_num(upper), 0, values.shape[1] - 1).astype(np.int64)[:, None]
+    lo_v = np.take_along_axis(ranked, li, 1)[:, 0]
+    hi_v = np.take_along_axis(ranked, ui, 1)[:, 0]
+    out = lo_v * (1 - weight) + hi_v * weight
+    out = np.where(q < 0, -np.inf, np.where(q > 1, np.inf, out))
+    return np.where((n == 0) | np.isnan(q), np.nan, out)
+
+
+def _masked(g: Gathered, fill: float) -> np.ndarray:
+    return np.where(g.m, g.v, fill)
+
+
+def _variance(g: Gathered) -> np.ndarray:
+    mean = _masked(g, 0.0).sum(axis=1) / g.n
+    return np.where(g.m, (g.v - mean[:, None]) ** 2, 0.0).sum(axis=1) / g.n
+
+
+def _changes(g: Gathered, resets: bool) -> np.ndarray:
+    cur, prev = g.v[:, 1:], g.v[:, :-1]
+    hit = cur < prev if resets else (cur != prev) & ~(np.isnan(cur) & np.isnan(prev))
+    return (g.m[:, 1:] & hit).sum(axis=1).astype(np.float64)
+
+
+def _any(g: Gathered) -> np.ndarray:
+    return g.n >= 1
+
+
+RangeFn = Callable[[Gathered, Args, np.ndarray], Out]
+RANGE_FUNCTIONS: dict[str, RangeFn] = {
+    "rate": lambda g, a, t: _extrapolated(g, True, True),
+    "increase": lambda g, a, t: _extrapolated(g, True, False),
+    "delta": lambda g, a, t: _extrapolated(g, False, False),
+    "irate": lambda g, a, t: _instant_value(g, True),
+    "idelta": lambda g, a, t: _instant_value(g, False),
+    "deriv": lambda g, a, t: (_regression(g, g.t[:, 0])[0], g.n >= 2),
+    "predict_linear": lambda g, a, t: _predict(g, a[0], t),
+    "avg_over_time": lambda g, a, t: (_masked(g, 0.0).sum(axis=1) / g.n, _any(g)),
+    "min_over_time": lambda g, a, t: (np.fmin.reduce(_masked(g, np.nan), axis=1), _any(g)),
+    "max_over_time": lambda g, a, t: (np.fmax.reduce(_masked(g, np.nan), axis=1), _any(g)),
+    "sum_over_time": lambda g, a, t: (_masked(g, 0.0).sum(axis=1), _any(g)),
+    "count_over_time": lambda g, a, t: (g.n.astype(np.float64), _any(g)),
+    "last_over_time": lambda g, a, t: (_last(g)[1], _any(g)),
+    "present_over_time": lambda g, a, t: (np.ones(len(g.n)), _any(g)),
+    "quantile_over_time": lambda g, a, t: (quantile(a[0], g.v, g.m), _any(g)),
+    "stddev_over_time": lambda g, a, t: (np.sqrt(_variance(g)), _any(g)),
+    "stdvar_over_time": lambda g, a, t: (_variance(g), _any(g)),
+    "resets": lambda g, a, t: (_changes(g, True), _any(g)),
+    "changes": lambda g, a, t: (_changes(g, False), _any(g)),
+    "absent_over_time": lambda g, a, t: (np.ones(len(g.n)), _any(g)),
+}
+MATRIX_ARG = {"quantile_over_time": 1}  # index of the range argument when it is not the first
+
+
+def _predict(g: Gathered, duration: np.ndarray, eval_ms: np.ndarray) -> Out:
+    slope, icpt = _regression(g, eval_ms)
+    return slope * duration + icpt, g.n >= 2
