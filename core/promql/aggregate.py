@@ -68,15 +68,18 @@ def _fold(op: str, v: np.ndarray, p: np.ndarray) -> np.ndarray:
 def _rank(b: Block, groups: dict, k: np.ndarray, top: bool) -> Block:
     """topk / bottomk: each group's k best rows per step keep their own labels; NaN ranks last."""
     keep = np.zeros_like(b.present)
+    order: list[list[int]] = []
     for _, rows in groups.values():
         v, p = b.values[rows], b.present[rows]
         score = np.where(np.isnan(v), -np.inf if top else np.inf, v)
         score = np.where(p, -score if top else score, np.inf)
-        order = np.argsort(score, axis=0, kind="stable")
-        ranks = np.empty_like(order)
-        np.put_along_axis(ranks, order, np.arange(len(rows))[:, None].repeat(v.shape[1], 1), 0)
+        by_score = np.argsort(score, axis=0, kind="stable")
+        ranks = np.empty_like(by_score)
+        np.put_along_axis(ranks, by_score, np.arange(len(rows))[:, None].repeat(v.shape[1], 1), 0)
         keep[rows] = p & (ranks < k[None, :])
-    return Block(list(b.labels), b.values, keep).compact()
+        order.append([rows[i] for i in np.argsort(ranks[:, 0], kind="stable")])
+    rows_out = [r for group in order for r in group]  # an instant query lists each group best first
+    return Block([b.labels[r] for r in rows_out], b.values[rows_out], keep[rows_out]).compact()
 
 
 def _count_values(b: Block, label: str, labels: tuple[str, ...], without: bool) -> Block:

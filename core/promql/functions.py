@@ -100,9 +100,50 @@ def _masked(g: Gathered, fill: float) -> np.ndarray:
     return np.where(g.m, g.v, fill)
 
 
+def _kahan_inc(inc: np.ndarray, total: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """functions.go ``kahanSumInc``, elementwise."""
+    t = total + inc
+    big = np.abs(total) >= np.abs(inc)
+    return t, c + np.where(big, (total - t) + inc, (inc - t) + total)
+
+
+def _sum(g: Gathered) -> np.ndarray:
+    total, c = np.zeros(len(g.n)), np.zeros(len(g.n))
+    for j in range(g.v.shape[1]):
+        here = g.m[:, j]
+        t, c2 = _kahan_inc(g.v[:, j], total, c)
+        total, c = np.where(here, t, total), np.where(here, c2, c)
+    return np.where(np.isinf(total), total, total + c)
+
+
+def _avg(g: Gathered) -> np.ndarray:
+    """avg_over_time: Prometheus' incremental Kahan mean (no overflow on huge values)."""
+    mean, c, count = np.zeros(len(g.n)), np.zeros(len(g.n)), np.zeros(len(g.n))
+    for j in range(g.v.shape[1]):
+        v, here = g.v[:, j], g.m[:, j]
+        count = count + here
+        inf = np.isinf(mean)
+        skip = inf & ((np.isinf(v) & ((mean > 0) == (v > 0))) | (~np.isinf(v) & ~np.isnan(v)))
+        k = np.maximum(count, 1)
+        m2, c2 = _kahan_inc(v / k - mean / k, mean, c)
+        use = here & ~skip
+        mean, c = np.where(use, m2, mean), np.where(use, c2, c)
+    return np.where(np.isinf(mean), mean, mean + c)
+
+
 def _variance(g: Gathered) -> np.ndarray:
-    mean = _masked(g, 0.0).sum(axis=1) / g.n
-    return np.where(g.m, (g.v - mean[:, None]) ** 2, 0.0).sum(axis=1) / g.n
+    """stdvar_over_time: Welford with Kahan sums, as functions.go."""
+    z = np.zeros(len(g.n))
+    count, mean, c_mean, aux, c_aux = z, z, z, z, z
+    for j in range(g.v.shape[1]):
+        v, here = g.v[:, j], g.m[:, j]
+        count = count + here
+        delta = v - (mean + c_mean)
+        m2, cm2 = _kahan_inc(delta / np.maximum(count, 1), mean, c_mean)
+        a2, ca2 = _kahan_inc(delta * (v - (m2 + cm2)), aux, c_aux)
+        mean, c_mean = np.where(here, m2, mean), np.where(here, cm2, c_mean)
+        aux, c_aux = np.where(here, a2, aux), np.where(here, ca2, c_aux)
+    return (aux + c_aux) / count
 
 
 def _changes(g: Gathered, resets: bool) -> np.ndarray:
@@ -124,10 +165,10 @@ RANGE_FUNCTIONS: dict[str, RangeFn] = {
     "idelta": lambda g, a, t: _instant_value(g, False),
     "deriv": lambda g, a, t: (_regression(g, g.t[:, 0])[0], g.n >= 2),
     "predict_linear": lambda g, a, t: _predict(g, a[0], t),
-    "avg_over_time": lambda g, a, t: (_masked(g, 0.0).sum(axis=1) / g.n, _any(g)),
+    "avg_over_time": lambda g, a, t: (_avg(g), _any(g)),
     "min_over_time": lambda g, a, t: (np.fmin.reduce(_masked(g, np.nan), axis=1), _any(g)),
     "max_over_time": lambda g, a, t: (np.fmax.reduce(_masked(g, np.nan), axis=1), _any(g)),
-    "sum_over_time": lambda g, a, t: (_masked(g, 0.0).sum(axis=1), _any(g)),
+    "sum_over_time": lambda g, a, t: (_sum(g), _any(g)),
     "count_over_time": lambda g, a, t: (g.n.astype(np.float64), _any(g)),
     "last_over_time": lambda g, a, t: (_last(g)[1], _any(g)),
     "present_over_time": lambda g, a, t: (np.ones(len(g.n)), _any(g)),

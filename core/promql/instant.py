@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from core.promql.errors import PromQLEvalError
+from core.promql.regex import re2_to_python
 from core.promql.result import Block, drop_name
 
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
@@ -93,7 +94,7 @@ def _expand(template: str, m: re.Match[str]) -> str:
 
 def label_replace(b: Block, dst: str, repl: str, src: str, regex: str) -> Block:
     try:
-        pattern = re.compile(f"(?:{regex})\\Z", re.S)
+        pattern = re.compile(f"(?:{re2_to_python(regex)})\\Z")
     except re.error as exc:
         raise PromQLEvalError(f"invalid regular expression in label_replace(): {regex}") from exc
     if not _LABEL_NAME.match(dst):
@@ -148,11 +149,12 @@ def call_instant(name: str, args: list[Any], steps: np.ndarray, plan: Any) -> Bl
         return _map(args[0], np.floor(args[0].values * inverse + 0.5) / inverse)
     if name == "clamp":
         lo, hi = args[1][None, :], args[2][None, :]
-        return _map(args[0], np.fmax(lo, np.fmin(hi, args[0].values)), np.broadcast_to(hi >= lo, args[0].present.shape))
+        keep = np.broadcast_to(~(hi < lo), args[0].present.shape)  # Go's math.Max/Min: NaN wins
+        return _map(args[0], np.maximum(lo, np.minimum(hi, args[0].values)), keep)
     if name == "clamp_min":
-        return _map(args[0], np.fmax(args[1][None, :], args[0].values))
+        return _map(args[0], np.maximum(args[1][None, :], args[0].values))
     if name == "clamp_max":
-        return _map(args[0], np.fmin(args[1][None, :], args[0].values))
+        return _map(args[0], np.minimum(args[1][None, :], args[0].values))
     if name == "timestamp":
         b = args[0]
         stamps = b.sample_ts if plan.selector_arg and b.sample_ts is not None else np.broadcast_to(steps, b.values.shape)

@@ -7,6 +7,7 @@ not evaluate, so nothing unsupported reaches evaluation.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -16,6 +17,7 @@ import promql_parser as pp
 from core.promql.errors import PromQLParseError, PromQLUnsupported
 from core.promql.functions import RANGE_FUNCTIONS
 from core.promql.instant import INSTANT_FUNCTIONS
+from core.promql.regex import re2_to_python
 from core.promql.result import NAME
 from core.storage.selector import Matcher
 
@@ -137,7 +139,10 @@ def _select(vs: Any) -> Select:
     if vs.matchers.or_matchers:
         raise PromQLUnsupported("'or' between label matchers")
     matchers = [Matcher(NAME, "=", vs.name)] if vs.name else []
-    matchers += [Matcher(m.name, _OPS[str(m.op)], m.value) for m in vs.matchers.matchers]  # type: ignore[arg-type]
+    for m in vs.matchers.matchers:
+        op = _OPS[str(m.op)]
+        value = re2_to_python(m.value) if op in ("=~", "!~") else m.value
+        matchers.append(Matcher(m.name, op, value))  # type: ignore[arg-type]
     return Select(tuple(matchers), ms(vs.offset), _at(vs))
 
 
@@ -233,5 +238,8 @@ def parse(query: str) -> Plan:
     try:
         ast = pp.parse(query)
     except ValueError as exc:
+        unknown = re.match(r"unknown function with name '(\w+)'", str(exc))
+        if unknown:
+            raise PromQLUnsupported(f"function {unknown.group(1)}") from exc
         raise PromQLParseError(f"PromQL: cannot parse {query!r}: {exc}") from exc
     return translate(ast)

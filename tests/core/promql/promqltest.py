@@ -39,9 +39,9 @@ def _number(text: str) -> float:
     low = t.lower().lstrip("+-")
     if low in ("inf", "nan"):
         return float(t)
-    if not re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|[-+]?0x[0-9a-fA-F]+", t):
+    if not re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", t):
         raise ValueError(t)
-    return float(int(t, 16)) if "x" in t.lower() else float(t)
+    return float(t)
 
 
 def _values(tokens: list[str]) -> list[float | None]:
@@ -53,7 +53,7 @@ def _values(tokens: list[str]) -> list[float | None]:
             out.append(STALE)
         elif tok.startswith("_x"):
             out += [None] * int(tok[2:])
-        elif "x" in tok and not tok.lower().startswith(("0x", "-0x")):
+        elif "x" in tok:  # in series values "0x10" is 0 repeated, never hexadecimal
             base, n = tok.rsplit("x", 1)
             split = next((i for i in range(1, len(base)) if base[i] in "+-" and base[i - 1] not in "eE"), None)
             start = _number(base if split is None else base[:split])
