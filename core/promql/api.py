@@ -81,5 +81,7 @@ def evaluate_instant(query: str, t_ms: int, source: Source, **options: Any) -> R
     return Engine(source, **options).instant(query, t_ms)
 
 
-def evaluate_range(query: str, start_ms: int, end_ms: int, step_ms: int, source: Source, **options: Any) -> Matrix:
+def evaluate_range(
+    query: str, start_ms: int, end_ms: int, step_ms: int, source: Source, **options: Any
+) -> Matrix:
     return Engine(source, **options).range(query, start_ms, end_ms, step_ms)

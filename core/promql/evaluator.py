@@ -107,7 +107,7 @@ def _range_call(plan: Call, ctx: Ctx) -> Block:
             values.append(out)
             present.append(ok)
     if plan.name == "absent_over_time":
-        seen = np.array(present).any(axis=0) if present else np.zeros(n, bool)
+        seen: np.ndarray = np.asarray(np.array(present).any(axis=0)) if present else np.zeros(n, bool)
         return Block([dict(plan.absent_labels)], np.ones((1, n)), ~seen[None, :]).compact()
     if not labels:
         return Block.empty(n)

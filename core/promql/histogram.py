@@ -24,9 +24,7 @@ def bucket_quantile(q: np.ndarray, bounds: np.ndarray, counts: np.ndarray) -> np
     """Rows of ``counts`` are buckets sorted by upper bound (unique), columns are steps."""
     steps = counts.shape[1]
     nan = np.full(steps, np.nan)
-    if len(bounds) == 0 or not np.isposinf(bounds[-1]):
-        out = nan
-    elif len(bounds) < 2:
+    if len(bounds) == 0 or not np.isposinf(bounds[-1]) or len(bounds) < 2:
         out = nan
     else:
         c = np.fmax.accumulate(counts, axis=0)  # ensureMonotonic

@@ -157,10 +157,18 @@ def call_instant(name: str, args: list[Any], steps: np.ndarray, plan: Any) -> Bl
         return _map(args[0], np.minimum(args[1][None, :], args[0].values))
     if name == "timestamp":
         b = args[0]
-        stamps = b.sample_ts if plan.selector_arg and b.sample_ts is not None else np.broadcast_to(steps, b.values.shape)
+        stamps = (
+            b.sample_ts
+            if plan.selector_arg and b.sample_ts is not None
+            else np.broadcast_to(steps, b.values.shape)
+        )
         return _map(b, stamps / 1000)
     if name in DATE_FUNCTIONS:
-        b = args[0] if args else Block([{}], (steps / 1000)[None, :].astype(np.float64), np.ones((1, n), bool))
+        b = (
+            args[0]
+            if args
+            else Block([{}], (steps / 1000)[None, :].astype(np.float64), np.ones((1, n), bool))
+        )
         return _map(b, _dates(b.values)[name].astype(np.float64))
     if name == "time":
         return steps / 1000

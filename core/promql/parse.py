@@ -188,7 +188,9 @@ def _binary(node: Any) -> Binary:
     mod = node.modifier
     card, on, labels, include, is_bool = "one-to-one", False, (), (), False
     if mod is not None:
-        if mod.fill_values is not None and (mod.fill_values.lhs is not None or mod.fill_values.rhs is not None):
+        if mod.fill_values is not None and (
+            mod.fill_values.lhs is not None or mod.fill_values.rhs is not None
+        ):
             raise PromQLUnsupported("the fill modifier of binary operators")
         card, is_bool = _CARD[str(mod.card)], bool(mod.return_bool)
         if mod.matching is not None:

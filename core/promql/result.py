@@ -96,7 +96,7 @@ class Block:
 
     def compact(self) -> Block:
         """Rows present at least once only."""
-        keep = self.present.any(axis=1)
+        keep: np.ndarray = np.asarray(self.present.any(axis=1))
         if keep.all():
             return self
         ts = None if self.sample_ts is None else self.sample_ts[keep]

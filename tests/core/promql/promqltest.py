@@ -55,7 +55,9 @@ def _values(tokens: list[str]) -> list[float | None]:
             out += [None] * int(tok[2:])
         elif "x" in tok:  # in series values "0x10" is 0 repeated, never hexadecimal
             base, n = tok.rsplit("x", 1)
-            split = next((i for i in range(1, len(base)) if base[i] in "+-" and base[i - 1] not in "eE"), None)
+            split = next(
+                (i for i in range(1, len(base)) if base[i] in "+-" and base[i - 1] not in "eE"), None
+            )
             start = _number(base if split is None else base[:split])
             inc = 0.0 if split is None else _number(base[split:])
             for _ in range(int(n) + 1):
@@ -135,7 +137,13 @@ def parse_file(path: Path) -> list[Command]:
         elif word.startswith("eval"):
             m = _EVAL.match(ln)
             assert m, f"{path.name}:{i + 1}: bad eval line {ln!r}"
-            ev = Eval(i + 1, m.group(3), duration_ms(m.group(2) or "0s"), m.group(1) == "fail", m.group(1) == "ordered")
+            ev = Eval(
+                i + 1,
+                m.group(3),
+                duration_ms(m.group(2) or "0s"),
+                m.group(1) == "fail",
+                m.group(1) == "ordered",
+            )
             i += 1
             while i < len(lines) and lines[i]:
                 try:
