@@ -26,7 +26,9 @@ def run(folder: Path) -> list[Row]:
     root = folder / "promql"
     root.mkdir(parents=True, exist_ok=True)
     series = diff.dataset()
-    store = open_store(load_settings(database_url=f"sqlite:///{root}/pulse.db"), clock=lambda: diff.END_MS / 1000 + 3600)
+    store = open_store(
+        load_settings(database_url=f"sqlite:///{root}/pulse.db"), clock=lambda: diff.END_MS / 1000 + 3600
+    )
     store.write(diff.to_samples(series))
     engine = Engine(StoreSource(store))
     todo = diff.cases(full=True)

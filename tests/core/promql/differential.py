@@ -95,7 +95,11 @@ def prometheus_on(series: list[tuple[Labels, np.ndarray, np.ndarray]], root: Pat
     """A real Prometheus serving exactly ``series``; yields its base URL."""
     om, data = root / "data.om.txt", root / "tsdb"
     write_openmetrics(series, om)
-    subprocess.run([PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", str(om), str(data)], check=True, capture_output=True)
+    subprocess.run(
+        [PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", str(om), str(data)],
+        check=True,
+        capture_output=True,
+    )
     config = root / "prometheus.yml"
     config.write_text("global:\n  evaluation_interval: 1m\n")
     port = free_port()
@@ -170,7 +174,7 @@ QUICK = [
 ]
 
 FULL_EXTRA = [
-    "{__name__=~\"demo_temp.*\"}",
+    '{__name__=~"demo_temp.*"}',
     f"{G} offset 1h",
     f"{F} offset 3m",
     f"rate({C}[30s])",
@@ -189,7 +193,7 @@ FULL_EXTRA = [
     f"avg_over_time({M}[1h])",
     f"min by (host) (rate({C}[5m]))",
     f"group by (dc) ({C})",
-    f"count_values(\"v\", round({G}))",
+    f'count_values("v", round({G}))',
     f"bottomk(3, rate({C}[5m]))",
     f"topk by (dc) (1, {M})",
     f"sum without (le) (rate({B}[5m]))",
@@ -274,7 +278,12 @@ def _fetch(base: str, case: Case) -> Normal:
         url = f"{base}/api/v1/query?{urllib.parse.urlencode(params)}"
     else:
         s, e, step = case.times
-        params = {"query": case.query, "start": f"{s / 1000:.3f}", "end": f"{e / 1000:.3f}", "step": f"{step / 1000:g}"}
+        params = {
+            "query": case.query,
+            "start": f"{s / 1000:.3f}",
+            "end": f"{e / 1000:.3f}",
+            "step": f"{step / 1000:g}",
+        }
         url = f"{base}/api/v1/query_range?{urllib.parse.urlencode(params)}"
     try:
         with urllib.request.urlopen(url, timeout=60) as resp:
@@ -287,12 +296,19 @@ def _fetch(base: str, case: Case) -> Normal:
         return (kind, float(result[1]) if kind == "scalar" else result[1])
     if kind == "vector":
         return ("vector", [(key(r["metric"]), float(r["value"][1])) for r in result])
-    return ("matrix", {key(r["metric"]): {round(float(t) * 1000): float(v) for t, v in r["values"]} for r in result})
+    return (
+        "matrix",
+        {key(r["metric"]): {round(float(t) * 1000): float(v) for t, v in r["values"]} for r in result},
+    )
 
 
 def _ours(engine: Engine, case: Case) -> Normal:
     try:
-        res: Result = engine.instant(case.query, case.times[0]) if case.kind == "instant" else engine.range(case.query, *case.times)
+        res: Result = (
+            engine.instant(case.query, case.times[0])
+            if case.kind == "instant"
+            else engine.range(case.query, *case.times)
+        )
     except PromQLError as exc:
         return ("unsupported" if type(exc).__name__ == "PromQLUnsupported" else "error", str(exc))
     if isinstance(res, Scalar):
@@ -302,7 +318,10 @@ def _ours(engine: Engine, case: Case) -> Normal:
     if isinstance(res, Vector):
         return ("vector", [(key(s.labels), s.value) for s in res.samples])
     assert isinstance(res, Matrix)
-    return ("matrix", {key(s.labels): dict(zip(s.ts.tolist(), s.values.tolist(), strict=True)) for s in res.series})
+    return (
+        "matrix",
+        {key(s.labels): dict(zip(s.ts.tolist(), s.values.tolist(), strict=True)) for s in res.series},
+    )
 
 
 def close(a: float, b: float, rel: float = 1e-9) -> bool:
@@ -316,7 +335,11 @@ def close(a: float, b: float, rel: float = 1e-9) -> bool:
 def difference(prom: Normal, ours: Normal, ordered: bool) -> str | None:
     """None when the results agree, else a short description of the first difference."""
     if prom[0] == "error" or ours[0] in ("error", "unsupported"):
-        return None if prom[0] == ours[0] == "error" else f"prometheus {prom[0]}: {prom[1]!s:.150} / pulse {ours[0]}: {ours[1]!s:.150}"
+        return (
+            None
+            if prom[0] == ours[0] == "error"
+            else f"prometheus {prom[0]}: {prom[1]!s:.150} / pulse {ours[0]}: {ours[1]!s:.150}"
+        )
     if prom[0] != ours[0]:
         return f"result type {prom[0]} vs {ours[0]}"
     if prom[0] == "scalar":
