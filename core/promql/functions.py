@@ -107,7 +107,7 @@ def _kahan_inc(inc: np.ndarray, total: np.ndarray, c: np.ndarray) -> tuple[np.nd
     return t, c + np.where(big, (total - t) + inc, (inc - t) + total)
 
 
-def _sum(g: Gathered) -> np.ndarray:
+def _sum_exact(g: Gathered) -> np.ndarray:
     total, c = np.zeros(len(g.n)), np.zeros(len(g.n))
     for j in range(g.v.shape[1]):
         here = g.m[:, j]
@@ -116,8 +116,8 @@ def _sum(g: Gathered) -> np.ndarray:
     return np.where(np.isinf(total), total, total + c)
 
 
-def _avg(g: Gathered) -> np.ndarray:
-    """avg_over_time: Prometheus' incremental Kahan mean (no overflow on huge values)."""
+def _avg_exact(g: Gathered) -> np.ndarray:
+    """avg_over_time as functions.go: an incremental Kahan mean (no overflow on huge values)."""
     mean, c, count = np.zeros(len(g.n)), np.zeros(len(g.n)), np.zeros(len(g.n))
     for j in range(g.v.shape[1]):
         v, here = g.v[:, j], g.m[:, j]
@@ -131,8 +131,8 @@ def _avg(g: Gathered) -> np.ndarray:
     return np.where(np.isinf(mean), mean, mean + c)
 
 
-def _variance(g: Gathered) -> np.ndarray:
-    """stdvar_over_time: Welford with Kahan sums, as functions.go."""
+def _variance_exact(g: Gathered) -> np.ndarray:
+    """stdvar_over_time as functions.go: Welford with Kahan sums."""
     z = np.zeros(len(g.n))
     count, mean, c_mean, aux, c_aux = z, z, z, z, z
     for j in range(g.v.shape[1]):
@@ -154,6 +154,30 @@ def _changes(g: Gathered, resets: bool) -> np.ndarray:
 
 def _any(g: Gathered) -> np.ndarray:
     return g.n >= 1
+
+
+# The loops above cost one numpy call per window column; the fast paths below are whole-array
+# sums (pairwise summation, as exact as Kahan to ~1e-15) and fall back to the loops only where
+# a sum overflowed although every input is finite, where Prometheus' incremental forms do not.
+def _exact_where(out: np.ndarray, g: Gathered, exact: Callable[[Gathered], np.ndarray]) -> np.ndarray:
+    finite_inputs = ~(g.m & ~np.isfinite(g.v)).any(axis=1)
+    redo = ~np.isfinite(out) & finite_inputs
+    return np.where(redo, exact(g), out) if redo.any() else out
+
+
+def _sum(g: Gathered) -> np.ndarray:
+    return _exact_where(_masked(g, 0.0).sum(axis=1), g, _sum_exact)
+
+
+def _avg(g: Gathered) -> np.ndarray:
+    return _exact_where(_masked(g, 0.0).sum(axis=1) / g.n, g, _avg_exact)
+
+
+def _variance(g: Gathered) -> np.ndarray:
+    mean = _masked(g, 0.0).sum(axis=1) / g.n
+    out = np.where(g.m, (g.v - mean[:, None]) ** 2, 0.0).sum(axis=1) / g.n
+    constant = ~(g.m & (g.v != g.v[:, :1])).any(axis=1) & np.isfinite(g.v[:, 0])
+    return _exact_where(np.where(constant, 0.0, out), g, _variance_exact)  # Welford gives 0 exactly
 
 
 RangeFn = Callable[[Gathered, Args, np.ndarray], Out]
