@@ -5,6 +5,7 @@ and the sources (:class:`StoreSource`, :class:`MemorySource`). Semantics are Pro
 """
 
 from core.promql.api import Engine, evaluate_instant, evaluate_range
+from core.promql.api_json import to_api_data
 from core.promql.errors import PromQLError, PromQLEvalError, PromQLParseError, PromQLUnsupported
 from core.promql.result import Matrix, Result, Sample, Scalar, Series, String, Vector
 from core.promql.source import MemorySource, Source, StoreSource
@@ -27,4 +28,5 @@ __all__ = [
     "Vector",
     "evaluate_instant",
     "evaluate_range",
+    "to_api_data",
 ]

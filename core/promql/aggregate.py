@@ -11,6 +11,7 @@ import re
 
 import numpy as np
 
+from core.promql.api_json import format_value
 from core.promql.errors import PromQLEvalError
 from core.promql.functions import quantile
 from core.promql.result import NAME, Block, Labels, key
@@ -98,15 +99,6 @@ def _count_values(b: Block, label: str, labels: tuple[str, ...], without: bool) 
     labels_out = [g for g, _ in counts.values()]
     values = np.array([c for _, c in counts.values()])
     return Block(labels_out, values, values > 0)
-
-
-def format_value(v: float) -> str:
-    """Go's ``strconv.FormatFloat(v, 'f', -1, 64)``."""
-    if np.isnan(v):
-        return "NaN"
-    if np.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    return np.format_float_positional(v, trim="-")
 
 
 def aggregate(op: str, b: Block, labels: tuple[str, ...], without: bool, param: object) -> Block:

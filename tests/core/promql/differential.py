@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from collectors.base import Sample
-from core.promql import Engine, Matrix, PromQLError, Scalar, String, Vector
+from core.promql import Engine, PromQLError, to_api_data
 from core.promql.result import Result, key
 from tests.promstack import PROMETHEUS, PROMTOOL, Managed, free_port
 
@@ -272,7 +272,8 @@ def cases(full: bool) -> list[Case]:
 Normal = tuple[str, object]
 
 
-def _fetch(base: str, case: Case) -> Normal:
+def fetch_data(base: str, case: Case) -> dict:
+    """Prometheus' ``data`` for the case, or ``{"error": message}``."""
     if case.kind == "instant":
         params = {"query": case.query, "time": f"{case.times[0] / 1000:.3f}"}
         url = f"{base}/api/v1/query?{urllib.parse.urlencode(params)}"
@@ -287,10 +288,14 @@ def _fetch(base: str, case: Case) -> Normal:
         url = f"{base}/api/v1/query_range?{urllib.parse.urlencode(params)}"
     try:
         with urllib.request.urlopen(url, timeout=60) as resp:
-            body = json.load(resp)
+            return dict(json.load(resp)["data"])
     except urllib.error.HTTPError as exc:
-        return ("error", json.load(exc).get("error", str(exc)))
-    data = body["data"]
+        return {"error": json.load(exc).get("error", str(exc))}
+
+
+def _normal(data: dict) -> Normal:
+    if "error" in data:
+        return ("error", data["error"])
     kind, result = data["resultType"], data["result"]
     if kind in ("scalar", "string"):
         return (kind, float(result[1]) if kind == "scalar" else result[1])
@@ -302,6 +307,10 @@ def _fetch(base: str, case: Case) -> Normal:
     )
 
 
+def _fetch(base: str, case: Case) -> Normal:
+    return _normal(fetch_data(base, case))
+
+
 def _ours(engine: Engine, case: Case) -> Normal:
     try:
         res: Result = (
@@ -311,17 +320,7 @@ def _ours(engine: Engine, case: Case) -> Normal:
         )
     except PromQLError as exc:
         return ("unsupported" if type(exc).__name__ == "PromQLUnsupported" else "error", str(exc))
-    if isinstance(res, Scalar):
-        return ("scalar", res.value)
-    if isinstance(res, String):
-        return ("string", res.value)
-    if isinstance(res, Vector):
-        return ("vector", [(key(s.labels), s.value) for s in res.samples])
-    assert isinstance(res, Matrix)
-    return (
-        "matrix",
-        {key(s.labels): dict(zip(s.ts.tolist(), s.values.tolist(), strict=True)) for s in res.series},
-    )
+    return _normal(json.loads(json.dumps(to_api_data(res))))  # through the HTTP API's JSON shape
 
 
 def close(a: float, b: float, rel: float = 1e-9) -> bool:

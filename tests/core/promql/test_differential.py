@@ -6,6 +6,7 @@ Run alone with ``python -m pytest tests/core/promql -m differential``; the full 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 
 from core.config import load_settings
-from core.promql import Engine, StoreSource
+from core.promql import Engine, StoreSource, to_api_data
 from core.storage.store import open_store
 from tests.core.promql import differential as diff
 from tests.promstack import PROMETHEUS, PROMTOOL, require_binary
@@ -58,3 +59,28 @@ def test_quick_queries_agree_with_prometheus(both: tuple[str, Engine]) -> None:
     assert not report.mismatched, "\n".join(report.lines())
     assert not report.refused, "\n".join(report.lines())
     assert report.agreed == len(diff.cases(full=False))
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "vector(1e21)",
+        "vector(0.1)",
+        "1/3",
+        "-0.0",
+        "vector(1e-7)",
+        "1/0",
+        "-1/0",
+        "0/0",
+        '"a string"',
+        f'{diff.G}{{host="h1"}}',
+        f'{diff.G}{{host="h2"}}[1m]',
+    ],
+)
+def test_results_in_api_shape_equal_prometheus_json(both: tuple[str, Engine], query: str) -> None:
+    """The HTTP API shape, value strings included (Go's FormatFloat), equals Prometheus' own."""
+    url, engine = both
+    t = diff.END_MS - 61_234
+    want = diff.fetch_data(url, diff.Case(query, "instant", (t,)))
+    got = json.loads(json.dumps(to_api_data(engine.instant(query, t))))
+    assert got == want
