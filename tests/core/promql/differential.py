@@ -244,6 +244,24 @@ FULL_EXTRA = [
     f"-{G}",
     f"sum(rate({C}[5m])) by (host) > 30",
     f"quantile(0.95, rate({C}[5m]))",
+    f"sum by (host) ({G}) * on(host) group_right {C}",
+    f"{G} offset -5m",
+    f"rate({C}[5m] @ end())",
+    f"sum_over_time({G}[10m:1m] @ {END_MS // 1000 - 1800})",
+    f"max_over_time({G}[20m:2m] offset 7m)",
+    f'rate({{__name__=~"{G}|{M}"}}[5m])',
+    f"{G} + on(dc) {G}",
+    f"{G} + on(host) group_left {C}",
+    f'{{__name__=~".+_total", code="500"}}',
+    f'label_replace({C}, "__name__", "renamed_$1", "code", "(.*)")',
+    f"count by (dc) (count by (host, dc) ({F}))",
+    f"sum(increase({C}[1h])) / sum(increase({C}[1h] offset 1h))",
+    f"deriv(sum by (dc) ({M})[15m:1m])",
+    f"changes(max_over_time({G}[2m])[30m:30s])",
+    f"{F} > bool on(host) group_left sum by (host) ({F}) / 4",
+    f"irate({C}[5m] offset 1m)",
+    f"delta({F}[10m])",
+    f"last_over_time({G}[1m] @ start())",
 ]
 FULL_EXTRA = [q for q in FULL_EXTRA if "..." not in q]
 INSTANT_AT = [START_MS + 90 * 60_000 + 7_300, END_MS - 23_000, START_MS + 3 * 3_600_000]
@@ -373,9 +391,13 @@ class Report:
     agreed: int
     refused: list[tuple[Case, str]]
     mismatched: list[tuple[Case, str]]
+    both_failed: int = 0  # of the agreed: both refused the query with an error
 
     def lines(self) -> list[str]:
-        out = [f"{self.agreed} agree, {len(self.mismatched)} differ, {len(self.refused)} refused by Pulse"]
+        out = [
+            f"{self.agreed} agree ({self.both_failed} of them both with an error), "
+            f"{len(self.mismatched)} differ, {len(self.refused)} refused by Pulse"
+        ]
         out += [f"DIFF {c.kind} {c.query!r} {c.times}: {why}" for c, why in self.mismatched]
         out += [f"REFUSED {c.query!r}: {why}" for c, why in self.refused]
         return out
@@ -392,6 +414,7 @@ def compare(base: str, engine: Engine, todo: list[Case]) -> Report:
         why = difference(prom, ours, ordered)
         if why is None:
             report.agreed += 1
+            report.both_failed += prom[0] == "error"
         else:
             report.mismatched.append((case, why))
     return report
