@@ -252,7 +252,7 @@ FULL_EXTRA = [
     f'rate({{__name__=~"{G}|{M}"}}[5m])',
     f"{G} + on(dc) {G}",
     f"{G} + on(host) group_left {C}",
-    f'{{__name__=~".+_total", code="500"}}',
+    '{__name__=~".+_total", code="500"}',
     f'label_replace({C}, "__name__", "renamed_$1", "code", "(.*)")',
     f"count by (dc) (count by (host, dc) ({F}))",
     f"sum(increase({C}[1h])) / sum(increase({C}[1h] offset 1h))",
