@@ -5,10 +5,10 @@ and the sources (:class:`StoreSource`, :class:`MemorySource`). Semantics are Pro
 """
 
 from core.promql.api import Engine, evaluate_instant, evaluate_range
-from core.promql.api_json import to_api_data
+from core.promql.api_json import error_type, to_api_data
 from core.promql.errors import PromQLError, PromQLEvalError, PromQLParseError, PromQLUnsupported
 from core.promql.result import Matrix, Result, Sample, Scalar, Series, String, Vector
-from core.promql.source import MemorySource, Source, StoreSource
+from core.promql.source import MemorySource, ScopedSource, Source, StoreSource
 
 __all__ = [
     "Engine",
@@ -21,11 +21,13 @@ __all__ = [
     "Result",
     "Sample",
     "Scalar",
+    "ScopedSource",
     "Series",
     "Source",
     "StoreSource",
     "String",
     "Vector",
+    "error_type",
     "evaluate_instant",
     "evaluate_range",
     "to_api_data",

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from core.promql.errors import PromQLEvalError, PromQLParseError, PromQLUnsupported
 from core.promql.result import Matrix, Result, Scalar, String, Vector
 
 
@@ -53,3 +54,12 @@ def to_api_data(result: Result) -> dict[str, Any]:
         values = [[_t(int(t)), format_sample(float(v))] for t, v in zip(s.ts, s.values, strict=True)]
         out.append({"metric": s.labels, "values": values})
     return {"resultType": "matrix", "result": out}
+
+
+def error_type(exc: Exception) -> tuple[str, int]:
+    """Prometheus' API ``errorType`` and HTTP status for an engine error."""
+    if isinstance(exc, PromQLParseError):
+        return "bad_data", 400
+    if isinstance(exc, PromQLEvalError | PromQLUnsupported):
+        return "execution", 422
+    return "bad_data", 400

@@ -124,7 +124,7 @@ def vector_vector(e: Binary, lhs: Block, rhs: Block) -> Block:
             side = "left" if swap else "right"
             names = [fmt(one.labels[r]) for r in rows[:2]]
             raise PromQLEvalError(
-                f"found duplicate series for the match group {dict(sig)} on the {side} hand-side of the "
+                f"found duplicate series for the match group {fmt(dict(sig))} on the {side} hand-side of the "
                 f"operation: {names};many-to-many matching not allowed: matching labels must be unique on one side"
             )
     out_labels, values, present, groups = [], [], [], []

@@ -22,6 +22,7 @@ def key(labels: Labels) -> tuple[tuple[str, str], ...]:
 
 
 def fmt(labels: Labels) -> str:
+    """As Prometheus prints label sets in errors: ``name{a="b", c="d"}``."""
     inner = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != NAME)
     return f"{labels.get(NAME, '')}{{{inner}}}"
 

@@ -54,6 +54,16 @@ class MemorySource:
         return out
 
 
+class ScopedSource:
+    """Another source seen through extra matchers (a team's scope): every selection gets them."""
+
+    def __init__(self, inner: Source, matchers: Sequence[Matcher]) -> None:
+        self.inner, self.matchers = inner, tuple(matchers)
+
+    def select(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[RawSeries]:
+        return self.inner.select((*matchers, *self.matchers), start_ms, end_ms)
+
+
 class StoreSource:
     """Pulse's Store as a source: series by metric name and matchers, raw samples (never rollups)."""
 

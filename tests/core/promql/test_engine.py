@@ -16,8 +16,10 @@ from core.promql import (
     PromQLError,
     PromQLParseError,
     PromQLUnsupported,
+    ScopedSource,
     StoreSource,
     Vector,
+    error_type,
     evaluate_instant,
     evaluate_range,
 )
@@ -152,3 +154,26 @@ def test_the_store_source_matches_the_memory_source(store: Store) -> None:
         assert isinstance(ours, Vector) and isinstance(ref, Vector)
         as_set = {(key(x.labels), x.value) for x in ours.samples}
         assert ours.samples and as_set == {(key(x.labels), x.value) for x in ref.samples}, query
+
+
+def test_a_scoped_source_only_shows_its_series() -> None:
+    scoped = ScopedSource(_source(), [Matcher("host", "=~", "a|b")])
+    got = Engine(scoped).instant("sum by (host) (temp) or sum by (host) (rate(req_total[5m]))", 3_000_000)
+    assert isinstance(got, Vector)
+    assert {s.labels["host"] for s in got.samples} == {"a", "b"}
+    everything = Engine(_source()).instant("count(temp)", 3_000_000)
+    assert isinstance(everything, Vector) and everything.samples[0].value == 3
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("sum(", ("bad_data", 400)),
+        ("temp + on(dc) temp", ("execution", 422)),
+        ("limitk(1, temp)", ("execution", 422)),
+    ],
+)
+def test_error_types_follow_prometheus_api(query: str, expected: tuple[str, int]) -> None:
+    with pytest.raises(PromQLError) as err:
+        Engine(_source()).instant(query, 3_000_000)
+    assert error_type(err.value) == expected
