@@ -19,6 +19,9 @@ from core.promql.selectors import windows
 from core.promql.source import Source
 
 
+MAX_POINTS = 11_000  # Prometheus' API refuses range queries with more steps
+
+
 class Engine:
     """PromQL over one source; ``lookback_ms`` and the default subquery step as in Prometheus."""
 
@@ -61,6 +64,11 @@ class Engine:
             raise PromQLError("zero or negative query resolution step widths are not accepted")
         if end_ms < start_ms:
             raise PromQLError("end timestamp must not be before start time")
+        if (end_ms - start_ms) // step_ms > MAX_POINTS:
+            raise PromQLError(
+                f"exceeded maximum resolution of {MAX_POINTS:,} points per timeseries. "
+                "Try decreasing the query resolution (?step=XX)"
+            )
         if plan.type not in ("vector", "scalar"):
             raise PromQLError(
                 f'invalid expression type "{_type_name(plan.type)}" for range query, must be Scalar or instant Vector'

@@ -177,3 +177,10 @@ def test_error_types_follow_prometheus_api(query: str, expected: tuple[str, int]
     with pytest.raises(PromQLError) as err:
         Engine(_source()).instant(query, 3_000_000)
     assert error_type(err.value) == expected
+
+
+def test_a_range_query_over_eleven_thousand_steps_is_refused_as_in_prometheus() -> None:
+    engine = Engine(_source())
+    assert engine.range("temp", 0, 11_000 * 15_000, 15_000).series  # 11,001 steps: the limit itself
+    with pytest.raises(PromQLError, match="exceeded maximum resolution of 11,000 points"):
+        engine.range("temp", 0, 11_001 * 15_000, 15_000)

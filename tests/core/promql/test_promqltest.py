@@ -18,7 +18,7 @@ from tests.core.promql.promqltest import Clear, Eval, Load, almost_equal, parse_
 
 DATA = Path(__file__).parent / "testdata"
 FILES = ["functions", "aggregators", "operators", "selectors", "staleness", "histograms", "subquery"]
-FILES += ["at_modifier", "literals", "collision"]
+FILES += ["at_modifier", "literals", "collision", "trig_functions"]
 
 
 def _cases() -> list[tuple[str, list[Load], Eval]]:
