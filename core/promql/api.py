@@ -18,7 +18,6 @@ from core.promql.result import Block, Matrix, Result, Scalar, Series, String, ke
 from core.promql.selectors import windows
 from core.promql.source import Source
 
-
 MAX_POINTS = 11_000  # Prometheus' API refuses range queries with more steps
 
 

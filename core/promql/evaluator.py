@@ -15,6 +15,7 @@ from core.promql import selectors
 from core.promql.aggregate import aggregate
 from core.promql.binary import COMPARISON, scalar_scalar, set_operation, vector_scalar, vector_vector
 from core.promql.context import Ctx
+from core.promql.edges import EDGE_FUNCTIONS, from_series
 from core.promql.errors import PromQLEvalError, PromQLUnsupported
 from core.promql.functions import MATRIX_ARG, RANGE_FUNCTIONS
 from core.promql.instant import call_instant
@@ -97,11 +98,16 @@ def _range_call(plan: Call, ctx: Ctx) -> Block:
     fn = RANGE_FUNCTIONS[plan.name]
     n = len(ctx.steps)
     labels, values, present = [], [], []
+    by_edges = EDGE_FUNCTIONS.get(plan.name)
     for lb, (ts, vals) in zip(w.labels, w.series, strict=True):
-        out, ok = np.zeros(n), np.zeros(n, bool)
-        for g in gather(ts, vals, w.ends, w.range_ms):
-            v, k = fn(g, [a[g.steps] for a in extra], ctx.steps[g.steps])
-            out[g.steps], ok[g.steps] = v, k
+        edges = from_series(ts, vals, w.ends, w.range_ms) if by_edges else None
+        if by_edges and edges is not None:
+            out, ok = by_edges(edges)
+        else:
+            out, ok = np.zeros(n), np.zeros(n, bool)
+            for g in gather(ts, vals, w.ends, w.range_ms):
+                v, k = fn(g, [a[g.steps] for a in extra], ctx.steps[g.steps])
+                out[g.steps], ok[g.steps] = v, k
         if ok.any():
             labels.append(lb if plan.name == "last_over_time" else drop_name(lb))
             values.append(out)

@@ -12,52 +12,25 @@ from collections.abc import Callable
 
 import numpy as np
 
+from core.promql.edges import EDGE_FUNCTIONS, Edges
 from core.promql.selectors import Gathered
 
 Out = tuple[np.ndarray, np.ndarray]
 Args = list[np.ndarray]  # per-step scalar arguments, sliced to the gathered steps
 
 
-def _last(g: Gathered) -> tuple[np.ndarray, np.ndarray]:
-    return g.at(g.n - 1)
-
-
-def _extrapolated(g: Gathered, counter: bool, rate: bool) -> Out:
-    """promql/functions.go ``extrapolatedRate`` (v2.42): rate, increase and delta."""
-    ok = g.n >= 2
-    t0, v0 = g.t[:, 0], g.v[:, 0]
-    t1, v1 = _last(g)
-    result = v1 - v0
-    if counter:
-        drops = g.m[:, 1:] & (g.v[:, 1:] < g.v[:, :-1])
-        result = result + np.where(drops, g.v[:, :-1], 0.0).sum(axis=1)
-    to_start = (t0 - g.start) / 1000
-    to_end = (g.end - t1) / 1000
-    sampled = (t1 - t0) / 1000
-    average = sampled / np.maximum(g.n - 1, 1)
-    if counter:
-        to_zero = sampled * (v0 / result)
-        use = (result > 0) & (v0 >= 0) & (to_zero < to_start)
-        to_start = np.where(use, to_zero, to_start)
-    threshold = average * 1.1
-    interval = sampled + np.where(to_start < threshold, to_start, average / 2)
-    interval = interval + np.where(to_end < threshold, to_end, average / 2)
-    factor = interval / sampled
-    if rate:
-        factor = factor / ((g.end - g.start) / 1000)
-    return result * factor, ok
-
-
-def _instant_value(g: Gathered, rate: bool) -> Out:
-    """irate and idelta: the last two samples."""
+def edges_of(g: Gathered) -> Edges:
+    """The gathered windows' edges, for the functions of :mod:`core.promql.edges`."""
     tp, vp = g.at(g.n - 2)
-    t1, v1 = _last(g)
-    result = np.where(rate & (v1 < vp), v1, v1 - vp)
-    dt = t1 - tp
-    ok = (g.n >= 2) & (dt != 0)
-    if rate:
-        result = result / (dt / 1000)
-    return result, ok
+    t1, v1 = g.at(g.n - 1)
+    cur, prev, pairs = g.v[:, 1:], g.v[:, :-1], g.m[:, 1:]
+    drops = pairs & (cur < prev)
+    changes = pairs & (cur != prev) & ~(np.isnan(cur) & np.isnan(prev))
+    return Edges(
+        g.n, g.t[:, 0], g.v[:, 0], tp, vp, t1, v1, g.start, g.end,
+        np.where(drops, prev, 0.0).sum(axis=1), drops.sum(axis=1).astype(np.float64),
+        changes.sum(axis=1).astype(np.float64),
+    )  # fmt: skip
 
 
 def _regression(g: Gathered, intercept_ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -146,12 +119,6 @@ def _variance_exact(g: Gathered) -> np.ndarray:
     return (aux + c_aux) / count
 
 
-def _changes(g: Gathered, resets: bool) -> np.ndarray:
-    cur, prev = g.v[:, 1:], g.v[:, :-1]
-    hit = cur < prev if resets else (cur != prev) & ~(np.isnan(cur) & np.isnan(prev))
-    return (g.m[:, 1:] & hit).sum(axis=1).astype(np.float64)
-
-
 def _any(g: Gathered) -> np.ndarray:
     return g.n >= 1
 
@@ -181,27 +148,23 @@ def _variance(g: Gathered) -> np.ndarray:
 
 
 RangeFn = Callable[[Gathered, Args, np.ndarray], Out]
+
+
+def _on_edges(f: Callable[[Edges], Out]) -> RangeFn:
+    return lambda g, a, t: f(edges_of(g))
+
+
 RANGE_FUNCTIONS: dict[str, RangeFn] = {
-    "rate": lambda g, a, t: _extrapolated(g, True, True),
-    "increase": lambda g, a, t: _extrapolated(g, True, False),
-    "delta": lambda g, a, t: _extrapolated(g, False, False),
-    "irate": lambda g, a, t: _instant_value(g, True),
-    "idelta": lambda g, a, t: _instant_value(g, False),
+    **{name: _on_edges(f) for name, f in EDGE_FUNCTIONS.items()},
     "deriv": lambda g, a, t: (_regression(g, g.t[:, 0])[0], g.n >= 2),
     "predict_linear": lambda g, a, t: _predict(g, a[0], t),
     "avg_over_time": lambda g, a, t: (_avg(g), _any(g)),
     "min_over_time": lambda g, a, t: (np.fmin.reduce(_masked(g, np.nan), axis=1), _any(g)),
     "max_over_time": lambda g, a, t: (np.fmax.reduce(_masked(g, np.nan), axis=1), _any(g)),
     "sum_over_time": lambda g, a, t: (_sum(g), _any(g)),
-    "count_over_time": lambda g, a, t: (g.n.astype(np.float64), _any(g)),
-    "last_over_time": lambda g, a, t: (_last(g)[1], _any(g)),
-    "present_over_time": lambda g, a, t: (np.ones(len(g.n)), _any(g)),
     "quantile_over_time": lambda g, a, t: (quantile(a[0], g.v, g.m), _any(g)),
     "stddev_over_time": lambda g, a, t: (np.sqrt(_variance(g)), _any(g)),
     "stdvar_over_time": lambda g, a, t: (_variance(g), _any(g)),
-    "resets": lambda g, a, t: (_changes(g, True), _any(g)),
-    "changes": lambda g, a, t: (_changes(g, False), _any(g)),
-    "absent_over_time": lambda g, a, t: (np.ones(len(g.n)), _any(g)),
 }
 MATRIX_ARG = {"quantile_over_time": 1}  # index of the range argument when it is not the first
 
