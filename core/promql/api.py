@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from core.promql.context import DEFAULT_SUBQUERY_STEP_MS, LOOKBACK_MS, Ctx
+from core.promql.context import DEFAULT_SUBQUERY_STEP_MS, LOOKBACK_MS, MAX_SAMPLES, TIMEOUT_S, Budget, Ctx
 from core.promql.errors import PromQLError
 from core.promql.evaluator import evaluate, subquery_windows
 from core.promql.parse import Plan, Subquery, Window, parse
@@ -29,13 +29,17 @@ class Engine:
         source: Source,
         lookback_ms: int = LOOKBACK_MS,
         subquery_step_ms: int = DEFAULT_SUBQUERY_STEP_MS,
+        max_samples: int = MAX_SAMPLES,
+        timeout_s: float = TIMEOUT_S,
     ) -> None:
         self.source = source
         self.lookback_ms = lookback_ms
         self.subquery_step_ms = subquery_step_ms
+        self.max_samples, self.timeout_s = max_samples, timeout_s
 
     def _ctx(self, steps: np.ndarray, start: int, end: int) -> Ctx:
-        return Ctx(steps, self.source, start, end, self.lookback_ms, self.subquery_step_ms)
+        budget = Budget(self.max_samples, self.timeout_s)
+        return Ctx(steps, self.source, start, end, self.lookback_ms, self.subquery_step_ms, budget)
 
     def instant(self, query: str | Plan, t_ms: int) -> Result:
         plan = parse(query) if isinstance(query, str) else query

@@ -84,6 +84,7 @@ def subquery_windows(plan: Subquery, ctx: Ctx) -> Windows:
     if len(grid) == 0:
         return Windows([], [], ends, plan.range_ms)
     inner = evaluate(plan.expr, ctx.at_steps(grid))
+    ctx.budget.read(int(inner.present.sum()) if isinstance(inner, Block) else 0)
     if not isinstance(inner, Block):
         raise PromQLUnsupported("a subquery of a scalar expression")
     series = [(grid[p], v[p]) for v, p in zip(inner.values, inner.present, strict=True)]
@@ -100,6 +101,7 @@ def _range_call(plan: Call, ctx: Ctx) -> Block:
     labels, values, present = [], [], []
     by_edges = EDGE_FUNCTIONS.get(plan.name)
     for lb, (ts, vals) in zip(w.labels, w.series, strict=True):
+        ctx.budget.tick()
         edges = from_series(ts, vals, w.ends, w.range_ms) if by_edges else None
         if by_edges and edges is not None:
             out, ok = by_edges(edges)

@@ -41,6 +41,7 @@ def references(ctx: Ctx, offset_ms: int, at: At | None) -> np.ndarray:
 def instant(ctx: Ctx, sel: Select) -> Block:
     refs = references(ctx, sel.offset_ms, sel.at)
     found = ctx.source.select(sel.matchers, int(refs.min()) - ctx.lookback_ms, int(refs.max()))
+    ctx.budget.read(sum(len(ts) for _, ts, _ in found))
     found.sort(key=lambda s: key(s[0]))
     labels, values, present, stamps = [], [], [], []
     for lb, ts, vals in found:
@@ -74,6 +75,7 @@ class Windows:
 def windows(ctx: Ctx, w: Window) -> Windows:
     ends = references(ctx, w.sel.offset_ms, w.sel.at)
     found = ctx.source.select(w.sel.matchers, int(ends.min()) - w.range_ms, int(ends.max()))
+    ctx.budget.read(sum(len(ts) for _, ts, _ in found))
     found.sort(key=lambda s: key(s[0]))
     labels, series = [], []
     for lb, ts, vals in found:

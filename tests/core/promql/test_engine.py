@@ -184,3 +184,15 @@ def test_a_range_query_over_eleven_thousand_steps_is_refused_as_in_prometheus() 
     assert engine.range("temp", 0, 11_000 * 15_000, 15_000).series  # 11,001 steps: the limit itself
     with pytest.raises(PromQLError, match="exceeded maximum resolution of 11,000 points"):
         engine.range("temp", 0, 11_001 * 15_000, 15_000)
+
+
+def test_a_query_reading_more_samples_than_allowed_is_refused() -> None:
+    engine = Engine(_source(), max_samples=1_000)
+    assert engine.instant("sum(temp)", 3_000_000)  # a few samples per series: within the limit
+    with pytest.raises(PromQLError, match="too many samples"):
+        engine.range("rate(req_total[5m])", 0, 6_000_000, 15_000)  # ~1,200 samples read
+
+
+def test_a_query_past_its_deadline_is_stopped() -> None:
+    with pytest.raises(PromQLError, match="timed out"):
+        Engine(_source(), timeout_s=-1).instant("temp", 3_000_000)
