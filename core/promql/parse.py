@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 import promql_parser as pp
@@ -236,6 +237,7 @@ def translate(node: Any) -> Plan:
     raise PromQLUnsupported(f"expression {type(node).__name__}")
 
 
+@lru_cache(maxsize=1024)  # rules and dashboards ask the same queries again and again
 def parse(query: str) -> Plan:
     try:
         ast = pp.parse(query)

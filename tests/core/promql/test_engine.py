@@ -27,7 +27,7 @@ from core.promql.result import key
 from core.promql.source import RawSeries
 from core.storage.selector import Matcher
 from core.storage.store import Store
-from tests.conftest import T0_MS
+from tests.conftest import T0_MS, FakeClock
 
 
 def _source(seed: int = 1) -> MemorySource:
@@ -134,7 +134,7 @@ def test_range_results_equal_instant_results_at_every_step(query: str) -> None:
     assert nonempty, f"{query} is empty at every step: the comparison proves nothing"
 
 
-def test_the_store_source_matches_the_memory_source(store: Store) -> None:
+def test_the_store_source_matches_the_memory_source(store: Store, clock: FakeClock) -> None:
     mem = MemorySource()
     batch = []
     for i in range(60):
