@@ -4,7 +4,7 @@ Public API: :func:`evaluate_instant`, :func:`evaluate_range`, :class:`Engine`, t
 and the sources (:class:`StoreSource`, :class:`MemorySource`). Semantics are Prometheus 2.42's.
 """
 
-from core.promql.api import Engine, evaluate_instant, evaluate_range
+from core.promql.api import Engine, evaluate_instant, evaluate_range, supported
 from core.promql.api_json import error_type, to_api_data
 from core.promql.errors import PromQLError, PromQLEvalError, PromQLParseError, PromQLUnsupported
 from core.promql.result import Matrix, Result, Sample, Scalar, Series, String, Vector
@@ -30,5 +30,6 @@ __all__ = [
     "error_type",
     "evaluate_instant",
     "evaluate_range",
+    "supported",
     "to_api_data",
 ]

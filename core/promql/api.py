@@ -96,3 +96,15 @@ def evaluate_range(
     query: str, start_ms: int, end_ms: int, step_ms: int, source: Source, **options: Any
 ) -> Matrix:
     return Engine(source, **options).range(query, start_ms, end_ms, step_ms)
+
+
+def supported() -> dict[str, list[str]]:
+    """What the engine evaluates, for query editors and docs: functions and aggregations."""
+    from core.promql.functions import RANGE_FUNCTIONS
+    from core.promql.instant import INSTANT_FUNCTIONS
+    from core.promql.parse import AGGREGATIONS
+
+    return {
+        "functions": sorted(set(RANGE_FUNCTIONS) | INSTANT_FUNCTIONS),
+        "aggregations": sorted(AGGREGATIONS),
+    }

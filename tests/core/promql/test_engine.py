@@ -22,6 +22,7 @@ from core.promql import (
     error_type,
     evaluate_instant,
     evaluate_range,
+    supported,
 )
 from core.promql.result import key
 from core.promql.source import RawSeries
@@ -196,3 +197,39 @@ def test_a_query_reading_more_samples_than_allowed_is_refused() -> None:
 def test_a_query_past_its_deadline_is_stopped() -> None:
     with pytest.raises(PromQLError, match="timed out"):
         Engine(_source(), timeout_s=-1).instant("temp", 3_000_000)
+
+
+def test_every_function_listed_as_supported_is_evaluated() -> None:
+    """Each listed function, called with arguments of the types promql-parser declares, evaluates."""
+    sample = {"Matrix": "temp[5m]", "Vector": "temp", "Scalar": "0.5", "String": '"host"'}
+    engine = Engine(_source())
+    listed = supported()
+    assert {"rate", "histogram_quantile", "label_replace"} <= set(listed["functions"])
+    for name in listed["functions"]:
+        arg_types = _arg_types(name)
+        args = [sample[t] for t in arg_types]
+        if name == "label_replace":
+            args = ["temp", '"dst"', '"$1"', '"host"', '"(.*)"']
+        if name == "label_join":
+            args = ["temp", '"dst"', '"-"', '"host"', '"dc"']
+        engine.instant(f"{name}({', '.join(args)})", 3_000_000)
+
+
+def _arg_types(name: str) -> list[str]:
+    import promql_parser as pp
+
+    probes = ["temp[5m]", "temp", "0.5", '"a"', "0.5, temp[5m]", "temp[5m], 60", "temp, 0.5", "temp, 0, 1"]
+    for probe in [*probes, "0.5, temp"]:
+        try:
+            call = pp.parse(f"{name}({probe})")
+        except ValueError:
+            continue
+        return [str(t).rsplit(".", 1)[-1] for t in call.func.arg_types][: len(call.args)]
+    return []
+
+
+@pytest.mark.parametrize("op", supported()["aggregations"])
+def test_every_aggregation_listed_as_supported_is_evaluated(op: str) -> None:
+    param = {"topk": "2, ", "bottomk": "2, ", "quantile": "0.5, ", "count_values": '"v", '}.get(op, "")
+    got = Engine(_source()).instant(f"{op} by (dc) ({param}temp)", 3_000_000)
+    assert isinstance(got, Vector) and got.samples
