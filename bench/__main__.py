@@ -7,7 +7,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import alerts, ingest, noise, notify_latency, overhead, pages, process, query, scrape, storage
+from bench import (
+    alerts,
+    ingest,
+    noise,
+    notify_latency,
+    overhead,
+    pages,
+    process,
+    promql,
+    query,
+    scrape,
+    storage,
+)
 from bench.common import Row
 
 SUITES = {
@@ -21,6 +33,7 @@ SUITES = {
     "process": process.run,
     "noise": noise.run,
     "scrape": scrape.run,
+    "promql": promql.run,
 }
 
 

@@ -1,0 +1,124 @@
+"""Selectors over all steps at once: each selector reads its raw samples once for the whole query
+(``[first reference - lookback or range, last reference]``), then finds every step's sample or
+window with ``np.searchsorted``.
+
+Semantics are Prometheus 2.42's (the version the differential tests run): an instant selector
+takes the newest sample in ``[t - lookback, t]`` unless that sample is a stale marker; a range
+``x[r]`` holds the samples in ``[t - r, t]`` (closed on both ends; Prometheus >= 3.0 opens the
+left end), stale markers dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from core.promql.context import Ctx
+from core.promql.result import Block, Labels, key
+
+if TYPE_CHECKING:
+    from core.promql.parse import At, Select, Window
+
+STALE_NAN_BITS = np.uint64(0x7FF0000000000002)
+_GATHER_CELLS = 1 << 20  # steps x samples gathered at once
+
+
+def is_stale(values: np.ndarray) -> np.ndarray:
+    return values.view(np.uint64) == STALE_NAN_BITS
+
+
+def references(ctx: Ctx, offset_ms: int, at: At | None) -> np.ndarray:
+    """Each step's reference time: the step (or the ``@`` time) minus the offset."""
+    if at is None:
+        return ctx.steps - offset_ms
+    fixed = {"start": ctx.start_ms, "end": ctx.end_ms}.get(at.kind, at.ms)
+    return np.full(len(ctx.steps), fixed - offset_ms, dtype=np.int64)
+
+
+def instant(ctx: Ctx, sel: Select) -> Block:
+    refs = references(ctx, sel.offset_ms, sel.at)
+    found = ctx.source.select(sel.matchers, int(refs.min()) - ctx.lookback_ms, int(refs.max()))
+    ctx.budget.read(sum(len(ts) for _, ts, _ in found))
+    found.sort(key=lambda s: key(s[0]))
+    labels, values, present, stamps = [], [], [], []
+    for lb, ts, vals in found:
+        if len(ts) == 0:
+            continue
+        idx = np.searchsorted(ts, refs, "right") - 1
+        safe = np.clip(idx, 0, None)
+        got = vals[safe]
+        ok = (idx >= 0) & (ts[safe] >= refs - ctx.lookback_ms) & ~is_stale(got)
+        if ok.any():
+            labels.append(lb)
+            values.append(np.where(ok, got, 0.0))
+            present.append(ok)
+            stamps.append(ts[safe])
+    steps = len(ctx.steps)
+    if not labels:
+        return Block.empty(steps)
+    return Block(labels, np.array(values), np.array(present), np.array(stamps))
+
+
+@dataclass
+class Windows:
+    """Raw series (stale markers dropped) and the window ``[end - range_ms, end]`` of every step."""
+
+    labels: list[Labels]
+    series: list[tuple[np.ndarray, np.ndarray]]
+    ends: np.ndarray
+    range_ms: int
+
+
+def windows(ctx: Ctx, w: Window) -> Windows:
+    ends = references(ctx, w.sel.offset_ms, w.sel.at)
+    found = ctx.source.select(w.sel.matchers, int(ends.min()) - w.range_ms, int(ends.max()))
+    ctx.budget.read(sum(len(ts) for _, ts, _ in found))
+    found.sort(key=lambda s: key(s[0]))
+    labels, series = [], []
+    for lb, ts, vals in found:
+        fresh = ~is_stale(vals)
+        if fresh.any():
+            labels.append(lb)
+            series.append((ts[fresh], vals[fresh]))
+    return Windows(labels, series, ends, w.range_ms)
+
+
+@dataclass
+class Gathered:
+    """Some steps' windows of one series, left-aligned: row i holds ``n[i]`` samples."""
+
+    steps: slice
+    t: np.ndarray  # (steps, width) int64
+    v: np.ndarray  # (steps, width) float64
+    m: np.ndarray  # (steps, width) bool
+    n: np.ndarray  # (steps,)
+    start: np.ndarray  # window start per step (ms)
+    end: np.ndarray  # window end per step (ms)
+
+    def at(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(timestamp, value) at position ``pos`` of each row (clipped into the row)."""
+        p = np.clip(pos, 0, self.t.shape[1] - 1)[:, None]
+        return np.take_along_axis(self.t, p, 1)[:, 0], np.take_along_axis(self.v, p, 1)[:, 0]
+
+
+def gather(ts: np.ndarray, vals: np.ndarray, ends: np.ndarray, range_ms: int) -> Iterator[Gathered]:
+    starts = ends - range_ms
+    lo = np.searchsorted(ts, starts, "left")
+    hi = np.searchsorted(ts, ends, "right")
+    n_all = hi - lo
+    width = max(int(n_all.max(initial=0)), 1)
+    chunk = max(1, _GATHER_CELLS // width)
+    for a in range(0, len(ends), chunk):
+        sl = slice(a, min(a + chunk, len(ends)))
+        n = n_all[sl]
+        cols = np.arange(width)
+        idx = np.clip(lo[sl, None] + cols, 0, max(len(ts) - 1, 0))
+        m = cols < n[:, None]
+        if len(ts) == 0:
+            t, v = np.zeros(idx.shape, np.int64), np.zeros(idx.shape)
+        else:
+            t, v = ts[idx], vals[idx]
+        yield Gathered(sl, t, v, m, n, starts[sl], ends[sl])
