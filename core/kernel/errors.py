@@ -36,9 +36,10 @@ class QueryError(PulseError):
 class CollectorError(PulseError):
     """A collector failed; the others go on.
 
-    Raised by ``collect()`` as this very class, its message is the whole reason the health report
-    shows (the collector's own words: what failed and what to do); any other exception, a subclass
-    included, is shown with its type name first (``ScrapeError: scrape of ... failed: ...``).
+    Raised by ``collect()`` as this very class (or as :class:`CollectFailed`), its message is the
+    whole reason the health report shows (the collector's own words: what failed and what to do);
+    any other exception, a subclass included, is shown with its type name first
+    (``ScrapeError: scrape of ... failed: ...``).
     """
 
 

@@ -10,8 +10,8 @@ A collector that fails backs off: after n failures in a row its scheduled runs a
 source that is down is not hammered and many sources failing together do not retry in lockstep.
 
 The scheduler alone books a collector's health (``Health.success``/``failure``), once per run:
-collectors return samples or raise. A plain ``CollectorError`` is shown in its own words; any
-other exception with its type first; the samples a ``CollectFailed`` carries are written.
+collectors return samples or raise. A ``CollectorError`` or ``CollectFailed`` is shown in its own
+words, any other exception with its type first; the samples a ``CollectFailed`` carries are written.
 """
 
 from __future__ import annotations
@@ -60,8 +60,9 @@ def _spawn(fn: Callable[[], Any], name: str) -> Future[Any]:
 
 
 def failure_reason(exc: BaseException) -> str:
-    """The last_error of a failed collect(): a plain CollectorError's own words, else ``Type: message``."""
-    return str(exc) if type(exc) is CollectorError else f"{type(exc).__name__}: {exc}"
+    """The last_error of a failed collect(): a CollectorError or CollectFailed raised as such is the
+    collector's own words; any other exception, a subclass included, reads ``Type: message``."""
+    return str(exc) if type(exc) in (CollectorError, CollectFailed) else f"{type(exc).__name__}: {exc}"
 
 
 class PulseScheduler:

@@ -24,6 +24,7 @@ from collectors.prometheus import PrometheusCollector, strip_port
 from core.kernel.errors import CollectorError
 from core.kernel.samples import Sample
 from core.kernel.settings.sources.prometheus import PrometheusSource, PromQuery
+from tests.collectors.conftest import Scheduled
 from tests.promstack import PROMETHEUS, NodeExporter, Prometheus, free_port, require_binary
 from tests.tcpproxy import TcpProxy
 
@@ -166,19 +167,21 @@ def test_first_connect_backfills_then_instant_queries_follow_without_duplicates(
     assert c.health.extra["last_backfill"]["to_ms"] == now_ms  # no further backfill
 
 
-def test_a_prometheus_restart_is_backfilled(prometheus: Prometheus) -> None:
-    c = PrometheusCollector(source(prometheus.url, backfill_max_s=600, queries=[MEM, RX]))
+def test_a_prometheus_restart_is_backfilled(prometheus: Prometheus, scheduled: Scheduled) -> None:
+    """Health as the real scheduler books it; ``clock`` tells each tick's time (read once per tick)."""
+    ticks: list[float] = []
+    clock = lambda: ticks.append(time.time()) or ticks[-1]  # noqa: E731
+    c = PrometheusCollector(source(prometheus.url, backfill_max_s=600, queries=[MEM, RX]), clock=clock)
     c.collect()
     last_ok = tick(c)[0].ts
 
     prometheus.stop()
     stopped_ms = int(time.time() * 1000)
     for failures in (1, 2, 3):
-        with pytest.raises(CollectorError) as err:
-            tick(c, 0.7)
-        assert f"cannot connect to {prometheus.url}" in str(err.value) and "Connection refused" in str(
-            err.value
-        )
+        time.sleep(0.7)
+        assert scheduled(c) == [] and isinstance(scheduled.error, CollectorError)
+        err = str(scheduled.error)
+        assert f"cannot connect to {prometheus.url}" in err and "Connection refused" in err
         assert c.health.consecutive_failures == failures and c.health.state in ("degraded", "down")
     assert c.health.state == "down"
     assert "check the url and that Prometheus is running" in (c.health.last_error or "")
@@ -187,9 +190,9 @@ def test_a_prometheus_restart_is_backfilled(prometheus: Prometheus) -> None:
     prometheus.wait_for_data("node_memory_MemAvailable_bytes")
     started_ms = int(time.time() * 1000)
     time.sleep(1.5)
-    after = c.collect()
-    now_ms = c.health.last_success_ms
-    assert now_ms is not None and c.health.state == "up"
+    after = scheduled(c)
+    now_ms = round(ticks[-1] * 1000)  # the tick's time
+    assert c.health.ok and c.health.last_success_ms is not None and c.health.state == "up"
     mem = by_metric(after, MEM.metric)
     ts = [s.ts for s in mem]
     assert_grid(ts, 1000)
