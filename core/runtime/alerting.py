@@ -37,7 +37,7 @@ from core.storage.repos.notifications import DbNotificationLog, DbOutbox, Silenc
 from core.storage.tsdb import Store
 
 log = logging.getLogger(__name__)
-DEFAULT_RULES = Path(__file__).with_name("default_rules.yml")
+DEFAULT_RULES = Path(__file__).resolve().parent.parent / "alerts" / "default_rules.yml"  # core/alerts/
 INBOUND_PREFIX = "inbound/"
 INGEST_EVERY_MS = 30_000  # incidents also hear "nothing changed" this often (auto-resolve, reopen windows)
 RETRY_EVERY_MS = 5_000  # how often the outbox is looked at for retries that are due
