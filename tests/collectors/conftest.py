@@ -4,7 +4,8 @@ real scheduler (``scheduled``) for what it alone does: book a collector's health
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,7 @@ class Scheduled:
     def __init__(self, root: Path) -> None:
         root.mkdir(parents=True, exist_ok=True)
         self.root = root
+        self.clock: Callable[[], float] = time.time  # the schedulers' (last_success_ms), set before a run
         self.error: BaseException | None = None
         self.settings = load_settings(database_url=f"sqlite:///{root}/pulse.db", data_dir=root)
         self.store = open_store(self.settings)
@@ -66,7 +68,7 @@ class Scheduled:
             )
             seen = _Recording(c, self)
             sched = self._scheds[id(c)] = PulseScheduler(
-                self.settings, self.store, [seen], writer, SelfMetrics()
+                self.settings, self.store, [seen], writer, SelfMetrics(), clock=self.clock
             )
         self.error, self._samples = None, []
         sched.run_collector_once(c.name)
@@ -93,6 +95,22 @@ class _Recording:
             self.into.error = exc
             raise
         return self.into._samples
+
+
+class TickClock:
+    """``time.time`` remembering its last reading: for a collector that reads its clock once per
+    collect(), ``now_ms`` is the time of its last tick."""
+
+    def __init__(self) -> None:
+        self.last = 0.0
+
+    def __call__(self) -> float:
+        self.last = time.time()
+        return self.last
+
+    @property
+    def now_ms(self) -> int:
+        return round(self.last * 1000)
 
 
 @pytest.fixture

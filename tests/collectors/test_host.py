@@ -254,8 +254,11 @@ def test_cpu_hotplug_drops_per_core_for_one_tick() -> None:
     assert not values(samples, "host_cpu_core_utilization_ratio")
 
 
-def test_clock_injection_sets_ts() -> None:
+def test_clock_injection_sets_ts(scheduled: Scheduled) -> None:
     c = HostCollector(host_name="h1", clock=lambda: 1_700_000_000.1234)
     samples = c.collect()
     assert {s.ts for s in samples} == {1_700_000_000_123}
+    assert c.health.last_success_ms is None  # collect() books nothing; the scheduler does, by its clock
+    scheduled.clock = lambda: 1_700_000_000.1234
+    assert {s.ts for s in scheduled(c)} == {1_700_000_000_123}
     assert c.health.last_success_ms == 1_700_000_000_123

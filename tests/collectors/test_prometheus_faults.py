@@ -28,7 +28,7 @@ from core.runtime.scheduler import PulseScheduler
 from core.runtime.selfmetrics import SelfMetrics
 from core.runtime.spool import BufferedWriter
 from core.storage.tsdb.store import open_store
-from tests.collectors.conftest import Scheduled
+from tests.collectors.conftest import Scheduled, TickClock
 from tests.promstack import free_port
 
 QUERIES = [PromQuery(metric=f"m{i}", promql=f"q{i}") for i in range(4)]
@@ -99,7 +99,7 @@ def serve() -> Iterator[Callable[[Handler], FakeServer]]:
         s.close()
 
 
-def collector(url: str, **kw: object) -> PrometheusCollector:
+def collector(url: str, clock: Callable[[], float] = time.time, **kw: object) -> PrometheusCollector:
     base: dict[str, object] = {
         "name": "prom",
         "url": url,
@@ -108,7 +108,7 @@ def collector(url: str, **kw: object) -> PrometheusCollector:
         "backfill_max_s": 0,
         "queries": [q.model_dump() for q in QUERIES],
     }
-    return PrometheusCollector(PrometheusSource.model_validate(base | kw))
+    return PrometheusCollector(PrometheusSource.model_validate(base | kw), clock=clock)
 
 
 def fails(c: PrometheusCollector, scheduled: Scheduled) -> str:
@@ -249,7 +249,8 @@ def test_a_range_window_prometheus_refuses_is_halved_until_it_fits(
         )
 
     srv = serve(handle)
-    c = collector(srv.url, interval_s=1, backfill_max_s=10_999, queries=[QUERIES[0].model_dump()])
+    clock = TickClock()
+    c = collector(srv.url, clock, interval_s=1, backfill_max_s=10_999, queries=[QUERIES[0].model_dump()])
     for _ in range(2):  # 11,000 points, then 5,500: refused
         msg = fails(c, scheduled)
         assert msg.endswith(
@@ -257,10 +258,10 @@ def test_a_range_window_prometheus_refuses_is_halved_until_it_fits(
             "samples into memory in query execution; it could not be evaluated (too many samples?): "
             "simplify the query"
         )
-    samples = c.collect()  # 2,750 points a window: four windows
-    assert len(srv.seen) == 2 + 4 and len(samples) == 11_000
+    samples = scheduled(c)  # 2,750 points a window: four windows
+    assert len(srv.seen) == 2 + 4 and len(samples) == 11_000 and c.health.ok
     ts = [s.ts for s in samples]
-    assert ts == list(range(ts[0], ts[-1] + 1, 1000)) and ts[-1] == c.health.last_success_ms
+    assert ts == list(range(ts[0], ts[-1] + 1, 1000)) and ts[-1] == clock.now_ms
 
 
 def auth_server(serve: Callable[[Handler], FakeServer], expected: str) -> FakeServer:
