@@ -121,6 +121,21 @@ def test_collector_contract_and_alignment(scheduled: Scheduled) -> None:
     assert demo.health.ok and last is not None and before <= last <= now_ms()
 
 
+def test_a_failing_model_is_booked_by_the_scheduler_in_the_collectors_words(
+    scheduled: Scheduled, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    demo = DemoCollector(DemoSettings(interval_s=15), clock=lambda: 1_790_000_007.9)
+
+    def broken(_seconds: object) -> None:
+        raise ValueError("bad seed")
+
+    monkeypatch.setattr(demo._model, "evaluate", broken)
+    assert scheduled(demo) == [] and isinstance(scheduled.error.__cause__, ValueError)
+    ts = 1_790_000_007_900 // 15_000 * 15_000
+    assert demo.health.last_error == f"demo model failed at {ts}: ValueError('bad seed')"
+    assert not demo.health.ok and demo.health.consecutive_failures == 1
+
+
 @pytest.mark.parametrize("kind", [i.kind for i in INCIDENTS] + ["quiet"])
 def test_backfill_equals_collect_at_the_same_time(kind: str) -> None:
     settings = DemoSettings()
