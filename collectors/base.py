@@ -1,26 +1,35 @@
-"""The collector contract and the explicit registry (samples are in ``core.kernel.samples``).
+"""The collector contract: a base class, the health it carries, and the protocol the scheduler runs.
 
-A collector has a ``name``, an ``interval`` in seconds, a ``collect()`` that returns a list of
-:class:`Sample` and a ``health`` it keeps up to date. Collectors are registered explicitly by
-name in :data:`REGISTRY` (no folder scanning); settings pick which ones run.
+A collector is one subclass of :class:`BaseCollector` (or :class:`SourceCollector`, for a
+configured source) that implements ``collect()``:
+
+* it returns a list of :class:`Sample`, or raises. A ``CollectorError`` (``core.kernel.errors``)
+  says why in the collector's own words; a ``CollectFailed`` also carries the samples the failed
+  collection still measured (``pulse_scrape_up 0``), which the scheduler writes;
+* it never books its own success or failure: ``health.ok``, ``last_success_ms``, ``last_error``,
+  ``last_duration_s`` and ``consecutive_failures`` are the scheduler's alone, booked once per run;
+* what went partly wrong, or is worth showing, goes in ``health.extra`` (``partial_errors``
+  makes the state "degraded"; ``notes``, counters): ``extra`` is the collector's.
+
+Collectors are registered by name in :mod:`collectors.registry`; settings pick which ones run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
-from core.kernel.errors import ConfigError
 from core.kernel.samples import Sample
-
-if TYPE_CHECKING:
-    from core.kernel.settings import Settings
+from core.kernel.settings.sources.common import SourceBase
 
 
 @dataclass
 class Health:
-    """What a collector reports about itself; fail soft and say why."""
+    """What is known of a collector; fail soft and say why.
+
+    ``success``/``failure`` are called by the scheduler only; ``extra`` is filled by the collector.
+    """
 
     ok: bool = True
     last_success_ms: int | None = None
@@ -47,8 +56,9 @@ class Health:
 
 @runtime_checkable
 class Collector(Protocol):
-    """``name``, ``interval`` (s), ``health``, ``collect()``; optionally ``deadline_s``, the time one
-    collect() may take before the scheduler calls it hung (default: scheduler.collector_timeout_s)."""
+    """What the scheduler runs: ``name``, ``interval`` (s), ``health``, ``collect()``; optionally
+    ``deadline_s``, the time one collect() may take before the scheduler calls it hung (None or
+    absent: ``scheduler.collector_timeout_s``)."""
 
     name: str
     interval: float
@@ -57,25 +67,28 @@ class Collector(Protocol):
     def collect(self) -> list[Sample]: ...
 
 
-Factory = Callable[["Settings"], Collector]
-REGISTRY: dict[str, Factory] = {}
+class BaseCollector(ABC):
+    """Owns ``name``, ``interval`` (s), ``deadline_s`` and a fresh ``health``; subclasses collect."""
+
+    def __init__(self, name: str, interval: float, deadline_s: float | None = None) -> None:
+        self.name = name
+        self.interval = interval
+        self.deadline_s = deadline_s
+        self.health = Health()
+
+    @abstractmethod
+    def collect(self) -> list[Sample]:
+        """One collection: the samples, or an exception saying why (see the module docstring)."""
 
 
-def register(name: str, factory: Factory) -> None:
-    if name in REGISTRY:
-        raise ValueError(f"collector {name!r} is already registered")
-    REGISTRY[name] = factory
+Cfg = TypeVar("Cfg", bound=SourceBase)
 
 
-def build_collectors(settings: Settings) -> list[Collector]:
-    """Instantiate the collectors named in ``settings.collectors``; unknown names are a ConfigError."""
-    import collectors.registry  # noqa: F401  (fills REGISTRY explicitly, once)
+class SourceCollector(BaseCollector, Generic[Cfg]):
+    """The collector of one configured source: name, interval and deadline come from ``cfg``."""
 
-    unknown = [n for n in settings.collectors if n not in REGISTRY]
-    if unknown:
-        raise ConfigError(
-            f"setting 'collectors': unknown collector(s) {', '.join(map(repr, unknown))}; "
-            f"known: {', '.join(sorted(REGISTRY))}"
-        )
-    built = [REGISTRY[n](settings) for n in dict.fromkeys(settings.collectors)]
-    return built + [collectors.registry.build_source(s) for s in settings.sources if s.enabled]
+    deadline_s: float  # a source always has one (``SourceBase.deadline_s``)
+
+    def __init__(self, cfg: Cfg) -> None:
+        super().__init__(cfg.name, cfg.interval_s, cfg.deadline_s)
+        self.cfg = cfg

@@ -11,13 +11,16 @@ import re
 import socket
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 
-from collectors.base import Health
+from collectors.base import BaseCollector
 from core.kernel.errors import CollectorError
 from core.kernel.samples import Labels, Sample, labels_of
+
+if TYPE_CHECKING:
+    from core.kernel.settings import Settings
 
 # File systems that hold no user data (psutil's all=False already drops most of them).
 _PSEUDO_FS_NAMES = (
@@ -45,10 +48,8 @@ def _ratio(before: CpuTimes, after: CpuTimes) -> float | None:
     return round(min(1.0, max(0.0, (b2 - b1) / (t2 - t1))), 4)
 
 
-class HostCollector:
+class HostCollector(BaseCollector):
     """One psutil snapshot of this host per tick, labelled ``host``."""
-
-    name = "host"
 
     def __init__(
         self,
@@ -59,8 +60,7 @@ class HostCollector:
         clock: Callable[[], float] = time.time,
         partition_refresh_ticks: int = 20,
     ) -> None:
-        self.interval = interval
-        self.health = Health()
+        super().__init__("host", interval)
         self._ps = psutil_module
         self._host = host_name or socket.gethostname()
         self._clock = clock
@@ -176,7 +176,6 @@ class HostCollector:
     # -- the Collector contract ---------------------------------------------------------------
 
     def collect(self) -> list[Sample]:
-        started = time.perf_counter()
         ts = int(self._clock() * 1000)
         groups = {
             "cpu": self._cpu,
@@ -198,13 +197,15 @@ class HostCollector:
                 errors[group], last_exc = f"{type(exc).__name__}: {exc}", exc
         self._ticks += 1
         self.health.extra["partial_errors"] = errors
-        duration = time.perf_counter() - started
         if len(errors) == len(groups):
             detail = "; ".join(f"{g}: {e}" for g, e in errors.items())
             msg = f"host collector: every metric group failed ({detail}); check that psutil can read /proc"
-            self.health.failure(msg, duration)
             raise CollectorError(msg) from last_exc
-        self.health.success(duration, ts)
         samples = [Sample("host_up", self._labels, ts, 1)]
         samples.extend(Sample(m, lab, ts, v) for m, lab, v in triples)
         return samples
+
+
+def from_settings(settings: Settings) -> HostCollector:
+    """The built-in ``host`` collector as the settings configure it (its registered factory)."""
+    return HostCollector(settings.host.interval_s)

@@ -24,7 +24,7 @@ semantic conventions; every sample carries ``server`` plus the server's and the 
 
 Some servers down: the others' samples are returned, the down ones get ``mcp_server_up 0`` and
 ``health.extra["partial_errors"]`` names them with the step and the reason (state "degraded").
-All down: :class:`McpProbeError` (a ``CollectorError``) lists them and carries the samples.
+All down: :class:`McpProbeError` (a ``CollectFailed``) lists them and carries the samples.
 """
 
 from __future__ import annotations
@@ -35,21 +35,17 @@ from collections.abc import Callable
 
 import anyio
 
-from collectors.base import Health
+from collectors.base import SourceCollector
 from collectors.mcp_probe_session import ProbeResult, probe
-from core.kernel.errors import CollectorError
+from core.kernel.errors import CollectFailed
 from core.kernel.samples import Sample, labels_of
 from core.kernel.settings.sources.mcp import McpServer, McpSource
 
 DURATION = "mcp_client_operation_duration_seconds"
 
 
-class McpProbeError(CollectorError):
+class McpProbeError(CollectFailed):
     """Every configured MCP server is down; ``samples`` holds their ``mcp_server_up 0`` and the rest."""
-
-    def __init__(self, message: str, samples: list[Sample]) -> None:
-        super().__init__(message)
-        self.samples = samples
 
 
 def max_overlap(results: list[ProbeResult]) -> int:
@@ -62,15 +58,11 @@ def max_overlap(results: list[ProbeResult]) -> int:
     return best
 
 
-class McpProbeCollector:
+class McpProbeCollector(SourceCollector[McpSource]):
     """Collector of one ``mcp`` source; ``clock`` gives the samples' time (Unix seconds)."""
 
     def __init__(self, cfg: McpSource, clock: Callable[[], float] = time.time) -> None:
-        self.cfg = cfg
-        self.name = cfg.name
-        self.interval = cfg.interval_s
-        self.deadline_s = cfg.deadline_s
-        self.health = Health()
+        super().__init__(cfg)
         self._clock = clock
         self._probe_errors: Counter[tuple[str, str]] = Counter()  # (server, step) -> failures
         self._tool_calls: Counter[str] = Counter()

@@ -26,7 +26,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 
 from collectors import postgres_queries as q
-from collectors.base import Health
+from collectors.base import SourceCollector
 from core.kernel.errors import CollectorError
 from core.kernel.samples import Labels, Sample, labels_of
 from core.kernel.settings.sources.postgres import PostgresSource
@@ -71,7 +71,7 @@ def _first_lines(exc: BaseException, limit: int = 400) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-class PostgresCollector:
+class PostgresCollector(SourceCollector[PostgresSource]):
     """The ``postgres`` source kind: samples of one database's statistics views."""
 
     def __init__(
@@ -81,11 +81,7 @@ class PostgresCollector:
         connect: Connect = psycopg.connect,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.cfg = cfg
-        self.name = cfg.name
-        self.interval = cfg.interval_s
-        self.deadline_s = cfg.deadline_s
-        self.health = Health()
+        super().__init__(cfg)
         self._connect, self._clock = connect, clock
         self._conn: psycopg.Connection[Any] | None = None
         self._database = ""  # current_database() of the connection: the ``database`` label
@@ -260,22 +256,13 @@ class PostgresCollector:
         raise AssertionError("unreachable")
 
     def collect(self) -> list[Sample]:
-        started = time.perf_counter()
         ts = int(self._clock() * 1000)
-        try:
-            base, triples, errors, notes = self._attempt()
-        except CollectorError as exc:
-            self.health.failure(str(exc), time.perf_counter() - started)
-            raise
-        duration = time.perf_counter() - started
+        base, triples, errors, notes = self._attempt()
         self.health.extra["partial_errors"] = errors
         self.health.extra["notes"] = notes
         if len(errors) == 4:
             detail = "; ".join(f"{view}: {err}" for view, err in errors.items())
-            msg = f"postgres source {self.name!r}: every view failed ({detail})"
-            self.health.failure(msg, duration)
-            raise CollectorError(msg)
-        self.health.success(duration, ts)
+            raise CollectorError(f"postgres source {self.name!r}: every view failed ({detail})")
         samples = [Sample("pg_up", labels_of(**base), ts, 1.0)]
         samples += [Sample(m, lab, ts, v) for m, lab, v in triples]
         return samples

@@ -49,7 +49,7 @@ from typing import Any
 
 import psutil
 
-from collectors.base import Health
+from collectors.base import SourceCollector
 from core.kernel.errors import CollectorError
 from core.kernel.samples import Labels, Sample, labels_of
 from core.kernel.settings.sources.process import ProcessSource
@@ -91,7 +91,7 @@ class _Group:
     failed: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
 
-class ProcessCollector:
+class ProcessCollector(SourceCollector[ProcessSource]):
     """One ``process`` source: a few groups of local processes, read from a PID cache."""
 
     def __init__(
@@ -109,11 +109,7 @@ class ProcessCollector:
         ``host`` (this machine, as the host collector does; a ``host`` in the source's ``labels``
         wins, for a container whose hostname means nothing) and the source's ``labels``.
         """
-        self.cfg = cfg
-        self.name = cfg.name
-        self.interval = cfg.interval_s
-        self.deadline_s = cfg.deadline_s
-        self.health = Health()
+        super().__init__(cfg)
         self._ps = psutil_module
         self._clock = clock
         self._mono = monotonic
@@ -248,7 +244,6 @@ class ProcessCollector:
     # -- the Collector contract ---------------------------------------------------------------
 
     def collect(self) -> list[Sample]:
-        started = time.perf_counter()
         now, ts = self._mono(), int(self._clock() * 1000)
         errors: dict[str, str] = {}
         if self._last_walk is None or now - self._last_walk >= self.cfg.rescan_interval_s - self._slack:
@@ -260,7 +255,6 @@ class ProcessCollector:
                         f"process source {self.name!r}: cannot list the processes of this host "
                         f"({type(exc).__name__}: {exc}); check that /proc is mounted and readable"
                     )
-                    self.health.failure(msg, time.perf_counter() - started)
                     raise CollectorError(msg) from exc
                 errors["rescan"] = f"{type(exc).__name__}: {exc} (kept the processes found before)"
         sums = self._read_all(now)
@@ -295,5 +289,4 @@ class ProcessCollector:
         self.health.extra["partial_errors"] = errors
         self.health.extra["tracked_processes"] = len(self._tracked)
         self.health.extra["process_walks"] = self._walks
-        self.health.success(time.perf_counter() - started, ts)
         return samples

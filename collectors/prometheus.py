@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from collectors.base import Health
+from collectors.base import SourceCollector
 from collectors.prometheus_api import PromApi, QueryFailed, Series
 from collectors.prometheus_defaults import default_queries
 from core.kernel.errors import CollectorError
@@ -55,7 +55,7 @@ def _key(q: PromQuery, i: int, queries: list[PromQuery]) -> str:
     return q.metric if sum(o.metric == q.metric for o in queries) == 1 else f"{q.metric}#{i + 1}"
 
 
-class PrometheusCollector:
+class PrometheusCollector(SourceCollector[PrometheusSource]):
     """Reads one Prometheus server; a source of kind ``prometheus``."""
 
     def __init__(
@@ -64,11 +64,7 @@ class PrometheusCollector:
         connect: Callable[..., Any] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.cfg = cfg
-        self.name = cfg.name
-        self.interval = cfg.interval_s
-        self.deadline_s = cfg.deadline_s
-        self.health = Health()
+        super().__init__(cfg)
         self.queries = cfg.queries if cfg.queries is not None else default_queries(cfg.rate_window)
         self._connect = connect
         self._clock = clock
@@ -193,17 +189,13 @@ class PrometheusCollector:
                 "to_ms": tick.now_ms,
                 "samples": tick.backfilled,
             }
-        duration = time.monotonic() - tick.started
         if tick.succeeded == 0 and tick.errors:
             if tick.stopped is not None:
                 reason = tick.stopped.reason
             else:
                 key, first = next(iter(tick.errors.items()))
                 reason = f"all {len(tick.errors)} queries failed; the first, {key}: {first}"
-            msg = f"prometheus source {self.name!r}: {reason}"
-            self.health.failure(msg, duration)
-            raise CollectorError(msg) from tick.stopped
-        self.health.success(duration, tick.now_ms)
+            raise CollectorError(f"prometheus source {self.name!r}: {reason}") from tick.stopped
         return tick.out
 
 

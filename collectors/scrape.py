@@ -24,8 +24,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from collectors import exposition
-from collectors.base import Health
-from core.kernel.errors import CollectorError
+from collectors.base import SourceCollector
+from core.kernel.errors import CollectFailed, CollectorError
 from core.kernel.samples import Labels, Sample, labels_of
 from core.kernel.settings.sources.scrape import ScrapeSource
 
@@ -33,12 +33,8 @@ ACCEPT = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=
 USER_AGENT = "mcp-pulse-scrape/0.1"
 
 
-class ScrapeError(CollectorError):
+class ScrapeError(CollectFailed):
     """A failed scrape; ``samples`` are the target's health samples (``pulse_scrape_up`` = 0)."""
-
-    def __init__(self, message: str, samples: list[Sample]) -> None:
-        super().__init__(message)
-        self.samples = samples
 
 
 class _TooLarge(Exception):
@@ -111,7 +107,7 @@ def _status_error(resp: httpx.Response) -> str:
     return f"HTTP {resp.status_code} {resp.reason_phrase}" + (f": {text[:200]!r}" if text else "")
 
 
-class ScrapeCollector:
+class ScrapeCollector(SourceCollector[ScrapeSource]):
     """Scrapes one ``/metrics`` endpoint per collection (see the module docstring)."""
 
     def __init__(
@@ -120,9 +116,8 @@ class ScrapeCollector:
         client: httpx.Client | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.cfg, self.clock, self._client = cfg, clock, client
-        self.name, self.interval, self.deadline_s = cfg.name, cfg.interval_s, cfg.deadline_s
-        self.health = Health()
+        super().__init__(cfg)
+        self.clock, self._client = clock, client
         parts = urlsplit(cfg.url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
         self.target: dict[str, str] = {

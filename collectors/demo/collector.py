@@ -7,15 +7,20 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from collectors.base import Health
+from collectors.base import BaseCollector
 from collectors.demo.model import Mask, Model
 from collectors.demo.signals import F64, HOUR
 from collectors.demo.topology import Topology, build_topology
+from core.kernel.errors import CollectorError
 from core.kernel.samples import Sample
 from core.kernel.settings import DemoSettings
+
+if TYPE_CHECKING:
+    from core.kernel.settings import Settings
 
 BATCH_SPAN_S = 6 * HOUR  # simulated time per yielded backfill batch
 EVAL_STEPS = 2048  # time steps evaluated at once (bounds memory; batches are slices of it)
@@ -34,15 +39,12 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-class DemoCollector:
+class DemoCollector(BaseCollector):
     """Simulated MCP Debug Host Platform; every value is a pure function of (seed, time)."""
 
-    name = "demo"
-
     def __init__(self, settings: DemoSettings, clock: Callable[[], float] = time.time) -> None:
+        super().__init__("demo", float(settings.interval_s))
         self.settings = settings
-        self.interval = float(settings.interval_s)
-        self.health = Health()
         self._clock = clock
         self.topology: Topology = build_topology(settings)
         self._model = Model(self.topology)
@@ -55,15 +57,12 @@ class DemoCollector:
 
     def collect(self) -> list[Sample]:
         """One sample per reporting series at the clock's time, aligned down to the interval."""
-        started = time.perf_counter()
         interval_ms = max(1, int(self.settings.interval_s * 1000))
         ts_ms = int(self._clock() * 1000) // interval_ms * interval_ms
         try:
             samples = self._samples(np.array([ts_ms], dtype=np.int64))
         except Exception as exc:
-            self.health.failure(f"demo model failed at {ts_ms}: {exc!r}", time.perf_counter() - started)
-            raise
-        self.health.success(time.perf_counter() - started, ts_ms)
+            raise CollectorError(f"demo model failed at {ts_ms}: {exc!r}") from exc
         return samples
 
     def backfill(self, start_ms: int, end_ms: int, step_ms: int) -> Iterator[list[Sample]]:
@@ -102,3 +101,8 @@ class DemoCollector:
             labels = [self._labels[i] for i in s_idx.tolist()]
             flat = values[s_idx, t_idx].tolist()
             return list(map(_new_sample, zip(metrics, labels, ts_ms[t_idx].tolist(), flat, strict=True)))
+
+
+def from_settings(settings: Settings) -> DemoCollector:
+    """The built-in ``demo`` collector as the settings configure it (its registered factory)."""
+    return DemoCollector(settings.demo)

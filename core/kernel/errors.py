@@ -4,6 +4,14 @@ Every error carries a message that tells the user what went wrong and what to do
 wrap lower-level errors with ``raise PulseError(...) from exc``.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: this module stays importable from everywhere, cycle-free
+    from core.kernel.samples import Sample
+
 
 class PulseError(Exception):
     """Base of every error Pulse raises on purpose."""
@@ -26,7 +34,22 @@ class QueryError(PulseError):
 
 
 class CollectorError(PulseError):
-    """A collector failed; the others go on."""
+    """A collector failed; the others go on.
+
+    Raised by ``collect()`` as this very class (or as :class:`CollectFailed`), its message is the
+    whole reason the health report shows (the collector's own words: what failed and what to do);
+    any other exception, a subclass included, is shown with its type name first
+    (``ScrapeError: scrape of ... failed: ...``).
+    """
+
+
+class CollectFailed(CollectorError):
+    """A failed collection that still measured something: ``samples`` (the target's ``up 0``, say)
+    are written by the scheduler, which books the failure once, like any other."""
+
+    def __init__(self, message: str, samples: Iterable[Sample] = ()) -> None:
+        super().__init__(message)
+        self.samples: list[Sample] = list(samples)
 
 
 class AuthError(PulseError):

@@ -6,7 +6,7 @@ import logging
 import threading
 from functools import partial
 
-from collectors.base import build_collectors
+from collectors.registry import build_collectors
 from core.kernel.errors import ConfigError, StorageUnavailable
 from core.kernel.samples import Sample, labels_of, now_ms
 from core.kernel.settings import Settings

@@ -8,6 +8,10 @@ so a hung collector holds at most one thread and never starves the others.
 A collector that fails backs off: after n failures in a row its scheduled runs are skipped for
 ``interval x 2^(n-1)`` seconds (capped at ``scheduler.backoff_max_s``) with +-20% jitter, so a
 source that is down is not hammered and many sources failing together do not retry in lockstep.
+
+The scheduler alone books a collector's health (``Health.success``/``failure``), once per run:
+collectors return samples or raise. A ``CollectorError`` or ``CollectFailed`` is shown in its own
+words, any other exception with its type first; the samples a ``CollectFailed`` carries are written.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from collectors.base import Collector, Health
-from core.kernel.errors import StorageUnavailable
+from core.kernel.errors import CollectFailed, CollectorError, StorageUnavailable
 from core.kernel.settings import Settings
 from core.runtime.selfmetrics import SelfMetrics
 from core.runtime.spool import BufferedWriter
@@ -52,6 +56,12 @@ def _spawn(fn: Callable[[], Any], name: str) -> Future[Any]:
 
     threading.Thread(target=target, name=f"pulse-collect-{name}", daemon=True).start()
     return fut
+
+
+def failure_reason(exc: BaseException) -> str:
+    """The last_error of a failed collect(): a CollectorError or CollectFailed raised as such is the
+    collector's own words; any other exception, a subclass included, reads ``Type: message``."""
+    return str(exc) if type(exc) in (CollectorError, CollectFailed) else f"{type(exc).__name__}: {exc}"
 
 
 class PulseScheduler:
@@ -167,7 +177,6 @@ class PulseScheduler:
             return c.health
         self._hung.pop(name, None)
         t0 = time.monotonic()
-        failures_before = c.health.consecutive_failures
         fut = _spawn(c.collect, name)
         try:
             samples = list(fut.result(timeout=timeout))
@@ -177,10 +186,9 @@ class PulseScheduler:
                 self._hung[name] = (fut, t0)
                 self._failed(c, f"timed out after {timeout:g}s", duration)
             else:
-                # a collector that recorded its own failure (with its own words) is not counted twice
-                recorded = c.health.consecutive_failures > failures_before
-                self._failed(c, f"{type(exc).__name__}: {exc}", duration, recorded=recorded)
-                self._write(name, list(getattr(exc, "samples", None) or ()))  # e.g. pulse_scrape_up 0
+                self._failed(c, failure_reason(exc), duration, logged=f"{type(exc).__name__}: {exc}")
+                if isinstance(exc, CollectFailed):
+                    self._write(name, exc.samples)  # e.g. pulse_scrape_up 0
             return c.health
         duration = time.monotonic() - t0
         c.health.success(duration, int(self.clock() * 1000))
@@ -197,10 +205,9 @@ class PulseScheduler:
             log.exception("writing the samples of collector %r failed (they stay buffered)", name)
             self.metrics.job_errors.labels(job="write").inc()
 
-    def _failed(self, c: Collector, reason: str, duration: float, recorded: bool = False) -> None:
-        log.warning("collector %r failed: %s", c.name, reason)
-        if not recorded:
-            c.health.failure(reason, duration)
+    def _failed(self, c: Collector, reason: str, duration: float, logged: str | None = None) -> None:
+        log.warning("collector %r failed: %s", c.name, logged or reason)
+        c.health.failure(reason, duration)
         self.metrics.record_collect(c.name, duration, ok=False)
 
     # -- helpers ----------------------------------------------------------------------------

@@ -10,8 +10,9 @@ import pytest
 from collectors.base import Collector
 from collectors.demo import INCIDENTS, DemoCollector, Incident, build_topology, incident_windows
 from collectors.demo.signals import season, trend
-from core.kernel.samples import Labels, Sample
+from core.kernel.samples import Labels, Sample, now_ms
 from core.kernel.settings import DemoSettings
+from tests.collectors.conftest import Scheduled
 
 WEEK_MS, DAY_MS, HOUR_MS, MIN_MS = 604_800_000, 86_400_000, 3_600_000, 60_000
 START = 2959 * WEEK_MS  # Thursday 2026-09-17 00:00 UTC, a cycle boundary
@@ -107,13 +108,32 @@ def test_same_seed_same_samples_other_seed_differs() -> None:
     assert {(s.metric, s.value) for s in other} != {(s.metric, s.value) for s in first}
 
 
-def test_collector_contract_and_alignment() -> None:
+def test_collector_contract_and_alignment(scheduled: Scheduled) -> None:
     demo = DemoCollector(DemoSettings(interval_s=15), clock=lambda: 1_790_000_007.9)
     assert isinstance(demo, Collector) and demo.name == "demo" and demo.interval == 15
     samples = demo.collect()
     assert {s.ts for s in samples} == {1_790_000_007_900 // 15_000 * 15_000}
-    assert demo.health.ok and demo.health.last_success_ms == samples[0].ts
+    assert demo.health.ok and demo.health.last_success_ms is None  # the scheduler books, not collect()
     assert len(samples) == demo.series_count()
+    before = now_ms()
+    assert scheduled(demo) == samples  # pure in (seed, time)
+    last = demo.health.last_success_ms
+    assert demo.health.ok and last is not None and before <= last <= now_ms()
+
+
+def test_a_failing_model_is_booked_by_the_scheduler_in_the_collectors_words(
+    scheduled: Scheduled, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    demo = DemoCollector(DemoSettings(interval_s=15), clock=lambda: 1_790_000_007.9)
+
+    def broken(_seconds: object) -> None:
+        raise ValueError("bad seed")
+
+    monkeypatch.setattr(demo._model, "evaluate", broken)
+    assert scheduled(demo) == [] and isinstance(scheduled.error.__cause__, ValueError)
+    ts = 1_790_000_007_900 // 15_000 * 15_000
+    assert demo.health.last_error == f"demo model failed at {ts}: ValueError('bad seed')"
+    assert not demo.health.ok and demo.health.consecutive_failures == 1
 
 
 @pytest.mark.parametrize("kind", [i.kind for i in INCIDENTS] + ["quiet"])

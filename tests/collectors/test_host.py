@@ -15,6 +15,7 @@ from collectors.base import Collector
 from collectors.host import HostCollector
 from core.kernel.errors import CollectorError
 from core.kernel.samples import Sample, labels_of
+from tests.collectors.conftest import Scheduled
 
 Part = namedtuple("Part", "device mountpoint fstype opts")
 Usage = namedtuple("Usage", "total used free percent")
@@ -227,13 +228,16 @@ def test_one_failing_group_is_skipped_and_recorded_then_cleared() -> None:
     assert c.health.state == "up"
 
 
-def test_everything_failing_raises_collector_error() -> None:
+def test_everything_failing_raises_collector_error(scheduled: Scheduled) -> None:
     c = HostCollector(psutil_module=Broken(), host_name="h1")
     with pytest.raises(CollectorError, match="every metric group failed") as info:
         c.collect()
     assert "disk_partitions is unavailable" in str(info.value)
     assert isinstance(info.value.__cause__, OSError)
-    assert not c.health.ok and c.health.consecutive_failures == 1
+    assert c.health.ok and c.health.consecutive_failures == 0  # the collector books nothing itself
+    assert scheduled(c) == [] and type(scheduled.error) is CollectorError
+    assert not c.health.ok and c.health.consecutive_failures == 1  # booked once, by the scheduler
+    assert c.health.last_error == str(scheduled.error)  # in the collector's own words
     assert set(c.health.extra["partial_errors"]) >= {"cpu", "memory", "disk", "network", "processes"}
 
 
@@ -250,8 +254,11 @@ def test_cpu_hotplug_drops_per_core_for_one_tick() -> None:
     assert not values(samples, "host_cpu_core_utilization_ratio")
 
 
-def test_clock_injection_sets_ts() -> None:
+def test_clock_injection_sets_ts(scheduled: Scheduled) -> None:
     c = HostCollector(host_name="h1", clock=lambda: 1_700_000_000.1234)
     samples = c.collect()
     assert {s.ts for s in samples} == {1_700_000_000_123}
+    assert c.health.last_success_ms is None  # collect() books nothing; the scheduler does, by its clock
+    scheduled.clock = lambda: 1_700_000_000.1234
+    assert {s.ts for s in scheduled(c)} == {1_700_000_000_123}
     assert c.health.last_success_ms == 1_700_000_000_123

@@ -24,6 +24,7 @@ from collectors.postgres_queries import query_label
 from core.kernel.errors import CollectorError
 from core.kernel.samples import Sample
 from core.kernel.settings.sources.postgres import PostgresSource
+from tests.collectors.conftest import Scheduled
 from tests.conftest import ThrowawayCluster, _free_port, unavailable
 
 pytestmark = pytest.mark.postgres
@@ -292,15 +293,14 @@ def test_tables_limit_bounds_the_series(server: str, fresh_db: str) -> None:
 
 
 # -- faults -----------------------------------------------------------------------------------------
-def test_wrong_port_names_host_port_with_a_hint_and_no_password() -> None:
+def test_wrong_port_names_host_port_with_a_hint_and_no_password(scheduled: Scheduled) -> None:
     port = _free_port()
     c = PostgresCollector(source(f"postgresql://postgres:{SECRET}@127.0.0.1:{port}/test", timeout_s=3))
-    with pytest.raises(CollectorError) as err:
-        c.collect()
-    text = str(err.value)
+    assert scheduled(c) == [] and isinstance(scheduled.error, CollectorError)
+    text = str(scheduled.error)
     assert f"127.0.0.1:{port}" in text and "refused" in text.lower() and "check host and port" in text
     assert SECRET not in text and SECRET not in str(c.health.last_error)
-    assert not c.health.ok and c.health.consecutive_failures == 1
+    assert not c.health.ok and c.health.consecutive_failures == 1 and c.health.last_error == text
 
 
 def test_wrong_database_is_named_with_a_hint(server: str) -> None:
@@ -321,7 +321,7 @@ def test_malformed_dsn_never_echoes_the_password() -> None:
     assert set(_secrets("postgresql://u:p%40ss@h/db")) >= {"p%40ss", "p@ss"}
 
 
-def test_server_stops_then_comes_back() -> None:
+def test_server_stops_then_comes_back(scheduled: Scheduled) -> None:
     cluster = start_cluster()
     dsn = with_password(f"postgresql://postgres@127.0.0.1:{cluster.port}/test")
     c = PostgresCollector(source(dsn, timeout_s=3))
@@ -330,16 +330,16 @@ def test_server_stops_then_comes_back() -> None:
         # a restart between two collections: the kept connection is dead, one new try succeeds
         cluster.halt()
         cluster.resume()
-        assert one(c.collect(), "pg_up") == 1 and c.health.state == "up"
+        assert one(scheduled(c), "pg_up") == 1 and c.health.ok and c.health.state == "up"
         # down during a collection: a CollectorError naming host:port, then recovery
         cluster.halt()
         for failures in (1, 2):
-            with pytest.raises(CollectorError) as err:
-                c.collect()
-            assert f"127.0.0.1:{cluster.port}" in str(err.value) and SECRET not in str(err.value)
-            assert c.health.consecutive_failures == failures
+            assert scheduled(c) == [] and isinstance(scheduled.error, CollectorError)
+            err = str(scheduled.error)
+            assert f"127.0.0.1:{cluster.port}" in err and SECRET not in err
+            assert c.health.consecutive_failures == failures and c.health.last_error == err
         cluster.resume()
-        assert one(c.collect(), "pg_up") == 1
+        assert one(scheduled(c), "pg_up") == 1
         assert c.health.ok and c.health.consecutive_failures == 0 and c.health.state == "up"
     finally:
         c.close()

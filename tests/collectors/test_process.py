@@ -29,6 +29,7 @@ from collectors.registry import build_source
 from core.kernel.errors import CollectorError
 from core.kernel.samples import Sample, labels_of
 from core.kernel.settings.sources import ProcessSource
+from tests.collectors.conftest import Scheduled
 from tests.conftest import FakeClock
 
 SLEEPER = "import time; print('ready', flush=True); time.sleep(600)"
@@ -345,24 +346,29 @@ def test_access_denied_drops_only_that_field_and_degrades(kids: Children) -> Non
     assert "run Pulse as the processes' user" in err["a"]
 
 
-def test_a_failing_walk_fails_the_first_collect_and_degrades_later_ones(kids: Children) -> None:
+def test_a_failing_walk_fails_the_first_collect_and_degrades_later_ones(
+    kids: Children, scheduled: Scheduled
+) -> None:
+    """Run by the real scheduler, which books the health the states come from."""
     kids.start("a", 2)
     ps, mono = Wrapped(), FakeClock(0.0)
     ps.broken_walk = PermissionError("/proc is not readable")
     c = ProcessCollector(source(kids, "a", rescan_interval_s=30), psutil_module=ps, monotonic=mono)
-    with pytest.raises(CollectorError, match="cannot list the processes.*check that /proc"):
-        c.collect()
+    assert scheduled(c) == [] and isinstance(scheduled.error, CollectorError)
+    assert re.search("cannot list the processes.*check that /proc", str(scheduled.error))
     assert not c.health.ok and c.health.consecutive_failures == 1
+    assert c.health.last_error == str(scheduled.error)
     ps.broken_walk = None
-    assert metrics_of(c.collect(), "a")["process_group_processes"] == 2
+    assert metrics_of(scheduled(c), "a")["process_group_processes"] == 2
     ps.broken_walk = OSError("boom")
     mono.advance(30)
-    m = metrics_of(c.collect(), "a")
+    m = metrics_of(scheduled(c), "a")
     assert m["process_group_processes"] == 2  # the cached processes are still read
-    assert c.health.state == "degraded" and "OSError: boom" in c.health.extra["partial_errors"]["rescan"]
+    assert c.health.ok and c.health.state == "degraded"
+    assert "OSError: boom" in c.health.extra["partial_errors"]["rescan"]
     ps.broken_walk = None
     mono.advance(15)  # a failed walk is retried at the next tick
-    c.collect()
+    scheduled(c)
     assert c.health.state == "up" and ps.calls["process_iter"] == 4
 
 

@@ -24,6 +24,7 @@ from collectors.prometheus import PrometheusCollector, strip_port
 from core.kernel.errors import CollectorError
 from core.kernel.samples import Sample
 from core.kernel.settings.sources.prometheus import PrometheusSource, PromQuery
+from tests.collectors.conftest import Scheduled, TickClock
 from tests.promstack import PROMETHEUS, NodeExporter, Prometheus, free_port, require_binary
 from tests.tcpproxy import TcpProxy
 
@@ -95,13 +96,16 @@ def test_port_is_stripped_from_instance() -> None:
 
 
 def test_default_mapping_reads_node_exporter_as_the_host_collector_names_it(
-    shared_prometheus: Prometheus,
+    shared_prometheus: Prometheus, scheduled: Scheduled
 ) -> None:
     shared_prometheus.wait_for_data("rate(node_cpu_seconds_total[2m])")  # two scrapes: rate() has a value
-    c = PrometheusCollector(source(shared_prometheus.url, backfill_max_s=0, labels={"site": "lab"}))
-    samples = c.collect()
-    assert c.health.state == "up" and c.health.extra["partial_errors"] == {}
-    assert len({s.ts for s in samples}) == 1 and c.health.last_success_ms == samples[0].ts  # time = now
+    clock = TickClock()
+    c = PrometheusCollector(
+        source(shared_prometheus.url, backfill_max_s=0, labels={"site": "lab"}), clock=clock
+    )
+    samples = scheduled(c)
+    assert c.health.ok and c.health.state == "up" and c.health.extra["partial_errors"] == {}
+    assert len({s.ts for s in samples}) == 1 and clock.now_ms == samples[0].ts  # time = now
     names = {s.metric for s in samples}
     host_names = {
         "host_up",
@@ -146,10 +150,10 @@ def test_first_connect_backfills_then_instant_queries_follow_without_duplicates(
     shared_prometheus: Prometheus,
 ) -> None:
     time.sleep(3)  # a few seconds of scrapes to read back
-    c = PrometheusCollector(source(shared_prometheus.url, backfill_max_s=30, queries=[MEM, RX]))
+    clock = TickClock()
+    c = PrometheusCollector(source(shared_prometheus.url, backfill_max_s=30, queries=[MEM, RX]), clock=clock)
     first = c.collect()
-    now_ms = c.health.last_success_ms
-    assert now_ms is not None
+    now_ms = clock.now_ms
     mem = [s.ts for s in by_metric(first, MEM.metric)]
     assert_grid(mem, 1000)
     assert mem[-1] == now_ms and now_ms - 30_000 <= mem[0] <= now_ms - 3000  # back to the first scrape
@@ -158,7 +162,7 @@ def test_first_connect_backfills_then_instant_queries_follow_without_duplicates(
     mem_ts = list(mem)
     for _ in range(3):
         more = tick(c)
-        assert {s.ts for s in more} == {c.health.last_success_ms}  # instant queries, at now
+        assert {s.ts for s in more} == {clock.now_ms}  # instant queries, at now
         seen.update((s.metric, s.labels, s.ts) for s in more)
         mem_ts += [s.ts for s in by_metric(more, MEM.metric)]
     assert max(seen.values()) == 1, "a sample was collected twice"
@@ -166,19 +170,20 @@ def test_first_connect_backfills_then_instant_queries_follow_without_duplicates(
     assert c.health.extra["last_backfill"]["to_ms"] == now_ms  # no further backfill
 
 
-def test_a_prometheus_restart_is_backfilled(prometheus: Prometheus) -> None:
-    c = PrometheusCollector(source(prometheus.url, backfill_max_s=600, queries=[MEM, RX]))
+def test_a_prometheus_restart_is_backfilled(prometheus: Prometheus, scheduled: Scheduled) -> None:
+    """Health as the real scheduler books it; ``clock`` tells each tick's time (read once per tick)."""
+    clock = TickClock()
+    c = PrometheusCollector(source(prometheus.url, backfill_max_s=600, queries=[MEM, RX]), clock=clock)
     c.collect()
     last_ok = tick(c)[0].ts
 
     prometheus.stop()
     stopped_ms = int(time.time() * 1000)
     for failures in (1, 2, 3):
-        with pytest.raises(CollectorError) as err:
-            tick(c, 0.7)
-        assert f"cannot connect to {prometheus.url}" in str(err.value) and "Connection refused" in str(
-            err.value
-        )
+        time.sleep(0.7)
+        assert scheduled(c) == [] and isinstance(scheduled.error, CollectorError)
+        err = str(scheduled.error)
+        assert f"cannot connect to {prometheus.url}" in err and "Connection refused" in err
         assert c.health.consecutive_failures == failures and c.health.state in ("degraded", "down")
     assert c.health.state == "down"
     assert "check the url and that Prometheus is running" in (c.health.last_error or "")
@@ -187,9 +192,9 @@ def test_a_prometheus_restart_is_backfilled(prometheus: Prometheus) -> None:
     prometheus.wait_for_data("node_memory_MemAvailable_bytes")
     started_ms = int(time.time() * 1000)
     time.sleep(1.5)
-    after = c.collect()
-    now_ms = c.health.last_success_ms
-    assert now_ms is not None and c.health.state == "up"
+    after = scheduled(c)
+    now_ms = clock.now_ms
+    assert c.health.ok and c.health.last_success_ms is not None and c.health.state == "up"
     mem = by_metric(after, MEM.metric)
     ts = [s.ts for s in mem]
     assert_grid(ts, 1000)
@@ -208,8 +213,10 @@ def test_a_network_cut_is_backfilled_with_the_data_prometheus_scraped_meanwhile(
     proxy = TcpProxy(("127.0.0.1", shared_prometheus.port))
     proxy.start()
     try:
+        clock = TickClock()
         c = PrometheusCollector(
-            source(f"http://127.0.0.1:{proxy.port}", backfill_max_s=600, queries=[MEM], timeout_s=1)
+            source(f"http://127.0.0.1:{proxy.port}", backfill_max_s=600, queries=[MEM], timeout_s=1),
+            clock=clock,
         )
         c.collect()
         last_ok = tick(c)[0].ts
@@ -221,8 +228,7 @@ def test_a_network_cut_is_backfilled_with_the_data_prometheus_scraped_meanwhile(
         filled = tick(c, 0.5)
     finally:
         proxy.cut()
-    now_ms = c.health.last_success_ms
-    assert now_ms is not None
+    now_ms = clock.now_ms
     ts = [s.ts for s in filled]
     assert_grid(ts, 1000)
     assert last_ok < ts[0] <= last_ok + 1000 and ts[-1] == now_ms
@@ -233,7 +239,9 @@ def test_a_network_cut_is_backfilled_with_the_data_prometheus_scraped_meanwhile(
     )
 
 
-def test_a_long_backfill_is_split_in_windows_of_11000_points(shared_prometheus: Prometheus) -> None:
+def test_a_long_backfill_is_split_in_windows_of_11000_points(
+    shared_prometheus: Prometheus, scheduled: Scheduled
+) -> None:
     from prometheus_api_client import PrometheusConnect
 
     windows: list[tuple[float, float, str]] = []
@@ -243,15 +251,16 @@ def test_a_long_backfill_is_split_in_windows_of_11000_points(shared_prometheus: 
             windows.append((float(kw["params"]["start"]), float(kw["params"]["end"]), step))
             return super().custom_query_range(query, start_time, end_time, step, **kw)
 
+    clock = TickClock()
     c = PrometheusCollector(
-        source(shared_prometheus.url, backfill_max_s=25_000, queries=[MEM]), connect=Recording
+        source(shared_prometheus.url, backfill_max_s=25_000, queries=[MEM]), connect=Recording, clock=clock
     )
-    samples = c.collect()
-    assert c.health.state == "up"
+    samples = scheduled(c)
+    assert c.health.ok and c.health.state == "up"
     points = [round((end - start) / float(step)) + 1 for start, end, step in windows]
     assert points == [11_000, 11_000, 3001]  # 25,001 points; Prometheus refuses more than 11,000
     assert all(round(windows[i][1] + 1, 3) == windows[i + 1][0] for i in range(2))  # one grid
-    assert windows[-1][1] * 1000 == c.health.last_success_ms == samples[-1].ts  # ending at now
+    assert windows[-1][1] * 1000 == clock.now_ms == samples[-1].ts  # ending at now
 
 
 def test_a_backfill_larger_than_the_deadline_resumes_at_the_next_tick(shared_prometheus: Prometheus) -> None:
@@ -290,10 +299,12 @@ def test_nan_and_inf_are_dropped_and_counted(shared_prometheus: Prometheus) -> N
     assert c.health.extra["dropped_nonfinite_total"] == 3 and c.health.state == "up"
 
 
-def test_a_bad_query_fails_alone_and_the_source_is_degraded(shared_prometheus: Prometheus) -> None:
+def test_a_bad_query_fails_alone_and_the_source_is_degraded(
+    shared_prometheus: Prometheus, scheduled: Scheduled
+) -> None:
     bad = PromQuery(metric="broken_metric", promql="rate(node_load1[")
     c = PrometheusCollector(source(shared_prometheus.url, backfill_max_s=0, queries=[MEM, bad, RX]))
-    samples = c.collect()
+    samples = scheduled(c)
     assert {s.metric for s in samples} == {MEM.metric, RX.metric}
     assert c.health.ok and c.health.state == "degraded"
     (reason,) = c.health.extra["partial_errors"].values()
@@ -302,10 +313,10 @@ def test_a_bad_query_fails_alone_and_the_source_is_degraded(shared_prometheus: P
     assert "parse error" in reason and "fix this query's promql" in reason
 
     only_bad = PrometheusCollector(source(shared_prometheus.url, queries=[bad, bad]))
-    with pytest.raises(CollectorError) as err:
-        only_bad.collect()
-    assert "all 2 queries failed; the first, broken_metric#1: Prometheus refused the query" in str(err.value)
-    assert not only_bad.health.ok
+    assert scheduled(only_bad) == [] and isinstance(scheduled.error, CollectorError)
+    err = str(scheduled.error)
+    assert "all 2 queries failed; the first, broken_metric#1: Prometheus refused the query" in err
+    assert not only_bad.health.ok and only_bad.health.last_error == err
 
 
 def test_pulse_sources_test_against_prometheus_and_a_dead_port(

@@ -28,6 +28,7 @@ from core.runtime.scheduler import PulseScheduler
 from core.runtime.selfmetrics import SelfMetrics
 from core.runtime.spool import BufferedWriter
 from core.storage.tsdb.store import open_store
+from tests.collectors.conftest import Scheduled, TickClock
 from tests.promstack import free_port
 
 QUERIES = [PromQuery(metric=f"m{i}", promql=f"q{i}") for i in range(4)]
@@ -98,7 +99,7 @@ def serve() -> Iterator[Callable[[Handler], FakeServer]]:
         s.close()
 
 
-def collector(url: str, **kw: object) -> PrometheusCollector:
+def collector(url: str, clock: Callable[[], float] = time.time, **kw: object) -> PrometheusCollector:
     base: dict[str, object] = {
         "name": "prom",
         "url": url,
@@ -107,21 +108,21 @@ def collector(url: str, **kw: object) -> PrometheusCollector:
         "backfill_max_s": 0,
         "queries": [q.model_dump() for q in QUERIES],
     }
-    return PrometheusCollector(PrometheusSource.model_validate(base | kw))
+    return PrometheusCollector(PrometheusSource.model_validate(base | kw), clock=clock)
 
 
-def fails(c: PrometheusCollector) -> str:
-    with pytest.raises(CollectorError) as err:
-        c.collect()
-    assert not c.health.ok and c.health.last_error == str(err.value)
-    return str(err.value)
+def fails(c: PrometheusCollector, scheduled: Scheduled) -> str:
+    """One run by the real scheduler that fails with a CollectorError, booked in its own words."""
+    assert scheduled(c) == [] and isinstance(scheduled.error, CollectorError)
+    assert not c.health.ok and c.health.last_error == str(scheduled.error)
+    return str(scheduled.error)
 
 
-def test_connection_refused_is_one_quick_clear_error() -> None:
+def test_connection_refused_is_one_quick_clear_error(scheduled: Scheduled) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     c = collector(url)
     t0 = time.monotonic()
-    msg = fails(c)
+    msg = fails(c, scheduled)
     assert time.monotonic() - t0 < 1  # no retries inside the tick: the scheduler backs off
     assert msg.startswith(f"prometheus source 'prom': cannot connect to {url} (")
     assert "Connection refused" in msg and "check the url and that Prometheus is running" in msg
@@ -129,11 +130,13 @@ def test_connection_refused_is_one_quick_clear_error() -> None:
     assert c.health.extra["partial_errors"]["m3"].startswith("not queried: cannot connect")
 
 
-def test_a_slow_server_times_out_once_for_the_whole_tick(serve: Callable[[Handler], FakeServer]) -> None:
+def test_a_slow_server_times_out_once_for_the_whole_tick(
+    serve: Callable[[Handler], FakeServer], scheduled: Scheduled
+) -> None:
     srv = serve(lambda req, n: late(req, lambda: time.sleep(3)))
     c = collector(srv.url, timeout_s=0.5)
     t0 = time.monotonic()
-    msg = fails(c)
+    msg = fails(c, scheduled)
     assert time.monotonic() - t0 < 1.5
     assert msg == (
         f"prometheus source 'prom': {srv.url} did not answer within timeout_s = 0.5s; "
@@ -181,10 +184,15 @@ def test_a_slow_server_times_out_once_for_the_whole_tick(serve: Callable[[Handle
     ids=["html-login-page", "proxy-502", "not-json", "a-list", "no-data", "bad-point"],
 )
 def test_html_or_garbage_is_a_clear_error_quoting_the_body(
-    serve: Callable[[Handler], FakeServer], status: int, body: bytes, ctype: str, expected: str
+    serve: Callable[[Handler], FakeServer],
+    status: int,
+    body: bytes,
+    ctype: str,
+    expected: str,
+    scheduled: Scheduled,
 ) -> None:
     srv = serve(lambda req, n: reply(req, status, body, ctype))
-    msg = fails(collector(srv.url))
+    msg = fails(collector(srv.url), scheduled)
     assert f"prometheus source 'prom': {srv.url} " in msg and expected in msg, msg
     if body is HTML:
         quoted = msg.split(": '", 1)[1].split("'", 1)[0]
@@ -218,6 +226,7 @@ def test_a_body_cut_off_part_of_the_way_degrades_and_keeps_what_came(
 
 def test_a_range_window_prometheus_refuses_is_halved_until_it_fits(
     serve: Callable[[Handler], FakeServer],
+    scheduled: Scheduled,
 ) -> None:
     too_many = {
         "status": "error",
@@ -240,18 +249,19 @@ def test_a_range_window_prometheus_refuses_is_halved_until_it_fits(
         )
 
     srv = serve(handle)
-    c = collector(srv.url, interval_s=1, backfill_max_s=10_999, queries=[QUERIES[0].model_dump()])
+    clock = TickClock()
+    c = collector(srv.url, clock, interval_s=1, backfill_max_s=10_999, queries=[QUERIES[0].model_dump()])
     for _ in range(2):  # 11,000 points, then 5,500: refused
-        msg = fails(c)
+        msg = fails(c, scheduled)
         assert msg.endswith(
             "m0: Prometheus refused the query (HTTP 422) execution: query processing would load too many "
             "samples into memory in query execution; it could not be evaluated (too many samples?): "
             "simplify the query"
         )
-    samples = c.collect()  # 2,750 points a window: four windows
-    assert len(srv.seen) == 2 + 4 and len(samples) == 11_000
+    samples = scheduled(c)  # 2,750 points a window: four windows
+    assert len(srv.seen) == 2 + 4 and len(samples) == 11_000 and c.health.ok
     ts = [s.ts for s in samples]
-    assert ts == list(range(ts[0], ts[-1] + 1, 1000)) and ts[-1] == c.health.last_success_ms
+    assert ts == list(range(ts[0], ts[-1] + 1, 1000)) and ts[-1] == clock.now_ms
 
 
 def auth_server(serve: Callable[[Handler], FakeServer], expected: str) -> FakeServer:
@@ -267,16 +277,18 @@ def auth_server(serve: Callable[[Handler], FakeServer], expected: str) -> FakeSe
     return serve(handle)
 
 
-def test_401_without_credentials_says_which_settings_to_set(serve: Callable[[Handler], FakeServer]) -> None:
+def test_401_without_credentials_says_which_settings_to_set(
+    serve: Callable[[Handler], FakeServer], scheduled: Scheduled
+) -> None:
     srv = auth_server(serve, "Bearer s3cret")
-    msg = fails(collector(srv.url))
+    msg = fails(collector(srv.url), scheduled)
     assert msg == (
         f"prometheus source 'prom': {srv.url} answered HTTP 401 Unauthorized (text/plain): 'Unauthorized'; "
         "the server wants credentials: set basic_auth_user/basic_auth_password or bearer_token"
     )
     assert len(srv.seen) == 1 and "Authorization" not in srv.seen[0][1]
 
-    msg = fails(collector(srv.url, bearer_token="wrong"))
+    msg = fails(collector(srv.url, bearer_token="wrong"), scheduled)
     assert "HTTP 401 Unauthorized" in msg and "the configured credentials were refused" in msg
     assert "wrong" not in msg  # secrets stay out of messages
 

@@ -12,9 +12,10 @@ import pytest
 import sqlalchemy as sa
 
 from collectors.base import Collector, Health
+from core.kernel.errors import CollectFailed, CollectorError
 from core.kernel.samples import Sample, labels_of, now_ms
 from core.kernel.settings import Settings, load_settings
-from core.runtime.scheduler import PulseScheduler
+from core.runtime.scheduler import PulseScheduler, failure_reason
 from core.runtime.selfmetrics import SelfMetrics
 from core.runtime.spool import BufferedWriter
 from core.storage.engine import make_engine
@@ -221,8 +222,8 @@ def test_backoff_is_capped_and_jittered(settings: Settings, store: Store) -> Non
     sched.shutdown()
 
 
-class SelfRecording:
-    """Records its own failure before raising, as the host and postgres collectors do."""
+class Refused:
+    """Fails with a CollectorError in its own words, as the host and postgres collectors do."""
 
     name, interval = "self", 0.2
 
@@ -230,14 +231,55 @@ class SelfRecording:
         self.health = Health()
 
     def collect(self) -> list[Sample]:
-        self.health.failure("postgres at 127.0.0.1:1 refused the connection", 0.01)
-        raise RuntimeError("refused")
+        raise CollectorError("postgres at 127.0.0.1:1 refused the connection")
 
 
-def test_a_failure_the_collector_recorded_itself_is_counted_once(settings: Settings, store: Store) -> None:
-    c = SelfRecording()
+def test_a_collector_error_is_booked_once_in_the_collectors_own_words(
+    settings: Settings, store: Store
+) -> None:
+    c = Refused()
     sched = build(settings, store, [c])
     h = sched.run_collector_once("self")
     assert h.consecutive_failures == 1 and h.last_error == "postgres at 127.0.0.1:1 refused the connection"
     assert sched.run_collector_once("self").consecutive_failures == 2
+    assert value(sched, "pulse_collector_errors_total", collector="self") == 2
+    sched.shutdown()
+
+
+class TargetDown:
+    """Fails with a CollectFailed that still carries what it measured (the target's ``up`` 0)."""
+
+    name, interval = "down", 0.2
+
+    def __init__(self) -> None:
+        self.health, self.calls = Health(), 0
+
+    def collect(self) -> list[Sample]:
+        self.calls += 1
+        up = Sample(METRIC, labels_of(collector=self.name), now_ms() + self.calls, 0.0)
+        raise CollectFailed("target 127.0.0.1:1 is down", [up])
+
+
+class Subclassed(CollectFailed):
+    """A named CollectFailed (as ScrapeError, McpProbeError): shown with its name first."""
+
+
+def test_a_failed_collects_declared_samples_are_written_and_its_failure_counted_once(
+    settings: Settings, store: Store
+) -> None:
+    c = TargetDown()
+    sched = build(settings, store, [c])
+    h = sched.run_collector_once("down")
+    assert (h.ok, h.consecutive_failures, h.last_error) == (False, 1, "target 127.0.0.1:1 is down")
+    assert value(sched, "pulse_collector_errors_total", collector="down") == 1
+    sched.writer.flush()
+    df = store.select(METRIC, now_ms() - 600_000, now_ms() + 1000, step_ms=1, resolution="raw")
+    assert df.height == 1 and df["value"].to_list() == [0.0]  # the declared sample, written once
+    assert sched.run_collector_once("down").consecutive_failures == 2 and c.calls == 2
+    assert value(sched, "pulse_collector_errors_total", collector="down") == 2
+    sched.writer.flush()
+    assert stored(store) == 2
+    assert failure_reason(Subclassed("x", [])) == "Subclassed: x"
+    assert failure_reason(CollectFailed("x")) == "x" and failure_reason(CollectorError("x")) == "x"
+    assert failure_reason(ValueError("x")) == "ValueError: x"
     sched.shutdown()
