@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.kernel.errors import StorageError, StorageUnavailable
+from core.kernel.files import open_private, private_dir
 from core.kernel.samples import Sample
 from core.storage.tsdb.ingest import WriteResult
 
@@ -89,7 +90,7 @@ class BufferedWriter:
         self.store, self.max_buffer, self.metrics = store, max_buffer, metrics
         self.retry_interval_s = retry_interval_s
         self.spool_dir = Path(spool_dir)
-        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.spool_dir)
         self.stats = SpoolStats()
         self.last_error: str | None = None
         self._buf: deque[Sample] = deque()
@@ -202,7 +203,7 @@ class BufferedWriter:
         tmp = path.with_name(path.name + ".tmp")
         n = len(self._buf)
         try:
-            with open(tmp, "w", encoding="utf-8") as f:
+            with os.fdopen(open_private(tmp), "w", encoding="utf-8") as f:
                 f.write(json.dumps({"format": FORMAT, "version": VERSION, "count": n}) + "\n")
                 f.writelines(_encode(s) + "\n" for s in self._buf)
                 f.flush()

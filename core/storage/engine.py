@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DatabaseError, OperationalError
 
 from core.kernel.errors import StorageError, StorageUnavailable
+from core.kernel.files import private_dir, private_file
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -40,7 +41,8 @@ def make_engine(url: str) -> Engine:
         db = sa.make_url(url).database
         if db and db != ":memory:":
             try:
-                Path(db).parent.mkdir(parents=True, exist_ok=True)
+                private_dir(Path(db).parent)
+                private_file(Path(db))  # SQLite gives its -wal and -shm files the same mode
             except OSError as exc:
                 raise StorageError(
                     f"cannot create the folder of the SQLite database {db!r} ({exc}); "
