@@ -61,17 +61,10 @@ def body() -> None:
     except PulseError as exc:
         st.warning(f"The alert states could not be read: {md_text(exc)}", icon=":material/sync_problem:")
         return
-    for col, (label, value) in zip(
-        st.columns(3),
-        (
-            ("Firing", view.counts["firing"]),
-            ("Pending", view.counts["pending"]),
-            ("Muted", view.counts["muted"]),
-        ),
-        strict=True,
-    ):
-        col.metric(label, value, border=True)
     df = _filter(view.table)
+    counts = av.counts_of(df)  # of what the filters select, as the table below
+    for col, label in zip(st.columns(3), ("Firing", "Pending", "Muted"), strict=True):
+        col.metric(label, counts[label.lower()], border=True)
     if df.is_empty():
         st.success("No alert is firing or pending.", icon=":material/check_circle:")
         st.caption("Rules are evaluated by `pulse collect`; see docs/alerting.md to add rules and channels.")

@@ -45,7 +45,9 @@ def body() -> None:
         "Show", list(SHOW), K.INCIDENT_STATES, K.W_INCIDENT_STATES, K.QP_INCIDENT_STATES, str.capitalize, 240
     )
     try:
-        df = console.incidents.listing(SHOW[show], since_ms=None if show == "open" else tr.start_ms)
+        # open incidents opened before the range ends, whenever that was; others opened in the range
+        since = None if show == "open" else tr.start_ms
+        df = console.incidents.listing(SHOW[show], since, tr.end_ms, controls.filters)
     except PulseError as exc:
         st.warning(f"The incidents could not be read: {md_text(exc)}", icon=":material/sync_problem:")
         return
@@ -170,7 +172,7 @@ def report(incident_id: int, tr: TimeRange) -> None:
 
 def mtta(tr: TimeRange) -> None:
     st.subheader("Time to acknowledge and to resolve")
-    df = console.incidents.mtta_mttr(tr.start_ms, tr.end_ms)
+    df = console.incidents.mtta_mttr(tr.start_ms, tr.end_ms, controls.filters)
     if df.is_empty():
         st.caption(f"No incident opened in {tr.label.lower()}.")
         return

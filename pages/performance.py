@@ -59,7 +59,8 @@ def body() -> None:
         ),
         strict=True,
     ):
-        col.metric(label, value, delta, color, border=True, help=VS if delta else None)  # type: ignore[arg-type]
+        why = d.no_delta_because if label != "Calls per second" else None
+        col.metric(label, value, delta, color, border=True, help=VS if delta else why)  # type: ignore[arg-type]
 
     series = perf.series(current, tr, (by,))
     panels: tuple[tuple[str, str, Unit, dict[str, Any]], ...] = (

@@ -13,6 +13,7 @@ from core.incidents.service import IncidentService
 from core.kernel.errors import IncidentError, PermissionDenied
 from core.storage.repos.users import UserRepo
 from core.storage.tsdb import Store
+from core.views import ALL, Filters
 from core.views import incidents as iv
 
 if TYPE_CHECKING:
@@ -27,16 +28,22 @@ class Incidents:
             store.engine, console.settings.alerting.incidents, metrics=console.rule_metrics
         )
 
-    def listing(self, states: tuple[str, ...] = (), since_ms: int | None = None) -> pl.DataFrame:
-        return iv.incident_list(self._svc, self._c.scope, states, since_ms)
+    def listing(
+        self,
+        states: tuple[str, ...] = (),
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+        filters: Filters = ALL,
+    ) -> pl.DataFrame:
+        return iv.incident_list(self._svc, self._c.scope, states, since_ms, until_ms, filters)
 
     def detail(self, incident_id: int) -> iv.DetailFrames:
         frames = iv.detail_frames(self._svc, incident_id)
         self._visible(frames.detail.incident.teams, incident_id)
         return frames
 
-    def mtta_mttr(self, start_ms: int, end_ms: int) -> pl.DataFrame:
-        return iv.mtta_mttr(self._svc, start_ms, end_ms, self._c.scope)
+    def mtta_mttr(self, start_ms: int, end_ms: int, filters: Filters = ALL) -> pl.DataFrame:
+        return iv.mtta_mttr(self._svc, start_ms, end_ms, self._c.scope, filters)
 
     def report(self, incident_id: int) -> Report:
         self.detail(incident_id)

@@ -85,12 +85,16 @@ def current_alerts(
     )
     order = pl.col("state").replace_strict(STATE_ORDER, default=3, return_dtype=pl.Int64)
     df = df.sort([order, "priority", "since"], descending=[False, True, False])
-    counts = {
-        "firing": df.filter(pl.col("state") == "firing").height,
-        "pending": df.filter(pl.col("state") == "pending").height,
-        "muted": df.filter(pl.col("muted").is_not_null() & (pl.col("state") != "resolved")).height,
+    return AlertsView(df, counts_of(df))
+
+
+def counts_of(table: pl.DataFrame) -> dict[str, int]:
+    """Firing, pending and muted alerts of an alert table (after whatever filter the page applied)."""
+    return {
+        "firing": table.filter(pl.col("state") == "firing").height,
+        "pending": table.filter(pl.col("state") == "pending").height,
+        "muted": table.filter(pl.col("muted").is_not_null() & (pl.col("state") != "resolved")).height,
     }
-    return AlertsView(df, counts)
 
 
 def _row(

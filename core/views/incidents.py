@@ -11,10 +11,23 @@ from core.incidents.report_charts import chart_data
 from core.incidents.report_export import alerts_csv, timeline_csv, to_markdown
 from core.incidents.service import IncidentService
 from core.kernel.records.incidents import IncidentDetail
+from core.views import ALL, Filters
 from core.views.scope import Reader
 
 TS = pl.Datetime("ms", "UTC")
 NO_TEAM = "(no team)"
+
+
+def touching(df: pl.DataFrame, filters: Filters) -> pl.DataFrame:
+    """Incidents whose impact touches the filters' teams, servers and hosts (each filter that is set)."""
+    for col, wanted in (
+        ("teams", filters.teams),
+        ("server_names", filters.servers),
+        ("host_names", filters.hosts),
+    ):
+        if wanted:
+            df = df.filter(pl.col(col).list.eval(pl.element().is_in(list(wanted))).list.any())
+    return df
 
 
 def incident_list(
@@ -22,31 +35,41 @@ def incident_list(
     teams: frozenset[str] | None,
     states: tuple[str, ...] = (),
     since_ms: int | None = None,
+    until_ms: int | None = None,
+    filters: Filters = ALL,
 ) -> pl.DataFrame:
-    """Incidents the user may see (team scoping: incidents touching one of their teams)."""
-    df = svc.list(states=states, teams=sorted(teams or ()), since_ms=since_ms)
+    """Incidents the user may see (team scoping: incidents touching one of their teams), opened in
+    [since, until), touching the sidebar's filters."""
+    df = svc.list(states=states, teams=sorted(teams or ()), since_ms=since_ms, until_ms=until_ms)
     if teams is not None and not teams:  # a user of no team sees no team's incidents
         df = df.head(0)
-    return df.with_columns(
-        pl.col("teams").list.join(", ").replace("", NO_TEAM).alias("teams"),
-        *(pl.col(c).cast(TS).alias(c.removesuffix("_ms")) for c in ("opened_ms", "acked_ms", "resolved_ms")),
-    ).select(
-        "id",
-        "level",
-        "title",
-        "state",
-        "severity",
-        "teams",
-        "assignee",
-        "opened",
-        "acked",
-        "resolved",
-        "firing_count",
-        "alert_count",
-        "servers",
-        "hosts",
-        "users",
-        "priority",
+    return (
+        touching(df, filters)
+        .with_columns(
+            pl.col("teams").list.join(", ").replace("", NO_TEAM).alias("teams"),
+            *(
+                pl.col(c).cast(TS).alias(c.removesuffix("_ms"))
+                for c in ("opened_ms", "acked_ms", "resolved_ms")
+            ),
+        )
+        .select(
+            "id",
+            "level",
+            "title",
+            "state",
+            "severity",
+            "teams",
+            "assignee",
+            "opened",
+            "acked",
+            "resolved",
+            "firing_count",
+            "alert_count",
+            "servers",
+            "hosts",
+            "users",
+            "priority",
+        )
     )
 
 
@@ -112,8 +135,11 @@ def report_files(svc: IncidentService, incident_id: int, reader: Reader | None) 
     return ReportFiles(to_markdown(r, charts), timeline_csv(r), alerts_csv(r))
 
 
-def mtta_mttr(svc: IncidentService, start_ms: int, end_ms: int, teams: frozenset[str] | None) -> pl.DataFrame:
+def mtta_mttr(
+    svc: IncidentService, start_ms: int, end_ms: int, teams: frozenset[str] | None, filters: Filters = ALL
+) -> pl.DataFrame:
     df = svc.mtta_mttr(start_ms, end_ms)
-    if teams is not None and "team" in df.columns:
-        df = df.filter(pl.col("team").is_in(sorted(teams)))
+    for allowed in (teams, frozenset(filters.teams) if filters.teams else None):
+        if allowed is not None and "team" in df.columns:
+            df = df.filter(pl.col("team").is_in(sorted(allowed)))
     return df

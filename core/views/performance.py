@@ -116,6 +116,7 @@ class Summary:
     p50: float | None
     p95: float | None
     p99: float | None
+    samples: int = 0  # (bucket, series) pairs with data: how much the summary rests on
 
 
 def summarize(buckets: pl.DataFrame, tr: TimeRange) -> Summary:
@@ -129,6 +130,7 @@ def summarize(buckets: pl.DataFrame, tr: TimeRange) -> Summary:
         calls_per_s=calls / (tr.span_ms / 1000),
         error_ratio=errors / calls if calls else None,
         **{q: row[q] for q in QUANTILES},
+        samples=buckets.height,
     )
 
 
@@ -140,9 +142,26 @@ class Comparison:
     error_ratio_pp: float | None
     p95_pct: float | None
     p99_pct: float | None
+    no_delta_because: str | None = None  # why there are no changes to show
+
+
+MIN_COVERAGE = 0.5  # a previous period with under half the data of this one is no baseline
+
+
+def thin_baseline(current: int, previous: int) -> str | None:
+    """Why a previous period of ``previous`` data points is no baseline for ``current`` ones, or None."""
+    if current and previous < MIN_COVERAGE * current:
+        return (
+            f"No change shown: the previous period holds {previous} data points against {current} in this "
+            "one (under half), so a percentage would mislead."
+        )
+    return None
 
 
 def compare(current: Summary, previous: Summary) -> Comparison:
+    why = thin_baseline(current.samples, previous.samples)
+    if why:
+        return Comparison(None, None, None, None, why)
     pp = None
     if current.error_ratio is not None and previous.error_ratio is not None:
         pp = (current.error_ratio - previous.error_ratio) * 100
@@ -173,7 +192,12 @@ TABLE_SCHEMA: dict[str, Any] = {
 def _per_tool(buckets: pl.DataFrame, tr: TimeRange) -> pl.DataFrame:
     return (
         buckets.group_by(TOOL_KEYS)
-        .agg(pl.col("host").drop_nulls().first(), pl.col("team").drop_nulls().first(), *_aggregates())
+        .agg(
+            pl.col("host").drop_nulls().first(),
+            pl.col("team").drop_nulls().first(),
+            *_aggregates(),
+            pl.len().alias("points"),
+        )
         .with_columns((pl.col("calls") / (tr.span_ms / 1000)).alias("calls_per_s"), _error_ratio())
     )
 
@@ -188,16 +212,19 @@ def tool_table(buckets: pl.DataFrame, previous: pl.DataFrame, tr: TimeRange) -> 
         pl.col("calls").alias("prev_calls"),
         pl.col("error_ratio").alias("prev_er"),
         pl.col("p95").alias("prev_p95"),
+        pl.col("points").alias("prev_points"),
     )
     out = cur.join(prev, on=TOOL_KEYS, how="left", nulls_equal=True)
+    # a tool whose previous period holds under half the data points of this one gets no change
+    enough = pl.col("prev_points").fill_null(0) >= MIN_COVERAGE * pl.col("points")
 
     def pct(now: str, before: str) -> pl.Expr:
-        base = pl.when(pl.col(before) != 0).then(pl.col(before))
+        base = pl.when((pl.col(before) != 0) & enough).then(pl.col(before))
         return (pl.col(now) - base) / base.abs() * 100
 
     out = out.with_columns(
         pct("calls", "prev_calls").alias("calls_delta_pct"),
-        ((pl.col("error_ratio") - pl.col("prev_er")) * 100).alias("error_ratio_delta_pp"),
+        pl.when(enough).then((pl.col("error_ratio") - pl.col("prev_er")) * 100).alias("error_ratio_delta_pp"),
         pct("p95", "prev_p95").alias("p95_delta_pct"),
     )
     return conform(out, TABLE_SCHEMA).sort("calls", descending=True)

@@ -136,7 +136,9 @@ def test_silence_an_alert_from_the_page(app: AppFactory, alerting_url: str) -> N
     assert [s.value for s in at.subheader][0].startswith("HostCPUHigh")
     at.text_area[0].set_value('alertname="HostCPUHigh"\nhost="gpu-1"')
     at.text_input[0].set_value("kernel upgrade, rebooting")
-    at.button[0].click().run()  # the form's submit button
+    next(b for b in at.button if b.label == "Preview").click().run()
+    assert any("This silence matches 1 of your alerts now" in i.value for i in at.info)
+    next(b for b in at.button if b.label == "Silence").click().run()
     assert not at.exception
     assert any("Silenced until" in s.value for s in at.success)
     at = app(alerting_url, ALERTS)

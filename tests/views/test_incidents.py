@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import polars as pl
+
 from core.incidents.service import IncidentService
 from core.kernel.records.alerts import Alert
 from core.storage.tsdb import Store
@@ -37,3 +39,31 @@ def test_list_detail_report_and_scoping(store: Store, clock: FakeClock) -> None:
     assert b"'=HYPERLINK" in files.timeline_csv and b"\n=HYPERLINK" not in files.timeline_csv
     m = mtta_mttr(svc, clock.ms - 3_600_000, clock.ms + 3_600_000, frozenset({"a"}))
     assert set(m["team"].to_list()) <= {"a"} and m["mtta_median_s"].to_list() == [120.0]
+
+
+def test_the_sidebar_filters_select_the_incidents_they_touch() -> None:
+    from core.views import Filters
+    from core.views.incidents import touching
+
+    df = pl.DataFrame(
+        {
+            "id": [1, 2, 3],
+            "teams": [["a"], ["b"], ["a", "b"]],
+            "server_names": [["s1"], ["s2"], ["s3"]],
+            "host_names": [["h1"], ["h2"], ["h1", "h2"]],
+        }
+    )
+    assert touching(df, Filters())["id"].to_list() == [1, 2, 3]
+    assert touching(df, Filters(teams=("b",)))["id"].to_list() == [2, 3]
+    assert touching(df, Filters(servers=("s1",)))["id"].to_list() == [1]
+    assert touching(df, Filters(hosts=("h2",), teams=("a",)))["id"].to_list() == [3]
+
+
+def test_alert_counts_follow_the_filtered_table() -> None:
+    from core.views.alerts import counts_of
+
+    table = pl.DataFrame(
+        {"state": ["firing", "firing", "pending", "resolved"], "muted": [None, "silenced by x", None, "y"]}
+    )
+    assert counts_of(table) == {"firing": 2, "pending": 1, "muted": 1}
+    assert counts_of(table.head(1)) == {"firing": 1, "pending": 0, "muted": 0}

@@ -357,6 +357,28 @@ def test_delta_against_the_previous_period(store: Store, put: Put) -> None:
     assert row["p95_delta_pct"] == pytest.approx(-50.0, abs=1)
 
 
+def test_no_delta_when_the_previous_period_holds_under_half_the_data(store: Store, put: Put) -> None:
+    """Calls started 10 minutes before the current hour: +35142% would mislead, so no change is shown."""
+    lb = {
+        "server": "s1",
+        "host": "h1",
+        "team": "t1",
+        "gen_ai_tool_name": "t",
+        "mcp_method_name": "tools/call",
+    }
+    put("mcp_server_tool_calls_total", lambda i: i * 60.0, minutes=70, **lb)
+    store.run_rollups()
+    tr = last_hour()
+    cur, prev = perf.tool_buckets(store, tr, Filters()), perf.tool_buckets(store, tr.previous(), Filters())
+    now, before = perf.summarize(cur, tr), perf.summarize(prev, tr.previous())
+    assert now.calls > 0 and before.calls > 0 and before.samples < now.samples / 2
+    delta = perf.compare(now, before)
+    assert delta.calls_pct is None and delta.p95_pct is None and delta.error_ratio_pp is None
+    assert delta.no_delta_because is not None and "under half" in delta.no_delta_because
+    row = perf.tool_table(cur, prev, tr).row(0, named=True)
+    assert row["calls_delta_pct"] is None and row["error_ratio_delta_pp"] is None
+
+
 def test_group_quantiles_are_call_weighted(store: Store, put: Put) -> None:
     tool(put, "busy", rate=3.0, errors=0.0, p95=0.1)
     tool(put, "rare", rate=1.0, errors=0.0, p95=0.5)

@@ -194,6 +194,8 @@ LIST_SCHEMA = pl.Schema(
         "servers": pl.Int64(),
         "hosts": pl.Int64(),
         "last_alert_ms": pl.Int64(),
+        "server_names": pl.List(pl.Utf8),
+        "host_names": pl.List(pl.Utf8),
     }
 )
 
@@ -245,6 +247,8 @@ def list_incidents(
             "servers": len(i.impact.servers),
             "hosts": len(i.impact.hosts),
             "last_alert_ms": i.last_alert_ms,
+            "server_names": list(i.impact.servers),
+            "host_names": list(i.impact.hosts),
         }
         for i in rows
     ]
