@@ -69,7 +69,7 @@ def test_sign_in_chart_time_range_csv_and_sign_out(server: str, e2e_store: tuple
         page.set_default_timeout(30_000)
 
         page.goto(server)
-        expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=30_000)  # a cold server
         sign_in(page, "admin", USERS["admin"][2])
         page.wait_for_selector(POINT, state="attached", timeout=60_000)
         expect(page.get_by_role("heading", name="Health", exact=True)).to_be_visible()
