@@ -50,7 +50,8 @@ def download(df: pl.DataFrame, view: str, tr: TimeRange) -> None:
         return
     st.download_button(
         "CSV",
-        data=export.to_csv_bytes(df),
+        # made when clicked (deferred): no file is published under /media/ for every table on every run
+        data=lambda: export.to_csv_bytes(df),
         file_name=export.file_name(view, tr.start_ms, tr.end_ms),
         mime="text/csv",
         on_click="ignore",
