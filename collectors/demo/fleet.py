@@ -250,4 +250,5 @@ def host_values(
         "host_disk_utilization_ratio": rounded(disk / p.disk_total, 4),
         "host_network_receive_bytes_total": _network(p, sched, t, "rx", 1.0),
         "host_network_transmit_bytes_total": _network(p, sched, t, "tx", 0.6),
+        "machine_cpu_cores": np.broadcast_to(p.cores, shape),
     }

@@ -23,6 +23,7 @@ HOST_METRICS: list[tuple[str, Extra]] = [
     ("host_disk_utilization_ratio", {"mountpoint": "/"}),
     ("host_network_receive_bytes_total", {"device": "eth0"}),
     ("host_network_transmit_bytes_total", {"device": "eth0"}),
+    ("machine_cpu_cores", {}),  # cAdvisor's name: the host's CPU capacity, for consolidation
 ]
 PROBE = "mcp_client_operation_duration_seconds"
 SERVER_METRICS: list[tuple[str, Extra]] = [

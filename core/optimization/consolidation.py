@@ -102,8 +102,14 @@ def _cp_sat(
             m.add_implication(x[i, b], y[b])
             m.add_hint(x[i, b], hint.get(it.name) == bins[b].name)
     for b, bn in enumerate(bins):
-        m.add(sum(math.ceil(it.cpu * SCALE_CPU) * x[i, b] for i, it in enumerate(items)) <= int(bn.cpu * SCALE_CPU) * y[b])
-        m.add(sum(math.ceil(it.memory * SCALE_MEM) * x[i, b] for i, it in enumerate(items)) <= int(bn.memory * SCALE_MEM) * y[b])
+        m.add(
+            sum(math.ceil(it.cpu * SCALE_CPU) * x[i, b] for i, it in enumerate(items))
+            <= int(bn.cpu * SCALE_CPU) * y[b]
+        )
+        m.add(
+            sum(math.ceil(it.memory * SCALE_MEM) * x[i, b] for i, it in enumerate(items))
+            <= int(bn.memory * SCALE_MEM) * y[b]
+        )
     weight = len(items) + 1  # one host outweighs moving every server at the default move cost
     moves = [x[i, b] for i, it in enumerate(items) for b, bn in enumerate(bins) if bn.name != it.host]
     per_move = max(1, round(s.move_cost * weight)) if s.move_cost > 0 else 0
@@ -114,7 +120,9 @@ def _cp_sat(
     status = solver.solve(m)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
-    out = {it.name: bins[b].name for i, it in enumerate(items) for b in range(len(bins)) if solver.value(x[i, b])}
+    out = {
+        it.name: bins[b].name for i, it in enumerate(items) for b in range(len(bins)) if solver.value(x[i, b])
+    }
     optimal = status == cp_model.OPTIMAL
     if optimal and per_move * len(items) < weight:  # moves cannot outweigh a host: host count optimal
         bound = len(set(out.values()))
@@ -123,7 +131,9 @@ def _cp_sat(
     return out, "cp-sat optimal" if optimal else "cp-sat feasible", bound
 
 
-def pack(items: Sequence[Item], bins: Sequence[Bin], settings: ConsolidationSettings | None = None) -> Packing:
+def pack(
+    items: Sequence[Item], bins: Sequence[Bin], settings: ConsolidationSettings | None = None
+) -> Packing:
     """Pack ``items`` onto as few of ``bins`` as possible; see the module docstring."""
     s = settings or ConsolidationSettings()
     started = time.perf_counter()
@@ -139,7 +149,9 @@ def pack(items: Sequence[Item], bins: Sequence[Bin], settings: ConsolidationSett
             assignment, method, bound = got
     used = tuple(sorted(set(assignment.values())))
     lb = max(lower_bound(fits, bins), bound)
-    moves = tuple(sorted((it.name, it.host, assignment[it.name]) for it in fits if assignment[it.name] != it.host))
+    moves = tuple(
+        sorted((it.name, it.host, assignment[it.name]) for it in fits if assignment[it.name] != it.host)
+    )
     return Packing(
         assignment=assignment,
         hosts_used=used,

@@ -52,10 +52,13 @@ class IdleSettings(Section):
     idle_hours: float = Field(24, ge=1, le=24 * 30, description="Look-back without activity (hours)")
     max_calls: float = Field(0, ge=0, description="At most this many tool calls in the look-back")
     max_cpu_cores: float = Field(
-        0.02, ge=0, le=64, description="Peak CPU (cores) below which a server does no work"
+        0.1, ge=0, le=64, description="Peak CPU (cores) below which a server does no work (background only)"
     )
     host_target_utilization: float = Field(
-        0.5, gt=0, le=1, description="Hosts whose p95 CPU and memory utilization stay below this are underused"
+        0.5,
+        gt=0,
+        le=1,
+        description="Hosts whose p95 CPU and memory utilization stay below this are underused",
     )
 
 

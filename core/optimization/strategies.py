@@ -26,14 +26,19 @@ THROTTLED = 0.01  # share of throttled CFS periods above which observed CPU usag
 class StrategySettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    cpu_percentile: float = Field(95, ge=50, le=100, description="Percentile of CPU usage for the CPU request")
+    cpu_percentile: float = Field(
+        95, ge=50, le=100, description="Percentile of CPU usage for the CPU request"
+    )
     memory_buffer_percentage: float = Field(
         15, ge=0, le=200, description="Headroom over the memory peak for the memory limit (%)"
     )
     points_required: int = Field(100, ge=1, le=100_000, description="Raw samples needed for a recommendation")
     history_hours_required: float = Field(3, ge=0, le=24 * 90, description="History needed (hours)")
     oom_bump_factor: float = Field(
-        1.5, ge=1, le=10, description="After OOM kills, the memory limit is at least the current one times this"
+        1.5,
+        ge=1,
+        le=10,
+        description="After OOM kills, the memory limit is at least the current one times this",
     )
     min_cpu_cores: float = Field(0.01, ge=0, le=8, description="Smallest CPU request recommended (cores)")
     min_memory_mib: float = Field(32, ge=0, le=65_536, description="Smallest memory recommended (MiB)")

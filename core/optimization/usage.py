@@ -48,7 +48,9 @@ def _keyed(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(missing).filter(pl.col("server").is_not_null())
 
 
-def _per_server(reader: Reader, metric: str, start: int, end: int, step: int, over: str, f: Filters) -> pl.DataFrame:
+def _per_server(
+    reader: Reader, metric: str, start: int, end: int, step: int, over: str, f: Filters
+) -> pl.DataFrame:
     return _keyed(reader.select(selector(metric, f), start, end, step_ms=step, over_time=over))
 
 
@@ -64,7 +66,9 @@ def buckets(reader: Reader, start_ms: int, end_ms: int, step_ms: int, filters: F
     for name, (metric, over) in parts.items():
         df = _per_server(reader, metric, start_ms, end_ms, step_ms, over, filters)
         df = df.group_by("ts", *KEYS).agg(pl.col("value").max().alias(name))
-        out = df if out is None else out.join(df, on=["ts", *KEYS], how="full", coalesce=True, nulls_equal=True)
+        out = (
+            df if out is None else out.join(df, on=["ts", *KEYS], how="full", coalesce=True, nulls_equal=True)
+        )
     assert out is not None
     return out.sort(*KEYS, "ts", nulls_last=True)
 

@@ -141,7 +141,7 @@ def test_values_do_not_depend_on_backfill_start() -> None:
 
 def test_series_count_in_expected_range(demo: DemoCollector) -> None:
     topo = demo.topology
-    expected = 11 * len(topo.hosts) + 14 * len(topo.servers) + 5 * len(topo.tools) + 2 * len(topo.teams)
+    expected = 12 * len(topo.hosts) + 14 * len(topo.servers) + 5 * len(topo.tools) + 2 * len(topo.teams)
     assert demo.series_count() == expected
     assert 600 <= demo.series_count() <= 900
     bigger = DemoCollector(DemoSettings(hosts=12, servers_per_host=10))

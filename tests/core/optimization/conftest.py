@@ -28,9 +28,7 @@ def demo() -> DemoCollector:
 def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     """The default demo fleet from START to END every 5 minutes, rolled up; 'now' is END."""
     folder: Path = tmp_path_factory.mktemp("optimization")
-    settings = load_settings(
-        database_url=f"sqlite:///{folder}/pulse.db", demo={"backfill_step_s": STEP_S}
-    )
+    settings = load_settings(database_url=f"sqlite:///{folder}/pulse.db", demo={"backfill_step_s": STEP_S})
     clock = lambda: END / 1000  # noqa: E731
     store = open_store(settings, clock=clock)
     backfill_demo(store, settings, days=14, progress=False, clock=clock)

@@ -64,7 +64,12 @@ def test_matches_brute_force_on_random_two_dimensional_instances(seed: int) -> N
 def test_moves_are_minimised_among_optimal_packings() -> None:
     # two hosts suffice; the two items already on h0 stay there
     bins = [Bin("h0", 4.0, 16 * GIB), Bin("h1", 4.0, 16 * GIB), Bin("h2", 4.0, 16 * GIB)]
-    items = [Item("a", 2.0, GIB, "h0"), Item("b", 2.0, GIB, "h0"), Item("c", 1.0, GIB, "h1"), Item("d", 1.0, GIB, "h2")]
+    items = [
+        Item("a", 2.0, GIB, "h0"),
+        Item("b", 2.0, GIB, "h0"),
+        Item("c", 1.0, GIB, "h1"),
+        Item("d", 1.0, GIB, "h2"),
+    ]
     got = pack(items, bins)
     assert len(got.hosts_used) == 2 and got.assignment["a"] == got.assignment["b"] == "h0"
     assert len(got.moves) == 1 and got.gap == 0.0
