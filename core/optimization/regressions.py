@@ -13,6 +13,7 @@ its seasonal baseline and the marker for a chart.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,16 +32,22 @@ HOUR_MS = 3_600_000
 class RegressionSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    window_days: float = Field(14, ge=0.25, le=90, description="History searched (days)")
+    window_days: float = Field(7, ge=0.25, le=90, description="History searched (days)")
     step_s: int = Field(300, ge=60, le=3600, description="Bucket width of the searched series (s)")
     penalty: float = Field(
         8.0, gt=0, le=1000, description="Change-point penalty, times noise variance times log n"
     )
     min_ratio: float = Field(1.5, gt=1, le=100, description="Smallest latency level change reported (ratio)")
     min_error_increase: float = Field(
-        0.05, gt=0, le=1, description="Smallest error-ratio increase reported (absolute)"
+        0.1, gt=0, le=1, description="Smallest error-ratio increase reported (absolute)"
     )
-    min_duration_min: float = Field(30, ge=5, le=10_080, description="Shortest regression reported (minutes)")
+    min_duration_min: float = Field(
+        60, ge=5, le=10_080, description="Shortest latency regression reported (minutes)"
+    )
+    min_error_duration_min: float = Field(
+        20, ge=5, le=10_080, description="Shortest error-ratio rise reported (minutes)"
+    )
+    error_z: float = Field(10.0, gt=0, le=100, description="Binomial z-score an error-ratio rise must reach")
     cause_within_min: float = Field(30, ge=1, le=1440, description="How far a deploy or config change may be")
 
 
@@ -81,9 +88,13 @@ def noise_sd(x: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2)) if d.size else 0.0
 
 
-def change_points(x: np.ndarray, penalty: float, min_size: int) -> list[int]:
-    """Indexes where a new segment starts (ruptures KernelCPD, linear kernel, penalised)."""
-    n, sd = x.size, noise_sd(x)
+def change_points(x: np.ndarray, penalty: float, min_size: int, sd: float | None = None) -> list[int]:
+    """Indexes where a new segment starts (ruptures KernelCPD, linear kernel, penalised).
+
+    ``sd`` is the noise level (default: from the median absolute first difference).
+    """
+    n = x.size
+    sd = noise_sd(x) if sd is None else sd
     if n < 2 * min_size or sd <= 0:
         return []
     algo = rpt.KernelCPD(kernel="linear", min_size=min_size).fit(x.reshape(-1, 1))
@@ -95,19 +106,51 @@ def _segments(x: np.ndarray, breaks: list[int]) -> list[tuple[int, int, float]]:
     return [(a, b, float(np.median(x[a:b]))) for a, b in zip(edges, edges[1:], strict=False)]
 
 
-def _findings(x: np.ndarray, s: RegressionSettings, log: bool) -> list[tuple[slice, slice, int | None]]:
+Significant = Callable[[slice, slice], bool]
+
+
+def _findings(
+    x: np.ndarray, s: RegressionSettings, significant: Significant, minutes: float, sd: float | None = None
+) -> list[tuple[slice, slice, int | None]]:
     """(segment before, segment after, index of the recovery or None) of each significant rise."""
-    min_size = max(2, int(s.min_duration_min * 60 / s.step_s))
-    segs = _segments(x, change_points(x, s.penalty, min_size))
+    min_size = max(2, int(minutes * 60 / s.step_s))
+    segs = _segments(x, change_points(x, s.penalty, min_size, sd))
     out = []
     for i in range(1, len(segs)):
         (pa, pb, before), (a, b, after) = segs[i - 1], segs[i]
-        rise = after - before
-        big = rise >= np.log(s.min_ratio) if log else rise >= s.min_error_increase and after >= 2 * before
-        if big:
+        if after > before and significant(slice(pa, pb), slice(a, b)):
+            rise = after - before
             back = next((segs[j][0] for j in range(i + 1, len(segs)) if segs[j][2] - before < rise / 2), None)
             out.append((slice(pa, pb), slice(a, b), back))
     return out
+
+
+def _latency_rise(raw: np.ndarray, resid: np.ndarray, s: RegressionSettings) -> Significant:
+    def test(before: slice, after: slice) -> bool:
+        shift = np.median(resid[after]) - np.median(resid[before])
+        return bool(
+            shift >= np.log(s.min_ratio) and np.median(raw[after]) >= s.min_ratio * np.median(raw[before])
+        )
+
+    return test
+
+
+def _error_rise(calls: np.ndarray, errors: np.ndarray, s: RegressionSettings) -> Significant:
+    """More errors after than the series' usual ratio explains (binomial z-score), by enough.
+
+    The usual ratio is taken over the whole series but the segment, not just the segment before
+    it, which may be short and error-free by chance.
+    """
+    total_calls, total_errors = calls.sum(), errors.sum()
+
+    def test(before: slice, after: slice) -> bool:
+        n1, e1 = calls[after].sum(), errors[after].sum()
+        p0 = (total_errors - e1) / max(total_calls - n1, 1.0)
+        p1 = e1 / max(n1, 1.0)
+        z = (e1 - n1 * p0) / np.sqrt(max(n1 * p0 * (1 - p0), 1.0))
+        return bool(z >= s.error_z and p1 - p0 >= s.min_error_increase and p1 >= 2 * p0)
+
+    return test
 
 
 def _series(b: pl.DataFrame, step_ms: int) -> dict[tuple[str, str], pl.DataFrame]:
@@ -128,6 +171,39 @@ def _tie(
     )
 
 
+def _finding(
+    server: str,
+    tool: str,
+    metric: str,
+    ts: np.ndarray,
+    raw: np.ndarray,
+    hit: tuple[slice, slice, int | None],
+    chart: pl.DataFrame,
+    events: pl.DataFrame,
+    s: RegressionSettings,
+) -> Regression:
+    seg0, seg1, back = hit
+    start = int(ts[seg1.start])
+    cause, cause_ms, detail = _tie(events, server, start, s)
+    before, after = float(np.mean(raw[seg0])), float(np.mean(raw[seg1]))
+    if metric == "p95_latency":
+        before, after = float(np.median(raw[seg0])), float(np.median(raw[seg1]))
+    return Regression(
+        server=server,
+        tool=tool,
+        metric=metric,
+        start_ms=start,
+        end_ms=None if back is None else int(ts[back]),
+        before=before,
+        after=after,
+        ratio=after / before if before > 0 else float("inf"),
+        cause=cause,
+        cause_ms=cause_ms,
+        cause_detail=detail,
+        chart=chart,
+    )
+
+
 def detect(
     buckets: pl.DataFrame, events: pl.DataFrame, settings: RegressionSettings | None = None
 ) -> list[Regression]:
@@ -136,37 +212,25 @@ def detect(
     found: list[Regression] = []
     for (server, tool), g in _series(buckets, s.step_s * 1000).items():
         lat = g.filter(pl.col("p95").is_not_null() & (pl.col("p95") > 0))
-        err = g.filter(pl.col("calls") > 0).with_columns((pl.col("errors") / pl.col("calls")).alias("ratio"))
-        for metric, frame, col, log in (
-            ("p95_latency", lat, "p95", True),
-            ("error_ratio", err, "ratio", False),
-        ):
-            if frame.height < 4:
-                continue
-            ts, raw = frame["ts_ms"].to_numpy(), frame[col].to_numpy().astype(np.float64)
-            y = np.log(raw) if log else raw
-            base = seasonal_baseline(ts, y) if log else np.full_like(y, float(np.median(y)))
-            for seg0, seg1, back in _findings(y - base, s, log):
-                start = int(ts[seg1.start])
-                cause, cause_ms, detail = _tie(events, server, start, s)
-                before, after = float(np.median(raw[seg0])), float(np.median(raw[seg1]))
-                chart = pl.DataFrame({"ts_ms": ts, "value": raw, "baseline": np.exp(base) if log else base})
-                found.append(
-                    Regression(
-                        server=server,
-                        tool=tool,
-                        metric=metric,
-                        start_ms=start,
-                        end_ms=None if back is None else int(ts[back]),
-                        before=before,
-                        after=after,
-                        ratio=after / before if before > 0 else float("inf"),
-                        cause=cause,
-                        cause_ms=cause_ms,
-                        cause_detail=detail,
-                        chart=chart,
-                    )
-                )
+        if lat.height >= 4:
+            ts, raw = lat["ts_ms"].to_numpy(), lat["p95"].to_numpy().astype(np.float64)
+            base = seasonal_baseline(ts, np.log(raw))
+            resid = np.log(raw) - base
+            hits = _findings(resid, s, _latency_rise(raw, resid, s), s.min_duration_min)
+            chart = pl.DataFrame({"ts_ms": ts, "value": raw, "baseline": np.exp(base)})
+            found += [_finding(server, tool, "p95_latency", ts, raw, h, chart, events, s) for h in hits]
+        err = g.filter(pl.col("calls") > 0)
+        if err.height >= 4:
+            ts, calls = err["ts_ms"].to_numpy(), err["calls"].to_numpy().astype(np.float64)
+            errors = err["errors"].fill_null(0).to_numpy().astype(np.float64)
+            ratio = errors / calls
+            p = max(errors.sum(), 1.0) / calls.sum()  # binomial noise: most buckets count no error at all
+            sd = max(noise_sd(ratio), float(np.sqrt(p * (1 - p) / np.median(calls))))
+            hits = _findings(ratio, s, _error_rise(calls, errors, s), s.min_error_duration_min, sd)
+            chart = pl.DataFrame(
+                {"ts_ms": ts, "value": ratio, "baseline": np.full_like(ratio, np.median(ratio))}
+            )
+            found += [_finding(server, tool, "error_ratio", ts, ratio, h, chart, events, s) for h in hits]
     return sorted(found, key=lambda r: (r.start_ms, r.server, r.tool))
 
 
