@@ -175,11 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
     cli_users.configure(
         sub.add_parser("users", help="manage dashboard users: list, add, reset-password, ...")
     )
-    from core import cli_channels, cli_rules
+    from core import cli_channels, cli_recommend, cli_rules
 
     cli_channels.configure(sub.add_parser("channels", help="list notification channels, or send a test"))
 
     cli_rules.configure(sub.add_parser("rules", help="check rule files; export to / import from Prometheus"))
+    cli_recommend.configure(sub.add_parser("recommend", help="right-sizing, idle, consolidation, regressions"))
     return p
 
 
