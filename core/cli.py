@@ -180,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_channels.configure(sub.add_parser("channels", help="list notification channels, or send a test"))
 
     cli_rules.configure(sub.add_parser("rules", help="check rule files; export to / import from Prometheus"))
-    cli_recommend.configure(sub.add_parser("recommend", help="right-sizing, idle, consolidation, regressions"))
+    cli_recommend.configure(sub.add_parser("recommend", help="right-sizing, idle, consolidation, regression"))
     return p
 
 
