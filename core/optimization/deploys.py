@@ -62,7 +62,7 @@ def config_events(
         )
     if not frames:
         return pl.DataFrame(schema=EVENT_SCHEMA)
-    return pl.concat(frames).cast(EVENT_SCHEMA).sort("server", "ts_ms")
+    return pl.concat(frames).cast(pl.Schema(EVENT_SCHEMA)).sort("server", "ts_ms")
 
 
 def change_events(
@@ -73,7 +73,7 @@ def change_events(
         deploy_events(reader, start_ms, end_ms, step_ms, filters),
         config_events(reader, start_ms, end_ms, step_ms, filters),
     ]
-    return pl.concat(both).cast(EVENT_SCHEMA).sort("server", "ts_ms")
+    return pl.concat(both).cast(pl.Schema(EVENT_SCHEMA)).sort("server", "ts_ms")
 
 
 def nearest(events: pl.DataFrame, server: str, ts_ms: int, within_ms: int) -> dict[str, Any] | None:

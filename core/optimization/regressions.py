@@ -153,11 +153,11 @@ def _error_rise(calls: np.ndarray, errors: np.ndarray, s: RegressionSettings) ->
     return test
 
 
-def _series(b: pl.DataFrame, step_ms: int) -> dict[tuple[str, str], pl.DataFrame]:
-    df = b.with_columns(pl.col("ts").dt.epoch("ms").alias("ts_ms")).sort(
-        "server", "gen_ai_tool_name", "ts_ms"
-    )
-    return {(k[0], k[1]): g for k, g in df.group_by("server", "gen_ai_tool_name", maintain_order=True)}  # type: ignore[misc]
+def _series(b: pl.DataFrame) -> dict[tuple[str, str], pl.DataFrame]:
+    df = b.with_columns(pl.col("ts").dt.epoch("ms").alias("ts_ms"))
+    df = df.sort("server", "gen_ai_tool_name", "ts_ms")
+    groups = df.group_by("server", "gen_ai_tool_name", maintain_order=True)
+    return {(str(k[0]), str(k[1])): g for k, g in groups}
 
 
 def _tie(
@@ -210,7 +210,7 @@ def detect(
     """Regressions in ``buckets`` (rows of ``tool_buckets``) tied to ``events`` (``change_events``)."""
     s = settings or RegressionSettings()
     found: list[Regression] = []
-    for (server, tool), g in _series(buckets, s.step_s * 1000).items():
+    for (server, tool), g in _series(buckets).items():
         lat = g.filter(pl.col("p95").is_not_null() & (pl.col("p95") > 0))
         if lat.height >= 4:
             ts, raw = lat["ts_ms"].to_numpy(), lat["p95"].to_numpy().astype(np.float64)

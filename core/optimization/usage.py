@@ -115,4 +115,4 @@ def read_usage(
     for name, metric in COUNTERS.items():
         inc = _increase(reader, metric, start, end_ms, f).rename({"value": name})
         out = out.join(inc, on="server", how="left")
-    return out.select(list(USAGE_SCHEMA)).cast(USAGE_SCHEMA).sort("server")
+    return out.select(list(USAGE_SCHEMA)).cast(pl.Schema(USAGE_SCHEMA)).sort("server")
