@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 
@@ -40,14 +42,15 @@ def test_rightsizing_json_has_evidence_and_risks(
 def test_team_filter_and_csv(
     on_history: None, demo: DemoCollector, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    team = demo.topology.servers[0].team
-    assert main(["recommend", "--team", team, "--kind", "idle", "--format", "csv", *AT]) == 0
-    text = capsys.readouterr().out
-    assert text.startswith("object,name,")
-    idle_of_team = {s.name for s in demo.topology.servers if s.idle and s.team == team}
-    assert all(name in text for name in idle_of_team)
-    others = {s.name for s in demo.topology.servers if s.idle and s.team != team}
-    assert not any(name in text for name in others)
+    idle = {s.name: s.team for s in demo.topology.servers if s.idle}
+    team = sorted(idle.values())[0]
+    other = next(t for t in demo.topology.teams if t not in idle.values())
+    for asked in (team, other):
+        assert main(["recommend", "--team", asked, "--kind", "idle", "--format", "csv", *AT]) == 0
+        rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+        servers = {r["name"] for r in rows if r["object"] == "server"}
+        assert servers == {n for n, t in idle.items() if t == asked}
+        assert all(r["team"] == asked for r in rows)
 
 
 def test_all_kinds_as_tables(on_history: None, capsys: pytest.CaptureFixture[str]) -> None:
