@@ -43,8 +43,8 @@ def _write_history(store_end_s: int, folder: Path) -> tuple[object, int]:
             if present[k, j]
         ]
         store.write(batch)
-        store.compact()
     store.run_rollups()
+    store.compact()  # once, at the end: raw chunks and packed rollup rows, the steady state
     return store, len(demo.topology.servers)
 
 
