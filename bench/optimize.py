@@ -1,6 +1,6 @@
 """Right-sizing 1,000 containers from 14 days of usage on SQLite (``python -m bench optimize``).
 
-The history is the demo fleet at 50 hosts x 20 servers, container metrics only, every 30 minutes,
+The history is the demo fleet at 50 hosts x 20 servers, container metrics only, hourly (the reads are of 1 h rollups whatever the sample spacing),
 rolled up; then :func:`core.optimization.rightsizing.rightsize` runs on it (one store query per
 metric for every container at once). Baseline: one bulk 1 h read of one metric, the floor of any
 read of the same history.
@@ -21,7 +21,7 @@ from core.optimization.rightsizing import rightsize
 from core.optimization.settings import UsageSettings
 from core.optimization.usage import COUNTERS, CPU, MEMORY, SPEC
 
-HOSTS, PER_HOST, DAYS, STEP_S, RUNS = 50, 20, 14, 1800, 5
+HOSTS, PER_HOST, DAYS, STEP_S, RUNS = 50, 20, 14, 3600, 5
 METRICS = {CPU, MEMORY, *SPEC.values(), *COUNTERS.values()}
 
 

@@ -45,6 +45,8 @@ class UsageSettings(Section):
         ),
     )
 
+    read_threads: int = Field(4, ge=1, le=32, description="Store queries run at once")
+
 
 class IdleSettings(Section):
     """When a server or session counts as idle while holding resources."""

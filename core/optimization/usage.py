@@ -7,6 +7,7 @@ kills, throttled share, current requests and limits. Strategies never read the s
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import polars as pl
@@ -54,22 +55,25 @@ def _per_server(
     return _keyed(reader.select(selector(metric, f), start, end, step_ms=step, over_time=over))
 
 
-def buckets(reader: Reader, start_ms: int, end_ms: int, step_ms: int, filters: Filters) -> pl.DataFrame:
-    """Per container and bucket: cpu_avg, cpu_max, memory_max (bytes) and points (raw samples)."""
-    parts = {
-        "cpu_avg": (CPU, "avg"),
-        "cpu_max": (CPU, "max"),
-        "points": (CPU, "count"),
-        "memory_max": (MEMORY, "max"),
-    }
-    out: pl.DataFrame | None = None
-    for name, (metric, over) in parts.items():
-        df = _per_server(reader, metric, start_ms, end_ms, step_ms, over, filters)
-        df = df.group_by("ts", *KEYS).agg(pl.col("value").max().alias(name))
-        out = (
-            df if out is None else out.join(df, on=["ts", *KEYS], how="full", coalesce=True, nulls_equal=True)
-        )
-    assert out is not None
+BUCKET_READS = {
+    "cpu_avg": (CPU, "avg"),
+    "cpu_max": (CPU, "max"),
+    "points": (CPU, "count"),
+    "memory_max": (MEMORY, "max"),
+}
+
+
+def _bucket(reader: Reader, name: str, start: int, end: int, step: int, f: Filters) -> pl.DataFrame:
+    metric, over = BUCKET_READS[name]
+    df = _per_server(reader, metric, start, end, step, over, f)
+    return df.group_by("ts", *KEYS).agg(pl.col("value").max().alias(name))
+
+
+def _join_buckets(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """Per container and bucket: cpu_avg, cpu_max, points (raw samples) and memory_max (bytes)."""
+    out = parts[0]
+    for df in parts[1:]:
+        out = out.join(df, on=["ts", *KEYS], how="full", coalesce=True, nulls_equal=True)
     return out.sort(*KEYS, "ts", nulls_last=True)
 
 
@@ -100,19 +104,24 @@ def _increase(reader: Reader, metric: str, start: int, end: int, f: Filters) -> 
 def read_usage(
     reader: Reader, end_ms: int, settings: UsageSettings | None = None, filters: Filters | None = None
 ) -> pl.DataFrame:
-    """One row per container over ``settings.window_days`` before ``end_ms`` (schema ``USAGE_SCHEMA``)."""
+    """One row per container over ``settings.window_days`` before ``end_ms`` (schema ``USAGE_SCHEMA``).
+
+    Twelve store queries, each for every container at once, run on ``settings.read_threads``
+    threads (the store's reads spend most of their time outside the GIL: SQLite, zlib, polars).
+    """
     settings = settings or UsageSettings()
     f = filters or Filters()
     step = settings.step_s * 1000
     start = end_ms - int(settings.window_days * 86_400_000)
     start = end_ms - -(-(end_ms - start) // step) * step  # whole buckets
-    b = buckets(reader, start, end_ms, step, f)
-    if b.is_empty():
-        return pl.DataFrame(schema=USAGE_SCHEMA)
-    out = _stats(b, step)
-    for name, metric in SPEC.items():
-        out = out.join(_latest(reader, metric, end_ms, f).rename({"value": name}), on="server", how="left")
-    for name, metric in COUNTERS.items():
-        inc = _increase(reader, metric, start, end_ms, f).rename({"value": name})
-        out = out.join(inc, on="server", how="left")
+    with ThreadPoolExecutor(max_workers=settings.read_threads) as pool:
+        parts = [pool.submit(_bucket, reader, name, start, end_ms, step, f) for name in BUCKET_READS]
+        specs = {n: pool.submit(_latest, reader, m, end_ms, f) for n, m in SPEC.items()}
+        counters = {n: pool.submit(_increase, reader, m, start, end_ms, f) for n, m in COUNTERS.items()}
+        b = _join_buckets([p.result() for p in parts])
+        if b.is_empty():
+            return pl.DataFrame(schema=USAGE_SCHEMA)
+        out = _stats(b, step)
+        for name, fut in [*specs.items(), *counters.items()]:
+            out = out.join(fut.result().rename({"value": name}), on="server", how="left")
     return out.select(list(USAGE_SCHEMA)).cast(pl.Schema(USAGE_SCHEMA)).sort("server")
