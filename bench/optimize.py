@@ -1,7 +1,7 @@
 """Right-sizing 1,000 containers from 14 days of usage on SQLite (``python -m bench optimize``).
 
-The history is the demo fleet at 50 hosts x 20 servers, container metrics only, hourly (the reads are of 1 h rollups whatever the sample spacing),
-rolled up; then :func:`core.optimization.rightsizing.rightsize` runs on it (one store query per
+The history is the demo fleet at 50 hosts x 20 servers, container metrics only, hourly (the reads
+are of 1 h rollups whatever the sample spacing), rolled up and compacted; then :func:`core.optimization.rightsizing.rightsize` runs on it (one store query per
 metric for every container at once). Baseline: one bulk 1 h read of one metric, the floor of any
 read of the same history.
 """
