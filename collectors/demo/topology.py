@@ -212,7 +212,9 @@ def _limits(profile: str, cpu_request: float, mem_request: int, cpu_factor: floa
 
 def _idle(seed: int, profiles: list[str]) -> set[int]:
     """IDLE_COUNT of the "over" servers serve no calls at all: idle servers holding resources."""
-    over = sorted((i for i, p in enumerate(profiles) if p == "over"), key=lambda i: stable_int(seed, "idle", i))
+    over = sorted(
+        (i for i, p in enumerate(profiles) if p == "over"), key=lambda i: stable_int(seed, "idle", i)
+    )
     return set(over[:IDLE_COUNT])
 
 
