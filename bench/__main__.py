@@ -12,6 +12,7 @@ from bench import (
     ingest,
     noise,
     notify_latency,
+    optimize,
     overhead,
     pages,
     process,
@@ -34,6 +35,7 @@ SUITES = {
     "noise": noise.run,
     "scrape": scrape.run,
     "promql": promql.run,
+    "optimize": optimize.run,
 }
 
 

@@ -55,13 +55,18 @@ class ToolParams:
         return cls(
             server=idx,
             host=servers.host[idx],
-            rate=0.03 * 27.0 ** between(seed, names, "rate", 0.0, 1.0),  # 0.03 .. 0.8 calls/s at peak
+            rate=0.03 * 27.0 ** between(seed, names, "rate", 0.0, 1.0) * _serving(topo),  # 0.03 .. 0.8/s
             err=between(seed, names, "err", 0.002, 0.02),
             p50=col([p50[tool] for _, tool in topo.tools]) * between(seed, names, "p50", 0.7, 1.4),
             r95=between(seed, names, "r95", 2.0, 3.2),
             r99=between(seed, names, "r99", 1.4, 2.0),
             k=k,
         )
+
+
+def _serving(topo: Topology) -> F64:
+    """1 for each tool of a server that serves calls, 0 for the tools of idle servers."""
+    return col([0.0 if topo.servers[i].idle else 1.0 for i, _ in topo.tools])
 
 
 def _error_ratio(p: ToolParams, sched: Schedule, t: I64) -> F64:

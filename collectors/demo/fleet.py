@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from collectors.demo.pressure import Demand, cfs_counters, oom_events
 from collectors.demo.schedule import Schedule
 from collectors.demo.signals import (
     DAY,
@@ -35,6 +36,7 @@ USAGE = {
     "normal": ((0.45, 0.85), (0.5, 0.8)),
     "over": ((0.05, 0.15), (0.08, 0.2)),
     "under": ((1.4, 1.8), (1.2, 1.4)),
+    "idle": ((0.002, 0.01), (0.08, 0.2)),  # an idle "over" server: almost no CPU, memory held
 }
 LEAK_CEILING, DISK_CEILING, DISK_GROWTH = 0.97, 0.97, 0.2  # growth: ratio gained over a trend cycle
 
@@ -87,8 +89,9 @@ class ServerParams:
             col([s.cpu_request for s in servers]),
             col([float(s.memory_request) for s in servers]),
         )
-        cpu_share = col([_within(USAGE[s.profile][0], seed, s.name, "cpu") for s in servers])
-        mem_share = col([_within(USAGE[s.profile][1], seed, s.name, "mem") for s in servers])
+        usage = [USAGE["idle" if s.idle else s.profile] for s in servers]
+        cpu_share = col([_within(u[0], seed, s.name, "cpu") for s, u in zip(servers, usage, strict=True)])
+        mem_share = col([_within(u[1], seed, s.name, "mem") for s, u in zip(servers, usage, strict=True)])
         host_ping = {h.name: 0.0008 + 0.0017 * stable_float(seed, h.name, "ping") for h in topo.hosts}
         return cls(
             host=np.array([topo.host_index(s.host) for s in servers]),
@@ -104,6 +107,24 @@ class ServerParams:
         )
 
 
+def demand(p: ServerParams, t: I64, act: F64) -> tuple[F64, F64]:
+    """(S, T) CPU cores and memory bytes each server would use without limits (leak excluded).
+
+    Usage reported is this capped at the limits; where demand exceeds them the server is
+    throttled or OOM-killed (``collectors.demo.pressure``). Tests replay recommendations on it.
+    """
+    cpu = 0.002 + p.cpu_peak * act * (1.0 + 0.05 * normal(p.k["cpu"], t))
+    mem = p.mem_base * (0.9 + 0.1 * act + 0.02 * smooth(p.k["mem"], t, 1800))
+    return cpu, mem
+
+
+def _demand_at(p: ServerParams) -> Demand:
+    def at(cells: I64) -> tuple[F64, F64]:
+        return demand(p, cells, activity(season(cells) * trend(cells), p.k["act"], cells))
+
+    return at
+
+
 def server_values(p: ServerParams, sched: Schedule, t: I64, base: F64, down: Mask) -> dict[str, F64]:
     """Server series by metric name (probe latencies as ``ping`` and ``tools/list``), each (S, T)."""
     act = activity(base, p.k["act"], t)
@@ -111,8 +132,8 @@ def server_values(p: ServerParams, sched: Schedule, t: I64, base: F64, down: Mas
     pressure = np.zeros_like(act)
     in_leak, progress = active(t, leak.offset_s, leak.incident.duration_s)
     pressure[leak.server] = np.where(in_leak, progress, 0.0)
-    cpu = np.minimum(0.002 + p.cpu_peak * act * (1.0 + 0.05 * normal(p.k["cpu"], t)), p.cpu_lim)
-    mem = p.mem_base * (0.9 + 0.1 * act + 0.02 * smooth(p.k["mem"], t, 1800))
+    cpu, mem = demand(p, t, act)
+    cpu = np.minimum(cpu, p.cpu_lim)
     mem = np.minimum(mem + (LEAK_CEILING * p.mem_lim - mem) * pressure, p.mem_lim)
     ping = (
         p.ping
@@ -120,6 +141,7 @@ def server_values(p: ServerParams, sched: Schedule, t: I64, base: F64, down: Mas
         * (1 + 0.08 * smooth(p.k["ping"], t, 600))
         * (1 + 3 * pressure * pressure * pressure)
     )
+    ooms = oom_events(_demand_at(p), p.mem_lim, sched.new_container(t), t)
     listing = ping * p.list_factor * (1 + 0.1 * smooth(p.k["list"], t, 600)) + 0.002
     shape = act.shape
     return {
@@ -130,7 +152,9 @@ def server_values(p: ServerParams, sched: Schedule, t: I64, base: F64, down: Mas
         "container_memory_working_set_bytes": rounded(mem),
         "container_memory_request_bytes": np.broadcast_to(p.mem_req, shape),
         "container_memory_limit_bytes": np.broadcast_to(p.mem_lim, shape),
-        "container_restarts_total": sched.restart_count(t).astype(np.float64),
+        "container_restarts_total": (sched.restart_count(t) + ooms).astype(np.float64),
+        "container_oom_events_total": ooms.astype(np.float64),
+        **cfs_counters(_demand_at(p), p.cpu_lim, sched.last_reset(t), t),
         "mcp_server_deploys_total": sched.deploy_count(t).astype(np.float64),
         "ping": rounded(np.maximum(ping, 0.0002), 4),
         "tools/list": rounded(listing, 4),
@@ -226,4 +250,5 @@ def host_values(
         "host_disk_utilization_ratio": rounded(disk / p.disk_total, 4),
         "host_network_receive_bytes_total": _network(p, sched, t, "rx", 1.0),
         "host_network_transmit_bytes_total": _network(p, sched, t, "tx", 0.6),
+        "machine_cpu_cores": np.broadcast_to(p.cores, shape),
     }

@@ -23,6 +23,7 @@ HOST_METRICS: list[tuple[str, Extra]] = [
     ("host_disk_utilization_ratio", {"mountpoint": "/"}),
     ("host_network_receive_bytes_total", {"device": "eth0"}),
     ("host_network_transmit_bytes_total", {"device": "eth0"}),
+    ("machine_cpu_cores", {}),  # cAdvisor's name: the host's CPU capacity, for consolidation
 ]
 PROBE = "mcp_client_operation_duration_seconds"
 SERVER_METRICS: list[tuple[str, Extra]] = [
@@ -34,6 +35,9 @@ SERVER_METRICS: list[tuple[str, Extra]] = [
     ("container_memory_request_bytes", {}),
     ("container_memory_limit_bytes", {}),
     ("container_restarts_total", {}),
+    ("container_oom_events_total", {}),
+    ("container_cpu_cfs_periods_total", {}),
+    ("container_cpu_cfs_throttled_periods_total", {}),
     ("mcp_server_deploys_total", {}),
     (PROBE, {"mcp_method_name": "ping"}),
     (PROBE, {"mcp_method_name": "tools/list"}),

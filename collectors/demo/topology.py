@@ -2,11 +2,21 @@
 
 Built deterministically from :class:`DemoSettings` (seed and sizes) with stable hashes, so the
 same settings give the same fleet in every process and numpy version.
+
+Ground truth for right-sizing and consolidation (seeded, never an incident target):
+
+* ~25 % of servers are "over": they request ``OVER_FACTOR`` (4x) their kind's CPU and memory and
+  use 5-15 % of the CPU and 8-20 % of the memory requested (``collectors.demo.fleet.USAGE``);
+* ``UNDER_COUNT`` "under" servers use 1.4-1.8x their CPU and 1.2-1.4x their memory request,
+  with limits of 1.25x and 1.15x: CPU-throttled and OOM-killed at busy hours;
+* ``IDLE_COUNT`` of the "over" servers are idle: no tool calls and almost no CPU, memory held
+  (their debug sessions are idle when they hold no other server);
+* hosts are sized for requests, not usage, so the load of the fleet fits on fewer hosts.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from collectors.demo.incidents import INCIDENTS, Incident
 from collectors.demo.signals import stable_float, stable_int
@@ -81,7 +91,9 @@ KIND_SPECS: dict[str, tuple[float, float, tuple[tuple[str, float], ...]]] = {
     "sentry": (0.25, 0.5, (("search_events", 0.28), ("get_issue_details", 0.16))),
 }
 HOST_SHAPES = ((16, 64, 512), (32, 128, 1024), (48, 192, 1024), (64, 256, 2048))  # cores, GiB, disk GiB
-OVER_SHARE, UNDER_COUNT = 0.25, 2
+OVER_SHARE, UNDER_COUNT, IDLE_COUNT = 0.25, 2, 2
+OVER_FACTOR = 4.0  # an "over" server requests this many times its kind's CPU and memory
+UNDER_CPU_LIMIT, UNDER_MEMORY_LIMIT = 1.25, 1.15  # limits of "under" servers, as multiples of requests
 
 
 @dataclass(frozen=True)
@@ -108,6 +120,7 @@ class Server:
     memory_limit: int
     tools: tuple[str, ...]
     profile: str  # "normal", "over" (requests far above usage) or "under" (usage above requests)
+    idle: bool = False  # holds its requests but serves no tool calls (always an "over" server)
 
 
 @dataclass(frozen=True)
@@ -184,6 +197,27 @@ def _profiles(seed: int, n: int, protected: set[int]) -> list[str]:
     return profiles
 
 
+def _limits(profile: str, cpu_request: float, mem_request: int, cpu_factor: float) -> tuple[float, int]:
+    """CPU and memory limits: roomy (2-4x CPU, 2x memory) except on "under" servers.
+
+    Ground truth of right-sizing: an "under" server's CPU limit is 1.25x its request and its
+    memory limit 1.15x, below what it uses at busy hours, so it is CPU-throttled
+    (``container_cpu_cfs_throttled_periods_total``) and OOM-killed (``container_oom_events_total``,
+    ``container_restarts_total``) on weekdays; see ``collectors.demo.pressure``.
+    """
+    if profile == "under":
+        return cpu_request * UNDER_CPU_LIMIT, int(mem_request * UNDER_MEMORY_LIMIT)
+    return cpu_request * cpu_factor, 2 * mem_request
+
+
+def _idle(seed: int, profiles: list[str]) -> set[int]:
+    """IDLE_COUNT of the "over" servers serve no calls at all: idle servers holding resources."""
+    over = sorted(
+        (i for i, p in enumerate(profiles) if p == "over"), key=lambda i: stable_int(seed, "idle", i)
+    )
+    return set(over[:IDLE_COUNT])
+
+
 def _server(
     seed: int,
     index: int,
@@ -201,12 +235,13 @@ def _server(
         salt += 1
     taken.add(name)
     cpu, mem_gib, tools = KIND_SPECS[kind]
-    scale = 4.0 if profile == "over" else 1.0
+    scale = OVER_FACTOR if profile == "over" else 1.0
     cpu_request, mem_request = cpu * scale, int(mem_gib * scale * GIB)
     n_tools = min(len(tools), 1 + stable_int(seed, "ntools", index) % 2)
     first = stable_int(seed, "tool0", index) % len(tools)
     chosen = tuple(tools[(first + k) % len(tools)][0] for k in range(n_tools))
     cpu_factor = 2.0 + 2.0 * (stable_float(seed, "cpulim", index) < 0.5)
+    cpu_limit, memory_limit = _limits(profile, cpu_request, mem_request, cpu_factor)
     return Server(
         name=name,
         kind=kind,
@@ -215,9 +250,9 @@ def _server(
         user=user,
         session_id=f"sess-{stable_int(seed, 'session', host.name, user) % 16**8:08x}",
         cpu_request=cpu_request,
-        cpu_limit=cpu_request * cpu_factor,
+        cpu_limit=cpu_limit,
         memory_request=mem_request,
-        memory_limit=2 * mem_request,
+        memory_limit=memory_limit,
         tools=chosen,
         profile=profile,
     )
@@ -239,4 +274,6 @@ def build_topology(settings: DemoSettings) -> Topology:
     servers = tuple(
         _server(seed, i, hosts[i // per_host], teams, users, profiles[i], taken) for i in range(n)
     )
+    idle = _idle(seed, profiles)
+    servers = tuple(replace(s, idle=True) if i in idle else s for i, s in enumerate(servers))
     return Topology(seed=seed, hosts=hosts, teams=teams, users=users, servers=servers)

@@ -177,11 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_parser("users", help="manage dashboard users: list, add, reset-password, ...")
     )
     from core.cli import channels as cli_channels
+    from core.cli import recommend as cli_recommend
     from core.cli import rules as cli_rules
 
     cli_channels.configure(sub.add_parser("channels", help="list notification channels, or send a test"))
 
     cli_rules.configure(sub.add_parser("rules", help="check rule files; export to / import from Prometheus"))
+    cli_recommend.configure(sub.add_parser("recommend", help="right-sizing, idle, consolidation, regression"))
     return p
 
 

@@ -162,7 +162,7 @@ def test_values_do_not_depend_on_backfill_start() -> None:
 
 def test_series_count_in_expected_range(demo: DemoCollector) -> None:
     topo = demo.topology
-    expected = 11 * len(topo.hosts) + 11 * len(topo.servers) + 5 * len(topo.tools) + 2 * len(topo.teams)
+    expected = 12 * len(topo.hosts) + 14 * len(topo.servers) + 5 * len(topo.tools) + 2 * len(topo.teams)
     assert demo.series_count() == expected
     assert 600 <= demo.series_count() <= 900
     bigger = DemoCollector(DemoSettings(hosts=12, servers_per_host=10))
@@ -241,12 +241,13 @@ def test_counters_monotonic_except_at_resets(demo: DemoCollector, week: dict[Key
             resets = schedule.last_boot(t)[topo.host_index(lab["host"])]
         elif metric == "container_restarts_total":
             resets = schedule.new_container(t)[servers[lab["server"]]]
-            assert s.v.max() <= 2
+            oom_killed = topo.servers[servers[lab["server"]]].profile == "under"  # crash-loops at busy hours
+            assert s.v.max() <= (40 if oom_killed else 2)
         else:
             resets = schedule.last_reset(t)[servers[lab["server"]]]
         assert drops <= set(np.nonzero(np.diff(resets))[0]), (metric, labels)
         assert len(drops) <= 12
-        if metric == "mcp_server_tool_calls_total":
+        if metric == "mcp_server_tool_calls_total" and not topo.servers[servers[lab["server"]]].idle:
             assert len(drops) >= 6, "daily container recycling resets the call counters"
 
 
