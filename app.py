@@ -59,6 +59,15 @@ def pages(who: Principal | None) -> dict[str, list[st.Page]]:
                 url_path="incidents",
             ),
         ],
+        "Plan": [
+            _auth.page(
+                who,
+                "pages/optimization.py",
+                title="Optimization",
+                icon=":material/savings:",
+                url_path="optimization",
+            ),
+        ],
     }
 
 
