@@ -1,0 +1,137 @@
+"""The forecasting strategy: per series, the model picked by backtest, refit on all the data.
+
+:class:`AutoForecaster` is the strategy class (settings in :class:`ForecastSettings`); it returns a
+:class:`Forecast` per series, with the point forecast and interval per step, the model, its MASE
+and a flag when it is no better than the seasonal naive, or "undefined" with the reason.
+
+Two caches per forecaster (bounded, least recently used first out): the backtest verdict per series
+key (re-run once the data has moved on by ``reselect_steps``) and the finished forecast per exact
+input (key, grid, values). A warm forecast of fresh data therefore fits the chosen model only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+
+import numpy as np
+import polars as pl
+
+from core.capacity import models
+from core.capacity.backtest import Backtest, backtest, too_short
+from core.capacity.series import Regular, split, to_frame
+from core.capacity.settings import ForecastSettings
+
+CACHE_SIZE = 4096
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """One series' forecast: ``frame`` has ts, mean, lower, upper (empty when undefined)."""
+
+    key: str
+    frame: pl.DataFrame
+    model: str | None = None
+    mase: float | None = None
+    no_better_than_naive: bool = False
+    level: int = 80
+    step_ms: int = 0
+    history_end_ms: int = 0
+    last_value: float | None = None
+    backtest: Backtest | None = None
+    undefined: str | None = None  # the reason when no forecast could be made
+
+    @property
+    def defined(self) -> bool:
+        return self.undefined is None
+
+    @classmethod
+    def undefined_(cls, key: str, reason: str) -> Forecast:
+        empty = pl.DataFrame(schema={"ts": pl.Datetime("ms", "UTC"), "mean": pl.Float64})
+        return cls(key=key, frame=empty.with_columns(lower=pl.lit(0.0), upper=pl.lit(0.0)), undefined=reason)
+
+
+class _Lru(OrderedDict[str, object]):
+    def get_(self, key: str) -> object | None:
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        return None
+
+    def put(self, key: str, value: object) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > CACHE_SIZE:
+            self.popitem(last=False)
+
+
+class AutoForecaster:
+    """Trend plus daily and weekly seasonality with prediction intervals, model chosen by backtest."""
+
+    name = "auto"
+    settings_model = ForecastSettings
+
+    def __init__(self, settings: ForecastSettings | None = None, reselect_steps: int = 24) -> None:
+        self.settings = settings or ForecastSettings()
+        self.reselect_steps = reselect_steps
+        self._verdicts = _Lru()  # key -> (end_ms, Backtest)
+        self._results = _Lru()  # fingerprint -> Forecast
+
+    def with_settings(self, **changes: object) -> AutoForecaster:
+        """A forecaster for a what-if: same caches are not shared (the settings differ)."""
+        return AutoForecaster(self.settings.model_copy(update=changes), self.reselect_steps)
+
+    def forecast_series(self, series: Regular) -> Forecast:
+        """The forecast of one regular series (its step must be the settings' step)."""
+        if series.step_ms != self.settings.step_ms:
+            raise ValueError(f"series step {series.step_ms} ms, settings step {self.settings.step_ms} ms")
+        if reason := too_short(self.settings, len(series.y)):
+            return Forecast.undefined_(series.key, reason)
+        digest = hashlib.blake2b(series.y.tobytes(), digest_size=16).hexdigest()
+        fingerprint = f"{series.key}|{series.start_ms}|{digest}"
+        if isinstance(hit := self._results.get_(fingerprint), Forecast):
+            return hit
+        verdict = self._verdict(series)
+        result = self._fit(series, verdict)
+        self._results.put(fingerprint, result)
+        return result
+
+    def forecast_frame(self, frame: pl.DataFrame, by: list[str] | None = None) -> list[Forecast]:
+        """Every series of a long frame (ts, value, label columns), in the frame's order."""
+        return [self.forecast_series(s) for s in split(frame, self.settings.step_ms, by)]
+
+    def _verdict(self, series: Regular) -> Backtest:
+        cached = self._verdicts.get_(series.key)
+        if isinstance(cached, tuple):
+            end_ms, verdict = cached
+            if 0 <= series.end_ms - end_ms < self.reselect_steps * series.step_ms:
+                return verdict  # type: ignore[no-any-return]
+        verdict = backtest(series.y, self.settings)
+        self._verdicts.put(series.key, (series.end_ms, verdict))
+        return verdict
+
+    def _fit(self, series: Regular, verdict: Backtest) -> Forecast:
+        s, chosen = self.settings, verdict.chosen
+        strategy = models.MODELS.get(chosen, models.BASELINE)
+        try:
+            out = models.run(strategy.build(verdict.seasons), series.y, s.horizon_steps, level=s.level)
+        except Exception as exc:  # fail soft: the baseline still forecasts
+            if chosen == models.BASELINE.name:
+                return Forecast.undefined_(series.key, f"{chosen} failed: {exc}")
+            verdict = replace(verdict, chosen=models.BASELINE.name, mase=verdict.scores[models.BASELINE.name])
+            return self._fit(series, verdict)
+        ms = series.end_ms + series.step_ms * np.arange(s.horizon_steps, dtype=np.int64)
+        frame = to_frame(ms, mean=out["mean"], lower=out["lo"], upper=out["hi"])
+        return Forecast(
+            key=series.key,
+            frame=frame,
+            model=verdict.chosen,
+            mase=verdict.mase,
+            no_better_than_naive=verdict.no_better_than_naive,
+            level=s.level,
+            step_ms=series.step_ms,
+            history_end_ms=series.end_ms,
+            last_value=float(series.y[-1]),
+            backtest=verdict,
+        )
