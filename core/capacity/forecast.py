@@ -75,7 +75,7 @@ class AutoForecaster:
     def __init__(self, settings: ForecastSettings | None = None, reselect_steps: int = 24) -> None:
         self.settings = settings or ForecastSettings()
         self.reselect_steps = reselect_steps
-        self._verdicts = _Lru()  # key -> (end_ms, Backtest)
+        self._verdicts = _Lru()  # key -> (start_ms, end_ms, Backtest)
         self._results = _Lru()  # fingerprint -> Forecast
 
     def with_settings(self, **changes: object) -> AutoForecaster:
@@ -103,12 +103,14 @@ class AutoForecaster:
 
     def _verdict(self, series: Regular) -> Backtest:
         cached = self._verdicts.get_(series.key)
+        window = self.reselect_steps * series.step_ms
         if isinstance(cached, tuple):
-            end_ms, verdict = cached
-            if 0 <= series.end_ms - end_ms < self.reselect_steps * series.step_ms:
+            start_ms, end_ms, verdict = cached
+            moved = series.end_ms - end_ms
+            if 0 <= moved < window and abs(series.start_ms - start_ms - moved) < window:
                 return verdict  # type: ignore[no-any-return]
         verdict = backtest(series.y, self.settings)
-        self._verdicts.put(series.key, (series.end_ms, verdict))
+        self._verdicts.put(series.key, (series.start_ms, series.end_ms, verdict))
         return verdict
 
     def _fit(self, series: Regular, verdict: Backtest) -> Forecast:

@@ -78,6 +78,14 @@ class AnomalySettings(BaseModel):
     min_history_s: int = Field(
         3 * DAY, ge=DAY, le=4 * WEEK, description="Less history than this and the baseline is undefined"
     )
-    weekend_days: tuple[int, ...] = Field(
-        (5, 6), description="Days (0 = Monday) with their own daily profile; the others share one"
+    day_classes: tuple[int, int, int, int, int, int, int] = Field(
+        (0, 0, 0, 0, 1, 2, 2),
+        description="Class of each weekday (Monday first): days of one class share a daily profile",
     )
+
+    @field_validator("day_classes")
+    @classmethod
+    def _dense(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if any(c < 0 or c > 6 for c in v):
+            raise ValueError("day classes are numbers 0 to 6")
+        return v
