@@ -119,7 +119,12 @@ class RobustSeasonalDetector:
         baseline = trend + profile
         k = s.threshold
         bands = to_frame(
-            ms, value=y, baseline=baseline, lower=baseline - k * scale, upper=baseline + k * scale, score=score
+            ms,
+            value=y,
+            baseline=baseline,
+            lower=baseline - k * scale,
+            upper=baseline + k * scale,
+            score=score,
         )
         return Anomalies(
             key=series.key,

@@ -25,10 +25,11 @@ class Backtest:
     seasons: tuple[int, ...]  # season lengths in steps (those that fit twice in the training part)
     scores: dict[str, float] = field(default_factory=dict)  # MASE of every candidate that ran
     errors: dict[str, str] = field(default_factory=dict)  # candidates that failed, with the reason
+    spread: dict[str, float] = field(default_factory=dict)  # |held-out error| quantile at the level
 
     @property
     def no_better_than_naive(self) -> bool:
-        return not self.mase < 1.0
+        return self.chosen == models.BASELINE.name or not self.mase < 1.0
 
 
 def usable_seasons(settings: ForecastSettings, n: int) -> tuple[int, ...]:
@@ -61,9 +62,19 @@ def backtest(y: np.ndarray, settings: ForecastSettings) -> Backtest:
     h = holdout_steps(settings, len(y))
     train, test = y[:-h], y[-h:]
     seasons = usable_seasons(settings, len(train))
-    naive_mae = _mae(models.run(models.BASELINE.build(seasons), train, h)["mean"], test)
-    scale = naive_mae if naive_mae > 0 else max(float(np.abs(test).mean()) * 1e-9, 1e-12)
-    scores, errors = {models.BASELINE.name: 1.0 if naive_mae > 0 else 0.0}, {}
+    naive = models.run(models.BASELINE.build(seasons), train, h)["mean"]
+    naive_mae = _mae(naive, test)
+    tol = 1e-9 * float(np.abs(test).mean()) + 1e-12  # below this an error is rounding noise
+
+    def score(mae: float) -> float:
+        if naive_mae > tol:
+            return mae / naive_mae
+        return 1.0 if mae <= tol else float("inf")  # the naive is exact: only an exact model ties
+
+    scores: dict[str, float] = {models.BASELINE.name: 1.0}
+    errors: dict[str, str] = {}
+    q = settings.level / 100
+    spread = {models.BASELINE.name: float(np.quantile(np.abs(naive - test), q))}
     for name in settings.candidates:
         try:
             fc = models.run(models.MODELS[name].build(seasons), train, h)["mean"]
@@ -71,8 +82,9 @@ def backtest(y: np.ndarray, settings: ForecastSettings) -> Backtest:
             errors[name] = f"{type(exc).__name__}: {exc}"
             continue
         if np.isfinite(fc).all():
-            scores[name] = _mae(fc, test) / scale
+            scores[name] = score(_mae(fc, test))
+            spread[name] = float(np.quantile(np.abs(fc - test), q))
         else:
             errors[name] = "non-finite forecast"
     chosen = min(scores, key=lambda k: (scores[k], k != models.BASELINE.name))
-    return Backtest(chosen, scores[chosen], h, seasons, scores, errors)
+    return Backtest(chosen, scores[chosen], h, seasons, scores, errors, spread)

@@ -108,7 +108,7 @@ class AutoForecaster:
             start_ms, end_ms, verdict = cached
             moved = series.end_ms - end_ms
             if 0 <= moved < window and abs(series.start_ms - start_ms - moved) < window:
-                return verdict  # type: ignore[no-any-return]
+                return verdict
         verdict = backtest(series.y, self.settings)
         self._verdicts.put(series.key, (series.start_ms, series.end_ms, verdict))
         return verdict
@@ -124,7 +124,10 @@ class AutoForecaster:
             verdict = replace(verdict, chosen=models.BASELINE.name, mase=verdict.scores[models.BASELINE.name])
             return self._fit(series, verdict)
         ms = series.end_ms + series.step_ms * np.arange(s.horizon_steps, dtype=np.int64)
-        frame = to_frame(ms, mean=out["mean"], lower=out["lo"], upper=out["hi"])
+        q = verdict.spread.get(verdict.chosen, 0.0)
+        mean = out["mean"]
+        lower, upper = np.minimum(out["lo"], mean - q), np.maximum(out["hi"], mean + q)
+        frame = to_frame(ms, mean=mean, lower=lower, upper=upper)
         return Forecast(
             key=series.key,
             frame=frame,

@@ -17,8 +17,10 @@ Model = Any  # a statsforecast model instance (statsforecast ships no type infor
 
 
 class ModelStrategy(Protocol):
-    name: str
-    description: str
+    @property
+    def name(self) -> str: ...
+    @property
+    def description(self) -> str: ...
 
     def build(self, seasons: tuple[int, ...]) -> Model: ...
 
@@ -47,6 +49,28 @@ class Mstl:
         return MSTL(season_length=list(seasons), trend_forecaster=AutoETS(model="ZZN"))
 
 
+class _Log:
+    """A model fitted on log(y), its forecasts and bounds mapped back: multiplicative seasonality."""
+
+    def __init__(self, inner: Model) -> None:
+        self.inner = inner
+
+    def forecast(self, y: np.ndarray, h: int, level: list[int] | None = None) -> dict[str, np.ndarray]:
+        if (y <= 0).any():
+            raise ValueError("a log model needs positive values")
+        out = self.inner.forecast(y=np.log(y), h=h, level=level)
+        return {k: np.exp(v) for k, v in out.items()}
+
+
+@dataclass(frozen=True)
+class MstlLog:
+    name: str = "mstl_log"
+    description: str = "MSTL on the logarithm: seasons that scale with the level (positive series only)"
+
+    def build(self, seasons: tuple[int, ...]) -> Model:
+        return _Log(Mstl().build(seasons))
+
+
 @dataclass(frozen=True)
 class Ets:
     name: str = "ets"
@@ -61,15 +85,15 @@ class Ets:
 @dataclass(frozen=True)
 class Theta:
     name: str = "theta"
-    description: str = "AutoTheta: theta method with seasonal decomposition (shortest season)"
+    description: str = "AutoTheta: theta method with seasonal decomposition (longest season)"
 
     def build(self, seasons: tuple[int, ...]) -> Model:
         from statsforecast.models import AutoTheta
 
-        return AutoTheta(season_length=seasons[0] if seasons else 1)
+        return AutoTheta(season_length=seasons[-1] if seasons else 1)
 
 
-MODELS: dict[str, ModelStrategy] = {m.name: m for m in (Mstl(), Ets(), Theta())}
+MODELS: dict[str, ModelStrategy] = {m.name: m for m in (Mstl(), MstlLog(), Ets(), Theta())}
 BASELINE: ModelStrategy = SeasonalNaive()
 _warm = threading.Lock()
 _warmed: dict[str, float] = {}

@@ -31,7 +31,8 @@ class ForecastSettings(BaseModel):
         48, ge=8, le=10_000, description="Fewer training points than this and the forecast is undefined"
     )
     candidates: tuple[str, ...] = Field(
-        ("mstl", "ets", "theta"), description="Models tried by the backtest (seasonal naive is always the baseline)"
+        ("mstl", "mstl_log", "ets", "theta"),
+        description="Models tried by the backtest (seasonal naive is always the baseline)",
     )
 
     @field_validator("seasons_s")
@@ -70,7 +71,10 @@ class AnomalySettings(BaseModel):
         WEEK, ge=DAY, le=4 * WEEK, description="Centred rolling median that removes the trend"
     )
     threshold: float = Field(
-        6.0, ge=2.0, le=20.0, description="Robust z-score (residual / scaled MAD) beyond which a point is anomalous"
+        6.0,
+        ge=2.0,
+        le=20.0,
+        description="Robust z-score (residual / scaled MAD) beyond which a point is anomalous",
     )
     merge_gap_s: int = Field(
         2 * HOUR, ge=0, le=DAY, description="Anomalous points closer than this form one episode"
