@@ -20,7 +20,7 @@ import polars as pl
 
 from core.capacity import models
 from core.capacity.backtest import Backtest, backtest, too_short
-from core.capacity.series import Regular, split, to_frame
+from core.capacity.series import Regular, since_last_reset, split, to_frame
 from core.capacity.settings import ForecastSettings
 
 CACHE_SIZE = 4096
@@ -86,8 +86,11 @@ class AutoForecaster:
         """The forecast of one regular series (its step must be the settings' step)."""
         if series.step_ms != self.settings.step_ms:
             raise ValueError(f"series step {series.step_ms} ms, settings step {self.settings.step_ms} ms")
+        if self.settings.after_reset:
+            series = since_last_reset(series)
         if reason := too_short(self.settings, len(series.y)):
-            return Forecast.undefined_(series.key, reason)
+            since = " since the last reset" if self.settings.after_reset else ""
+            return Forecast.undefined_(series.key, reason + since)
         digest = hashlib.blake2b(series.y.tobytes(), digest_size=16).hexdigest()
         fingerprint = f"{series.key}|{series.start_ms}|{digest}"
         if isinstance(hit := self._results.get_(fingerprint), Forecast):

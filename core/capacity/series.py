@@ -83,3 +83,20 @@ def split(frame: pl.DataFrame, step_ms: int, by: Sequence[str] | None = None) ->
 def to_frame(ms: npt.NDArray[np.int64], **columns: F64) -> pl.DataFrame:
     """A frame with a UTC ``ts`` column and float columns."""
     return pl.DataFrame({"ts": pl.Series(ms, dtype=pl.Int64).cast(TS), **columns})
+
+
+def since_last_reset(series: Regular, drop_share: float = 0.5) -> Regular:
+    """The part after the last one-step drop larger than ``drop_share`` of the series' range.
+
+    Capacity metrics fill up and are emptied (a cleanup, log rotation, archive): what comes after
+    the last emptying is what predicts the next exhaustion. Without such a drop, the whole series.
+    """
+    y = series.y
+    if len(y) < 3:
+        return series
+    span = float(np.max(y) - np.min(y))
+    drops = np.flatnonzero(np.diff(y) < -drop_share * span) if span > 0 else np.zeros(0, dtype=np.int64)
+    if not len(drops):
+        return series
+    cut = int(drops[-1]) + 1
+    return Regular(series.key, series.start_ms + cut * series.step_ms, series.step_ms, y[cut:])

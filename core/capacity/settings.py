@@ -35,6 +35,11 @@ class ForecastSettings(BaseModel):
         description="Models tried by the backtest (seasonal naive is always the baseline)",
     )
 
+    after_reset: bool = Field(
+        False,
+        description="Forecast only from the last reset (a one-step drop of over half the range, e.g. a disk cleanup)",
+    )
+
     @field_validator("seasons_s")
     @classmethod
     def _positive(cls, v: tuple[int, ...]) -> tuple[int, ...]:
