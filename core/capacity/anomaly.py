@@ -5,7 +5,8 @@ plus a daily profile: the median of the detrended values per slot of the day, on
 working days and one for the weekend days. The residual's spread per slot of the day is the scaled
 median absolute deviation (MAD x 1.4826, floored so a flat series still has a scale). A point's
 score is its residual over that spread (a robust z-score); beyond ``threshold`` it is anomalous,
-and anomalous points closer than ``merge_gap_s`` form one episode. Medians ignore the rare
+and anomalous points closer than ``merge_gap_s`` form one episode. A day class seen on fewer than
+three days (a weekend in a 4-day history) uses the profile of all days instead. Medians ignore the rare
 disturbed days, so an incident on one day in five does not pull the baseline towards itself.
 """
 
@@ -20,6 +21,7 @@ from core.capacity.series import Regular, split, to_frame
 from core.capacity.settings import AnomalySettings
 
 MAD_SCALE = 1.4826  # MAD -> standard deviation for normal noise
+MIN_DAYS = 3  # days a day class needs for a profile of its own (a median of 2 is their mean)
 DAY_MS = 86_400_000
 
 
@@ -105,10 +107,18 @@ class RobustSeasonalDetector:
         day_class = np.asarray(s.day_classes)[(ms // DAY_MS + 3) % 7]  # the epoch is a Thursday
         slots = slot_of_day + per_day * day_class
         n_slots = per_day * (max(s.day_classes) + 1)
+        days = np.unique(ms // DAY_MS, return_index=True)[1]
+        sparse = np.bincount(day_class[days], minlength=n_slots // per_day) < MIN_DAYS
+        pooled = sparse[day_class]  # a class seen on too few days takes the all-days profile
+
+        def profile_of(detrended: np.ndarray) -> np.ndarray:
+            own = _slot_medians(detrended, slots, n_slots)[slots]
+            return np.where(pooled, _slot_medians(detrended, slot_of_day, per_day)[slot_of_day], own)
+
         trend = _rolling_median(y, window)
-        profile = _slot_medians(y - trend, slots, n_slots)[slots]
+        profile = profile_of(y - trend)
         trend = _rolling_median(y - profile, window)  # the level of the deseasonalised series
-        profile = _slot_medians(y - trend, slots, n_slots)[slots]
+        profile = profile_of(y - trend)
         resid = y - trend - profile
         hour = slot_of_day * step // 3_600_000  # spreads pooled per hour of the day
         spread = _slot_medians(np.abs(resid), hour, 24) * MAD_SCALE
