@@ -180,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     cli_channels.configure(sub.add_parser("channels", help="list notification channels, or send a test"))
 
     cli_rules.configure(sub.add_parser("rules", help="check rule files; export to / import from Prometheus"))
+    from core import cli_forecast
+
+    cli_forecast.configure(sub.add_parser("forecast", help="forecast series: interval, model, MASE, exhaustion"))
     return p
 
 
