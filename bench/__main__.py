@@ -7,7 +7,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import alerts, ingest, noise, notify_latency, overhead, pages, process, query, storage
+from bench import alerts, forecast, ingest, noise, notify_latency, overhead, pages, process, query, storage
 from bench.common import Row
 
 SUITES = {
@@ -20,6 +20,7 @@ SUITES = {
     "latency": notify_latency.run,
     "process": process.run,
     "noise": noise.run,
+    "forecast": forecast.run,
 }
 
 

@@ -4,9 +4,11 @@
 :class:`Forecast` per series, with the point forecast and interval per step, the model, its MASE
 and a flag when it is no better than the seasonal naive, or "undefined" with the reason.
 
-Two caches per forecaster (bounded, least recently used first out): the backtest verdict per series
-key (re-run once the data has moved on by ``reselect_steps``) and the finished forecast per exact
-input (key, grid, values). A warm forecast of fresh data therefore fits the chosen model only.
+Three caches per forecaster (bounded, least recently used first out): the backtest verdict per
+series key (re-run once the data has moved on by ``reselect_steps``), the fitted chosen model per
+key, and the finished forecast per exact input (key, grid, values). A warm forecast of data that
+moved on by a few steps neither backtests nor re-estimates: the fitted model's parameters are run
+forward over the new data (statsforecast's ``forward``).
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ class AutoForecaster:
         self.reselect_steps = reselect_steps
         self._verdicts = _Lru()  # key -> (start_ms, end_ms, Backtest)
         self._results = _Lru()  # fingerprint -> Forecast
+        self._fitted = _Lru()  # key -> (model name, fitted statsforecast model, points it was fit on)
 
     def with_settings(self, **changes: object) -> AutoForecaster:
         """A forecaster for a what-if: same caches are not shared (the settings differ)."""
@@ -95,8 +98,8 @@ class AutoForecaster:
         fingerprint = f"{series.key}|{series.start_ms}|{digest}"
         if isinstance(hit := self._results.get_(fingerprint), Forecast):
             return hit
-        verdict = self._verdict(series)
-        result = self._fit(series, verdict)
+        verdict, fresh = self._verdict(series)
+        result = self._fit(series, verdict, reuse=not fresh)
         self._results.put(fingerprint, result)
         return result
 
@@ -104,23 +107,33 @@ class AutoForecaster:
         """Every series of a long frame (ts, value, label columns), in the frame's order."""
         return [self.forecast_series(s) for s in split(frame, self.settings.step_ms, by)]
 
-    def _verdict(self, series: Regular) -> Backtest:
+    def _verdict(self, series: Regular) -> tuple[Backtest, bool]:
+        """The backtest verdict, and whether it was just made (False: reused from the cache)."""
         cached = self._verdicts.get_(series.key)
         window = self.reselect_steps * series.step_ms
         if isinstance(cached, tuple):
             start_ms, end_ms, verdict = cached
             moved = series.end_ms - end_ms
             if 0 <= moved < window and abs(series.start_ms - start_ms - moved) < window:
-                return verdict
+                return verdict, False
         verdict = backtest(series.y, self.settings)
         self._verdicts.put(series.key, (series.start_ms, series.end_ms, verdict))
-        return verdict
+        return verdict, True
 
-    def _fit(self, series: Regular, verdict: Backtest) -> Forecast:
+    def _run(self, series: Regular, verdict: Backtest, reuse: bool) -> dict[str, np.ndarray]:
+        """The chosen model on the whole series: its fitted parameters moved forward when cached."""
+        s, fitted = self.settings, self._fitted.get_(series.key)
+        if reuse and isinstance(fitted, tuple) and fitted[0] == verdict.chosen and len(series.y) == fitted[2]:
+            return models.run(fitted[1], series.y, s.horizon_steps, level=s.level, how="forward")
+        model = models.MODELS.get(verdict.chosen, models.BASELINE).build(verdict.seasons)
+        out = models.run(model, series.y, s.horizon_steps, level=s.level, how="fit")
+        self._fitted.put(series.key, (verdict.chosen, model, len(series.y)))
+        return out
+
+    def _fit(self, series: Regular, verdict: Backtest, reuse: bool = False) -> Forecast:
         s, chosen = self.settings, verdict.chosen
-        strategy = models.MODELS.get(chosen, models.BASELINE)
         try:
-            out = models.run(strategy.build(verdict.seasons), series.y, s.horizon_steps, level=s.level)
+            out = self._run(series, verdict, reuse)
         except Exception as exc:  # fail soft: the baseline still forecasts
             if chosen == models.BASELINE.name:
                 return Forecast.undefined_(series.key, f"{chosen} failed: {exc}")

@@ -55,11 +55,24 @@ class _Log:
     def __init__(self, inner: Model) -> None:
         self.inner = inner
 
-    def forecast(self, y: np.ndarray, h: int, level: list[int] | None = None) -> dict[str, np.ndarray]:
+    @staticmethod
+    def _log(y: np.ndarray) -> np.ndarray:
         if (y <= 0).any():
             raise ValueError("a log model needs positive values")
-        out = self.inner.forecast(y=np.log(y), h=h, level=level)
-        return {k: np.exp(v) for k, v in out.items()}
+        return np.log(y)
+
+    def forecast(self, y: np.ndarray, h: int, level: list[int] | None = None) -> dict[str, np.ndarray]:
+        return {k: np.exp(v) for k, v in self.inner.forecast(y=self._log(y), h=h, level=level).items()}
+
+    def fit(self, y: np.ndarray) -> _Log:
+        self.inner.fit(y=self._log(y))
+        return self
+
+    def predict(self, h: int, level: list[int] | None = None) -> dict[str, np.ndarray]:
+        return {k: np.exp(v) for k, v in self.inner.predict(h=h, level=level).items()}
+
+    def forward(self, y: np.ndarray, h: int, level: list[int] | None = None) -> dict[str, np.ndarray]:
+        return {k: np.exp(v) for k, v in self.inner.forward(y=self._log(y), h=h, level=level).items()}
 
 
 @dataclass(frozen=True)
@@ -99,9 +112,23 @@ _warm = threading.Lock()
 _warmed: dict[str, float] = {}
 
 
-def run(model: Model, y: np.ndarray, h: int, level: int | None = None) -> dict[str, np.ndarray]:
-    """Fit on ``y`` and forecast ``h`` steps: ``mean`` and, with a level, ``lo``/``hi``."""
-    out = model.forecast(y=np.asarray(y, dtype=np.float64), h=h, level=None if level is None else [level])
+def run(
+    model: Model, y: np.ndarray, h: int, level: int | None = None, how: str = "forecast"
+) -> dict[str, np.ndarray]:
+    """Forecast ``h`` steps: ``mean`` and, with a level, ``lo``/``hi``.
+
+    ``how``: "forecast" fits on ``y`` and keeps no state, "fit" fits and keeps the fitted model
+    (for ``forward`` later), "forward" applies an already fitted model's parameters to new ``y``
+    (no re-estimation: the cheap path when the data has only moved on a little).
+    """
+    y = np.asarray(y, dtype=np.float64)
+    lv = None if level is None else [level]
+    if how == "fit":
+        out = model.fit(y=y).predict(h=h, level=lv)
+    elif how == "forward":
+        out = model.forward(y=y, h=h, level=lv)
+    else:
+        out = model.forecast(y=y, h=h, level=lv)
     res = {"mean": np.asarray(out["mean"], dtype=np.float64)}
     if level is not None:
         res["lo"] = np.asarray(out[f"lo-{level}"], dtype=np.float64)
