@@ -23,6 +23,7 @@ from core.capacity.settings import AnomalySettings
 MAD_SCALE = 1.4826  # MAD -> standard deviation for normal noise
 MIN_DAYS = 3  # days a day class needs for a profile of its own (a median of 2 is their mean)
 DAY_MS = 86_400_000
+BANDS = ("ts", "value", "baseline", "lower", "upper", "score")
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ class RobustSeasonalDetector:
             have = len(y) * step / 3_600_000
             return Anomalies(
                 series.key,
-                pl.DataFrame(),
+                pl.DataFrame(schema={"ts": pl.Datetime("ms", "UTC"), **{c: pl.Float64 for c in BANDS[1:]}}),
                 undefined=f"too short: {have:.1f} h of history, the baseline needs {s.min_history_s / 3600:g} h",
             )
         ms = series.times()

@@ -82,7 +82,7 @@ class AutoForecaster:
         self._fitted = _Lru()  # key -> (model name, fitted statsforecast model, points it was fit on)
 
     def with_settings(self, **changes: object) -> AutoForecaster:
-        """A forecaster for a what-if: same caches are not shared (the settings differ)."""
+        """A forecaster with some settings changed (a what-if); it starts with empty caches."""
         return AutoForecaster(self.settings.model_copy(update=changes), self.reselect_steps)
 
     def forecast_series(self, series: Regular) -> Forecast:

@@ -82,7 +82,9 @@ def split(frame: pl.DataFrame, step_ms: int, by: Sequence[str] | None = None) ->
 
 def to_frame(ms: npt.NDArray[np.int64], **columns: F64) -> pl.DataFrame:
     """A frame with a UTC ``ts`` column and float columns."""
-    return pl.DataFrame({"ts": pl.Series(ms, dtype=pl.Int64).cast(TS), **columns})
+    return pl.DataFrame(
+        [pl.Series("ts", ms, dtype=pl.Int64).cast(TS), *(pl.Series(k, v) for k, v in columns.items())]
+    )
 
 
 def since_last_reset(series: Regular, drop_share: float = 0.5) -> Regular:
