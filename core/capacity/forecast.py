@@ -14,6 +14,7 @@ forward over the new data (statsforecast's ``forward``).
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
@@ -79,7 +80,8 @@ class AutoForecaster:
         self.reselect_steps = reselect_steps
         self._verdicts = _Lru()  # key -> (start_ms, end_ms, Backtest)
         self._results = _Lru()  # fingerprint -> Forecast
-        self._fitted = _Lru()  # key -> (model name, fitted statsforecast model, points it was fit on)
+        self._fitted = _Lru()  # key -> (model name, fitted statsforecast model)
+        self._lock = threading.RLock()  # one forecaster may serve several sessions (threads)
 
     def with_settings(self, **changes: object) -> AutoForecaster:
         """A forecaster with some settings changed (a what-if); it starts with empty caches."""
@@ -87,6 +89,10 @@ class AutoForecaster:
 
     def forecast_series(self, series: Regular) -> Forecast:
         """The forecast of one regular series (its step must be the settings' step)."""
+        with self._lock:
+            return self._forecast(series)
+
+    def _forecast(self, series: Regular) -> Forecast:
         if series.step_ms != self.settings.step_ms:
             raise ValueError(f"series step {series.step_ms} ms, settings step {self.settings.step_ms} ms")
         if self.settings.after_reset:
@@ -123,11 +129,11 @@ class AutoForecaster:
     def _run(self, series: Regular, verdict: Backtest, reuse: bool) -> dict[str, np.ndarray]:
         """The chosen model on the whole series: its fitted parameters moved forward when cached."""
         s, fitted = self.settings, self._fitted.get_(series.key)
-        if reuse and isinstance(fitted, tuple) and fitted[0] == verdict.chosen and len(series.y) == fitted[2]:
+        if reuse and isinstance(fitted, tuple) and fitted[0] == verdict.chosen:
             return models.run(fitted[1], series.y, s.horizon_steps, level=s.level, how="forward")
         model = models.MODELS.get(verdict.chosen, models.BASELINE).build(verdict.seasons)
         out = models.run(model, series.y, s.horizon_steps, level=s.level, how="fit")
-        self._fitted.put(series.key, (verdict.chosen, model, len(series.y)))
+        self._fitted.put(series.key, (verdict.chosen, model))
         return out
 
     def _fit(self, series: Regular, verdict: Backtest, reuse: bool = False) -> Forecast:
