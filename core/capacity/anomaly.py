@@ -3,7 +3,9 @@
 The baseline of a regular series is its trend (a centred rolling median, ``trend_window_s`` wide)
 plus a daily profile: the median of the detrended values per slot of the day, one profile for
 working days and one for the weekend days. The residual's spread per slot of the day is the scaled
-median absolute deviation (MAD x 1.4826, floored so a flat series still has a scale). A point's
+median absolute deviation (MAD x 1.4826), floored at half that of the whole series so a flat hour
+still has a scale; when over half of all residuals are zero (rare events counted: errors of a
+quiet tool) the whole series' spread comes from its 95th percentile instead. A point's
 score is its residual over that spread (a robust z-score); beyond ``threshold`` it is anomalous,
 and anomalous points closer than ``merge_gap_s`` form one episode. A day class seen on fewer than
 three days (a weekend in a 4-day history) uses the profile of all days instead. Medians ignore the rare
@@ -124,6 +126,8 @@ class RobustSeasonalDetector:
         hour = slot_of_day * step // 3_600_000  # spreads pooled per hour of the day
         spread = _slot_medians(np.abs(resid), hour, 24) * MAD_SCALE
         overall = float(np.median(np.abs(resid))) * MAD_SCALE
+        if overall == 0.0:  # mostly exact zeros (rare events counted): the 95th percentile instead
+            overall = float(np.quantile(np.abs(resid), 0.95)) / 1.96
         floor = max(0.5 * overall, 1e-4 * float(np.max(np.abs(y))), 1e-12)
         scale = np.maximum(spread, floor)[hour]
         score = resid / scale
