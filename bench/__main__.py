@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bench import (
     alerts,
+    forecast,
     ingest,
     noise,
     notify_latency,
@@ -36,6 +37,7 @@ SUITES = {
     "scrape": scrape.run,
     "promql": promql.run,
     "optimize": optimize.run,
+    "forecast": forecast.run,
 }
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from collectors.demo.capacity import team_growth
 from collectors.demo.fleet import ServerParams, activity, between, col
 from collectors.demo.schedule import Schedule
 from collectors.demo.series import QUANTILES
@@ -124,9 +125,9 @@ def tool_values(p: ToolParams, sched: Schedule, t: I64, base: F64) -> dict[str, 
 
 
 def team_values(topo: Topology, t: I64, base: F64) -> dict[str, F64]:
-    """Active users and debug sessions per team, each (K, T)."""
+    """Active users and debug sessions per team, each (K, T); teams grow (``capacity.team_growth``)."""
     seed, teams = topo.seed, list(topo.teams)
-    size = col([float(len(topo.users[team])) for team in teams])
+    size = np.floor(col([float(len(topo.users[team])) for team in teams]) * team_growth(seed, teams, t))
     act = activity(base, keys(seed, teams, "team"), t)
     users = np.clip(
         rounded(size * np.clip(0.05 + 0.9 * act, 0.0, 1.0) + 0.4 * normal(keys(seed, teams, "u"), t)), 0, size

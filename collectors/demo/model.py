@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 from collectors.demo.calls import ToolParams, team_values, tool_values
+from collectors.demo.capacity import apply_slow_fill
 from collectors.demo.fleet import HostParams, ServerParams, host_down, host_values, server_values
 from collectors.demo.schedule import Schedule, build_schedule
 from collectors.demo.series import ALWAYS_REPORTED, PROBE, Extra, family_layout, series_keys
@@ -41,8 +42,10 @@ class Model:
         base = season(t) * trend(t)
         down = host_down(self.schedule, n_hosts, t)
         srv = server_values(self._servers, self.schedule, t, base, down)
+        hosts = host_values(self._hosts, self.schedule, t, base, down, srv, self._servers.host)
+        apply_slow_fill(hosts, self.topology.seed, t)
         families = {
-            "host": host_values(self._hosts, self.schedule, t, base, down, srv, self._servers.host),
+            "host": hosts,
             "server": srv,
             "tool": tool_values(self._tools, self.schedule, t, base),
             "team": team_values(self.topology, t, base),

@@ -184,6 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_rules.configure(sub.add_parser("rules", help="check rule files; export to / import from Prometheus"))
     cli_recommend.configure(sub.add_parser("recommend", help="right-sizing, idle, consolidation, regression"))
+    from core.cli import forecast as cli_forecast
+
+    cli_forecast.configure(
+        sub.add_parser("forecast", help="forecast series: interval, model, MASE, exhaustion")
+    )
     return p
 
 
