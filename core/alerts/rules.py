@@ -1,7 +1,7 @@
 """Alerting rules: what to query, when it is a problem, for how long, and what to say.
 
 A Pulse rule queries the embedded store (a selector, an aggregation over a window, optionally
-across series ``by`` labels) or, with ``promql``, a configured Prometheus source; its condition is
+across series ``by`` labels) or, with ``promql``, PromQL (on Pulse's store or a Prometheus source); its condition is
 a threshold, ``absent``, a rate of change or an anomaly score. Rules live in groups; each group
 has its evaluation interval (else the global one, as in Prometheus). The file format mirrors Prometheus rule files (``groups:`` ->
 ``rules:`` with ``alert``, ``for``, ``keep_firing_for``, ``labels``, ``annotations``).
