@@ -19,6 +19,7 @@ import socket
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIServer, make_server
@@ -38,21 +39,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pulse.api")
 Reply = tuple[int, Any, list[tuple[str, str]]]  # status, JSON body (None: empty), headers
-_REASONS = {
-    200: "OK",
-    204: "No Content",
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    411: "Length Required",
-}
-_REASONS |= {
-    404: "Not Found",
-    405: "Method Not Allowed",
-    413: "Content Too Large",
-    415: "Unsupported Media Type",
-}
-_REASONS |= {422: "Unprocessable Entity", 500: "Internal Server Error", 503: "Service Unavailable"}
 
 
 class ApiError(Exception):
@@ -85,6 +71,7 @@ class PromApiApp:
         self.settings, self.store, self.writer = settings, store, writer
         self.metrics = metrics if metrics is not None else ApiMetrics()
         self._tokens = [(t, t.token.get_secret_value().encode()) for t in settings.tokens]
+        self._slots = threading.BoundedSemaphore(settings.max_concurrent_queries)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -122,7 +109,7 @@ class PromApiApp:
         if body is not None:
             headers.append(("Content-Type", "application/json"))
         headers.append(("Content-Length", str(len(data))))
-        start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
+        start_response(f"{status} {HTTPStatus(status).phrase}", headers)
         return [data]
 
     def _handle(self, environ: dict[str, Any], path: str) -> Reply:
@@ -154,6 +141,10 @@ class PromApiApp:
             for k, v in parse_qs(body, keep_blank_values=True).items():
                 params.setdefault(k, []).extend(v)
         ctx = read.Request(self.settings, self.store, token.teams, params)
+        if not self._slots.acquire(
+            timeout=self.settings.timeout_s
+        ):  # queued as Prometheus does, then refused
+            raise ApiError(503, "timeout", "too many concurrent queries; retry later")
         try:
             if handler is None:
                 return (
@@ -170,6 +161,8 @@ class PromApiApp:
         except QueryError as exc:
             error_type, status = read.classify(exc)
             raise ApiError(status, error_type, str(exc)) from None
+        finally:
+            self._slots.release()
 
     def _auth(self, header: str | None) -> ApiToken:
         scheme, _, given = (header or "").strip().partition(" ")

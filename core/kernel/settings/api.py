@@ -56,6 +56,12 @@ class ApiSettings(BaseModel):
         5_000_000, ge=1000, description="Raw samples one query may read (Prometheus' --query.max-samples)"
     )
     timeout_s: float = Field(30.0, gt=0, le=600, description="Time one query may take (--query.timeout)")
+    max_concurrent_queries: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="Queries evaluated at once; more wait up to timeout_s (--query.max-concurrency)",
+    )
     max_write_bytes: int = Field(
         16 << 20, ge=1024, le=256 << 20, description="Largest remote-write body, compressed and decompressed"
     )
