@@ -188,6 +188,12 @@ def buildinfo(req: Request) -> dict[str, str]:
     }
 
 
+def exemplars(req: Request) -> list[Any]:
+    """Pulse keeps no exemplars; the query is still checked, as Grafana's Explore asks for them."""
+    parse(_required(req, "query"))
+    return []
+
+
 def classify(exc: Exception) -> tuple[str, int]:
     """``errorType`` and status: a timeout is Prometheus' 503 ``timeout``, else ``error_type``."""
     if "timed out" in str(exc):
@@ -201,5 +207,6 @@ ENDPOINTS: dict[str, Callable[[Request], Any]] = {
     "/api/v1/series": series,
     "/api/v1/labels": labels,
     "/api/v1/metadata": metadata,
+    "/api/v1/query_exemplars": exemplars,
     "/api/v1/status/buildinfo": buildinfo,
 }

@@ -112,6 +112,10 @@ def test_query_envelope_and_errors(api: tuple[ApiServer, Store, BufferedWriter, 
     status, body = call(server, f"/api/v1/query_range?query=mcp_server_up&start={start}&end={end}&step=1m")
     assert status == 200 and [len(s["values"]) for s in body["data"]["result"]] == [3, 3]
     assert call(server, "/api/v1/status/buildinfo")[1]["data"]["version"] == "2.42.0"
+    assert call(server, "/api/v1/query_exemplars?query=up&start=0&end=1")[1] == {
+        "status": "success",
+        "data": [],
+    }
 
 
 def test_tokens_and_team_scope(api: tuple[ApiServer, Store, BufferedWriter, Settings]) -> None:
