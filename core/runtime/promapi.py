@@ -99,7 +99,9 @@ class PromApiApp:
                 "errorType": "internal",
                 "error": "internal error; see the pulse collect log",
             }
-        endpoint = path if path in read.ENDPOINTS or path == "/api/v1/write" else "other"
+        endpoint = (
+            path if path in read.ENDPOINTS or path in ("/api/v1/write", "/-/healthy", "/-/ready") else "other"
+        )
         if path.startswith("/api/v1/label/"):
             endpoint = "/api/v1/label/:name/values"
         self.metrics.requests.labels(endpoint=endpoint, code=str(status)).inc()
@@ -114,6 +116,8 @@ class PromApiApp:
 
     def _handle(self, environ: dict[str, Any], path: str) -> Reply:
         method = environ.get("REQUEST_METHOD", "GET")
+        if path in ("/-/healthy", "/-/ready"):  # for load balancers, without a token, as Prometheus
+            return 200, {"status": "success", "data": "Pulse is ready."}, []
         token = self._auth(environ.get("HTTP_AUTHORIZATION"))
         if path == "/api/v1/write":
             if method != "POST":

@@ -120,6 +120,7 @@ def test_query_envelope_and_errors(api: tuple[ApiServer, Store, BufferedWriter, 
 
 def test_tokens_and_team_scope(api: tuple[ApiServer, Store, BufferedWriter, Settings]) -> None:
     server = api[0]
+    assert call(server, "/-/ready", token=None)[0] == 200  # health checks need no token
     status, body = call(server, q("up"), token=None)
     assert status == 401 and body["errorType"] == "unauthorized" and "missing" in body["error"]
     assert call(server, q("up"), token="wrong-token-0123456789")[0] == 401
