@@ -19,6 +19,7 @@ import socket
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -128,7 +129,9 @@ class PromApiApp:
                 )
             return self._write(environ, token)
         handler = read.ENDPOINTS.get(path)
-        if handler is None and not (path.startswith("/api/v1/label/") and path.endswith("/values")):
+        if handler is None and path.startswith("/api/v1/label/") and path.endswith("/values"):
+            handler = partial(read.label_values, name=path[len("/api/v1/label/") : -len("/values")])
+        if handler is None:
             raise ApiError(404, "not_found", f"no such endpoint {path[:100]!r}")
         if method not in ("GET", "POST"):
             return (
@@ -145,20 +148,9 @@ class PromApiApp:
             for k, v in parse_qs(body, keep_blank_values=True).items():
                 params.setdefault(k, []).extend(v)
         ctx = read.Request(self.settings, self.store, token.teams, params)
-        if not self._slots.acquire(
-            timeout=self.settings.timeout_s
-        ):  # queued as Prometheus does, then refused
+        if not self._slots.acquire(timeout=self.settings.timeout_s):  # queued, as Prometheus does
             raise ApiError(503, "timeout", "too many concurrent queries; retry later")
         try:
-            if handler is None:
-                return (
-                    200,
-                    {
-                        "status": "success",
-                        "data": read.label_values(ctx, path[len("/api/v1/label/") : -len("/values")]),
-                    },
-                    [],
-                )
             return 200, {"status": "success", "data": handler(ctx)}, []
         except read.BadParam as exc:
             raise ApiError(400, "bad_data", str(exc)) from None
@@ -217,7 +209,7 @@ class PromApiApp:
         result = self.writer.write(samples)  # an outage buffers them (memory, then spool): nothing lost
         self.metrics.written.inc(len(samples))
         if samples and result.rejected and not result.accepted and not self.writer.pending:
-            reasons = ", ".join(f"{k}" for k in sorted(map(str, result.rejected))[:5])
+            reasons = ", ".join(sorted(map(str, result.rejected))[:5])
             raise ApiError(400, "bad_data", f"all {len(samples)} samples rejected by the store: {reasons}")
         return 204, None, []
 
