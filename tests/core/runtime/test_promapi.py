@@ -28,14 +28,14 @@ ADMIN, TEAM_A, WRITER = "admin-token-0123456789", "teama-token-0123456789", "wri
 NOW = int(time.time()) * 1000
 
 
-def make_settings(tmp_path: Path, **api: Any) -> Settings:
+def make_settings(tmp_path: Path, url: str | None = None, **api: Any) -> Settings:
     tokens = [
         {"name": "admin", "token": ADMIN},
         {"name": "team-a", "token": TEAM_A, "teams": ["a"]},
         {"name": "agent", "token": WRITER, "write": True},
     ]
     return load_settings(
-        database_url=f"sqlite:///{tmp_path}/pulse.db",
+        database_url=url or f"sqlite:///{tmp_path}/pulse.db",
         data_dir=tmp_path,
         api={"enabled": True, "port": 0, "tokens": tokens, **api},
     )
@@ -53,8 +53,9 @@ def seed(store: Store) -> None:
 
 
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[tuple[ApiServer, Store, BufferedWriter, Settings]]:
-    settings = make_settings(tmp_path, max_write_bytes=64 << 10, max_write_samples=100)
+def api(tmp_path: Path, db_url: str) -> Iterator[tuple[ApiServer, Store, BufferedWriter, Settings]]:
+    """The API on SQLite and PostgreSQL (the ``backend`` parameter of tests/conftest.py)."""
+    settings = make_settings(tmp_path, db_url, max_write_bytes=64 << 10, max_write_samples=100)
     store = open_store(settings)
     seed(store)
     writer = BufferedWriter(store, tmp_path / "spool", 10_000, retry_interval_s=0)
@@ -212,6 +213,7 @@ def test_remote_write_refusals(api: tuple[ApiServer, Store, BufferedWriter, Sett
     assert store.series("rw_test")["labels"].to_list() == [{"job": "x"}]
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # the outage: a SQLite lock held by another connection
 def test_remote_write_during_an_outage_is_buffered_then_stored(
     api: tuple[ApiServer, Store, BufferedWriter, Settings],
 ) -> None:
