@@ -157,8 +157,12 @@ def test_a_prometheus_agent_remote_writes_node_exporter_into_pulse(stack: Stack)
         names = [m for m in store.metrics() if m.startswith("node_")]
         assert "node_cpu_seconds_total" in names and "node_memory_MemTotal_bytes" in names
         assert store.series('node_cpu_seconds_total{mode="idle"}').height >= 1
+        rejects = store.rejects()
+        assert rejects.filter(rejects["metric"].str.starts_with("node_")).is_empty(), rejects
     finally:
         store.close()
+    agent_log = stack.agent.log.read_text()
+    assert "non-recoverable" not in agent_log and "Failed to send batch" not in agent_log, agent_log[-2000:]
     assert payments.custom_query("node_load1") == []  # no team, no host label: outside any team's scope
     req = urllib.request.Request(
         f"{stack.url}/api/v1/write", data=b"garbage", headers={"Authorization": f"Bearer {AGENT}"}
