@@ -195,6 +195,17 @@ def test_a_prometheus_rule_file_without_source_fires_on_pulses_store(stack: Stac
         assert got["own-store/PaymentsServersUp"]["team"] == "payments"
     finally:
         store.close()
+    for token, names in [
+        (ADMIN, {"NodeExporterSeen", "PaymentsServersUp"}),
+        (PAYMENTS, {"PaymentsServersUp"}),  # a team token sees only alerts with its team label
+    ]:
+        req = urllib.request.Request(
+            f"{stack.url}/api/v1/alerts", headers={"Authorization": f"Bearer {token}"}
+        )
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            alerts = json.load(resp)["data"]["alerts"]
+        shown = {a["labels"]["alertname"] for a in alerts if a["state"] == "firing"}
+        assert shown == names and all(a["activeAt"].endswith("Z") for a in alerts)
 
 
 def test_no_token_reaches_the_daemon_output(stack: Stack) -> None:
