@@ -206,8 +206,15 @@ def alerts(req: Request) -> dict[str, list[dict[str, Any]]]:
                 continue
             active = datetime.fromtimestamp(st.active_at_ms / 1000, UTC).isoformat().replace("+00:00", "Z")
             value = "" if st.value is None else format_sample(st.value)
-            out.append({"labels": dict(st.labels), "annotations": dict(st.annotations), "state": st.state,
-                        "activeAt": active, "value": value})  # fmt: skip
+            out.append(
+                {
+                    "labels": dict(st.labels),
+                    "annotations": dict(st.annotations),
+                    "state": st.state,
+                    "activeAt": active,
+                    "value": value,
+                }
+            )
     return {"alerts": sorted(out, key=lambda a: sorted(a["labels"].items()))}
 
 
