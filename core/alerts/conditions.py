@@ -25,6 +25,7 @@ from core.storage.tsdb.query import Query
 
 Element = tuple[dict[str, str], float]
 PromQL = Callable[[str, str, int], list[Element]]  # (source, expr, at_ms) -> instant vector
+OWN_STORE = "pulse"  # a promql rule's source for PromQL evaluated by core.promql on Pulse's own store
 MIN_BASELINE_POINTS = 10
 TREND_POINTS, MIN_TREND_POINTS = 30, 5
 RAW_WINDOW_MS = 3_600_000
@@ -200,7 +201,7 @@ def rule_values(store: Reader, rule: Rule, cycle: Cycle, promql: PromQL | None) 
     if rule.promql is not None:
         if promql is None:
             raise ValueError(f"rule {rule.alert!r} uses promql but no Prometheus source is configured")
-        return promql(rule.source or "", rule.promql, cycle.now_ms)
+        return promql(rule.source or OWN_STORE, rule.promql, cycle.now_ms)
     if rule.condition == "predict":
         return _trend(store, rule, cycle)
     w = int(rule.window_s * 1000)

@@ -95,15 +95,13 @@ def template_warnings(rule: Rule) -> list[str]:
 
 
 def _from_prometheus(raw: dict[str, Any], source: str | None) -> dict[str, Any]:
-    if not source:
-        raise ValueError("uses expr (PromQL): give the Prometheus source it is evaluated by (--source NAME)")
     labels = dict(raw.get("labels") or {})
     severity = labels.pop("severity", "warning")
     out = {k: v for k, v in raw.items() if k not in ("expr", "labels")}
     if severity not in SEVERITIES:
         labels["severity_original"] = str(severity)
         severity = "warning"
-    return {**out, "promql": raw["expr"], "source": source, "severity": severity, "labels": labels}
+    return {**out, "promql": raw["expr"], "source": source or None, "severity": severity, "labels": labels}
 
 
 def _promql_errors(r: dict[str, Any]) -> list[str]:

@@ -185,7 +185,10 @@ def notes(rule: Rule) -> list[str]:
     """Where the exported rule is not literally Pulse's (for the file's header comment)."""
     out = []
     if rule.promql is not None:
-        out.append(f"PromQL kept as written (Pulse evaluates it through source {rule.source!r})")
+        where = (
+            f"through source {rule.source!r}" if rule.source not in (None, "pulse") else "on its own store"
+        )
+        out.append(f"PromQL kept as written (Pulse evaluates it {where})")
     if rule.resolve_threshold is not None and rule.promql is None and rule.condition != "absent":
         out.append(f"hysteresis: a firing alert is held to {number(rule.resolve_threshold)} via ALERTS")
     if rule.query is not None and rule.over in ("rate", "increase") and rule.condition != "absent":

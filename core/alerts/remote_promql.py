@@ -1,4 +1,5 @@
-"""PromQL rules: instant queries sent to the configured prometheus sources (the rules' PromQL path)."""
+"""PromQL rules: instant queries sent to the configured prometheus sources, or to Pulse's own store
+(source omitted or ``"pulse"``, through ``local``: see core/alerts/local_promql.py)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,19 @@ from collections.abc import Sequence
 from prometheus_api_client import PrometheusConnect
 
 from collectors.prometheus_api import PromApi, QueryFailed
-from core.alerts.conditions import Element, PromQL
+from core.alerts.conditions import OWN_STORE, Element, PromQL
+from core.alerts.local_promql import LocalPromQL
 from core.kernel.settings.sources.prometheus import PrometheusSource
 
 
-def promql_reader(sources: Sequence[PrometheusSource]) -> PromQL:
+def promql_reader(sources: Sequence[PrometheusSource], local: LocalPromQL | None = None) -> PromQL:
     """``(source, expr, at_ms) -> instant vector``; a failure raises ValueError with the reason."""
     by_name = {s.name: s for s in sources}
     apis: dict[str, PromApi] = {}
 
     def run(source: str, expr: str, at_ms: int) -> list[Element]:
+        if source in ("", OWN_STORE) and local is not None:
+            return local(expr, at_ms)
         cfg = by_name.get(source)
         if cfg is None:
             known = ", ".join(sorted(by_name)) or "none configured"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
-from core.alerts.conditions import Cycle, PromQL, Reader, active_set, prefetch, rule_values
+from core.alerts.conditions import OWN_STORE, Cycle, PromQL, Reader, active_set, prefetch, rule_values
 from core.alerts.promfuncs import QueryFn, Sample
 from core.alerts.rules import Rule, RuleGroup
 from core.alerts.state import advance
@@ -88,8 +88,8 @@ class AlertEngine:
 
     def _template_query(self, rule: Rule, now_ms: int) -> QueryFn | None:
         """``query`` in a promql rule's templates runs through the rule's Prometheus source."""
-        promql, source = self.promql, rule.source
-        if promql is None or rule.promql is None or source is None:
+        promql, source = self.promql, rule.source or OWN_STORE
+        if promql is None or rule.promql is None:
             return None
         return lambda expr: [Sample(lb, v) for lb, v in promql(source, expr, now_ms)]
 

@@ -1,7 +1,7 @@
 """Alerting rules: what to query, when it is a problem, for how long, and what to say.
 
 A Pulse rule queries the embedded store (a selector, an aggregation over a window, optionally
-across series ``by`` labels) or, with ``promql``, a configured Prometheus source; its condition is
+across series ``by`` labels) or, with ``promql``, PromQL (on Pulse's store or a Prometheus source); its condition is
 a threshold, ``absent``, a rate of change or an anomaly score. Rules live in groups; each group
 has its evaluation interval (else the global one, as in Prometheus). The file format mirrors Prometheus rule files (``groups:`` ->
 ``rules:`` with ``alert``, ``for``, ``keep_firing_for``, ``labels``, ``annotations``).
@@ -43,8 +43,13 @@ class Rule(BaseModel):
 
     alert: str = Field(description="Alert name (the alertname label)")
     query: str | None = Field(None, description='Pulse selector, e.g. host_cpu_utilization_ratio{team="a"}')
-    promql: str | None = Field(None, description="PromQL evaluated by a Prometheus source instead")
-    source: str | None = Field(None, description="The Prometheus source a promql rule is sent to")
+    promql: str | None = Field(
+        None, description="PromQL, evaluated by Pulse on its own store or a Prometheus source"
+    )
+    source: str | None = Field(
+        None,
+        description='The Prometheus source a promql rule is sent to (omitted or "pulse": Pulse\'s own store)',
+    )
     over: OverTime = Field("avg", description="Aggregation of each series over the window")
     window_s: Seconds = Field(
         300, gt=0, le=30 * 86_400, alias="window", description="Window the aggregation covers"
@@ -114,8 +119,6 @@ class Rule(BaseModel):
     def _query(self) -> Rule:
         if (self.query is None) == (self.promql is None):
             raise ValueError("give exactly one of query (a Pulse selector) or promql")
-        if self.promql is not None and not self.source:
-            raise ValueError("a promql rule needs source: the name of a prometheus source")
         for name in ("query", "divide_by"):
             text = getattr(self, name)
             if text is not None:

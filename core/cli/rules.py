@@ -130,15 +130,19 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     for w in rs.warnings:
         print(f"pulse: {w}", file=sys.stderr)
     known = {s.name for s in settings.sources if s.kind == "prometheus"}
-    if args.source not in known:
+    if args.source not in (None, "pulse") and args.source not in known:
         print(
             f"pulse: note: no prometheus source named {args.source!r} is configured yet"
             " (add it to pulse.toml before loading these rules)",
             file=sys.stderr,
         )
+    where = (
+        f"the Prometheus source {args.source!r}"
+        if args.source not in (None, "pulse")
+        else "Pulse's own store"
+    )
     header = (
-        f"Imported by `pulse rules import` from {Path(args.file).name}: PromQL kept,"
-        f" evaluated through the Prometheus source {args.source!r}."
+        f"Imported by `pulse rules import` from {Path(args.file).name}: PromQL kept, evaluated on {where}."
     )
     _write(dump_pulse(rs.groups, header), args.output)
     skipped = rs.skipped_recording
@@ -161,6 +165,11 @@ def configure(p: argparse.ArgumentParser) -> None:
     e.set_defaults(func=cmd_export)
     i = sub.add_parser("import", help="turn a Prometheus rule file into Pulse rules that keep the PromQL")
     i.add_argument("file", metavar="PROMFILE")
-    i.add_argument("--source", required=True, metavar="NAME", help="the Prometheus source evaluating them")
+    i.add_argument(
+        "--source",
+        default=None,
+        metavar="NAME",
+        help="the Prometheus source evaluating them (default: Pulse's own store)",
+    )
     i.add_argument("-o", "--output", default=None, metavar="OUT", help="file to write (default: stdout)")
     i.set_defaults(func=cmd_import)

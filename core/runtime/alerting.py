@@ -18,6 +18,7 @@ from core.alerts.channels.dispatch import Dispatcher
 from core.alerts.escalator import Escalator
 from core.alerts.inhibit import InhibitRule
 from core.alerts.loader import load_rules
+from core.alerts.local_promql import local_promql
 from core.alerts.pipeline import AlertPipeline, TickResult, to_alert
 from core.alerts.remote_promql import promql_reader
 from core.alerts.routing import build_route
@@ -60,7 +61,7 @@ class AlertService:
             store,
             store.engine,
             rules.groups,
-            promql_reader(proms),
+            promql_reader(proms, local_promql(store)),
             clock,
             external_url=a.external_url,
             external_labels=a.external_labels,

@@ -12,6 +12,7 @@ from core.kernel.samples import Sample, labels_of, now_ms
 from core.kernel.settings import Settings
 from core.runtime.alerting import AlertService
 from core.runtime.inbound_http import InboundServer, start_inbound
+from core.runtime.promapi import ApiServer, start_api
 from core.runtime.scheduler import PulseScheduler
 from core.runtime.selfmetrics import SelfMetrics, stop_server
 from core.runtime.spool import BufferedWriter
@@ -112,6 +113,19 @@ def run_daemon(
             stop_server(server, thread)
             store.close()
             raise
+    api: ApiServer | None = None
+    if settings.api.enabled:
+        try:
+            api = start_api(settings.api, store, writer, metrics.registry)
+        except BaseException:
+            if inbound is not None:
+                inbound.stop()
+            if alerting is not None:
+                alerting.close()
+            sched.shutdown()
+            stop_server(server, thread)
+            store.close()
+            raise
     names = ", ".join(c.name for c in collectors)
     print(
         f"pulse collect: collectors {names}; metrics at http://{settings.metrics.host}:{bound}/metrics",
@@ -125,10 +139,14 @@ def run_daemon(
             f"{channels} channel(s){inbound_text}",
             flush=True,
         )
+    if api is not None:
+        print(f"pulse collect: Prometheus API and remote write at {api.url}/api/v1/", flush=True)
     sched.start()
     try:
         stop.wait(run_for_s)
     finally:
+        if api is not None:
+            api.stop()  # first: no query or remote write arrives while the store closes
         if inbound is not None:
             inbound.stop()  # first: no delivery arrives while the store closes
         try:

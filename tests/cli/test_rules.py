@@ -225,11 +225,14 @@ def test_import_a_malformed_prometheus_file(tmp_path: Path, capsys: pytest.Captu
     )
 
 
-def test_import_needs_a_source(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exc:
-        main(["rules", "import", "x.yml"])
-    assert exc.value.code == 2
-    assert "--source" in capsys.readouterr().err
+def test_import_without_a_source_evaluates_on_pulses_own_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prom = write(tmp_path, "prom.yml", PROM)
+    assert main(["rules", "import", str(prom)]) == 0
+    captured = capsys.readouterr()
+    assert "evaluated on Pulse's own store" in captured.out
+    assert "source:" not in captured.out and "no prometheus source named" not in captured.err
 
 
 RULEFILES = Path(__file__).parents[1] / "core" / "alerts" / "rulefiles"  # community-style rule files

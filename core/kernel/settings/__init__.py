@@ -29,6 +29,7 @@ from pydantic_settings import (
 
 from core.kernel.errors import ConfigError
 from core.kernel.settings.alerting import AlertingSettings
+from core.kernel.settings.api import ApiSettings
 from core.kernel.settings.sources import SourceSettings
 
 DEFAULT_CONFIG_FILE = "pulse.toml"
@@ -132,6 +133,7 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = Field(default_factory=lambda: MetricsSettings())
     auth: AuthSettings = Field(default_factory=lambda: AuthSettings())
     alerting: AlertingSettings = Field(default_factory=lambda: AlertingSettings())
+    api: ApiSettings = Field(default_factory=lambda: ApiSettings())
     sources: list[SourceSettings] = Field(
         default_factory=list, description="Real sources ([[sources]] tables), each picked by its kind"
     )

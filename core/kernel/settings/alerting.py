@@ -16,12 +16,15 @@ from core.kernel.settings.routing import RouteSettings
 
 
 class PrometheusRuleFile(BaseModel):
-    """A Prometheus alerting-rule file evaluated through a configured prometheus source."""
+    """A Prometheus alerting-rule file: its PromQL evaluated on Pulse's own store or a prometheus source."""
 
     model_config = ConfigDict(extra="forbid")
 
     path: Path
-    source: str = Field(description="Name of the prometheus source its PromQL is sent to")
+    source: str | None = Field(
+        None,
+        description='Name of the prometheus source its PromQL is sent to (omitted or "pulse": Pulse\'s own store)',
+    )
 
 
 class AlertingSettings(BaseModel):

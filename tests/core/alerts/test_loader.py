@@ -52,10 +52,6 @@ GOOD_RULE = "      - alert: A\n        query: cpu\n        threshold: 1\n"
             "colour: Extra inputs are not permitted",
         ),
         (
-            "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up == 0\n",
-            "r.yml:4: group 'g', rule 'A': uses expr (PromQL)",
-        ),
-        (
             "groups:\n  - name: g\n    rules:\n" + GOOD_RULE + "  - name: g\n    rules: []\n",
             "r.yml:7: group 'g' appears twice",
         ),
