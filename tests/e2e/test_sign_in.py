@@ -37,7 +37,7 @@ def test_sign_in_cookie_scope_and_sign_out(server: str) -> None:
         page.set_default_timeout(30_000)
 
         page.goto(f"{server}/performance")  # a deep link, signed out
-        expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=30_000)  # a cold server
         expect(page.locator(".js-plotly-plot .trace")).to_have_count(0)  # no chart with data
         page.screenshot(path=str(SHOTS / "sign-in.png"))
 
@@ -71,6 +71,6 @@ def test_sign_in_cookie_scope_and_sign_out(server: str) -> None:
             time.sleep(0.2)
         assert "pulse_auth" not in {c["name"] for c in context.cookies()}
         page.reload()
-        expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=15_000)
         expect(page.locator(".js-plotly-plot .trace")).to_have_count(0)  # no chart with data
         browser.close()
