@@ -84,7 +84,12 @@ def body() -> None:
         return
     ok = recs.filter(pl.col("status") == "ok")
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Containers", f"{ok.height} of {recs.height}", help="with enough history for a recommendation")
+    c1.metric(
+        "Containers",
+        f"{ok.height} of {recs.height}",
+        help="with enough history for a recommendation",
+        border=True,
+    )
     c2.metric("CPU cores saved", f"{ok['savings_cores'].sum():.1f}", border=True)
     c3.metric("Memory saved", f"{ok['savings_gib'].sum():.1f} GiB", border=True)
     c4.metric(f"Per month ({prices.currency})", f"{ok['savings_monthly'].sum():,.0f}", border=True)
