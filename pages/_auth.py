@@ -28,8 +28,8 @@ from core.access import policy as auth
 from core.kernel.errors import PulseError
 from core.kernel.text import md_text
 from core.seam import Backend
-from core.seam.signin import SignIn as Accounts
 from core.seam.signin import Signed
+from core.seam.signin import SignIn as Accounts
 from pages import _common as ui
 from pages import _keys as K
 

@@ -42,7 +42,9 @@ class Live:
 class Sessions:
     """Starts, checks, renews and ends sessions; the clock is injectable."""
 
-    def __init__(self, repo: SessionRepo, settings: AuthSettings, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, repo: SessionRepo, settings: AuthSettings, clock: Callable[[], float] = time.time
+    ) -> None:
         self.repo = repo
         self.settings = settings
         self.clock = clock

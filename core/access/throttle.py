@@ -51,7 +51,9 @@ def failure_message(wait_s: int) -> str:
 
 
 class Throttle:
-    def __init__(self, log: SignInLog, settings: AuthSettings, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, log: SignInLog, settings: AuthSettings, clock: Callable[[], float] = time.time
+    ) -> None:
         self.log = log
         self.settings = settings
         self.clock = clock
@@ -89,4 +91,6 @@ class Throttle:
         return max(waits)
 
     def record(self, username: str, client: str, outcome: Outcome, *, known: bool) -> None:
-        self.log.record(at_ms=self.now_ms(), username=username, known=known, client=client, outcome=outcome.value)
+        self.log.record(
+            at_ms=self.now_ms(), username=username, known=known, client=client, outcome=outcome.value
+        )

@@ -21,8 +21,8 @@ from streamlit.testing.v1 import AppTest
 from core.access import accounts
 from core.kernel.samples import Sample, labels_of
 from core.kernel.settings import load_settings
-from core.storage.repos.users import UserRepo
 from core.seam.signin import SignIn
+from core.storage.repos.users import UserRepo
 from core.storage.tsdb import open_store
 from pages import _keys as K
 

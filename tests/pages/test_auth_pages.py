@@ -165,7 +165,9 @@ def test_hammering_a_username_from_elsewhere_does_not_keep_its_owner_out(
     log = sign_in_log(empty_url)
     now = int(time.time() * 1000)
     for i in range(50):  # the account's name hammered from other clients a moment ago
-        log.record(at_ms=now - i, username="admin", known=True, client=f"ip:203.0.113.{i % 5}", outcome="wrong")
+        log.record(
+            at_ms=now - i, username="admin", known=True, client=f"ip:203.0.113.{i % 5}", outcome="wrong"
+        )
     attacker = _failures(app(empty_url, user=None), "admin", 3)  # and from this one
     assert "Try again in" in attacker[-1]
     at = sign_in(app(empty_url, user=None), "admin", USERS["admin"][2])  # the owner, from their browser

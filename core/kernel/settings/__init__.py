@@ -116,16 +116,25 @@ class AuthSettings(Section):
         10, ge=1, le=720, description="While in use, the token and cookie are replaced this often"
     )
     throttle_free_failures: int = Field(
-        3, ge=1, le=100, description="Failed sign-ins (per client, per client and account) before delays start"
+        3,
+        ge=1,
+        le=100,
+        description="Failed sign-ins (per client, per client and account) before delays start",
     )
     throttle_max_delay_s: int = Field(
-        900, ge=1, le=86_400, description="Longest delay a client waits after failed sign-ins (2^k s grows to it)"
+        900,
+        ge=1,
+        le=86_400,
+        description="Longest delay a client waits after failed sign-ins (2^k s grows to it)",
     )
     throttle_account_free_failures: int = Field(
         10, ge=1, le=1000, description="Failed sign-ins of one account from all clients before delays start"
     )
     throttle_account_max_delay_s: int = Field(
-        30, ge=1, le=60, description="Longest delay of one account from all clients (kept short: see docs/security.md)"
+        30,
+        ge=1,
+        le=60,
+        description="Longest delay of one account from all clients (kept short: see docs/security.md)",
     )
     throttle_window_minutes: int = Field(
         60, ge=1, le=1440, description="Failed sign-ins older than this no longer count"

@@ -58,7 +58,9 @@ class SessionRepo:
                         "last_seen_ms": now_ms,
                         "renewed_ms": now_ms,
                     }
-                    new_id = conn.execute(sa.insert(sessions).values(row).returning(sessions.c.id)).scalar_one()
+                    new_id = conn.execute(
+                        sa.insert(sessions).values(row).returning(sessions.c.id)
+                    ).scalar_one()
                     return self._one(conn, sessions.c.id == new_id)
             except IntegrityError:
                 return None
@@ -79,7 +81,9 @@ class SessionRepo:
 
     def touch(self, session_id: int, now_ms: int) -> bool:
         with storage_errors("using a session"), self.engine.begin() as conn:
-            done = conn.execute(sa.update(sessions).where(sessions.c.id == session_id).values(last_seen_ms=now_ms))
+            done = conn.execute(
+                sa.update(sessions).where(sessions.c.id == session_id).values(last_seen_ms=now_ms)
+            )
             return bool(done.rowcount)
 
     def rotate(self, session_id: int, token_hash: str, now_ms: int) -> bool:
@@ -122,7 +126,12 @@ class SignInLog:
             conn.execute(sa.insert(sign_in_attempts).values(row))
 
     def failures(
-        self, since_ms: int, *, username: str | None = None, client: str | None = None, reset_on_ok: bool = True
+        self,
+        since_ms: int,
+        *,
+        username: str | None = None,
+        client: str | None = None,
+        reset_on_ok: bool = True,
     ) -> FailureStats:
         """Wrong passwords matching ``username`` and/or ``client`` after ``since_ms`` and, when
         ``reset_on_ok``, after the last successful sign-in matching the same filter."""
@@ -137,7 +146,9 @@ class SignInLog:
             if reset_on_ok:
                 ok = conn.execute(sa.select(sa.func.max(t.at_ms)).where(*match, t.outcome == "ok")).scalar()
                 start = max(start, int(ok or 0))
-            q = sa.select(sa.func.count(), sa.func.max(t.at_ms)).where(*match[1:], t.at_ms > start, t.outcome == "wrong")
+            q = sa.select(sa.func.count(), sa.func.max(t.at_ms)).where(
+                *match[1:], t.at_ms > start, t.outcome == "wrong"
+            )
             count, last = conn.execute(q).one()
         return FailureStats(int(count or 0), int(last or 0))
 
@@ -146,4 +157,6 @@ class SignInLog:
         t = sign_in_attempts.c
         q = sa.select(t.at_ms, t.username, t.known, t.client, t.outcome).order_by(t.at_ms.desc(), t.id.desc())
         with storage_errors("reading sign-in attempts"), self.engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(q.limit(limit))]  # type: ignore[misc]
+            return [
+                (int(r[0]), str(r[1]), bool(r[2]), str(r[3]), str(r[4])) for r in conn.execute(q.limit(limit))
+            ]

@@ -115,7 +115,9 @@ class UserRepo:
 
     def set_disabled(self, username: str, disabled: bool) -> bool:
         """Disable or enable the user and end their sessions."""
-        return self._update(username, "disabling a user" if disabled else "enabling a user", disabled=disabled)
+        return self._update(
+            username, "disabling a user" if disabled else "enabling a user", disabled=disabled
+        )
 
     def set_role(self, username: str, role: str) -> bool:
         """Change the role and end the user's sessions (they sign in again with the new role)."""

@@ -8,7 +8,7 @@ import pytest
 
 from core.access import accounts
 from core.access.sessions import Sessions, token_hash
-from core.access.throttle import Outcome, Throttle, delay_s, failure_message
+from core.access.throttle import Outcome, delay_s, failure_message
 from core.kernel.settings import AuthSettings, Settings
 from core.seam.signin import SignIn
 from core.storage.repos.sessions import SessionRepo, SignInLog
@@ -22,7 +22,9 @@ PASSWORD = "dev-pass-12"
 @pytest.fixture
 def users(store: Store) -> UserRepo:
     repo = UserRepo(store.engine)
-    repo.add(username="dev", password_hash=accounts.hash_password(PASSWORD, rounds=4), role="developer", now_ms=0)
+    repo.add(
+        username="dev", password_hash=accounts.hash_password(PASSWORD, rounds=4), role="developer", now_ms=0
+    )
     repo.add(username="ops", password_hash=accounts.hash_password(PASSWORD, rounds=4), role="admin", now_ms=0)
     return repo
 
