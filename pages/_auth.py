@@ -191,7 +191,7 @@ def _sign_in_screen(signin: SignIn) -> None:
         notice = st.session_state.pop(K.AUTH_NOTICE, None)
         if notice:
             st.info(notice, icon=":material/info:")
-        with st.form(FORM_KEY):
+        with st.form(FORM_KEY, clear_on_submit=True):  # the password does not stay in the page
             st.subheader("Sign in")
             username = st.text_input("Username", key=K.W_USERNAME, autocomplete="username")
             password = st.text_input(

@@ -99,8 +99,9 @@ class Sessions:
             return None
         if now - found.renewed_ms >= self.renew_ms:
             token = new_token()
-            if not self.repo.rotate(found.id, token_hash(token), now):
-                return None
+            if not self.repo.rotate(found.id, token_hash(token), now, found.renewed_ms):
+                again = self.repo.get(found.id)  # another tab renewed it a moment ago, or it ended
+                return None if again is None else Live(again)
             return Live(self.repo.get(found.id) or found, token)
         if now - found.last_seen_ms >= TOUCH_EVERY_MS:
             self.repo.touch(found.id, now)

@@ -86,11 +86,15 @@ class SessionRepo:
             )
             return bool(done.rowcount)
 
-    def rotate(self, session_id: int, token_hash: str, now_ms: int) -> bool:
-        """Replace the token of a live session (the old one stops working at once)."""
+    def rotate(self, session_id: int, token_hash: str, now_ms: int, renewed_ms: int) -> bool:
+        """Replace the token of a live session (the old one stops working at once), provided it
+        was last renewed at ``renewed_ms``: of two tabs renewing at once, one wins."""
         values = {"token_hash": token_hash, "renewed_ms": now_ms, "last_seen_ms": now_ms}
+        c = sessions.c
         with storage_errors("renewing a session"), self.engine.begin() as conn:
-            done = conn.execute(sa.update(sessions).where(sessions.c.id == session_id).values(**values))
+            done = conn.execute(
+                sa.update(sessions).where(c.id == session_id, c.renewed_ms == renewed_ms).values(**values)
+            )
             return bool(done.rowcount)
 
     def delete(self, session_id: int) -> bool:

@@ -92,6 +92,9 @@ def test_the_token_rotates_while_in_use_and_the_old_one_stops_working(
     assert rotated.session.id == live.session.id  # other tabs of the browser keep the session
     assert sessions.restore(live.token) is None
     assert sessions.restore(rotated.token) is not None
+    stale = rotated.session.renewed_ms - 1  # a second tab renewing with what it read before
+    assert not sessions.repo.rotate(live.session.id, "x" * 64, clock.ms, stale)
+    assert sessions.restore(rotated.token) is not None
 
 
 def test_the_cookie_lives_for_the_idle_time_never_past_the_absolute_expiry(
