@@ -29,8 +29,10 @@ from bench.common import Row
 from core.access import accounts
 from core.kernel.settings import load_settings
 from core.runtime.backfill import backfill_demo
+from core.seam.signin import SignIn
 from core.storage.repos.users import UserRepo
 from core.storage.tsdb import open_store
+from pages import _keys as K
 
 ROOT = Path(__file__).resolve().parents[1]
 DAYS, RUNS, BROWSER_RUNS = 7, 5, 5
@@ -98,9 +100,12 @@ def _page_rows() -> list[Row]:
     rows = []
     for title, path in PAGES.items():
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-        at.session_state["authentication_status"] = True  # what a valid cookie leaves
-        at.session_state["username"] = ADMIN
-        at.session_state["name"] = "Admin"
+        settings = load_settings()
+        store = open_store(settings)
+        live = SignIn(store.engine, settings).sessions.start(ADMIN, "bench")  # what a sign-in leaves
+        store.close()
+        assert live is not None
+        at.session_state[K.SESSION] = live.session.id
         at.run()
         if path:
             at.switch_page(path)

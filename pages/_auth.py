@@ -1,145 +1,153 @@
-"""Sign-in for the dashboard: streamlit-authenticator behind a small adapter.
+"""Sign-in for the dashboard: our own form, server-side sessions and a token cookie.
 
-Not a page. ``app.py`` calls :func:`begin` before ``st.navigation`` (it never stops: it restores
-a sign-in from the cookie and says who is signed in, so the navigation lists only the pages
-they may open), then :func:`gate` after it (the sign-in form and a stop, or the user box, the
-sign-out button and the page check). Deep links survive sign-in because the navigation is
-built before the gate stops the run.
+Not a page. ``app.py`` calls :func:`begin` before ``st.navigation`` (it never stops: it resumes
+this browser session's sign-in, or restores one from the cookie, so the navigation lists only the
+pages the user may open), then :func:`gate` after it (the sign-in form and a stop, or the user
+box, the sign-out button and the page check). Deep links survive sign-in because the navigation
+is built before the gate stops the run.
 
-Who may see what is decided in ``core.access.policy``; every query is narrowed to the user's teams in
-``core.views.scope`` (via ``pages._common.query``). Users, hashes and lockouts live in the
-database (``core.storage.repos.users``); the cookie key in ``data_dir/cookie_key``. An OIDC adapter
-(``st.login``) would replace this module and keep the rest.
-
-streamlit-authenticator 0.4 details this relies on: the credentials dict is rebuilt from the
-database on every run; an account the database has locked is handed over with
-``failed_login_attempts`` at the limit, so ``login(max_login_attempts=...)`` refuses it before
-checking the password; a failed check raises that count in our dict, which is how a failure is
-seen and recorded in the database. Cookie writes and deletes are repeated on the run after a
-sign-in or sign-out, because the component that performs them must reach the browser.
+This is the only module that knows Streamlit's side of sign-in; the rules are behind the seam
+(``core.seam.signin``: passwords, sessions, the throttle). The session lives in the database;
+this browser session keeps its id, and the browser a cookie with a random token, read from the
+request (``st.context.cookies``) and written by a script (``st.html``), since Streamlit cannot set
+cookies from the server: ``SameSite=Strict``, ``Secure`` over https, not HttpOnly (a script
+writes it), as long-lived as the idle timeout and replaced on renewal. See docs/security.md.
 """
 
 from __future__ import annotations
 
+import json
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
 import plotly.graph_objects as go
 import streamlit as st
-import streamlit_authenticator as stauth
 
-from core.access import accounts
 from core.access import policy as auth
 from core.kernel.errors import PulseError
-from core.kernel.records.users import UserRecord
 from core.kernel.text import md_text
 from core.seam import Backend
+from core.seam.signin import Signed
 from core.seam.signin import SignIn as Accounts
 from pages import _common as ui
 from pages import _keys as K
 
-STATUS, USERNAME = "authentication_status", "username"  # streamlit-authenticator's session keys
-FIELDS = {"Form name": "Sign in", "Username": "Username", "Password": "Password", "Login": "Sign in"}
 FORM_KEY = "pulse.sign_in"
-PLUMBING = "pulse-auth-plumbing"  # the container of the invisible cookie components
-# Take the cookie components (iframes of height 0) out of the page flow, so they leave no gap
-# above the page; they still load and run. A style-only st.html takes no space itself.
+PLUMBING = "pulse-auth-plumbing"  # the container of the cookie scripts
+# Take the cookie scripts out of the page flow, so they leave no gap above the page; they still run.
 PLUMBING_CSS = f"""<style>
 [data-testid="stLayoutWrapper"]:has(> .st-key-{PLUMBING}), .st-key-{PLUMBING} {{
   position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%);
 }}
 </style>"""
+COOKIE_RUNS = 2  # a cookie write is repeated on the next run, in case a rerun cut the first one short
 
 
 @st.cache_resource(show_spinner=False)
-def _first_run(url: str, _backend: Backend) -> str:
-    """Once per process and database: the first admin and the cookie key. Returns the key."""
-    return _backend.signin.first_run()
+def _first_run(url: str, _backend: Backend) -> bool:
+    """Once per process and database: the first admin, old sessions purged."""
+    _backend.signin.first_run()
+    return True
 
 
 @dataclass
 class SignIn:
-    authenticator: stauth.Authenticate
-    credentials: dict[str, dict[str, Any]]  # username -> the entry streamlit-authenticator sees
-    guard: Accounts
+    accounts: Accounts
     principal: auth.Principal | None
 
 
-def _entry(user: UserRecord, guard: Accounts) -> dict[str, Any]:
-    return {
-        "name": user.display_name or user.username,
-        "email": user.email,
-        "password": user.password_hash,
-        "roles": [user.role],
-        "failed_login_attempts": guard.attempts_seen(user),
-    }
+def client() -> str:
+    """Who is signing in, for the throttle and the log: the last X-Forwarded-For entry when the
+    settings trust the proxy that adds it, else the connection's address, else (on localhost,
+    where Streamlit gives none) this browser session."""
+    if ui.backend().settings.auth.trust_forwarded_for:
+        forwarded = st.context.headers.get("X-Forwarded-For")
+        last = forwarded.split(",")[-1].strip() if isinstance(forwarded, str) else ""
+        if last:
+            return f"ip:{last[:100]}"
+    address = st.context.ip_address
+    if isinstance(address, str) and address:  # None on localhost (and a stand-in under AppTest)
+        return f"ip:{address}"
+    if K.CLIENT not in st.session_state:
+        st.session_state[K.CLIENT] = secrets.token_hex(8)
+    return f"session:{st.session_state[K.CLIENT]}"
 
 
 def begin() -> SignIn:
-    """Build the authenticator from the database, restore a sign-in from the cookie, say who it is."""
+    """Resume or restore the sign-in of this browser session and say who it is; never stops."""
     backend = ui.backend()
-    settings = backend.settings
-    guard = backend.signin
+    accounts = backend.signin
     try:
-        key = _first_run(backend.url, backend)
-        users = guard.users()
+        _first_run(backend.url, backend)
+        signed = _current(accounts)
     except PulseError as exc:
         st.error(f"Cannot start the sign-in: {md_text(exc)}", icon=":material/error:")
         st.stop()
-    # the entries are shared with the authenticator, which counts failed checks in them
-    credentials = {name: _entry(u, guard) for name, u in users.items() if not u.disabled}
     st.html(PLUMBING_CSS)
     with st.container(key=PLUMBING):
-        authenticator = stauth.Authenticate(
-            {"usernames": credentials},
-            settings.auth.cookie_name,
-            key,
-            settings.auth.cookie_expiry_days,
-            auto_hash=False,
-            login_sleep_time=0,  # the cookie is read from the request headers; no need to wait
-        )
-        _cookie_work(authenticator)
-        try:
-            authenticator.login(location="unrendered")  # a valid cookie signs the session in
-        except stauth.LoginError:  # the cookie of a user since disabled or removed
-            authenticator.cookie_controller.delete_cookie()
-            st.session_state["logout"] = True  # do not try that cookie again in this session
-        principal = _resolve(authenticator, users)
-    return SignIn(authenticator, credentials, guard, principal)
-
-
-def _cookie_work(authenticator: stauth.Authenticate) -> None:
-    work = st.session_state.pop(K.AUTH_COOKIE, None)
-    if work == "set" and st.session_state.get(STATUS):
-        authenticator.cookie_controller.set_cookie()
-    elif work == "delete":
-        authenticator.cookie_controller.delete_cookie()
-
-
-def _resolve(authenticator: stauth.Authenticate, users: dict[str, UserRecord]) -> auth.Principal | None:
-    """The Principal of this session, read from the database on every run (role and team changes
-    apply at once; a disabled user is signed out on their next click)."""
-    if not st.session_state.get(STATUS):
+        _cookie_work(backend.settings.auth.cookie_name)
+    if signed is None:
         st.session_state.pop(K.PRINCIPAL, None)
-        return None
-    user = users.get(st.session_state.get(USERNAME) or "")
-    try:
-        principal = None if user is None or user.disabled else auth.Principal.of(user)
-    except PulseError:  # a role the code does not know: no access
-        principal = None
-    if principal is None:
-        _sign_out(authenticator, "Your account is disabled or was removed. Ask an admin.")
-        return None
-    st.session_state[K.PRINCIPAL] = principal
-    return principal
+        return SignIn(accounts, None)
+    st.session_state[K.PRINCIPAL] = signed.principal
+    return SignIn(accounts, signed.principal)
 
 
-def _sign_out(authenticator: stauth.Authenticate, notice: str) -> None:
-    if st.session_state.get(STATUS):
-        authenticator.logout(location="unrendered")
+def _current(accounts: Accounts) -> Signed | None:
+    session_id = st.session_state.get(K.SESSION)
+    if session_id is not None:
+        signed = accounts.resume(session_id)
+        if signed is None:
+            _signed_out("Your session ended: it expired, was signed out elsewhere or your account changed.")
+            return None
+    else:
+        token = st.context.cookies.get(accounts.settings.cookie_name)
+        if not isinstance(token, str) or not token or token == st.session_state.get(K.COOKIE_TRIED):
+            return None
+        st.session_state[K.COOKIE_TRIED] = token  # one try per token and browser session
+        signed = accounts.restore(token)
+        if signed is None:
+            _cookie_later(None)
+            return None
+    _keep(accounts, signed)
+    return signed
+
+
+def _keep(accounts: Accounts, signed: Signed) -> None:
+    st.session_state[K.SESSION] = signed.live.session.id
+    if signed.live.token:  # new or rotated: the browser must get it
+        _cookie_later((signed.live.token, accounts.cookie_max_age_s(signed.live.session)))
+
+
+def _cookie_later(value: tuple[str, int] | None) -> None:
+    """Queue a cookie write (token, max-age) or delete (None) for this run and the next."""
+    st.session_state[K.AUTH_COOKIE] = (value, COOKIE_RUNS)
+
+
+def _cookie_work(name: str) -> None:
+    work = st.session_state.get(K.AUTH_COOKIE)
+    if work is None:
+        return
+    value, runs = work
+    if runs <= 1:
+        st.session_state.pop(K.AUTH_COOKIE)
+    else:
+        st.session_state[K.AUTH_COOKIE] = (value, runs - 1)
+    token, max_age = value if value else ("", 0)
+    cookie = json.dumps(f"{name}={token}; Max-Age={max_age}; Path=/; SameSite=Strict")
+    script = (
+        f"<script>document.cookie = {cookie} + "
+        '(window.location.protocol === "https:" ? "; Secure" : "");</script>'
+    )
+    st.html(script, unsafe_allow_javascript=True)
+
+
+def _signed_out(notice: str) -> None:
+    st.session_state.pop(K.SESSION, None)
     st.session_state.pop(K.PRINCIPAL, None)
     st.session_state[K.AUTH_NOTICE] = notice
-    st.session_state[K.AUTH_COOKIE] = "delete"
+    _cookie_later(None)
 
 
 def page(
@@ -176,7 +184,6 @@ def gate(signin: SignIn, current: Any) -> auth.Principal:
 
 
 def _sign_in_screen(signin: SignIn) -> None:
-    settings = ui.backend().settings.auth
     _, middle, _ = st.columns([1, 1.2, 1])
     with middle:
         st.title("MCP Pulse")
@@ -184,38 +191,24 @@ def _sign_in_screen(signin: SignIn) -> None:
         notice = st.session_state.pop(K.AUTH_NOTICE, None)
         if notice:
             st.info(notice, icon=":material/info:")
-        before = {name: c.get("failed_login_attempts", 0) for name, c in signin.credentials.items()}
-        try:
-            signin.authenticator.login(
-                location="main",
-                max_login_attempts=settings.lockout_attempts,
-                fields=FIELDS,
-                key=FORM_KEY,
+        with st.form(FORM_KEY, clear_on_submit=True):  # the password does not stay in the page
+            st.subheader("Sign in")
+            username = st.text_input("Username", key=K.W_USERNAME, autocomplete="username")
+            password = st.text_input(
+                "Password", type="password", key=K.W_PASSWORD, autocomplete="current-password"
             )
-        except stauth.LoginError:  # the database says this account is locked
-            st.error(_locked_text(signin, settings.lockout_minutes), icon=":material/lock_clock:")
-            return
-        locked_now, counted = 0.0, False
-        for name, entry in signin.credentials.items():
-            if entry.get("failed_login_attempts", 0) > before.get(name, 0):
-                counted = True
-                locked_now = signin.guard.record_failure(name)
-                if locked_now:
-                    until = signin.guard.now_ms() + int(locked_now * 1000)
-                    st.session_state[K.AUTH_LOCKED] = (name, until)
-        if st.session_state.get(STATUS) is False and not counted:
-            accounts.dummy_check()  # an unknown username was not checked: take as long as if it had been
-        if st.session_state.get(STATUS):
-            signin.guard.record_success(st.session_state[USERNAME])
-            st.session_state[K.AUTH_COOKIE] = "set"
-            st.rerun()  # build the navigation for this user
-        if locked_now:
-            st.error(
-                f"Too many failed sign-ins: this account is locked for {accounts.minutes(locked_now)}.",
-                icon=":material/lock_clock:",
-            )
-        elif st.session_state.get(STATUS) is False:
-            st.error("Wrong username or password.", icon=":material/error:")
+            pressed = st.form_submit_button("Sign in", type="primary")
+        if pressed:
+            try:
+                attempt = signin.accounts.attempt(username, password, client())
+            except PulseError as exc:
+                st.error(f"Cannot sign in now: {md_text(exc)}", icon=":material/error:")
+                return
+            if attempt.live is not None and attempt.principal is not None:
+                st.session_state.pop(K.AUTH_NOTICE, None)
+                _keep(signin.accounts, Signed(attempt.live, attempt.principal))
+                st.rerun()  # build the navigation for this user
+            st.error(attempt.message, icon=":material/error:")
         _preload_chart_library()
 
 
@@ -226,16 +219,6 @@ def _preload_chart_library() -> None:
     layout = {"height": 10, "margin": {"l": 0, "r": 0, "t": 0, "b": 0}, "xaxis": hidden, "yaxis": hidden}
     fig = go.Figure(layout=layout)
     st.plotly_chart(fig, config={"staticPlot": True, "displayModeBar": False}, key="plotly-preload")
-
-
-def _locked_text(signin: SignIn, lockout_minutes: int) -> str:
-    seen = st.session_state.get(K.AUTH_LOCKED)
-    left_s = (seen[1] - signin.guard.now_ms()) / 1000 if seen else 0
-    wait = f"in {accounts.minutes(left_s)}" if left_s > 0 else f"in up to {lockout_minutes} minutes"
-    return (
-        f"This account is locked after too many failed sign-ins. Try again {wait}, "
-        "or ask an admin to run `pulse users reset-password`."
-    )
 
 
 def _user_box(signin: SignIn, who: auth.Principal) -> None:
@@ -250,7 +233,10 @@ def _user_box(signin: SignIn, who: auth.Principal) -> None:
         st.markdown(f"**{md_text(who.label)}**  \n{md_text(who.username)} · {who.role.label}")
         st.caption(teams + (" · read-only" if who.role is auth.Role.VIEWER else ""))
         if st.button("Sign out", key=K.W_SIGN_OUT, icon=":material/logout:", width="stretch"):
-            _sign_out(signin.authenticator, "You are signed out.")
+            session_id = st.session_state.get(K.SESSION)
+            if session_id is not None:
+                signin.accounts.sign_out(session_id)
+            _signed_out("You are signed out.")
             st.rerun()
     if scope is not None and not scope:
         st.warning(

@@ -36,10 +36,12 @@ QP_HEALTH_TAB = "tab"  # the open tab of the Health page (also its widget key)
 QP_INCIDENT = "incident"  # the incident shown in detail
 QP_INCIDENT_STATES = "show"
 
-# sign-in (pages/_auth.py); streamlit-authenticator itself owns "authentication_status", "username",
-# "name", "email", "roles" and "logout"
+# sign-in (pages/_auth.py)
 PRINCIPAL = "pulse.auth.principal"  # core.access.policy.Principal of this run, or absent
+SESSION = "pulse.auth.session"  # id of this browser session's server-side session, or absent
 AUTH_NOTICE = "pulse.auth.notice"  # a message for the sign-in screen ("You are signed out.")
-AUTH_COOKIE = "pulse.auth.cookie"  # "set" or "delete": cookie work left for the next run
-AUTH_LOCKED = "pulse.auth.locked"  # (username, locked_until_ms) of a lock this session ran into
+AUTH_COOKIE = "pulse.auth.cookie"  # ((token, max_age) or None to delete, runs left): cookie work
+COOKIE_TRIED = "pulse.auth.cookie_tried"  # the cookie token this browser session already tried
+CLIENT = "pulse.auth.client"  # this browser session's client id when the connection has no address
+W_USERNAME, W_PASSWORD = "w.sign_in.username", "w.sign_in.password"
 W_SIGN_OUT = "w.sign_out"

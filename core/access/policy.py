@@ -1,6 +1,7 @@
-"""Who may see what: roles, principals, the one permission check, passwords, lockout, first admin.
+"""Who may see what: roles, principals, the one permission check (passwords and the first admin in
+``accounts``, sessions in ``sessions``, the throttle of failed sign-ins in ``throttle``).
 
-No Streamlit here. ``pages/_auth.py`` adapts this module to streamlit-authenticator (an OIDC
+No Streamlit here. ``pages/_auth.py`` adapts this module to the dashboard's sign-in form (an OIDC
 ``st.login`` adapter would use the same functions); ``core.views.scope`` applies
 :func:`team_scope` to every query the dashboards make, so scoping never depends on hiding pages.
 

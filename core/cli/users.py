@@ -1,5 +1,8 @@
 """``pulse users``: add, list, update, reset-password, disable and enable dashboard users.
 
+A new password, disabling, and a change of role or teams end every session of the user
+(``core.storage.repos.users`` deletes them in the same transaction as the change).
+
 Passwords never appear on the command line: ``--password-stdin`` reads one line from standard
 input, a terminal is prompted twice, and otherwise a random password is generated and printed
 once. Errors (unknown role, taken or missing username, weak password) exit with status 2.
@@ -62,12 +65,8 @@ def _teams_text(user: UserRecord) -> str:
     return ",".join(sorted(scope)) or "(none)"
 
 
-def _status(user: UserRecord, now_ms: int) -> str:
-    if user.disabled:
-        return "disabled"
-    if user.locked_until_ms > now_ms:
-        return f"locked {accounts.minutes((user.locked_until_ms - now_ms) / 1000)}"
-    return "active"
+def _status(user: UserRecord) -> str:
+    return "disabled" if user.disabled else "active"
 
 
 def _require(repo: UserRepo, username: str) -> UserRecord:
@@ -93,14 +92,13 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     if not users:
         print("no users yet: `pulse up` (or the first start of the dashboard) creates the admin")
         return 0
-    now = int(time.time() * 1000)
     header = ("USERNAME", "ROLE", "TEAMS", "STATUS", "NAME", "EMAIL", "CREATED")
     rows = [
         (
             u.username,
             u.role,
             _teams_text(u),
-            _status(u, now),
+            _status(u),
             u.display_name,
             u.email,
             datetime.fromtimestamp(u.created_ms / 1000, UTC).strftime("%Y-%m-%d"),
@@ -155,6 +153,8 @@ def cmd_update(args: argparse.Namespace, settings: Settings) -> int:
             repo.set_teams(user.username, teams)
         now = _require(repo, user.username)
     print(f"updated {now.username} ({now.role}; teams: {_teams_text(now)})")
+    if now.role != user.role or now.teams != user.teams:
+        print(f"{now.username} is signed out everywhere and signs in again with the new access")
     return 0
 
 
@@ -163,7 +163,7 @@ def cmd_reset_password(args: argparse.Namespace, settings: Settings) -> int:
         user = _require(repo, args.username)
         password, generated = _read_password(args)
         repo.set_password(user.username, accounts.hash_password(password))
-    print(f"password of {user.username} changed; failed sign-ins and any lock cleared")
+    print(f"password of {user.username} changed; {user.username} is signed out everywhere")
     if generated:
         _print_generated(user.username, password)
     return 0
@@ -176,7 +176,7 @@ def _set_disabled(args: argparse.Namespace, settings: Settings, disabled: bool) 
             _keep_an_admin(repo, user)
         repo.set_disabled(user.username, disabled)
     if disabled:
-        print(f"disabled {user.username}: they cannot sign in and open sessions end on their next click")
+        print(f"disabled {user.username}: they cannot sign in and their sessions have ended")
     else:
         print(f"enabled {user.username}")
     return 0
@@ -223,7 +223,7 @@ def configure(users: argparse.ArgumentParser) -> None:
     upd.add_argument("--team", action="append", default=None, help=team_help + "; '' for none")
     upd.set_defaults(func=cmd_update)
 
-    reset = sub.add_parser("reset-password", help="set a new password and clear a lockout")
+    reset = sub.add_parser("reset-password", help="set a new password and end the user's sessions")
     reset.add_argument("username")
     reset.add_argument("--password-stdin", action="store_true", help=stdin_help)
     reset.set_defaults(func=cmd_reset_password)

@@ -1,49 +1,135 @@
-"""Sign-in as the pages need it, before anyone is signed in: accounts, failures, the first admin."""
+"""Sign-in as the pages need it, before anyone is signed in: the form's check, sessions, the first admin.
+
+``pages/_auth.py`` is the only Streamlit-facing user of this object: it hands over what was
+typed and who the client is, and writes the token it gets back into the cookie. The rules are in
+``core.access`` (passwords in ``accounts``, sessions in ``sessions``, the throttle in ``throttle``).
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
 from core.access import accounts
 from core.access.policy import Principal
-from core.kernel.records.users import UserRecord
+from core.access.sessions import Live, Sessions
+from core.access.throttle import Outcome, Throttle, failure_message
+from core.kernel.errors import AuthError, PulseError
+from core.kernel.records.users import SessionRecord, UserRecord
 from core.kernel.settings import Settings
+from core.storage.repos.sessions import SessionRepo, SignInLog
 from core.storage.repos.users import UserRepo
 
 
-class SignIn:
-    def __init__(self, engine: Engine, settings: Settings) -> None:
-        self.settings = settings.auth
-        self._data_dir = settings.data_dir
-        self._repo = UserRepo(engine)
-        self.guard = accounts.LoginGuard(self._repo, settings.auth)
+@dataclass(frozen=True)
+class Attempt:
+    """What one press of "Sign in" came to: a live session and its user, or a wait and the message."""
 
-    def first_run(self) -> str:
-        """The first admin when there is no user (its password printed on the terminal, never in
-        the browser) and the cookie key. Returns the key."""
-        message = accounts.bootstrap_admin(self._repo).message()
+    live: Live | None = None
+    principal: Principal | None = None
+    wait_s: int = 0
+
+    @property
+    def message(self) -> str:
+        return failure_message(self.wait_s)
+
+
+@dataclass(frozen=True)
+class Signed:
+    """A signed-in session on this run: the session (with a new token when rotated) and its user."""
+
+    live: Live
+    principal: Principal
+
+
+def as_typed(text: str) -> str:
+    """The username as the throttle and the log know it: normalised, or as typed when invalid."""
+    try:
+        return accounts.normalise_username(text)
+    except AuthError:
+        return text.strip().lower()[:64]
+
+
+class SignIn:
+    def __init__(self, engine: Engine, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings.auth
+        self._users = UserRepo(engine)
+        self.sessions = Sessions(SessionRepo(engine), settings.auth, clock)
+        self.throttle = Throttle(SignInLog(engine), settings.auth, clock)
+
+    def first_run(self) -> None:
+        """The first admin when there is no user, its password printed on the terminal (never in
+        the browser); sessions past their expiry are removed."""
+        message = accounts.bootstrap_admin(self._users).message()
         if message:
             print(message, flush=True)
-        return accounts.cookie_key(Path(self._data_dir))
+        self.sessions.purge()
 
-    def users(self) -> dict[str, UserRecord]:
-        return {u.username: u for u in self._repo.all()}
+    def attempt(self, username: str, password: str, client: str) -> Attempt:
+        """Check a sign-in: throttled first (no password check), then the password (a check of the
+        same cost for unknown and disabled users); every attempt is logged."""
+        name = as_typed(username)
+        user = self._users.get(name) if name else None
+        known = user is not None
+        wait = self.throttle.wait_s(name, client)
+        if wait:
+            self.throttle.record(name, client, Outcome.THROTTLED, known=known)
+            return Attempt(wait_s=wait)
+        principal = self._check(user, password)
+        if principal is None:
+            self.throttle.record(name, client, Outcome.WRONG, known=known)
+            return Attempt(wait_s=self.throttle.wait_s(name, client))
+        live = self.sessions.start(principal.username, client)
+        if live is None:  # removed in the meantime
+            self.throttle.record(name, client, Outcome.WRONG, known=False)
+            return Attempt(wait_s=self.throttle.wait_s(name, client))
+        self.throttle.record(name, client, Outcome.OK, known=True)
+        return Attempt(live, principal)
+
+    @staticmethod
+    def _check(user: UserRecord | None, password: str) -> Principal | None:
+        if user is None:
+            accounts.dummy_check()  # as slow as a real check
+            return None
+        if not accounts.verify_password(password, user.password_hash) or user.disabled:
+            return None
+        try:
+            return Principal.of(user)
+        except PulseError:  # a role the code does not know: no access
+            return None
 
     def principal_of(self, username: str) -> Principal | None:
-        """Who ``username`` is now, or None when the account is gone or disabled."""
-        user = self._repo.get(username)
-        return None if user is None or user.disabled else Principal.of(user)
+        """Who ``username`` is now, or None when the account is gone, disabled or has an unknown role."""
+        user = self._users.get(username)
+        if user is None or user.disabled:
+            return None
+        try:
+            return Principal.of(user)
+        except PulseError:
+            return None
 
-    def attempts_seen(self, user: UserRecord) -> int:
-        return self.guard.attempts_seen(user)
+    def _signed(self, live: Live | None) -> Signed | None:
+        if live is None:
+            return None
+        principal = self.principal_of(live.session.username)
+        if principal is None:
+            self.sessions.end(live.session.id)
+            return None
+        return Signed(live, principal)
 
-    def record_failure(self, username: str) -> float:
-        return self.guard.record_failure(username)
+    def resume(self, session_id: int) -> Signed | None:
+        """On every run of a signed-in browser session: still valid? (rotated when due)."""
+        return self._signed(self.sessions.check(session_id))
 
-    def record_success(self, username: str) -> None:
-        self.guard.record_success(username)
+    def restore(self, token: str) -> Signed | None:
+        """A cookie's token from a new browser session (reload, new tab)."""
+        return self._signed(self.sessions.restore(token))
 
-    def now_ms(self) -> int:
-        return self.guard.now_ms()
+    def sign_out(self, session_id: int) -> None:
+        self.sessions.end(session_id)
+
+    def cookie_max_age_s(self, session: SessionRecord) -> int:
+        return self.sessions.cookie_max_age_s(session)

@@ -134,6 +134,34 @@ user_teams = Table(
     Column("team", String(200), primary_key=True),
 )
 
+# -- sessions and sign-in attempts (see core.access.sessions, core.access.throttle) ------------------------
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),  # sha256 hex of the cookie's token
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("client", String(200), nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("last_seen_ms", BigInteger, nullable=False),
+    Column("renewed_ms", BigInteger, nullable=False),
+    Index("ix_sessions_user", "user_id"),
+)
+
+sign_in_attempts = Table(
+    "sign_in_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at_ms", BigInteger, nullable=False),
+    Column("username", String(64), nullable=False),  # as typed (normalised), known or not
+    Column("known", Boolean, nullable=False),  # whether such a user existed
+    Column("client", String(200), nullable=False),
+    Column("outcome", String(10), nullable=False),  # ok | wrong | throttled
+    Index("ix_sign_in_attempts_user", "username", "at_ms"),
+    Index("ix_sign_in_attempts_client", "client", "at_ms"),
+    Index("ix_sign_in_attempts_at", "at_ms"),
+)
+
 # -- alerting: rule state and its history (see core.alerts) ------------------------------------------
 alert_states = Table(
     "alert_states",

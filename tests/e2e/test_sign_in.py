@@ -1,6 +1,7 @@
-"""Sign-in in a real browser: deep link, wrong password, the cookie across a reload, team scoping, sign-out.
+"""Sign-in in a real browser: deep link, wrong password, the cookie across a reload, team scoping,
+sign-out, a copied cookie refused after sign-out, a password reset ending open sessions.
 
-What AppTest cannot show: the cookie components run in the browser. Starts ``streamlit run app.py``
+What AppTest cannot show: the cookie is written by a script in the browser and read from the request. Starts ``streamlit run app.py``
 on a free loopback port against a seeded SQLite store and drives Debian's chromium with Playwright.
 Screenshots land in tests/e2e/screenshots/ (ignored by git).
 """
@@ -11,6 +12,9 @@ import time
 
 import pytest
 
+from core.kernel.settings import load_settings
+from core.storage.repos.users import UserRepo
+from core.storage.tsdb import open_store
 from tests.e2e.conftest import ARGS, CHART, CHROMIUM, SHOTS
 from tests.e2e.conftest import sign_in as _sign_in
 from tests.pages.conftest import SERVERS, USERS
@@ -36,8 +40,8 @@ def test_sign_in_cookie_scope_and_sign_out(server: str) -> None:
         page = context.new_page()
         page.set_default_timeout(30_000)
 
-        page.goto(f"{server}/performance")  # a deep link, signed out
-        expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=30_000)  # a cold server
+        page.goto(f"{server}/performance")  # a deep link, signed out (the first run of the server)
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=30_000)
         expect(page.locator(".js-plotly-plot .trace")).to_have_count(0)  # no chart with data
         page.screenshot(path=str(SHOTS / "sign-in.png"))
 
@@ -53,7 +57,10 @@ def test_sign_in_cookie_scope_and_sign_out(server: str) -> None:
         platform = {s for s, (_, team, *_) in SERVERS.items() if team == "platform"}
         servers = _trace_names(page) & set(SERVERS)
         assert servers == platform, servers
-        assert "pulse_auth" in {c["name"] for c in context.cookies()}
+        [cookie] = [c for c in context.cookies() if c["name"] == "pulse_auth"]
+        assert cookie["sameSite"] == "Strict" and not cookie["httpOnly"]
+        assert 0 < cookie["expires"] - time.time() <= 3600 + 5  # the idle timeout, not days
+        assert "." not in cookie["value"]  # a random token, no JWT claims
 
         page.reload()  # the cookie signs the new session in
         page.wait_for_selector(CHART, timeout=60_000)
@@ -73,4 +80,64 @@ def test_sign_in_cookie_scope_and_sign_out(server: str) -> None:
         page.reload()
         expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=15_000)
         expect(page.locator(".js-plotly-plot .trace")).to_have_count(0)  # no chart with data
+
+        # the cookie copied before signing out opens nothing in another browser
+        thief = browser.new_context(viewport={"width": 1400, "height": 1000})
+        thief.add_cookies([cookie])
+        stolen = thief.new_page()
+        stolen.set_default_timeout(30_000)
+        stolen.goto(f"{server}/performance")
+        expect(stolen.get_by_role("button", name="Sign in")).to_be_visible()
+        expect(stolen.get_by_role("button", name="Sign out")).to_have_count(0)
+        expect(stolen.locator(".js-plotly-plot .trace")).to_have_count(0)
+        browser.close()
+
+
+def _signed_in_context(browser, server: str, username: str):  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(server)
+    _sign_in(page, username, USERS[username][2])
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible(timeout=30_000)
+    deadline = time.monotonic() + 10
+    while "pulse_auth" not in {c["name"] for c in context.cookies()} and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return context, page
+
+
+def test_a_password_reset_ends_the_sessions_of_that_user(server: str, e2e_store) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect, sync_playwright
+
+    _, url = e2e_store
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        _, dev_page = _signed_in_context(browser, server, "dev")
+        other, _ = _signed_in_context(browser, server, "viewer")
+        [cookie] = [c for c in other.cookies() if c["name"] == "pulse_auth"]
+        # a second browser of dev, signed in from the cookie alone
+        dev2 = browser.new_context(viewport={"width": 1400, "height": 1000})
+        dev2.add_cookies([c for c in dev_page.context.cookies() if c["name"] == "pulse_auth"])
+        dev2_page = dev2.new_page()
+        dev2_page.goto(server)
+        expect(dev2_page.get_by_role("button", name="Sign out")).to_be_visible(timeout=30_000)
+
+        store = open_store(load_settings(database_url=url))
+        repo = UserRepo(store.engine)
+        repo.set_password("dev", repo.get("dev").password_hash)  # type: ignore[union-attr]  # reset-password
+        store.close()
+
+        dev_page.reload()  # the cookie of the session is refused
+        expect(dev_page.get_by_role("button", name="Sign in")).to_be_visible(timeout=30_000)
+        dev2_page.get_by_role("link", name="Performance").click()  # the open tab ends on its next click
+        expect(dev2_page.get_by_role("button", name="Sign in")).to_be_visible(timeout=30_000)
+        expect(dev2_page.get_by_text("Your session ended")).to_be_visible(timeout=30_000)
+
+        viewer = browser.new_context()  # another user's session lives on
+        viewer.add_cookies([cookie])
+        viewer_page = viewer.new_page()
+        viewer_page.goto(server)
+        expect(viewer_page.get_by_role("button", name="Sign out")).to_be_visible(timeout=30_000)
         browser.close()

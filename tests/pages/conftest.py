@@ -1,7 +1,7 @@
 """A small, known fleet in a temporary SQLite store, its users, and AppTest runs of app.py against it.
 
-Users are signed in by seeding streamlit-authenticator's session state (``user=...``), which is
-what a valid cookie does; tests of the sign-in form itself fill it in and click (test_auth_pages).
+Users are signed in by starting a session in the database and putting its id in session state
+(``user=...``), which is what a sign-in or a valid cookie does; tests of the sign-in form itself fill it in and click (test_auth_pages).
 Passwords are hashed once per session with few bcrypt rounds (the cost is stored in the hash, so
 checking them is fast too).
 """
@@ -21,8 +21,10 @@ from streamlit.testing.v1 import AppTest
 from core.access import accounts
 from core.kernel.samples import Sample, labels_of
 from core.kernel.settings import load_settings
+from core.seam.signin import SignIn
 from core.storage.repos.users import UserRepo
 from core.storage.tsdb import open_store
+from pages import _keys as K
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTS = {  # host: (cpu, memory, disk /, disk /data)
@@ -166,11 +168,15 @@ def empty_url(tmp_path: Path) -> str:
 AppFactory = Callable[..., AppTest]
 
 
-def sign_in_state(at: AppTest, username: str) -> None:
-    """What streamlit-authenticator leaves in session state after a sign-in (or a valid cookie)."""
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = username
-    at.session_state["name"] = username.capitalize()
+def sign_in_state(at: AppTest, url: str, username: str) -> None:
+    """What a sign-in (or a valid cookie) leaves: a session in the database, its id in session state."""
+    store = open_store(load_settings(database_url=url))
+    try:
+        live = SignIn(store.engine, load_settings(database_url=url)).sessions.start(username, "test")
+    finally:
+        store.close()
+    assert live is not None, f"no user {username!r} in {url}"
+    at.session_state[K.SESSION] = live.session.id
 
 
 @pytest.fixture
@@ -201,7 +207,7 @@ def app(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactor
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
         at.query_params.update(params)
         if user:
-            sign_in_state(at, user)
+            sign_in_state(at, url, user)
         at.run()
         if page:
             at.switch_page(page).run()

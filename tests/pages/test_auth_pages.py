@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,10 @@ from streamlit.testing.v1 import AppTest
 
 from core.kernel.settings import load_settings
 from core.kernel.times import fmt_url
+from core.storage.repos.sessions import SessionRepo, SignInLog
 from core.storage.repos.users import UserRepo
 from core.storage.tsdb import open_store
+from pages import _keys as K
 from tests.pages.conftest import HOSTS, SEEDED_AT, SERVERS, TOOLS, USERS, AppFactory
 
 PAGES = {"pages/health.py": "Health", "pages/performance.py": "Performance"}
@@ -50,6 +53,22 @@ def user_repo(url: str) -> UserRepo:
     return UserRepo(open_store(load_settings(database_url=url)).engine)
 
 
+def session_repo(url: str) -> SessionRepo:
+    return SessionRepo(open_store(load_settings(database_url=url)).engine)
+
+
+def sign_in_log(url: str) -> SignInLog:
+    return SignInLog(open_store(load_settings(database_url=url)).engine)
+
+
+def cookie_scripts(at: AppTest) -> list[str]:
+    """The cookie writes this run sent to the browser (scripts in st.html)."""
+    return [el.proto.body for el in at.get("html") if "document.cookie" in el.proto.body]
+
+
+WRONG = "Wrong username or password."
+
+
 # -- not signed in ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("page", [None, *PAGES])
 def test_nobody_signed_in_sees_the_form_and_no_data(
@@ -71,7 +90,8 @@ def test_signing_in_with_the_form_opens_the_dashboard(app: AppFactory, seeded_ur
     at = sign_in(app(seeded_url, user=None), "lead", USERS["lead"][2])
     assert not at.exception
     assert at.title[0].value == "Health"
-    assert at.session_state["username"] == "lead"
+    live = session_repo(seeded_url).get(at.session_state[K.SESSION])
+    assert live is not None and live.username == "lead"
     assert at.get("plotly_chart")
     box = [m.value for m in at.sidebar.markdown]
     assert any("lead · Team lead" in m for m in box)
@@ -96,42 +116,78 @@ def test_a_wrong_password_says_so_and_shows_nothing(app: AppFactory, seeded_url:
     assert not at.exception
     assert shows_sign_in_form(at)
     assert has_no_data(at)
-    assert [e.value for e in at.error] == ["Wrong username or password."]
+    assert [e.value for e in at.error] == [WRONG]
     at = sign_in(at, "nobody-by-that-name", "whatever-123")
-    assert [e.value for e in at.error] == ["Wrong username or password."]
+    assert [e.value for e in at.error] == [WRONG]
 
 
-def test_repeated_failures_lock_the_account_in_the_database(
+def _failures(at: AppTest, username: str, n: int) -> list[str]:
+    messages = []
+    for _ in range(n):
+        at = sign_in(at, username, "wrong-password")
+        messages.append(at.error[0].value)
+    return messages
+
+
+def test_failures_grow_a_delay_with_one_message_for_real_and_unknown_users(
     app: AppFactory, empty_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PULSE_AUTH__LOCKOUT_ATTEMPTS", "3")
-    monkeypatch.setenv("PULSE_AUTH__LOCKOUT_MINUTES", "10")
+    monkeypatch.setenv("PULSE_AUTH__THROTTLE_FREE_FAILURES", "2")
+    real = _failures(app(empty_url, user=None), "dev", 3)
+    ghost = _failures(app(empty_url, user=None), "ghost", 3)  # another browser session, another client
+    assert real[0] == ghost[0] == WRONG
+    delayed = "Wrong username or password, or too many attempts. Try again in {} s."
+    assert real[1] == ghost[1] == delayed.format(1)  # the second failure: 2^0 s
+    assert real[2] == ghost[2] == delayed.format(1)  # refused during the wait, not counted, same words
+    time.sleep(1.1)
     at = app(empty_url, user=None)
-    for _ in range(2):
+    for _ in range(2):  # a new client has its own count: it is not delayed by the others
         at = sign_in(at, "dev", "wrong-password")
-        assert [e.value for e in at.error] == ["Wrong username or password."]
-    assert user_repo(empty_url).get("dev").failed_attempts == 2  # type: ignore[union-attr]
-    at = sign_in(at, "dev", "wrong-password")
-    assert "locked for 10 minutes" in at.error[0].value
-    locked = user_repo(empty_url).get("dev")
-    assert locked is not None and locked.locked_until_ms > 0
-    at = sign_in(at, "dev", USERS["dev"][2])  # the right password no longer helps
-    assert "locked" in at.error[0].value and "Try again in 10 minutes" in at.error[0].value
-    assert shows_sign_in_form(at) and has_no_data(at)
-    fresh = app(empty_url, user=None)  # another browser: the lock is in the database, not the session
-    fresh = sign_in(fresh, "dev", USERS["dev"][2])
-    assert "locked" in fresh.error[0].value
-    user_repo(empty_url).set_password("dev", locked.password_hash)  # what reset-password does
-    fresh = sign_in(app(empty_url, user=None), "dev", USERS["dev"][2])
-    assert fresh.title[0].value == "Health"
-
-
-def test_a_successful_sign_in_clears_earlier_failures(app: AppFactory, empty_url: str) -> None:
-    at = sign_in(app(empty_url, user=None), "viewer", "wrong-password")
-    assert user_repo(empty_url).get("viewer").failed_attempts == 1  # type: ignore[union-attr]
-    at = sign_in(at, "viewer", USERS["viewer"][2])
+    assert at.error[0].value == delayed.format(1)
+    time.sleep(1.1)
+    at = sign_in(at, "dev", "wrong-password")  # the third counted failure of this client: 2^1 s
+    assert at.error[0].value == delayed.format(2)
+    at = sign_in(at, "dev", USERS["dev"][2])  # the right password waits too
+    assert at.error[0].value == delayed.format(2) and shows_sign_in_form(at) and has_no_data(at)
+    time.sleep(2.1)
+    at = sign_in(at, "dev", USERS["dev"][2])
     assert at.title[0].value == "Health"
-    assert user_repo(empty_url).get("viewer").failed_attempts == 0  # type: ignore[union-attr]
+    log = sign_in_log(empty_url).recent()
+    assert [(u, k, o) for _, u, k, _, o in log[:2]] == [("dev", True, "ok"), ("dev", True, "throttled")]
+    assert ("ghost", False, "wrong") in {(u, k, o) for _, u, k, _, o in log}
+    assert {o for *_, o in log} == {"ok", "wrong", "throttled"}
+    assert all(c.startswith("session:") for _, _, _, c, _ in log)  # AppTest has no address
+
+
+def test_hammering_a_username_from_elsewhere_does_not_keep_its_owner_out(
+    app: AppFactory, empty_url: str
+) -> None:
+    log = sign_in_log(empty_url)
+    now = int(time.time() * 1000)
+    for i in range(50):  # the account's name hammered from other clients a moment ago
+        log.record(
+            at_ms=now - i, username="admin", known=True, client=f"ip:203.0.113.{i % 5}", outcome="wrong"
+        )
+    attacker = _failures(app(empty_url, user=None), "admin", 3)  # and from this one
+    assert "Try again in" in attacker[-1]
+    at = sign_in(app(empty_url, user=None), "admin", USERS["admin"][2])  # the owner, from their browser
+    assert at.title[0].value == "Health"
+    assert user_repo(empty_url).get("admin") is not None
+
+
+def test_a_user_who_mistyped_during_an_attack_waits_at_most_the_account_delay(
+    app: AppFactory, empty_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PULSE_AUTH__THROTTLE_ACCOUNT_MAX_DELAY_S", "2")
+    log = sign_in_log(empty_url)
+    now = int(time.time() * 1000)
+    for i in range(50):
+        log.record(at_ms=now, username="admin", known=True, client=f"ip:198.51.100.{i}", outcome="wrong")
+    at = sign_in(app(empty_url, user=None), "admin", "a-typo-password")
+    assert at.error[0].value.endswith("Try again in 2 s.")
+    time.sleep(2.1)
+    at = sign_in(at, "admin", USERS["admin"][2])
+    assert at.title[0].value == "Health"
 
 
 # -- signed in -------------------------------------------------------------------------------------
@@ -216,12 +272,15 @@ def test_a_developer_without_teams_sees_no_data_and_why(app: AppFactory, seeded_
 def test_signing_out_returns_to_the_form(app: AppFactory, seeded_url: str) -> None:
     at = app(seeded_url, "pages/performance.py", user="dev")
     assert at.get("plotly_chart")
+    session_id = at.session_state[K.SESSION]
     at.sidebar.button[0].click().run()
     assert not at.exception
     assert shows_sign_in_form(at)
     assert has_no_data(at)
     assert [i.value for i in at.info] == ["You are signed out."]
-    assert not at.session_state["authentication_status"]
+    assert K.SESSION not in at.session_state
+    assert session_repo(seeded_url).get(session_id) is None  # the row is gone: no cookie copy works
+    assert any("Max-Age=0" in c for c in cookie_scripts(at))  # and the browser is told to drop it
     at.run()  # and stays signed out
     assert shows_sign_in_form(at) and has_no_data(at)
 
@@ -232,23 +291,53 @@ def test_a_disabled_user_is_signed_out_on_their_next_click(app: AppFactory, empt
     user_repo(empty_url).set_disabled("viewer", True)
     at.run()
     assert shows_sign_in_form(at)
-    assert "disabled" in at.info[0].value
+    assert "session ended" in at.info[0].value
+    assert session_repo(empty_url).of_user("viewer") == []
     at = sign_in(at, "viewer", USERS["viewer"][2])
     assert shows_sign_in_form(at)
-    assert [e.value for e in at.error] == ["Wrong username or password."]
+    assert [e.value for e in at.error] == [WRONG]
 
 
-def test_a_role_change_applies_on_the_next_run(app: AppFactory, seeded_url: str) -> None:
-    at = app(seeded_url, user="viewer")
-    assert set(at.dataframe[1].value["server"]) == set(SERVERS)
-    repo = user_repo(seeded_url)
-    repo.set_role("viewer", "developer")  # a developer without teams sees nothing
-    try:
-        at.run()
-        assert at.dataframe[1].value.empty
-        assert any("Developer" in m.value for m in at.sidebar.markdown)
-    finally:
-        repo.set_role("viewer", "viewer")
+def test_a_role_change_ends_the_session_and_the_next_sign_in_has_the_new_role(
+    app: AppFactory, empty_url: str
+) -> None:
+    at = app(empty_url, user="viewer")
+    assert any("Viewer" in m.value for m in at.sidebar.markdown)
+    user_repo(empty_url).set_role("viewer", "developer")
+    at.run()
+    assert shows_sign_in_form(at) and "session ended" in at.info[0].value
+    at = sign_in(at, "viewer", USERS["viewer"][2])
+    assert any("Developer" in m.value for m in at.sidebar.markdown)
+    user_repo(empty_url).set_teams("viewer", ["ml"])  # so does a team change
+    at.run()
+    assert shows_sign_in_form(at)
+
+
+def test_a_password_reset_ends_every_session_of_the_user(app: AppFactory, empty_url: str) -> None:
+    first, second, other = app(empty_url, user="dev"), app(empty_url, user="dev"), app(empty_url, user="lead")
+    assert len(session_repo(empty_url).of_user("dev")) == 2
+    repo = user_repo(empty_url)
+    repo.set_password("dev", repo.get("dev").password_hash)  # type: ignore[union-attr]  # what reset-password does
+    for at in (first.run(), second.run()):
+        assert shows_sign_in_form(at) and has_no_data(at)
+    assert other.run().title[0].value == "Health"  # other users stay signed in
+
+
+def test_a_sign_in_writes_a_strict_short_lived_token_cookie(app: AppFactory, empty_url: str) -> None:
+    at = sign_in(app(empty_url, user=None), "lead", USERS["lead"][2])
+    [script] = cookie_scripts(at)
+    assert "pulse_auth=" in script and "SameSite=Strict" in script and "Max-Age=3600;" in script
+    assert '"https:" ? "; Secure"' in script
+    token = script.split("pulse_auth=")[1].split(";")[0]
+    assert len(token) >= 43 and "." not in token  # a random token, not a JWT with claims
+    [live] = session_repo(empty_url).of_user("lead")
+    db = open_store(load_settings(database_url=empty_url)).engine
+    with db.connect() as conn:
+        stored = conn.exec_driver_sql("SELECT token_hash FROM sessions").scalar_one()
+    assert token not in stored and len(stored) == 64  # only its sha256 is kept
+    at.run()
+    assert cookie_scripts(at) == [script]  # repeated once, then no more
+    assert cookie_scripts(at.run()) == []
 
 
 def test_pages_a_role_may_not_open_are_hidden_but_answer_with_a_message() -> None:

@@ -98,19 +98,51 @@ class MetricsSettings(Section):
 
 
 class AuthSettings(Section):
-    lockout_attempts: int = Field(
-        5, ge=1, le=100, description="Failed sign-ins in a row after which an account is locked"
-    )
-    lockout_minutes: int = Field(15, ge=1, le=1440, description="How long a locked account stays locked")
+    """Dashboard sign-in: server-side sessions and the throttle of failed sign-ins (docs/security.md)."""
+
     cookie_name: str = Field(
         "pulse_auth",
         min_length=1,
         max_length=64,
         pattern=r"^[A-Za-z0-9_-]+$",
-        description="Name of the browser cookie that keeps a user signed in",
+        description="Name of the browser cookie that carries the session token",
     )
-    cookie_expiry_days: float = Field(
-        7, ge=0, le=90, description="Days a sign-in is remembered by the browser (0: until the tab closes)"
+    session_idle_minutes: int = Field(
+        60, ge=1, le=720, description="A session unused for this long ends; also the cookie's lifetime"
+    )
+    session_absolute_hours: float = Field(
+        12, gt=0, le=12, description="A session ends this long after its sign-in, however much it is used"
+    )
+    session_renew_minutes: int = Field(
+        10, ge=1, le=720, description="While in use, the token and cookie are replaced this often"
+    )
+    throttle_free_failures: int = Field(
+        3,
+        ge=1,
+        le=100,
+        description="Failed sign-ins (per client, per client and account) before delays start",
+    )
+    throttle_max_delay_s: int = Field(
+        900,
+        ge=1,
+        le=86_400,
+        description="Longest delay a client waits after failed sign-ins (2^k s grows to it)",
+    )
+    throttle_account_free_failures: int = Field(
+        10, ge=1, le=1000, description="Failed sign-ins of one account from all clients before delays start"
+    )
+    throttle_account_max_delay_s: int = Field(
+        30,
+        ge=1,
+        le=60,
+        description="Longest delay of one account from all clients (kept short: see docs/security.md)",
+    )
+    throttle_window_minutes: int = Field(
+        60, ge=1, le=1440, description="Failed sign-ins older than this no longer count"
+    )
+    trust_forwarded_for: bool = Field(
+        False,
+        description="Take the client address from the last X-Forwarded-For entry (only behind a proxy that sets it)",
     )
 
 

@@ -1,20 +1,24 @@
-"""Users of the dashboard: accounts, password hashes, roles, lockout state and team memberships.
+"""Users of the dashboard: accounts, password hashes, roles and team memberships.
+
+Every change of a password, the disabled flag, the role or the teams ends the user's sessions in
+the same transaction (``core.storage.repos.sessions``), so no caller can forget it.
 
 All SQL about users lives here (SQLAlchemy Core). Rules (which roles exist, what they may see,
-when an account locks) live in :mod:`core.access.policy`; this module stores what it is told and
+how sign-ins are throttled) live in :mod:`core.access.policy`; this module stores what it is told and
 answers ``None`` or ``False`` for a user that does not exist, so callers phrase the error.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from core.kernel.records.users import LockState, UserRecord
+from core.kernel.records.users import UserRecord
 from core.storage.engine import storage_errors
+from core.storage.repos.sessions import end_sessions_of
 from core.storage.schema import user_teams, users
 
 
@@ -96,52 +100,37 @@ class UserRepo:
         return self.get(username)
 
     def _update(self, username: str, what: str, **values: object) -> bool:
+        """Change the user's row and end every session of theirs, in one transaction."""
         with storage_errors(what), self.engine.begin() as conn:
             done = conn.execute(sa.update(users).where(users.c.username == username).values(**values))
+            if done.rowcount:
+                end_sessions_of(conn, username)
             return bool(done.rowcount)
 
     def set_password(self, username: str, password_hash: str) -> bool:
-        """Replace the password hash and clear any lockout; False when there is no such user."""
+        """Replace the password hash and end the user's sessions; False when there is no such user."""
         return self._update(
             username, "changing a password", password_hash=password_hash, failed_attempts=0, locked_until_ms=0
         )
 
     def set_disabled(self, username: str, disabled: bool) -> bool:
-        values: dict[str, object] = {"disabled": disabled}
-        if not disabled:
-            values |= {"failed_attempts": 0, "locked_until_ms": 0}
-        return self._update(username, "disabling a user" if disabled else "enabling a user", **values)
+        """Disable or enable the user and end their sessions."""
+        return self._update(
+            username, "disabling a user" if disabled else "enabling a user", disabled=disabled
+        )
 
     def set_role(self, username: str, role: str) -> bool:
+        """Change the role and end the user's sessions (they sign in again with the new role)."""
         return self._update(username, "changing a role", role=role)
 
     def set_teams(self, username: str, teams: Iterable[str]) -> bool:
+        """Replace the teams; when they changed, end the user's sessions."""
         with storage_errors("changing teams"), self.engine.begin() as conn:
             user_id = conn.execute(sa.select(users.c.id).where(users.c.username == username)).scalar()
             if user_id is None:
                 return False
-            _write_teams(conn, user_id, teams)
+            before, after = _teams_of(conn, [user_id]).get(user_id, ()), tuple(sorted(set(teams)))
+            _write_teams(conn, user_id, after)
+            if before != after:
+                end_sessions_of(conn, username)
             return True
-
-    def update_lock(self, username: str, change: Callable[[LockState], LockState]) -> LockState | None:
-        """Apply ``change`` to (failed_attempts, locked_until_ms) in one transaction, row locked.
-
-        Concurrent failed sign-ins of one user are serialised (``SELECT ... FOR UPDATE`` on
-        PostgreSQL, the database write lock on SQLite), so none is lost. None: no such user.
-        """
-        c = users.c
-        with storage_errors("recording a sign-in"), self.engine.begin() as conn:
-            row = conn.execute(
-                sa.select(c.failed_attempts, c.locked_until_ms)
-                .where(c.username == username)
-                .with_for_update()
-            ).first()
-            if row is None:
-                return None
-            new = change((int(row[0]), int(row[1])))
-            conn.execute(
-                sa.update(users)
-                .where(c.username == username)
-                .values(failed_attempts=new[0], locked_until_ms=new[1])
-            )
-            return new

@@ -1,10 +1,9 @@
-"""core.access.policy: the role matrix, passwords, lockout, first-admin bootstrap, cookie key; `pulse users`."""
+"""core.access.policy: the role matrix, passwords, first-admin bootstrap; `pulse users`."""
 
 from __future__ import annotations
 
 import io
 import os
-import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from core.access import policy as auth
 from core.access.policy import Action, Principal, Role
 from core.cli import main
 from core.kernel.errors import AuthError
-from core.kernel.settings import AuthSettings
+from core.storage.repos.sessions import SessionRepo
 from core.storage.repos.users import UserRepo
 from core.storage.tsdb.store import Store
 from tests.conftest import FakeClock
@@ -189,14 +188,9 @@ def test_user_repo_round_trip(store: Store, clock: FakeClock) -> None:
     assert repo.add(username="ada", password_hash="x", role="viewer", now_ms=0) is None  # taken
     assert repo.set_teams("ada", ["c"]) and repo.get("ada").teams == ("c",)  # type: ignore[union-attr]
     assert repo.set_role("ada", "viewer") and repo.get("ada").role == "viewer"  # type: ignore[union-attr]
-    assert repo.update_lock("ada", lambda s: (s[0] + 3, 99)) == (3, 99)
     assert repo.set_password("ada", "new-hash")
     ada = repo.get("ada")
-    assert ada is not None and (ada.password_hash, ada.failed_attempts, ada.locked_until_ms) == (
-        "new-hash",
-        0,
-        0,
-    )
+    assert ada is not None and ada.password_hash == "new-hash"
     assert repo.set_disabled("ada", True) and repo.get("ada").disabled  # type: ignore[union-attr]
     for missing in (
         repo.set_password("bob", "h"),
@@ -205,58 +199,12 @@ def test_user_repo_round_trip(store: Store, clock: FakeClock) -> None:
         repo.set_role("bob", "admin"),
     ):
         assert missing is False
-    assert repo.get("bob") is None and repo.update_lock("bob", lambda s: s) is None
+    assert repo.get("bob") is None
     assert [u.username for u in repo.all()] == ["ada"]
 
 
-# -- lockout -----------------------------------------------------------------------------------------
-@pytest.fixture
-def guard(store: Store, clock: FakeClock) -> accounts.LoginGuard:
-    repo = UserRepo(store.engine)
-    repo.add(username="dev", password_hash=fast_hash("dev-pass-12"), role="developer", teams=["a"], now_ms=0)
-    return accounts.LoginGuard(repo, AuthSettings(lockout_attempts=3, lockout_minutes=10), clock)
-
-
-def test_after_failure_counts_then_locks_and_starts_again() -> None:
-    s = AuthSettings(lockout_attempts=3, lockout_minutes=2)
-    assert accounts.after_failure((0, 0), 1000, s) == (1, 0)
-    assert accounts.after_failure((1, 0), 1000, s) == (2, 0)
-    assert accounts.after_failure((2, 0), 1000, s) == (0, 1000 + 120_000)
-    assert accounts.after_failure((0, 121_000), 2000, s) == (0, 121_000)  # failures while locked do not count
-    assert accounts.after_failure((0, 121_000), 121_000, s) == (1, 121_000)  # the lock has run out
-
-
-def test_lockout_after_n_failures_for_m_minutes(guard: accounts.LoginGuard, clock: FakeClock) -> None:
-    assert guard.record_failure("dev") == 0
-    assert guard.record_failure("dev") == 0
-    assert guard.record_failure("dev") == 600  # the third failure locks for 10 minutes
-    user = guard.repo.get("dev")
-    assert user is not None and guard.locked_for_s(user) == 600
-    assert guard.attempts_seen(user) == 3  # what the sign-in widget is told: at the limit
-    assert guard.record_failure("dev") == 600  # failures while locked neither count nor extend it
-    clock.advance(9 * 60)
-    user = guard.repo.get("dev")
-    assert user is not None and guard.locked_for_s(user) == 60
-    clock.advance(60)
-    user = guard.repo.get("dev")
-    assert user is not None and guard.locked_for_s(user) == 0
-    guard.record_success("dev")
-    user = guard.repo.get("dev")
-    assert user is not None and (user.failed_attempts, user.locked_until_ms) == (0, 0)
-
-
-def test_a_success_resets_the_count(guard: accounts.LoginGuard) -> None:
-    guard.record_failure("dev")
-    guard.record_failure("dev")
-    guard.record_success("dev")
-    assert guard.record_failure("dev") == 0  # two more failures do not lock: the count started again
-    assert guard.record_failure("dev") == 0
-
-
-def test_an_unknown_user_is_never_locked_and_the_dummy_check_costs_a_real_check(
-    guard: accounts.LoginGuard,
-) -> None:
-    assert guard.record_failure("ghost") == 0
+# -- sign-in ------------------------------------------------------------------------------------------
+def test_the_dummy_check_costs_a_real_check() -> None:
     assert accounts._DUMMY_HASH.startswith("$2b$12$")  # a real hash: checking it costs a real check
     assert bcrypt.checkpw(b"-", accounts._DUMMY_HASH.encode()) is False
 
@@ -303,21 +251,6 @@ def test_bootstrap_leaves_existing_users_alone(store: Store) -> None:
     assert repo.get("admin") is None
 
 
-def test_cookie_key_is_created_once_private_and_reused(tmp_path: Path) -> None:
-    key = accounts.cookie_key(tmp_path / "data")
-    path = tmp_path / "data" / "cookie_key"
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert len(key) >= 32
-    assert accounts.cookie_key(tmp_path / "data") == key
-    assert [p.name for p in path.parent.iterdir()] == ["cookie_key"]  # no temporary file left
-    path.chmod(0o644)
-    assert accounts.cookie_key(tmp_path / "data") == key
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    path.write_text("short")
-    with pytest.raises(AuthError, match="too short; delete it"):
-        accounts.cookie_key(tmp_path / "data")
-
-
 # -- `pulse users` -----------------------------------------------------------------------------------
 @pytest.fixture
 def pulse(
@@ -361,16 +294,19 @@ def test_users_add_list_reset_disable(pulse: Callable[..., tuple[int, str, str]]
     assert accounts.verify_password("ada-pass-1", repo.get("ada").password_hash)  # type: ignore[union-attr]
     assert accounts.verify_password(generated, repo.get("wall").password_hash)  # type: ignore[union-attr]
 
-    repo.update_lock("ada", lambda s: (0, 2**62))
-    assert "locked" in pulse("users", "list")[1].splitlines()[1]
+    SessionRepo(repo.engine).create("h" * 64, "ada", "test", 0)
     code, out, _ = pulse("users", "reset-password", "ada", "--password-stdin", stdin="new-pass-123\n")
-    assert code == 0 and "lock cleared" in out
+    assert code == 0 and "signed out everywhere" in out
+    assert SessionRepo(repo.engine).of_user("ada") == []
     ada = repo.get("ada")
-    assert ada is not None and ada.locked_until_ms == 0
+    assert ada is not None
     assert accounts.verify_password("new-pass-123", ada.password_hash)
 
     code, out, _ = pulse("users", "update", "ada", "--role", "developer", "--team", "c")
-    assert code == 0 and out.strip() == "updated ada (developer; teams: c)"
+    assert code == 0 and out.splitlines() == [
+        "updated ada (developer; teams: c)",
+        "ada is signed out everywhere and signs in again with the new access",
+    ]
     code, out, _ = pulse("users", "disable", "ada")
     assert code == 0 and "disabled ada" in out
     assert pulse("users", "list")[1].splitlines()[1].split()[3] == "disabled"

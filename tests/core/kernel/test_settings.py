@@ -59,12 +59,14 @@ def test_defaults() -> None:
     assert (sch.misfire_grace_s, sch.collector_timeout_s) == (30, 10.0)
     assert (s.metrics.host, s.metrics.port) == ("127.0.0.1", 9464)
     a = s.auth
-    assert (a.lockout_attempts, a.lockout_minutes, a.cookie_name, a.cookie_expiry_days) == (
-        5,
-        15,
+    assert (a.cookie_name, a.session_idle_minutes, a.session_absolute_hours, a.session_renew_minutes) == (
         "pulse_auth",
-        7,
+        60,
+        12,
+        10,
     )
+    assert (a.throttle_free_failures, a.throttle_max_delay_s, a.throttle_account_max_delay_s) == (3, 900, 30)
+    assert not a.trust_forwarded_for
 
 
 def test_default_collectors_list_is_not_shared_between_instances() -> None:
@@ -191,7 +193,8 @@ def test_postgres_url_spellings_are_accepted() -> None:
         ({"PULSE_METRICS__PORT": "65536"}, "metrics.port"),
         ({"PULSE_METRICS__PORT": "-1"}, "metrics.port"),
         ({"PULSE_AUTH__COOKIE_NAME": "my cookie"}, "auth.cookie_name"),
-        ({"PULSE_AUTH__LOCKOUT_ATTEMPTS": "0"}, "auth.lockout_attempts"),
+        ({"PULSE_AUTH__THROTTLE_FREE_FAILURES": "0"}, "auth.throttle_free_failures"),
+        ({"PULSE_AUTH__SESSION_ABSOLUTE_HOURS": "13"}, "auth.session_absolute_hours"),
         # wrong types
         ({"PULSE_DEMO__HOSTS": "many"}, "demo.hosts"),
         ({"PULSE_HOST__INTERVAL_S": "1.5"}, "host.interval_s"),
