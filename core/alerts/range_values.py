@@ -37,7 +37,9 @@ MAX_GATHER = 4_000_000  # cells of one (steps x window samples) gather before it
 class RawReader(Protocol):
     def series(self, selector: str) -> pl.DataFrame: ...
 
-    def raw(self, ids: Sequence[int], start_ms: int, end_ms: int) -> pl.DataFrame: ...
+    def raw_arrays(
+        self, ids: Sequence[int], start_ms: int, end_ms: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]: ...
 
 
 @dataclass
@@ -167,16 +169,10 @@ class SelectorData:
         ids: list[int] = found["id"].to_list()
         self.labels: list[dict[str, str]] = [dict(lb) for lb in found["labels"].to_list()]
         self.series: list[_Series] = []
-        raw = store.raw(ids, start_ms, end_ms).sort("series_id", "ts") if ids else None
-        parts = {} if raw is None else raw.partition_by("series_id", as_dict=True)
-        for sid in ids:
-            part = parts.get((sid,))
-            if part is None:
-                self.series.append(_Series(np.zeros(0, np.int64), np.zeros(0)))
-            else:
-                self.series.append(
-                    _Series(part["ts"].to_numpy().astype(np.int64), part["value"].to_numpy().astype(np.float64))
-                )
+        sid, ts, value = store.raw_arrays(ids, start_ms, end_ms) if ids else (np.zeros(0, np.int64),) * 3
+        for i in ids:
+            a, b = np.searchsorted(sid, i, "left"), np.searchsorted(sid, i, "right")
+            self.series.append(_Series(np.asarray(ts[a:b], np.int64), np.asarray(value[a:b], np.float64)))
 
 
 def aggregate(data: SelectorData, rule: Rule, ends: I64, width_ms: int) -> Values:
