@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bench import (
     alerts,
+    first_start,
     ingest,
     noise,
     notify_latency,
@@ -34,10 +35,11 @@ SUITES = {
     "noise": noise.run,
     "scrape": scrape.run,
     "promql": promql.run,
+    "first-start": first_start.run,
 }
 
 
-OPT_IN = {"noise"}  # minutes long: run by name (`python -m bench noise`)
+OPT_IN = {"noise", "first-start"}  # minutes long: run by name (`python -m bench noise`)
 
 
 def main(argv: list[str]) -> int:

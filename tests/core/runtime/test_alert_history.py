@@ -12,7 +12,7 @@ from collectors.demo.incidents import incident_windows
 from core.incidents.service import IncidentService
 from core.runtime.alert_history import HISTORY_ACTOR, HISTORY_OUTCOME
 from core.runtime.backfill import DEMO_ACK_AFTER_S, backfill_demo, backfill_demo_alerts
-from core.storage.repos.alert_states import load_states, read_transitions
+from core.storage.repos.alert_states import read_transitions
 from core.storage.repos.notifications import read_deliveries
 from core.storage.tsdb import Store
 from tests.conftest import FakeClock
