@@ -65,6 +65,7 @@ def _in_process(folder: Path) -> list[Row]:
 
 def _pulse_up(folder: Path) -> list[Row]:
     port, metrics = free_port(), free_port()
+    (folder / "none.toml").write_text("")
     env = {
         **os.environ,
         "PULSE_DATABASE_URL": f"sqlite:///{folder / 'up.db'}",
@@ -77,8 +78,8 @@ def _pulse_up(folder: Path) -> list[Row]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "core.cli", "up", "--port", str(port)],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=(folder / "up.log").open("wb"),
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     took = None
@@ -92,11 +93,14 @@ def _pulse_up(folder: Path) -> list[Row]:
             except OSError:
                 time.sleep(0.5)
     finally:
-        os.killpg(proc.pid, 15)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
+        if proc.poll() is None:
+            os.killpg(proc.pid, 15)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+    log = (folder / "up.log").read_text(errors="replace").splitlines()
+    lines = [ln for ln in log if "written in" in ln or ln.startswith("alert history:")]
     return [
         Row(
             "first start: `pulse up` until the dashboard answers",
@@ -104,7 +108,8 @@ def _pulse_up(folder: Path) -> list[Row]:
             "",
             f"< {TARGET_S:.0f} s",
             "ok" if took is not None and took < TARGET_S else "MISS",
-        )
+        ),
+        *(Row("  " + ln.strip()[:150], "") for ln in lines[-2:]),
     ]
 
 
