@@ -30,11 +30,11 @@ TARGET_S = 60.0
 def _in_process(folder: Path) -> list[Row]:
     clock = Clock(time.time() // 120 * 120)
     store = fresh_store(folder, "first-start", clock=clock)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     backfill_demo(store, store.settings, days=DAYS, progress=False, clock=clock)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     report = backfill_demo_alerts(store, store.settings, days=DAYS, progress=False)
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     assert report is not None
     r = report.result
     moves = read_transitions(store.engine, r.start_ms, r.end_ms + 1)
@@ -42,7 +42,11 @@ def _in_process(folder: Path) -> list[Row]:
     by_rule = fired.group_by(pl.col("rule").str.split("/").list.get(1)).len().sort("len", descending=True)
     store.close()
     return [
-        Row("first start: demo history, 7 days (in process)", f"{t1 - t0:.1f} s"),
+        Row(
+            "first start: demo history, 7 days (in process)",
+            f"{t1 - t0:.1f} s",
+            f"CPU {c1 - c0:.1f} s (wall time grows with the machine's load)",
+        ),
         Row(
             "first start: rules over the 7 days (range evaluation)",
             f"{r.values_s:.1f} s values, {r.duration_s:.1f} s with incidents and notifications",
@@ -51,7 +55,7 @@ def _in_process(folder: Path) -> list[Row]:
         Row(
             "first start: demo history + alert history",
             f"{t2 - t0:.1f} s",
-            "",
+            f"CPU {c2 - c0:.1f} s, of which alert history {c2 - c1:.1f} s",
             f"< {TARGET_S:.0f} s with the dashboard",
             "ok" if t2 - t0 < TARGET_S else "MISS",
         ),
@@ -100,7 +104,7 @@ def _pulse_up(folder: Path) -> list[Row]:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, 9)
     log = (folder / "up.log").read_text(errors="replace").splitlines()
-    lines = [ln for ln in log if "written in" in ln or ln.startswith("alert history:")]
+    lines = [ln for ln in log if "written in" in ln or ("alert history:" in ln and "fired" in ln)]
     return [
         Row(
             "first start: `pulse up` until the dashboard answers",
