@@ -153,7 +153,9 @@ def backfill_alerts(
     )
     result = evaluator.run(start_ms, end_ms, step)
     report.result = result
-    kept = [s for per in result.states.values() for s in per.values()]
+    # resolved states are kept live only to notify their resolution, which history did (recorded):
+    # handed to the daemon, a real channel would hear of the end of an alert it never heard of
+    kept = [s for per in result.states.values() for s in per.values() if s.state != "resolved"]
     save_states(store.engine, list(result.states), kept, result.transitions)
     for key, why in {**result.skipped, **result.stepwise}.items():
         log.info("history: %s: %s", key, why)

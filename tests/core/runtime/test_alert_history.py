@@ -11,6 +11,7 @@ import pytest
 from collectors.demo.incidents import incident_windows
 from core.incidents.service import IncidentService
 from core.runtime.alert_history import HISTORY_ACTOR, HISTORY_OUTCOME
+from core.runtime.alerting import AlertService
 from core.runtime.backfill import DEMO_ACK_AFTER_S, backfill_demo, backfill_demo_alerts
 from core.storage.repos.alert_states import read_transitions
 from core.storage.repos.notifications import read_deliveries
@@ -83,6 +84,14 @@ def test_the_demo_week_becomes_alerts_incidents_and_unsent_notifications(
     assert not [g for g in groups if "McpServerDown" in g]  # muted by HostDown, as live
     assert receiver.bodies() == []
 
-    # the daemon continues from the final states; a second run records nothing twice
+    # the daemon continues from the final states and sends nothing of the history either
+    clock.now = end / 1000 + 60
+    service = AlertService(store.settings, store, clock)
+    for _ in range(4):
+        service.tick()
+        clock.advance(60)
+    service.close()
+    assert receiver.bodies() == []
+    # a second run records nothing twice
     assert backfill_demo_alerts(store, store.settings, days=7, progress=False) is None
     assert read_deliveries(store.engine, start, end + 1).height == deliveries.height
