@@ -119,9 +119,11 @@ def backfill_alerts(
         a.external_url,
     )
     pending_acks: dict[int, int] = {}  # incident id -> when it is acknowledged
-    seen: list[object] = [None, -(10**15)]  # the last ingested (fingerprint, status) set, and when
+    last_seen: frozenset[tuple[str, str]] | None = None  # the last ingested (fingerprint, status) set
+    last_ingest_ms = -(10**15)
 
     def step(t: int, states: States, moves: list[Transition]) -> None:
+        nonlocal last_seen, last_ingest_ms
         clock.now_ms = t
         alerts = [al for per in states.values() for s in per.values() if (al := to_alert(s)) is not None]
         for incident_id, due in sorted(pending_acks.items(), key=lambda kv: kv[1]):
@@ -136,14 +138,12 @@ def backfill_alerts(
                 pass
             clock.now_ms = t
         now_seen = frozenset((al.fingerprint, al.status) for al in alerts)
-        if now_seen == seen[0] and t - int(seen[1]) < INGEST_EVERY_MS:  # type: ignore[call-overload]
-            pipeline.tick(alerts, t)
-            return
-        seen[:] = [now_seen, t]
-        for change in incidents.ingest(alerts, t):
-            report.incidents.add(change.incident_id)
-            if ack_after_s is not None and change.kind in ("opened", "reopened"):
-                pending_acks.setdefault(change.incident_id, change.at_ms + int(ack_after_s * 1000))
+        if now_seen != last_seen or t - last_ingest_ms >= INGEST_EVERY_MS:
+            last_seen, last_ingest_ms = now_seen, t
+            for change in incidents.ingest(alerts, t):
+                report.incidents.add(change.incident_id)
+                if ack_after_s is not None and change.kind in ("opened", "reopened"):
+                    pending_acks.setdefault(change.incident_id, change.at_ms + int(ack_after_s * 1000))
         pipeline.tick(alerts, t)
         if on_progress is not None:
             on_progress(t)
