@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bench import (
     alerts,
+    first_start,
     forecast,
     ingest,
     noise,
@@ -38,10 +39,11 @@ SUITES = {
     "promql": promql.run,
     "optimize": optimize.run,
     "forecast": forecast.run,
+    "first-start": first_start.run,
 }
 
 
-OPT_IN = {"noise"}  # minutes long: run by name (`python -m bench noise`)
+OPT_IN = {"noise", "first-start"}  # minutes long: run by name (`python -m bench noise`)
 
 
 def main(argv: list[str]) -> int:

@@ -38,6 +38,23 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _alert_history(store: Store, settings: Settings, days: float, progress: bool) -> None:
+    """The rules over the history just written: alerts, incidents and (unsent) notifications."""
+    from core.runtime.backfill import backfill_demo_alerts
+
+    print("evaluating the alert rules over the demo history ...", flush=True)
+    started = time.perf_counter()
+    report = backfill_demo_alerts(store, settings, days=days, progress=progress)
+    if report is None:
+        print("alert history: already evaluated")
+        return
+    print(
+        f"alert history: {report.fired} alerts fired, {len(report.incidents)} incidents, "
+        f"{len(report.notifications)} notifications recorded (not sent) "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from core.runtime.backfill import backfill_demo
 
@@ -50,6 +67,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         f"demo: {n:,} samples of {days:g} days written in {time.perf_counter() - started:.1f} s"
         + (f" (rejected, by reason: {rejected})" if rejected else "")
     )
+    _alert_history(store, settings, days, progress=not args.quiet)
     return 0
 
 
@@ -106,7 +124,10 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     bootstrap(settings)  # the first admin, its password printed once
     if "demo" in settings.collectors and store.series_count() == 0:
         print(f"first start: writing {settings.demo.days:g} days of demo history ...", flush=True)
+        started = time.perf_counter()
         backfill_demo(store, settings)
+        print(f"demo history written in {time.perf_counter() - started:.1f} s", flush=True)
+        _alert_history(store, settings, settings.demo.days, progress=True)
     store.close()
     daemon = subprocess.Popen([sys.executable, "-m", "core.cli", "collect"], cwd=os.getcwd())
     try:

@@ -1,4 +1,4 @@
-"""Backfill the demo platform's history into a store, with a progress bar."""
+"""Backfill the demo platform's history into a store, then its alerts, with progress bars."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from tqdm import tqdm
 
 from collectors.demo import DemoCollector
 from core.kernel.settings import Settings
+from core.runtime.alert_history import HistoryReport, backfill_alerts
 from core.storage.tsdb import Store
 
 DAY_MS = 86_400_000
@@ -55,3 +56,43 @@ def backfill_demo(
     store.compact()
     store.set_meta("demo_backfilled_until_ms", str(end))
     return accepted
+
+
+DEMO_ACK_AFTER_S = 300.0  # the demo's simulated on-call acknowledges an open incident 5 minutes in
+
+
+def backfill_demo_alerts(
+    store: Store, settings: Settings, days: float | None = None, progress: bool = True
+) -> HistoryReport | None:
+    """Evaluate the rules over the demo history just written (see core.runtime.alert_history).
+
+    Only the part not evaluated before (``alerts_backfilled_until_ms``), so a second ``pulse demo``
+    does not record the same alerts twice. None when there is nothing to evaluate.
+    """
+    days = settings.demo.days if days is None else days
+    until = store.get_meta("demo_backfilled_until_ms")
+    if until is None:
+        return None
+    end = int(until)
+    start = end - int(days * DAY_MS)
+    done = store.get_meta("alerts_backfilled_until_ms")
+    if done is not None:
+        start = max(start, int(done) + 1)
+    if start >= end:
+        return None
+    bar = tqdm(
+        total=end - start,
+        disable=not progress,
+        file=sys.stderr,
+        desc="alert history",
+        bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}",
+    )
+    with bar:
+
+        def advance(t: int) -> None:
+            bar.update(max(0, t - start - bar.n))
+
+        report = backfill_alerts(store, settings, start, end, DEMO_ACK_AFTER_S, advance)
+        bar.update(max(0, end - start - bar.n))
+    store.set_meta("alerts_backfilled_until_ms", str(end))
+    return report

@@ -122,7 +122,12 @@ def test_db_upgrade_creates_the_schema_and_prints_the_head_revision(
 
 def test_demo_writes_samples(demo: Demo) -> None:
     assert demo.rc == 0, demo.err
-    m = re.fullmatch(r"demo: ([\d,]+) samples of 0\.2 days written in [\d.]+ s\n", demo.out)
+    m = re.fullmatch(
+        r"demo: ([\d,]+) samples of 0\.2 days written in [\d.]+ s\n"
+        r"evaluating the alert rules over the demo history \.\.\.\n"
+        r"alert history: \d+ alerts fired, \d+ incidents, \d+ notifications recorded \(not sent\) in [\d.]+ s\n",
+        demo.out,
+    )
     assert m, demo.out
     n = int(m.group(1).replace(",", ""))
     assert n > 50_000
@@ -160,7 +165,7 @@ def test_demo_reports_rejects_by_reason(
     monkeypatch.setenv("PULSE_INGEST__MAX_SERIES_PER_METRIC", "40")
     rc, out, err = run(capsys, "demo", "--days", "0.02", "--quiet")
     assert rc == 0, err
-    m = re.search(r"\(rejected, by reason: cardinality ([\d,]+)\)\n$", out)
+    m = re.search(r"\(rejected, by reason: cardinality ([\d,]+)\)\n", out)
     assert m and int(m.group(1).replace(",", "")) > 0, out
     store = open_store(load_settings())
     try:
@@ -395,8 +400,9 @@ def test_demo_progress_bar_goes_to_stderr_and_the_summary_to_stdout(tmp_path: Pa
     env = {"PULSE_DATABASE_URL": f"sqlite:///{tmp_path}/pulse.db", "PULSE_DATA_DIR": str(tmp_path / "data")}
     done = program("demo", "--days", "0.1", env=env)
     assert done.returncode == 0, done.stderr
-    assert re.fullmatch(r"demo: [\d,]+ samples of 0\.1 days written in [\d.]+ s\n", done.stdout), done.stdout
-    assert "demo history: 100%|" in done.stderr
+    assert re.match(r"demo: [\d,]+ samples of 0\.1 days written in [\d.]+ s\n", done.stdout), done.stdout
+    assert done.stdout.splitlines()[-1].startswith("alert history: ")
+    assert "demo history: 100%|" in done.stderr and "alert history: 100%|" in done.stderr
     assert "%|" not in done.stdout
 
 

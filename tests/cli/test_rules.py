@@ -88,7 +88,7 @@ def test_check_counts_pulse_and_prometheus_files(tmp_path: Path, capsys: pytest.
     assert f"{pulse}: OK, 1 group(s), 1 alerting rule(s) (1 Pulse, 0 PromQL)" in out
     assert f"{prom}: OK, 1 group(s), 1 alerting rule(s) (0 Pulse, 1 PromQL)" in out
     assert f"{prom}:4: group 'node', rule 'instance:cpu:rate5m': recording rules are not imported" in out
-    assert f"{DEFAULT}: OK, 3 group(s), 12 alerting rule(s)" in out
+    assert f"{DEFAULT}: OK, 3 group(s), 13 alerting rule(s)" in out
 
 
 def test_check_names_the_line_and_rule_of_every_error_and_exits_1(

@@ -89,6 +89,45 @@ def read_raw(conn: Connection, ids: Sequence[int], start: int, end: int) -> pl.D
     return without_stale(last_write_wins(frames, RAW_SCHEMA))
 
 
+def read_raw_arrays(
+    conn: Connection, ids: Sequence[int], start: int, end: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """As :func:`read_raw`, as numpy arrays (series id, ts, value) sorted by series and time.
+
+    For long ranges (range evaluation of rules): no DataFrame per chunk, the same last write wins
+    and the same stale markers dropped.
+    """
+    sids: list[np.ndarray] = []
+    tss: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    for part in _parts(ids):
+        cq = sa.select(chunks.c.series_id, chunks.c.data).where(
+            chunks.c.series_id.in_(part), chunks.c.end_ts >= start, chunks.c.start_ts < end
+        )
+        for sid, blob in conn.execute(cq):
+            ts, values = decode(blob)
+            keep = (ts >= start) & (ts < end)
+            sids.append(np.full(int(keep.sum()), sid, np.int64))
+            tss.append(np.asarray(ts[keep], np.int64))
+            vals.append(np.asarray(values[keep], np.float64))
+    wanted = np.asarray(ids, dtype=np.int64)
+    for hs, ts, values in head_blocks(conn, start, end):
+        keep = (ts >= start) & (ts < end) & np.isin(hs, wanted)
+        if keep.any():
+            sids.append(np.asarray(hs[keep], np.int64))
+            tss.append(np.asarray(ts[keep], np.int64))
+            vals.append(np.asarray(values[keep], np.float64))
+    if not sids:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64)
+    sid, ts, value = np.concatenate(sids), np.concatenate(tss), np.concatenate(vals)
+    order = np.lexsort((np.arange(sid.size), ts, sid))  # by series, time, then write order
+    sid, ts, value = sid[order], ts[order], value[order]
+    last = np.ones(sid.size, dtype=bool)
+    last[:-1] = (sid[1:] != sid[:-1]) | (ts[1:] != ts[:-1])  # the later write of a (series, ts) wins
+    keep = last & ~is_stale(value)
+    return sid[keep], ts[keep], value[keep]
+
+
 STALE_NAN_BITS = 0x7FF0000000000002  # Prometheus' staleness marker (value.StaleNaN)
 
 

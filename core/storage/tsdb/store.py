@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -114,6 +115,13 @@ class Store:
     def raw(self, ids: Sequence[int], start_ms: int, end_ms: int) -> pl.DataFrame:
         with storage_errors("reading samples"), self.engine.connect() as conn:
             return read.read_raw(conn, ids, start_ms, end_ms)
+
+    def raw_arrays(
+        self, ids: Sequence[int], start_ms: int, end_ms: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Raw samples as arrays (series id, ts, value), sorted: for reads of long ranges."""
+        with storage_errors("reading samples"), self.engine.connect() as conn:
+            return read.read_raw_arrays(conn, ids, start_ms, end_ms)
 
     # -- small key/value facts ------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

@@ -69,3 +69,19 @@ def test_aggregations_over_nan_follow_prometheus(store: Store, agg: str, want: f
     assert (math.isnan(got) and math.isnan(want)) or got == want
     q = Query.parse("m", T0_MS, T0_MS + MIN, step_ms=MIN, over_time="last", across=agg, resolution="raw")  # type: ignore[arg-type]
     assert store.query(q)["value"].to_list() == [3.0 if agg != "count" else 1.0]
+
+
+def test_raw_arrays_read_what_raw_reads(store: Store) -> None:
+    """The array read of long ranges (rule range evaluation) = the frame read: rewrites, chunks
+    and head blocks merged with the last write winning, stale markers dropped, sorted."""
+    a, b = labels_of(host="a"), labels_of(host="b")
+    store.write([Sample("m", lb, T0_MS + i * MIN, float(i)) for i in range(30) for lb in (a, b)])
+    store.compact()
+    store.write([Sample("m", a, T0_MS + 5 * MIN, 55.0), Sample("m", b, T0_MS + 40 * MIN, STALE)])
+    store.write([Sample("m", a, T0_MS + 5 * MIN, 56.0), Sample("m", a, T0_MS + 31 * MIN, NORMAL_NAN)])
+    ids = store.series("m")["id"].to_list()
+    frame = store.raw(ids, T0_MS + MIN, T0_MS + 60 * MIN)
+    sid, ts, value = store.raw_arrays(ids, T0_MS + MIN, T0_MS + 60 * MIN)
+    assert sid.tolist() == frame["series_id"].to_list() and ts.tolist() == frame["ts"].to_list()
+    assert value.view(np.uint64).tolist() == frame["value"].to_numpy().view(np.uint64).tolist()
+    assert 56.0 in value.tolist() and 55.0 not in value.tolist() and not is_stale(value).any()
