@@ -32,7 +32,7 @@ def _store(settings: Settings) -> Store:
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     from core.storage.engine import current_revision, make_engine, upgrade
 
-    engine = make_engine(settings.url)
+    engine = make_engine(settings.url, settings.database)
     upgrade(engine)
     print(f"database schema at revision {current_revision(engine)}")
     return 0

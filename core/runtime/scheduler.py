@@ -105,12 +105,14 @@ class PulseScheduler:
     def start(self) -> None:
         """Start the jobs (idempotent); collectors run at once, then at their intervals."""
         if not self._sched.running and not self._closed:
+            self.writer.start()  # collection only queues its samples: it never waits on the database
             self._sched.start()
             for name in self.collectors:
                 self.run_job_now(f"collector:{name}")
 
-    def shutdown(self, wait_s: float | None = None) -> None:
-        """Stop the jobs, wait briefly for running ones, then flush or spill the writer."""
+    def shutdown(self, wait_s: float | None = None, retry_store: bool = True) -> None:
+        """Stop the jobs, wait briefly for running ones, then flush or spill the writer (without
+        trying the store again if ``retry_store`` is false and it is known to be down)."""
         if self._closed:
             return
         self._closed = True
@@ -122,7 +124,7 @@ class PulseScheduler:
         with self._idle:
             while self._running and (left := deadline - time.monotonic()) > 0:
                 self._idle.wait(left)
-        self.writer.close()
+        self.writer.close(retry=retry_store)
 
     def run_job_now(self, job_id: str) -> None:
         """Move a job's next run to now ("collector:<name>", rollups, compaction, retention, flush)."""

@@ -6,10 +6,17 @@ is JSON lines, a header ``{"format": "pulse-spool", "version": 1, "count": N}`` 
 fsynced and renamed, and deleted only after the store accepted its samples in one transaction.
 A crash between that commit and the delete replays the file on restart, which the store absorbs
 (it upserts on ``(series, ts)``). A corrupt file is renamed ``*.bad`` and the reason logged.
+
+In the daemon the writer runs its own thread (:meth:`BufferedWriter.start`): ``write()`` only
+queues the batch, so collection never waits on the database, whatever it does (locked, frozen,
+gone). While the store is unavailable the thread writes what it holds to the spool (fsynced) at
+least every ``flush_after_s`` seconds and before each retry, so ``kill -9`` during an outage loses
+at most the samples of the last ``flush_after_s`` seconds plus one retry attempt.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -44,6 +51,7 @@ class SpoolStats:
     spilled: int = 0
     recovered: int = 0
     set_aside: int = 0
+    spill_failures: int = 0
 
 
 class SpoolCorrupt(ValueError):
@@ -85,9 +93,17 @@ class BufferedWriter:
         max_buffer: int,
         metrics: SelfMetrics | None = None,
         retry_interval_s: float = 1.0,
+        flush_after_s: float = 2.0,
     ) -> None:
         self.store, self.max_buffer, self.metrics = store, max_buffer, metrics
-        self.retry_interval_s = retry_interval_s
+        self.retry_interval_s, self.flush_after_s = retry_interval_s, flush_after_s
+        self._incoming: deque[Sample] = deque()  # queued by write() while the thread runs
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._held_since: float | None = None  # monotonic time the oldest unspooled held sample came
+        self.spill_error: str | None = None  # the last spool write failure, until one succeeds
+        self._failures = 0  # store write failures in a row
         self.spool_dir = Path(spool_dir)
         self.spool_dir.mkdir(parents=True, exist_ok=True)
         self.stats = SpoolStats()
@@ -109,17 +125,39 @@ class BufferedWriter:
     # -- public -------------------------------------------------------------------
     @property
     def pending(self) -> int:
-        """Samples not yet in the store: memory buffer plus spool files."""
+        """Samples not yet in the store: queue, memory buffer and spool files."""
         with self._lock:
-            return len(self._buf) + sum(self._files.values())
+            return len(self._incoming) + len(self._buf) + sum(self._files.values())
+
+    @property
+    def in_memory(self) -> int:
+        """Samples held only in memory (lost if the process dies now)."""
+        return len(self._incoming) + len(self._buf)
+
+    @property
+    def spooled(self) -> int:
+        """Samples in spool files on disk."""
+        return sum(self._files.values())
+
+    def start(self) -> None:
+        """Write from a thread of its own from now on: ``write()`` only queues (idempotent)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="pulse-writer", daemon=True)
+            self._thread.start()
 
     def write(self, batch: Sequence[Sample]) -> WriteResult:
         """Drain what is pending, then write ``batch``; on a storage failure hold it instead.
 
         Returns what the store accepted in this call. A non-transient StorageError is re-raised
-        after the batch was buffered, so the caller can report it.
+        after the batch was buffered, so the caller can report it. Once :meth:`start` was called,
+        the batch is only queued for the writer thread (the result is then empty).
         """
+        if self._thread is not None and not self._stopping.is_set():
+            self._incoming.extend(batch)  # deque.extend is atomic: no lock, never waits
+            self._wake.set()
+            return WriteResult()
         with self._lock:
+            self._take_incoming()
             result = WriteResult()
             if self.pending and time.monotonic() < self._retry_at:
                 self._hold(batch)
@@ -136,19 +174,86 @@ class BufferedWriter:
             return result
 
     def flush(self) -> bool:
-        """Try to write everything pending now; True when nothing is left."""
+        """Try to write everything pending now; True when nothing is left.
+
+        With the writer thread running this only wakes it (the thread writes)."""
+        if self._thread is not None and not self._stopping.is_set():
+            self._wake.set()
+            return self.pending == 0
         with self._lock:
+            self._take_incoming()
             try:
                 self._drain(WriteResult())
             except StorageError as exc:
                 self._failed(exc)
             return self.pending == 0
 
-    def close(self) -> None:
-        """Flush; if the store is still down, spill the memory buffer so shutdown loses nothing."""
+    def close(self, lock_wait_s: float = 30.0, retry: bool = True) -> None:
+        """Stop the thread; flush; if the store is down, spill the memory buffer so shutdown loses
+        nothing. With ``retry=False`` and the store known to be down, it spills without trying it
+        again (a frozen database would make the stop wait for the client-side timeout)."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(lock_wait_s)
+        if not self._lock.acquire(timeout=lock_wait_s):  # the thread is stuck in a database call
+            log.error("the writer is stuck in a database call; spilling what it holds without it")
+            self._take_incoming()
+            self._spill()
+            return
+        try:
+            self._take_incoming()
+            if (self.last_error is not None and not retry) or not self.flush():
+                if self._buf:
+                    self._spill()
+        finally:
+            self._lock.release()
+
+    # -- the writer thread --------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(min(0.25, self.flush_after_s / 4))
+            self._wake.clear()
+            if self._stopping.is_set():
+                return
+            try:
+                self._step()
+            except Exception:  # the thread must live on: log, count, go on
+                log.exception("the writer thread failed; it goes on")
+
+    def _step(self) -> None:
         with self._lock:
-            if not self.flush() and self._buf:
+            self._take_incoming()
+            now = time.monotonic()
+            if self.last_error is not None:
+                if self._buf and self._held_since is not None and now - self._held_since >= self.flush_after_s:
+                    self._spill()
+                if now < self._retry_at:
+                    return
+                if self._buf:  # the write-ahead: nothing held in memory only during a retry
+                    self._spill()
+            if not self.pending:
+                return
+            try:
+                self._drain(WriteResult())
+            except StorageError as exc:
+                self._failed(exc)
+                if self._buf and self._held_since is None:
+                    self._held_since = now
+
+    def _take_incoming(self) -> None:
+        """Move what write() queued into the buffer, in order (called with the lock held)."""
+        n = len(self._incoming)
+        if not n:
+            return
+        batch = [self._incoming.popleft() for _ in range(n)]
+        if self.last_error is not None:
+            self._hold(batch)
+        else:
+            self._buf.extend(batch)
+            if len(self._buf) > self.max_buffer:
                 self._spill()
+            self._gauge()
 
     # -- internals ----------------------------------------------------------------
     def _timed_write(self, batch: Sequence[Sample]) -> WriteResult:
@@ -182,9 +287,11 @@ class BufferedWriter:
             self._gauge()
         if self.last_error is not None:
             log.info("storage is back; pending samples written")
-        self.last_error, self._retry_at = None, 0.0
+        self.last_error, self._retry_at, self._held_since, self._failures = None, 0.0, None, 0
 
     def _hold(self, batch: Sequence[Sample]) -> None:
+        if batch and self._held_since is None:
+            self._held_since = time.monotonic()
         self._buf.extend(batch)
         self.stats.buffered += len(batch)
         if len(self._buf) > self.max_buffer:
@@ -195,12 +302,18 @@ class BufferedWriter:
         if self.last_error is None:
             log.warning("storage unavailable, buffering samples: %s", exc)
         self.last_error = str(exc)
-        self._retry_at = time.monotonic() + self.retry_interval_s
+        self._failures += 1
+        # retries back off (1 s, 2 s, 4 s ... at most 10 s): a database that answers slowly or not
+        # at all is not asked again and again; held samples reach the spool meanwhile
+        wait = min(max(10.0, self.retry_interval_s), self.retry_interval_s * 2 ** min(self._failures - 1, 10))
+        self._retry_at = time.monotonic() + wait
 
     def _spill(self) -> None:
+        n = len(self._buf)
+        if not n:
+            return
         path = self.spool_dir / f"spool-{self._seq:012d}.jsonl"
         tmp = path.with_name(path.name + ".tmp")
-        n = len(self._buf)
         try:
             with open(tmp, "w", encoding="utf-8") as f:
                 f.write(json.dumps({"format": FORMAT, "version": VERSION, "count": n}) + "\n")
@@ -209,16 +322,35 @@ class BufferedWriter:
                 os.fsync(f.fileno())
             os.replace(tmp, path)
         except OSError as exc:  # disk full or read-only: keep the samples in memory
-            log.error("cannot spill %d samples to %s: %s", n, path, exc)
-            tmp.unlink(missing_ok=True)
+            self.stats.spill_failures += 1
+            if self.metrics is not None:
+                self.metrics.spool_write_failures.inc()
+            if self.spill_error is None:  # once per condition, not on every retry
+                log.error(
+                    "cannot write %d samples to the spool %s: %s; they stay in memory only "
+                    "(counted in pulse_spool_write_failures_total) until a spool write succeeds",
+                    n,
+                    path,
+                    exc,
+                )
+            self.spill_error = str(exc)
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
             return
+        if self.spill_error is not None:
+            log.warning("spool writes work again after %d failure(s)", self.stats.spill_failures)
+            self.spill_error = None
         self._seq += 1
         self._files[path] = n
         self._buf.clear()
+        self._held_since = None
         self.stats.spilled += n
         if self.metrics is not None:
             self.metrics.spooled_samples.inc(n)
-        log.warning("spilled %d buffered samples to %s", n, path)
+        if self.stats.spilled == n:  # the first spill of the outage is told; later ones are counted
+            log.warning("spilled %d buffered samples to %s", n, path)
+        else:
+            log.debug("spilled %d buffered samples to %s", n, path)
 
     def _read(self, path: Path, body: bool) -> tuple[int, list[Sample]]:
         """The sample count from the header and, with ``body``, the samples; ValueError if corrupt."""
@@ -253,4 +385,4 @@ class BufferedWriter:
 
     def _gauge(self) -> None:
         if self.metrics is not None:
-            self.metrics.buffered_samples.set(len(self._buf) + sum(self._files.values()))
+            self.metrics.buffered_samples.set(len(self._incoming) + len(self._buf) + sum(self._files.values()))
