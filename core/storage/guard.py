@@ -125,7 +125,7 @@ class IoGuard:
             if dbapi_conn is not None:
                 self.disarm(dbapi_conn)
 
-        def on_reset(dbapi_conn: Any, _record: Any, *_: Any) -> None:
+        def on_reset(dbapi_conn: Any, _record: Any, _state: Any) -> None:
             self.arm(dbapi_conn)
 
         def on_execute(conn: sa.Connection, *_: Any) -> None:
