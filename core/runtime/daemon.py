@@ -11,6 +11,7 @@ from core.kernel.errors import ConfigError, StorageUnavailable
 from core.kernel.samples import Sample, labels_of, now_ms
 from core.kernel.settings import Settings
 from core.runtime.alerting import AlertService
+from core.runtime.conditions import ConditionLog
 from core.runtime.inbound_http import InboundServer, start_inbound
 from core.runtime.scheduler import PulseScheduler
 from core.runtime.selfmetrics import SelfMetrics, stop_server
@@ -20,6 +21,7 @@ from core.storage.repos.health_report import write_report
 from core.storage.tsdb import Store, open_store
 
 log = logging.getLogger("pulse.daemon")
+_health_outage = ConditionLog(log)
 HEALTH_INTERVAL_S = 15
 
 
@@ -52,8 +54,9 @@ def publish_health(store: Store, sched: PulseScheduler, report: bool = True) -> 
     try:
         if report:
             write_report(store, snapshot)
+            _health_outage.ok("collector health report")
     except StorageUnavailable as exc:  # the samples below are still kept, buffered by the writer
-        log.warning("collector health not saved: %s", exc)
+        _health_outage.fail("collector health report", "collector health not saved: %s", exc)
     sched.writer.write(health_samples(sched, now_ms()))
 
 
@@ -73,6 +76,8 @@ def run_daemon(
 ) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
+    # a run skipped because the last one still runs is counted in pulse_job_missed_total
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
     collectors = build_collectors(settings)  # unknown names fail before the database is touched
     metrics = SelfMetrics()
     port = settings.metrics.port if metrics_port is None else metrics_port

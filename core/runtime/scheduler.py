@@ -30,6 +30,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from collectors.base import Collector, Health
 from core.kernel.errors import StorageUnavailable
 from core.kernel.settings import Settings
+from core.runtime.conditions import ConditionLog
 from core.runtime.selfmetrics import SelfMetrics
 from core.runtime.spool import BufferedWriter
 from core.storage.tsdb.store import Store
@@ -82,6 +83,7 @@ class PulseScheduler:
         self._started: dict[str, float] = {}
         self._running, self._idle = 0, threading.Condition()
         self._closed = False
+        self._outages = ConditionLog(log)  # a job failing on every run during an outage: one line
         sch = settings.scheduler
         self._sched = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=len(self.collectors) + 4)},
@@ -219,8 +221,9 @@ class PulseScheduler:
                 self._running += 1
             try:
                 fn()
+                self._outages.ok(f"scheduled job {job_id!r}")
             except StorageUnavailable as exc:  # expected during an outage: one line, no traceback
-                log.warning("scheduled job %r skipped: %s", job_id, exc)
+                self._outages.fail(f"scheduled job {job_id!r}", "scheduled job %r skipped: %s", job_id, exc)
                 self.metrics.job_errors.labels(job=job_id).inc()
             except Exception:
                 log.exception("scheduled job %r failed; it runs again at its next interval", job_id)

@@ -104,6 +104,7 @@ class BufferedWriter:
         self._held_since: float | None = None  # monotonic time the oldest unspooled held sample came
         self.spill_error: str | None = None  # the last spool write failure, until one succeeds
         self._failures = 0  # store write failures in a row
+        self._told_spill = False
         self.spool_dir = Path(spool_dir)
         self.spool_dir.mkdir(parents=True, exist_ok=True)
         self.stats = SpoolStats()
@@ -125,9 +126,11 @@ class BufferedWriter:
     # -- public -------------------------------------------------------------------
     @property
     def pending(self) -> int:
-        """Samples not yet in the store: queue, memory buffer and spool files."""
-        with self._lock:
-            return len(self._incoming) + len(self._buf) + sum(self._files.values())
+        """Samples not yet in the store: queue, memory buffer and spool files.
+
+        Read without the lock (the writer thread may hold it for a database call); ``len`` of a
+        deque and ``list`` of a dict's values are atomic in CPython."""
+        return len(self._incoming) + len(self._buf) + sum(list(self._files.values()))
 
     @property
     def in_memory(self) -> int:
@@ -137,7 +140,7 @@ class BufferedWriter:
     @property
     def spooled(self) -> int:
         """Samples in spool files on disk."""
-        return sum(self._files.values())
+        return sum(list(self._files.values()))
 
     def start(self) -> None:
         """Write from a thread of its own from now on: ``write()`` only queues (idempotent)."""
@@ -179,7 +182,7 @@ class BufferedWriter:
         With the writer thread running this only wakes it (the thread writes)."""
         if self._thread is not None and not self._stopping.is_set():
             self._wake.set()
-            return self.pending == 0
+            return self.pending == 0  # lock-free: never waits on a database call in progress
         with self._lock:
             self._take_incoming()
             try:
@@ -288,6 +291,7 @@ class BufferedWriter:
         if self.last_error is not None:
             log.info("storage is back; pending samples written")
         self.last_error, self._retry_at, self._held_since, self._failures = None, 0.0, None, 0
+        self._told_spill = False
 
     def _hold(self, batch: Sequence[Sample]) -> None:
         if batch and self._held_since is None:
@@ -347,8 +351,9 @@ class BufferedWriter:
         self.stats.spilled += n
         if self.metrics is not None:
             self.metrics.spooled_samples.inc(n)
-        if self.stats.spilled == n:  # the first spill of the outage is told; later ones are counted
-            log.warning("spilled %d buffered samples to %s", n, path)
+        if not self._told_spill:  # the first spill of an outage is told; later ones are counted
+            self._told_spill = True
+            log.warning("spilled %d buffered samples to %s (later spills are counted, not logged)", n, path)
         else:
             log.debug("spilled %d buffered samples to %s", n, path)
 
