@@ -14,6 +14,7 @@ import logging
 import random
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 INLINE_WAIT_MAX_S = 5.0  # a longer wait is not slept in the caller's thread: the outbox takes over
 TEST_ALERTNAME = "PulseTestNotification"
+DELIVERED_KEYS_KEPT = 10_000
 
 
 @dataclass
@@ -86,6 +88,7 @@ class Dispatcher:
         self._locks = {n: threading.Lock() for n in self.channels}
         self._state = threading.Lock()
         self._firing: dict[tuple[str, str], _Firing] = {}
+        self._delivered: OrderedDict[str, None] = OrderedDict()  # recent idempotency keys delivered
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -103,6 +106,11 @@ class Dispatcher:
         now_ms = self._now_ms()
         entry = OutboxEntry(channel, action_of(n), n, first_at_ms=now_ms, next_at_ms=now_ms)
         with self._locks[channel]:
+            if n.idempotency_key and n.idempotency_key in self._delivered:
+                return []  # re-made after a restart, but its re-send from the outbox went out already
+            # the intent, before the send: a crash mid-request leaves it in the (persistent) outbox,
+            # and the restarted dispatcher re-sends it once, with the same idempotency key
+            self.outbox.put(entry)
             return self._run(ch, entry, tries=self.retry.attempts, announce_limit=True)
 
     def acknowledge(self, channel: str, n: Notification) -> list[Delivery]:
@@ -263,6 +271,10 @@ class Dispatcher:
             out.append(d)
             if d.ok:
                 self.outbox.remove(entry.key)
+                if key := entry.notification.idempotency_key:
+                    self._delivered[key] = None
+                    while len(self._delivered) > DELIVERED_KEYS_KEPT:
+                        self._delivered.popitem(last=False)
                 return out
             entry.last_error = d.error
             if not d.retryable:
