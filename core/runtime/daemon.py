@@ -10,7 +10,7 @@ from collectors.base import build_collectors
 from core.kernel.errors import ConfigError, StorageUnavailable
 from core.kernel.samples import Sample, labels_of, now_ms
 from core.kernel.settings import Settings
-from core.runtime.alerting import AlertService
+from core.runtime.alerting import AlertService, check_alerting
 from core.runtime.conditions import ConditionLog
 from core.runtime.inbound_http import InboundServer, start_inbound
 from core.runtime.scheduler import PulseScheduler
@@ -79,6 +79,12 @@ def run_daemon(
     # a run skipped because the last one still runs is counted in pulse_job_missed_total
     logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
     collectors = build_collectors(settings)  # unknown names fail before the database is touched
+    try:  # the whole configuration, rule files included, before any side effect
+        check_alerting(settings)
+    except ConfigError:
+        raise
+    except ValueError as exc:
+        raise ConfigError(f"alerting configuration: {exc}") from exc
     metrics = SelfMetrics()
     port = settings.metrics.port if metrics_port is None else metrics_port
     try:
