@@ -78,6 +78,8 @@ def run_daemon(
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
     # a run skipped because the last one still runs is counted in pulse_job_missed_total
     logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
+    for chatty in ("httpx", "httpcore", "mcp"):  # a line per scrape, per MCP session: noise
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     collectors = build_collectors(settings)  # unknown names fail before the database is touched
     try:  # the whole configuration, rule files included, before any side effect
         check_alerting(settings)
