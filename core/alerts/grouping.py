@@ -12,7 +12,6 @@ groups are rebuilt from the alerts and nothing already sent is sent again.
 from __future__ import annotations
 
 import hashlib
-
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol

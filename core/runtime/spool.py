@@ -206,9 +206,8 @@ class BufferedWriter:
             return
         try:
             self._take_incoming()
-            if (self.last_error is not None and not retry) or not self.flush():
-                if self._buf:
-                    self._spill()
+            if ((self.last_error is not None and not retry) or not self.flush()) and self._buf:
+                self._spill()
         finally:
             self._lock.release()
 
@@ -229,7 +228,11 @@ class BufferedWriter:
             self._take_incoming()
             now = time.monotonic()
             if self.last_error is not None:
-                if self._buf and self._held_since is not None and now - self._held_since >= self.flush_after_s:
+                if (
+                    self._buf
+                    and self._held_since is not None
+                    and now - self._held_since >= self.flush_after_s
+                ):
                     self._spill()
                 if now < self._retry_at:
                     return
@@ -390,4 +393,6 @@ class BufferedWriter:
 
     def _gauge(self) -> None:
         if self.metrics is not None:
-            self.metrics.buffered_samples.set(len(self._incoming) + len(self._buf) + sum(self._files.values()))
+            self.metrics.buffered_samples.set(
+                len(self._incoming) + len(self._buf) + sum(self._files.values())
+            )

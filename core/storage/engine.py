@@ -52,9 +52,7 @@ def _pg_url(url: str, db: DatabaseSettings) -> sa.URL:
     opts = u.query.get("options", "")
     if isinstance(opts, tuple):
         opts = " ".join(opts)
-    extra = (
-        f"-c statement_timeout={int(db.statement_timeout_s * 1000)} -c lock_timeout={int(db.lock_timeout_s * 1000)}"
-    )
+    extra = f"-c statement_timeout={int(db.statement_timeout_s * 1000)} -c lock_timeout={int(db.lock_timeout_s * 1000)}"
     return u.update_query_dict({"options": f"{opts} {extra}".strip()})
 
 
@@ -68,13 +66,13 @@ def make_engine(url: str, db: DatabaseSettings | None = None) -> Engine:
     limits = db or DatabaseSettings()
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        db = sa.make_url(url).database
-        if db and db != ":memory:":
+        path = sa.make_url(url).database
+        if path and path != ":memory:":
             try:
-                Path(db).parent.mkdir(parents=True, exist_ok=True)
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StorageError(
-                    f"cannot create the folder of the SQLite database {db!r} ({exc}); "
+                    f"cannot create the folder of the SQLite database {path!r} ({exc}); "
                     "fix setting 'database_url' or the folder's permissions"
                 ) from exc
         engine = sa.create_engine(url, connect_args={"timeout": limits.sqlite_busy_timeout_ms / 1000})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -40,10 +41,8 @@ def freeze(cluster: ThrowawayCluster) -> list[int]:
 
 def thaw(pids: list[int]) -> None:
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGCONT)
-        except ProcessLookupError:
-            pass
 
 
 @pytest.fixture
@@ -59,10 +58,8 @@ def cluster() -> Iterator[tuple[ThrowawayCluster, str]]:
     try:
         yield c, url
     finally:
-        try:
+        with contextlib.suppress(OSError, ValueError):
             thaw(cluster_pids(c))
-        except (OSError, ValueError):
-            pass
         c.stop()
 
 

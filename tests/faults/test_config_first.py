@@ -15,7 +15,7 @@ BROKEN = """groups:
   - name: core
     rules:
       - alert: Broken
-        expr: rate(http_requests_total[5m] > 
+        expr: rate(http_requests_total[5m] >
         for: 1m
 """
 

@@ -23,7 +23,9 @@ def test_changes_made_while_the_receiver_is_down(receiver: Receiver, every_chang
     receiver.stop()
     firing = notification(alert(starts_at_ms=T0_MS), receiver="ops")
     firing = type(firing)(**{**firing.__dict__, "idempotency_key": "k-firing"})
-    resolved = notification(alert(status="resolved", starts_at_ms=T0_MS, ends_at_ms=T0_MS + 60_000), receiver="ops")
+    resolved = notification(
+        alert(status="resolved", starts_at_ms=T0_MS, ends_at_ms=T0_MS + 60_000), receiver="ops"
+    )
     resolved = type(resolved)(**{**resolved.__dict__, "idempotency_key": "k-resolved"})
     assert not d.dispatch("ops", firing)[0].ok
     clock.advance(60)

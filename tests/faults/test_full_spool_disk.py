@@ -28,7 +28,9 @@ def _limit_file_size() -> None:  # in the child: writes past the limit fail with
 
 
 @pytest.mark.postgres
-def test_spool_write_failures_are_counted_logged_once_and_told_at_stop(pg_schema_url: str, tmp_path: Path) -> None:
+def test_spool_write_failures_are_counted_logged_once_and_told_at_stop(
+    pg_schema_url: str, tmp_path: Path
+) -> None:
     real = sa.make_url(pg_schema_url)
     proxy = TcpProxy((real.host or "127.0.0.1", real.port or 5432))
     proxy.start()

@@ -64,4 +64,6 @@ def test_a_minute_long_exclusive_lock_costs_no_tick(tmp_path: Path, daemons: lis
         store.close()
     # one host_up sample per tick while locked: none lost
     assert len(during) >= ticks - 2, (len(during), ticks)
-    print(f"\nSQLite locked {LOCK_S}s: {ticks:g} ticks, {missed:g} missed, {len(during)} host_up samples kept")
+    print(
+        f"\nSQLite locked {LOCK_S}s: {ticks:g} ticks, {missed:g} missed, {len(during)} host_up samples kept"
+    )
