@@ -51,6 +51,8 @@ def test_collection_goes_on_and_sigterm_ends_it_quickly(
         # a 1 s collector keeps ticking for the 12 s the database is frozen
         assert ticks >= 10 and missed == 0, (ticks, missed, d.stderr())
         assert d.value("pulse_collector_up", collector="host") == 1
+        # /metrics answers and shows what PulseDatabaseUnavailable (pulse_buffered_samples > 0) needs
+        assert (d.value("pulse_buffered_samples") or 0) > 0
         # held samples reach the spool while the database is frozen
         held = spooled_keys(spool)
         newest = max((ts for m, _, ts in held if m == "host_up"), default=0)
