@@ -65,7 +65,7 @@ class IoGuard:
         deadline = time.monotonic() + (self.timeout_s if seconds is None else seconds)
         with self._lock:
             self._deadlines[id(dbapi_conn)] = (deadline, dbapi_conn)
-            if self._thread is None or not self._thread.is_alive():
+            if self._thread is None:
                 self._stop.clear()
                 self._thread = threading.Thread(target=self._watch, name="pulse-db-watchdog", daemon=True)
                 self._thread.start()
@@ -92,6 +92,9 @@ class IoGuard:
         while not self._stop.wait(TICK_S):
             now = time.monotonic()
             with self._lock:
+                if not self._deadlines:  # idle: the thread ends; the next arm() starts another
+                    self._thread = None
+                    return
                 late = [(k, c) for k, (d, c) in self._deadlines.items() if d <= now]
                 for k, _ in late:
                     self._deadlines.pop(k, None)
