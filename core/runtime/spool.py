@@ -105,6 +105,8 @@ class BufferedWriter:
         self.spill_error: str | None = None  # the last spool write failure, until one succeeds
         self._failures = 0  # store write failures in a row
         self._told_spill = False
+        self._spool_lock = threading.Lock()  # spool files and their numbering; never held for a database call
+        self._in_call_since: float | None = None  # when the writer's current database call began
         self.spool_dir = Path(spool_dir)
         self.spool_dir.mkdir(parents=True, exist_ok=True)
         self.stats = SpoolStats()
@@ -147,6 +149,7 @@ class BufferedWriter:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="pulse-writer", daemon=True)
             self._thread.start()
+            threading.Thread(target=self._spool_stalled, name="pulse-spooler", daemon=True).start()
 
     def write(self, batch: Sequence[Sample]) -> WriteResult:
         """Drain what is pending, then write ``batch``; on a storage failure hold it instead.
@@ -200,9 +203,10 @@ class BufferedWriter:
         if self._thread is not None:
             self._thread.join(lock_wait_s)
         if not self._lock.acquire(timeout=lock_wait_s):  # the thread is stuck in a database call
-            log.error("the writer is stuck in a database call; spilling what it holds without it")
-            self._take_incoming()
-            self._spill()
+            log.error("the writer is stuck in a database call; spooling the samples queued since")
+            samples = [self._incoming.popleft() for _ in range(len(self._incoming))]
+            if samples and not self._write_file(samples):
+                self._incoming.extendleft(reversed(samples))
             return
         try:
             self._take_incoming()
@@ -271,14 +275,24 @@ class BufferedWriter:
         return res
 
     def _drain(self, result: WriteResult) -> None:
-        for path in list(self._files):
+        self._in_call_since = time.monotonic()
+        try:
+            self._drain_all(result)
+        finally:
+            self._in_call_since = None
+
+    def _drain_all(self, result: WriteResult) -> None:
+        with self._spool_lock:
+            paths = list(self._files)
+        for path in paths:
             try:
                 samples = self._read(path, body=True)[1]
             except (OSError, ValueError) as exc:
                 self._set_aside(path, str(exc))
                 continue
             _merge(result, self._timed_write(samples))
-            self.stats.recovered += self._files.pop(path)
+            with self._spool_lock:
+                self.stats.recovered += self._files.pop(path)
             try:
                 path.unlink()
             except OSError as exc:  # written already; a restart would replay it, which upserts
@@ -316,49 +330,69 @@ class BufferedWriter:
         self._retry_at = time.monotonic() + wait
 
     def _spill(self) -> None:
-        n = len(self._buf)
-        if not n:
-            return
-        path = self.spool_dir / f"spool-{self._seq:012d}.jsonl"
-        tmp = path.with_name(path.name + ".tmp")
-        try:
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write(json.dumps({"format": FORMAT, "version": VERSION, "count": n}) + "\n")
-                f.writelines(_encode(s) + "\n" for s in self._buf)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except OSError as exc:  # disk full or read-only: keep the samples in memory
-            self.stats.spill_failures += 1
-            if self.metrics is not None:
-                self.metrics.spool_write_failures.inc()
-            if self.spill_error is None:  # once per condition, not on every retry
-                log.error(
-                    "cannot write %d samples to the spool %s: %s; they stay in memory only "
-                    "(counted in pulse_spool_write_failures_total) until a spool write succeeds",
-                    n,
-                    path,
-                    exc,
-                )
-            self.spill_error = str(exc)
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
-            return
-        if self.spill_error is not None:
-            log.warning("spool writes work again after %d failure(s)", self.stats.spill_failures)
-            self.spill_error = None
-        self._seq += 1
-        self._files[path] = n
-        self._buf.clear()
-        self._held_since = None
-        self.stats.spilled += n
+        """Write the memory buffer to a spool file (called with the lock held)."""
+        if self._buf and self._write_file(list(self._buf)):
+            self._buf.clear()
+            self._held_since = None
+
+    def _write_file(self, samples: list[Sample]) -> bool:
+        """One fsynced spool file holding ``samples``; False (counted, logged once) if it failed."""
+        n = len(samples)
+        with self._spool_lock:
+            path = self.spool_dir / f"spool-{self._seq:012d}.jsonl"
+            tmp = path.with_name(path.name + ".tmp")
+            try:
+                with open(tmp, "w", encoding="utf-8") as f:
+                    f.write(json.dumps({"format": FORMAT, "version": VERSION, "count": n}) + "\n")
+                    f.writelines(_encode(s) + "\n" for s in samples)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, path)
+            except OSError as exc:  # disk full or read-only: keep the samples in memory
+                self.stats.spill_failures += 1
+                if self.metrics is not None:
+                    self.metrics.spool_write_failures.inc()
+                if self.spill_error is None:  # once per condition, not on every retry
+                    log.error(
+                        "cannot write %d samples to the spool %s: %s; they stay in memory only "
+                        "(counted in pulse_spool_write_failures_total) until a spool write succeeds",
+                        n,
+                        path,
+                        exc,
+                    )
+                self.spill_error = str(exc)
+                with contextlib.suppress(OSError):
+                    tmp.unlink(missing_ok=True)
+                return False
+            if self.spill_error is not None:
+                log.warning("spool writes work again after %d failure(s)", self.stats.spill_failures)
+                self.spill_error = None
+            self._seq += 1
+            self._files[path] = n
+            self.stats.spilled += n
+            told, self._told_spill = self._told_spill, True
         if self.metrics is not None:
             self.metrics.spooled_samples.inc(n)
-        if not self._told_spill:  # the first spill of an outage is told; later ones are counted
-            self._told_spill = True
+        if not told:  # the first spill of an outage is told; later ones are counted
             log.warning("spilled %d buffered samples to %s (later spills are counted, not logged)", n, path)
         else:
             log.debug("spilled %d buffered samples to %s", n, path)
+        return True
+
+    def _spool_stalled(self) -> None:
+        """The spooler thread: while the writer thread is stuck in a database call (a frozen or
+        locked store) for ``flush_after_s``, what collection queues meanwhile goes to the spool.
+        Those samples are newer than everything the writer holds, so file order stays time order
+        when the call succeeds; when it fails, the writer's held samples are spilled after them
+        (a few seconds out of order, well inside ``ingest.out_of_order_window_s``)."""
+        while not self._stopping.wait(min(0.25, self.flush_after_s / 4)):
+            since = self._in_call_since
+            if since is None or not self._incoming or time.monotonic() - since < self.flush_after_s:
+                continue
+            n = len(self._incoming)
+            samples = [self._incoming.popleft() for _ in range(n)]
+            if not self._write_file(samples):
+                self._incoming.extendleft(reversed(samples))  # back in front, in order
 
     def _read(self, path: Path, body: bool) -> tuple[int, list[Sample]]:
         """The sample count from the header and, with ``body``, the samples; ValueError if corrupt."""
@@ -387,7 +421,8 @@ class BufferedWriter:
             os.replace(path, bad)
         except OSError as exc:
             log.error("cannot move %s aside: %s", path, exc)
-        self._files.pop(path, None)
+        with self._spool_lock:
+            self._files.pop(path, None)
         self.stats.set_aside += 1
         self._gauge()
 

@@ -43,7 +43,6 @@ def test_collection_goes_on_and_sigterm_ends_it_quickly(
 
     pids = freeze(c)
     try:
-        frozen_ms = int(time.time() * 1000)
         ticks_before = d.value("pulse_collector_duration_seconds_count", collector="host") or 0
         time.sleep(12)
         ticks = (d.value("pulse_collector_duration_seconds_count", collector="host") or 0) - ticks_before
@@ -54,9 +53,17 @@ def test_collection_goes_on_and_sigterm_ends_it_quickly(
         # /metrics answers and shows what PulseDatabaseUnavailable (pulse_buffered_samples > 0) needs
         assert (d.value("pulse_buffered_samples") or 0) > 0
         # held samples reach the spool while the database is frozen
-        held = spooled_keys(spool)
-        newest = max((ts for m, _, ts in held if m == "host_up"), default=0)
-        assert newest >= frozen_ms + 5000, (newest - frozen_ms, d.stderr())
+        # held samples reach the spool while the database is frozen, also while the writer is
+        # stuck in a database call: at most flush_after_s (2 s) + a tick (1 s) + slack behind
+        lags = []
+        for _ in range(6):
+            now_ms = int(time.time() * 1000)
+            held = spooled_keys(spool)
+            newest = max((ts for m, _, ts in held if m == "host_up"), default=0)
+            lags.append((now_ms - newest) / 1000)
+            time.sleep(0.7)
+        assert max(lags) <= 5.0, (lags, d.stderr())
+        print(f"\nfrozen database: spool lag {min(lags):.1f}-{max(lags):.1f}s")
 
         sent = time.monotonic()
         d.proc.send_signal(signal.SIGTERM)
