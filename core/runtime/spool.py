@@ -73,6 +73,17 @@ def _decode(line: str) -> Sample:
     return Sample(metric, tuple((k, v) for k, v in labels), ts, float(value))
 
 
+def _pop_all(q: deque[Sample]) -> list[Sample]:
+    """Everything in ``q`` now, oldest first (``write()`` may append meanwhile: those stay)."""
+    out = []
+    for _ in range(len(q)):
+        try:
+            out.append(q.popleft())
+        except IndexError:
+            break
+    return out
+
+
 def _merge(total: WriteResult, res: WriteResult) -> None:
     total.accepted += res.accepted
     total.rejected.update(res.rejected)
@@ -106,6 +117,7 @@ class BufferedWriter:
         self._failures = 0  # store write failures in a row
         self._told_spill = False
         self._spool_lock = threading.Lock()  # spool files and their numbering; never held for a database call
+        self._pop_lock = threading.Lock()  # taking from the queue (writer or spooler), never for long
         self._in_call_since: float | None = None  # when the writer's current database call began
         self.spool_dir = Path(spool_dir)
         self.spool_dir.mkdir(parents=True, exist_ok=True)
@@ -204,9 +216,10 @@ class BufferedWriter:
             self._thread.join(lock_wait_s)
         if not self._lock.acquire(timeout=lock_wait_s):  # the thread is stuck in a database call
             log.error("the writer is stuck in a database call; spooling the samples queued since")
-            samples = [self._incoming.popleft() for _ in range(len(self._incoming))]
-            if samples and not self._write_file(samples):
-                self._incoming.extendleft(reversed(samples))
+            with self._pop_lock:
+                samples = _pop_all(self._incoming)
+                if samples and not self._write_file(samples):
+                    self._incoming.extendleft(reversed(samples))
             return
         try:
             self._take_incoming()
@@ -253,10 +266,10 @@ class BufferedWriter:
 
     def _take_incoming(self) -> None:
         """Move what write() queued into the buffer, in order (called with the lock held)."""
-        n = len(self._incoming)
-        if not n:
+        with self._pop_lock:
+            batch = _pop_all(self._incoming)
+        if not batch:
             return
-        batch = [self._incoming.popleft() for _ in range(n)]
         if self.last_error is not None:
             self._hold(batch)
         else:
@@ -389,10 +402,10 @@ class BufferedWriter:
             since = self._in_call_since
             if since is None or not self._incoming or time.monotonic() - since < self.flush_after_s:
                 continue
-            n = len(self._incoming)
-            samples = [self._incoming.popleft() for _ in range(n)]
-            if not self._write_file(samples):
-                self._incoming.extendleft(reversed(samples))  # back in front, in order
+            with self._pop_lock:  # the writer takes from the queue after this file, in order
+                samples = _pop_all(self._incoming)
+                if samples and not self._write_file(samples):
+                    self._incoming.extendleft(reversed(samples))  # back in front, in order
 
     def _read(self, path: Path, body: bool) -> tuple[int, list[Sample]]:
         """The sample count from the header and, with ``body``, the samples; ValueError if corrupt."""
