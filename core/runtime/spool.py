@@ -26,10 +26,11 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from core.kernel.errors import StorageError, StorageUnavailable
 from core.kernel.samples import Sample
+from core.runtime.spoolfile import FORMAT, VERSION, encode, read_file
 from core.storage.tsdb.ingest import WriteResult
 
 if TYPE_CHECKING:
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
     from core.storage.tsdb.store import Store
 
 log = logging.getLogger(__name__)
-FORMAT, VERSION = "pulse-spool", 1
 CHUNK = 50_000
 
 
@@ -52,25 +52,6 @@ class SpoolStats:
     recovered: int = 0
     set_aside: int = 0
     spill_failures: int = 0
-
-
-class SpoolCorrupt(ValueError):
-    """A spool file cannot be read back whole."""
-
-
-def _encode(s: Sample) -> str:
-    return json.dumps([s.metric, [list(kv) for kv in s.labels], s.ts, s.value])
-
-
-def _decode(line: str) -> Sample:
-    metric, labels, ts, value = json.loads(line)
-    if not isinstance(metric, str) or not isinstance(ts, int) or not isinstance(value, int | float):
-        raise SpoolCorrupt(f"bad sample {line[:120]!r}")
-    if not all(
-        isinstance(kv, list) and len(kv) == 2 and all(isinstance(x, str) for x in kv) for kv in labels
-    ):
-        raise SpoolCorrupt(f"bad labels {line[:120]!r}")
-    return Sample(metric, tuple((k, v) for k, v in labels), ts, float(value))
 
 
 def _pop_all(q: deque[Sample]) -> list[Sample]:
@@ -131,7 +112,7 @@ class BufferedWriter:
             self._set_aside(tmp, "unfinished spill from a crashed process")
         for path in sorted(self.spool_dir.glob("spool-*.jsonl")):
             try:
-                self._files[path] = self._read(path, body=False)[0]
+                self._files[path] = read_file(path, body=False)[0]
             except (OSError, ValueError) as exc:
                 self._set_aside(path, str(exc))
         self._seq = 1 + max((int(p.stem[6:]) for p in self._files if p.stem[6:].isdigit()), default=0)
@@ -299,7 +280,7 @@ class BufferedWriter:
             paths = list(self._files)
         for path in paths:
             try:
-                samples = self._read(path, body=True)[1]
+                samples = read_file(path, body=True)[1]
             except (OSError, ValueError) as exc:
                 self._set_aside(path, str(exc))
                 continue
@@ -357,7 +338,7 @@ class BufferedWriter:
             try:
                 with open(tmp, "w", encoding="utf-8") as f:
                     f.write(json.dumps({"format": FORMAT, "version": VERSION, "count": n}) + "\n")
-                    f.writelines(_encode(s) + "\n" for s in samples)
+                    f.writelines(encode(s) + "\n" for s in samples)
                     f.flush()
                     os.fsync(f.fileno())
                 os.replace(tmp, path)
@@ -406,26 +387,6 @@ class BufferedWriter:
                 samples = _pop_all(self._incoming)
                 if samples and not self._write_file(samples):
                     self._incoming.extendleft(reversed(samples))  # back in front, in order
-
-    def _read(self, path: Path, body: bool) -> tuple[int, list[Sample]]:
-        """The sample count from the header and, with ``body``, the samples; ValueError if corrupt."""
-        with open(path, encoding="utf-8") as f:
-            try:
-                head: Any = json.loads(f.readline() or "null")
-            except ValueError as exc:
-                head = f"unreadable: {exc}"
-            if not isinstance(head, dict) or (head.get("format"), head.get("version")) != (FORMAT, VERSION):
-                raise SpoolCorrupt(f"not a version {VERSION} Pulse spool file (header {head!r})")
-            count = head.get("count")
-            if not isinstance(count, int) or count < 0:
-                raise SpoolCorrupt(f"bad sample count in header {head!r}")
-            lines = f.read().splitlines() if body else []
-        if body and len(lines) != count:
-            raise SpoolCorrupt(f"header says {count} samples but the file holds {len(lines)} lines")
-        try:
-            return count, [_decode(line) for line in lines]
-        except (ValueError, TypeError) as exc:
-            raise SpoolCorrupt(str(exc)) from exc
 
     def _set_aside(self, path: Path, reason: str) -> None:
         bad = path.with_name(path.name + ".bad")
