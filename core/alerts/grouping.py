@@ -11,6 +11,7 @@ groups are rebuilt from the alerts and nothing already sent is sent again.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -67,6 +68,21 @@ def needs_update(
     return entry.sent_ms + repeat_ms <= now_ms
 
 
+def idempotency_key(
+    receiver: str, group_key: str, firing: frozenset[str], resolved: frozenset[str], previous_ms: int
+) -> str:
+    """The key of one notification: receiver and group, state (the firing and resolved alerts) and
+    sequence (when the previous notification of this group went to this receiver, 0 for the first).
+
+    Everything in it comes from the notification log, so a notification re-made after a crash (the
+    log was not written yet) gets the same key as the one in flight when the process died."""
+    group = hashlib.sha256(f"{receiver}\x00{group_key}".encode()).hexdigest()[:16]
+    state = hashlib.sha256(
+        ("\x00".join(sorted(firing)) + "\x01" + "\x00".join(sorted(resolved))).encode()
+    ).hexdigest()[:12]
+    return f"{group}-{state}-{previous_ms}"
+
+
 Send = Callable[[str, Notification], object]  # (receiver, notification) -> delivery records
 
 
@@ -115,7 +131,10 @@ class Grouper:
             alerts = tuple(a for fp, a in sorted(group.alerts.items()) if a.status == "firing" or fp in told)
             if not alerts:  # e.g. every alert of the group silenced: nothing to say, nothing logged
                 continue
-            n = Notification(receiver, group.key, dict(group.labels), alerts, self.external_url)
+            key = idempotency_key(receiver, group.key, firing, resolved, entry.sent_ms if entry else 0)
+            n = Notification(
+                receiver, group.key, dict(group.labels), alerts, self.external_url, idempotency_key=key
+            )
             send(receiver, n)
             self.log.put(receiver, group.key, LogEntry(firing, resolved, now_ms))
             out.append(n)

@@ -32,8 +32,8 @@ def _store(settings: Settings) -> Store:
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     from core.storage.engine import current_revision, make_engine, upgrade
 
-    engine = make_engine(settings.url)
-    upgrade(engine)
+    engine = make_engine(settings.url, settings.database)
+    upgrade(engine, verbose=True)
     print(f"database schema at revision {current_revision(engine)}")
     return 0
 

@@ -49,6 +49,18 @@ class ServiceStats:
     last_cycles: dict[str, CycleResult] = field(default_factory=dict)
 
 
+def check_alerting(settings: Settings) -> None:
+    """Everything of the alerting configuration that can be checked without the database: the
+    rule files (parsed, PromQL included), the route tree and the channels. Raises ConfigError
+    (or ValueError from a channel) before anything is opened or written."""
+    if not settings.alerting.enabled:
+        return
+    load_rules(settings)
+    build_route(settings.alerting.route)
+    for c in settings.alerting.channels:
+        build_channel(c).close()
+
+
 class AlertService:
     def __init__(self, settings: Settings, store: Store, clock: Callable[[], float] = time.time) -> None:
         a = settings.alerting

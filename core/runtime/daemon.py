@@ -10,16 +10,19 @@ from collectors.registry import build_collectors
 from core.kernel.errors import ConfigError, StorageUnavailable
 from core.kernel.samples import Sample, labels_of, now_ms
 from core.kernel.settings import Settings
-from core.runtime.alerting import AlertService
+from core.runtime.alerting import AlertService, check_alerting
+from core.runtime.conditions import ConditionLog
 from core.runtime.inbound_http import InboundServer, start_inbound
 from core.runtime.promapi import ApiServer, start_api
 from core.runtime.scheduler import PulseScheduler
 from core.runtime.selfmetrics import SelfMetrics, stop_server
 from core.runtime.spool import BufferedWriter
+from core.storage.engine import guard_of
 from core.storage.repos.health_report import write_report
 from core.storage.tsdb import Store, open_store
 
 log = logging.getLogger("pulse.daemon")
+_health_outage = ConditionLog(log)
 HEALTH_INTERVAL_S = 15
 
 
@@ -36,7 +39,7 @@ def health_samples(sched: PulseScheduler, ts: int) -> list[Sample]:
     return out
 
 
-def publish_health(store: Store, sched: PulseScheduler) -> None:
+def publish_health(store: Store, sched: PulseScheduler, report: bool = True) -> None:
     """Write the collectors' health where the dashboard reads it (meta) and as samples."""
     snapshot = {
         name: {
@@ -50,9 +53,11 @@ def publish_health(store: Store, sched: PulseScheduler) -> None:
         for name, h in sched.health().items()
     }
     try:
-        write_report(store, snapshot)
+        if report:
+            write_report(store, snapshot)
+            _health_outage.ok("collector health report")
     except StorageUnavailable as exc:  # the samples below are still kept, buffered by the writer
-        log.warning("collector health not saved: %s", exc)
+        _health_outage.fail("collector health report", "collector health not saved: %s", exc)
     sched.writer.write(health_samples(sched, now_ms()))
 
 
@@ -72,7 +77,17 @@ def run_daemon(
 ) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
+    # a run skipped because the last one still runs is counted in pulse_job_missed_total
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
+    for chatty in ("httpx", "httpcore", "mcp"):  # a line per scrape, per MCP session: noise
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     collectors = build_collectors(settings)  # unknown names fail before the database is touched
+    try:  # the whole configuration, rule files included, before any side effect
+        check_alerting(settings)
+    except ConfigError:
+        raise
+    except ValueError as exc:
+        raise ConfigError(f"alerting configuration: {exc}") from exc
     metrics = SelfMetrics()
     port = settings.metrics.port if metrics_port is None else metrics_port
     try:
@@ -86,7 +101,13 @@ def run_daemon(
         store = open_store(settings)
         spool = settings.data_dir / "spool"
         try:
-            writer = BufferedWriter(store, spool, settings.ingest.buffer_max_samples, metrics)
+            writer = BufferedWriter(
+                store,
+                spool,
+                settings.ingest.buffer_max_samples,
+                metrics,
+                flush_after_s=settings.spool.flush_after_s,
+            )
         except OSError as exc:
             store.close()
             raise ConfigError(f"setting 'data_dir': cannot use the spool folder {spool} ({exc})") from exc
@@ -149,11 +170,17 @@ def run_daemon(
             api.stop()  # first: no query or remote write arrives while the store closes
         if inbound is not None:
             inbound.stop()  # first: no delivery arrives while the store closes
+        down = writer.last_error is not None
+        if down:  # do not wait on a database that does not answer: end the calls still waiting
+            guard = guard_of(store.engine)
+            if guard is not None and (cut := guard.interrupt_all()):
+                log.warning("stopping: %d database call(s) still waiting were cut", cut)
         try:
-            publish_health(store, sched)
+            publish_health(store, sched, report=not down)
         except Exception:
             log.exception("could not publish the final collector health")
-        sched.shutdown()  # flushes the writer, or spills it to the spool when the database is down
+        # flushes the writer, or spills it to the spool when the database is down
+        sched.shutdown(retry_store=not down)
         if alerting is not None:
             alerting.close()
         if writer.pending == 0:  # the database answers: roll up the last minutes for 1 m/1 h queries
@@ -163,10 +190,18 @@ def run_daemon(
                 log.exception("could not bring the rollups up to date")
         stop_server(server, thread)
         store.close()
-    left = writer.pending
-    if left:
+    kept, lost = writer.spooled, writer.in_memory
+    if lost:
         print(
-            f"pulse collect: stopped; the database is unavailable, {left:,} samples kept in "
+            f"pulse collect: stopped; the database is unavailable and {lost:,} samples could not be "
+            f"written to the spool {writer.spool_dir} ({writer.spill_error}): they are lost"
+            + (f"; {kept:,} samples kept there are written at the next start" if kept else ""),
+            flush=True,
+        )
+        return 1
+    if kept:
+        print(
+            f"pulse collect: stopped; the database is unavailable, {kept:,} samples kept in "
             f"{writer.spool_dir} are written at the next start",
             flush=True,
         )

@@ -34,6 +34,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from collectors.base import Collector, Health
 from core.kernel.errors import CollectFailed, CollectorError, StorageUnavailable
 from core.kernel.settings import Settings
+from core.runtime.conditions import ConditionLog
 from core.runtime.selfmetrics import SelfMetrics
 from core.runtime.spool import BufferedWriter
 from core.storage.tsdb.store import Store
@@ -92,6 +93,7 @@ class PulseScheduler:
         self._started: dict[str, float] = {}
         self._running, self._idle = 0, threading.Condition()
         self._closed = False
+        self._outages = ConditionLog(log)  # a job failing on every run during an outage: one line
         sch = settings.scheduler
         self._sched = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=len(self.collectors) + 4)},
@@ -115,12 +117,14 @@ class PulseScheduler:
     def start(self) -> None:
         """Start the jobs (idempotent); collectors run at once, then at their intervals."""
         if not self._sched.running and not self._closed:
+            self.writer.start()  # collection only queues its samples: it never waits on the database
             self._sched.start()
             for name in self.collectors:
                 self.run_job_now(f"collector:{name}")
 
-    def shutdown(self, wait_s: float | None = None) -> None:
-        """Stop the jobs, wait briefly for running ones, then flush or spill the writer."""
+    def shutdown(self, wait_s: float | None = None, retry_store: bool = True) -> None:
+        """Stop the jobs, wait briefly for running ones, then flush or spill the writer (without
+        trying the store again if ``retry_store`` is false and it is known to be down)."""
         if self._closed:
             return
         self._closed = True
@@ -132,7 +136,7 @@ class PulseScheduler:
         with self._idle:
             while self._running and (left := deadline - time.monotonic()) > 0:
                 self._idle.wait(left)
-        self.writer.close()
+        self.writer.close(retry=retry_store)
 
     def run_job_now(self, job_id: str) -> None:
         """Move a job's next run to now ("collector:<name>", rollups, compaction, retention, flush)."""
@@ -224,8 +228,9 @@ class PulseScheduler:
                 self._running += 1
             try:
                 fn()
+                self._outages.ok(f"scheduled job {job_id!r}")
             except StorageUnavailable as exc:  # expected during an outage: one line, no traceback
-                log.warning("scheduled job %r skipped: %s", job_id, exc)
+                self._outages.fail(f"scheduled job {job_id!r}", "scheduled job %r skipped: %s", job_id, exc)
                 self.metrics.job_errors.labels(job=job_id).inc()
             except Exception:
                 log.exception("scheduled job %r failed; it runs again at its next interval", job_id)

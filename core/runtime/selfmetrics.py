@@ -78,6 +78,11 @@ class SelfMetrics:
         self.spooled_samples = Counter(
             "pulse_spooled_samples", "Samples spilled from memory to spool files", registry=r
         )
+        self.spool_write_failures = Counter(
+            "pulse_spool_write_failures",
+            "Spool file writes that failed (disk full, read-only): those samples stayed in memory only",
+            registry=r,
+        )
         self.process = ProcessCollector(registry=r)
 
     # -- recording helpers ------------------------------------------------------------

@@ -6,10 +6,17 @@ is JSON lines, a header ``{"format": "pulse-spool", "version": 1, "count": N}`` 
 fsynced and renamed, and deleted only after the store accepted its samples in one transaction.
 A crash between that commit and the delete replays the file on restart, which the store absorbs
 (it upserts on ``(series, ts)``). A corrupt file is renamed ``*.bad`` and the reason logged.
+
+In the daemon the writer runs its own thread (:meth:`BufferedWriter.start`): ``write()`` only
+queues the batch, so collection never waits on the database, whatever it does (locked, frozen,
+gone). While the store is unavailable the thread writes what it holds to the spool (fsynced) at
+least every ``flush_after_s`` seconds and before each retry, so ``kill -9`` during an outage loses
+at most the samples of the last ``flush_after_s`` seconds plus one retry attempt.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -19,11 +26,12 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from core.kernel.errors import StorageError, StorageUnavailable
 from core.kernel.files import open_private, private_dir
 from core.kernel.samples import Sample
+from core.runtime.spoolfile import FORMAT, VERSION, encode, read_file
 from core.storage.tsdb.ingest import WriteResult
 
 if TYPE_CHECKING:
@@ -31,7 +39,6 @@ if TYPE_CHECKING:
     from core.storage.tsdb.store import Store
 
 log = logging.getLogger(__name__)
-FORMAT, VERSION = "pulse-spool", 1
 CHUNK = 50_000
 
 
@@ -45,25 +52,18 @@ class SpoolStats:
     spilled: int = 0
     recovered: int = 0
     set_aside: int = 0
+    spill_failures: int = 0
 
 
-class SpoolCorrupt(ValueError):
-    """A spool file cannot be read back whole."""
-
-
-def _encode(s: Sample) -> str:
-    return json.dumps([s.metric, [list(kv) for kv in s.labels], s.ts, s.value])
-
-
-def _decode(line: str) -> Sample:
-    metric, labels, ts, value = json.loads(line)
-    if not isinstance(metric, str) or not isinstance(ts, int) or not isinstance(value, int | float):
-        raise SpoolCorrupt(f"bad sample {line[:120]!r}")
-    if not all(
-        isinstance(kv, list) and len(kv) == 2 and all(isinstance(x, str) for x in kv) for kv in labels
-    ):
-        raise SpoolCorrupt(f"bad labels {line[:120]!r}")
-    return Sample(metric, tuple((k, v) for k, v in labels), ts, float(value))
+def _pop_all(q: deque[Sample]) -> list[Sample]:
+    """Everything in ``q`` now, oldest first (``write()`` may append meanwhile: those stay)."""
+    out = []
+    for _ in range(len(q)):
+        try:
+            out.append(q.popleft())
+        except IndexError:
+            break
+    return out
 
 
 def _merge(total: WriteResult, res: WriteResult) -> None:
@@ -86,9 +86,21 @@ class BufferedWriter:
         max_buffer: int,
         metrics: SelfMetrics | None = None,
         retry_interval_s: float = 1.0,
+        flush_after_s: float = 2.0,
     ) -> None:
         self.store, self.max_buffer, self.metrics = store, max_buffer, metrics
-        self.retry_interval_s = retry_interval_s
+        self.retry_interval_s, self.flush_after_s = retry_interval_s, flush_after_s
+        self._incoming: deque[Sample] = deque()  # queued by write() while the thread runs
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._held_since: float | None = None  # monotonic time the oldest unspooled held sample came
+        self.spill_error: str | None = None  # the last spool write failure, until one succeeds
+        self._failures = 0  # store write failures in a row
+        self._told_spill = False
+        self._spool_lock = threading.Lock()  # spool files and their numbering; never held for a database call
+        self._pop_lock = threading.Lock()  # taking from the queue (writer or spooler), never for long
+        self._in_call_since: float | None = None  # when the writer's current database call began
         self.spool_dir = Path(spool_dir)
         private_dir(self.spool_dir)
         self.stats = SpoolStats()
@@ -101,7 +113,7 @@ class BufferedWriter:
             self._set_aside(tmp, "unfinished spill from a crashed process")
         for path in sorted(self.spool_dir.glob("spool-*.jsonl")):
             try:
-                self._files[path] = self._read(path, body=False)[0]
+                self._files[path] = read_file(path, body=False)[0]
             except (OSError, ValueError) as exc:
                 self._set_aside(path, str(exc))
         self._seq = 1 + max((int(p.stem[6:]) for p in self._files if p.stem[6:].isdigit()), default=0)
@@ -110,17 +122,42 @@ class BufferedWriter:
     # -- public -------------------------------------------------------------------
     @property
     def pending(self) -> int:
-        """Samples not yet in the store: memory buffer plus spool files."""
-        with self._lock:
-            return len(self._buf) + sum(self._files.values())
+        """Samples not yet in the store: queue, memory buffer and spool files.
+
+        Read without the lock (the writer thread may hold it for a database call); ``len`` of a
+        deque and ``list`` of a dict's values are atomic in CPython."""
+        return len(self._incoming) + len(self._buf) + sum(list(self._files.values()))
+
+    @property
+    def in_memory(self) -> int:
+        """Samples held only in memory (lost if the process dies now)."""
+        return len(self._incoming) + len(self._buf)
+
+    @property
+    def spooled(self) -> int:
+        """Samples in spool files on disk."""
+        return sum(list(self._files.values()))
+
+    def start(self) -> None:
+        """Write from a thread of its own from now on: ``write()`` only queues (idempotent)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="pulse-writer", daemon=True)
+            self._thread.start()
+            threading.Thread(target=self._spool_stalled, name="pulse-spooler", daemon=True).start()
 
     def write(self, batch: Sequence[Sample]) -> WriteResult:
         """Drain what is pending, then write ``batch``; on a storage failure hold it instead.
 
         Returns what the store accepted in this call. A non-transient StorageError is re-raised
-        after the batch was buffered, so the caller can report it.
+        after the batch was buffered, so the caller can report it. Once :meth:`start` was called,
+        the batch is only queued for the writer thread (the result is then empty).
         """
+        if self._thread is not None and not self._stopping.is_set():
+            self._incoming.extend(batch)  # deque.extend is atomic: no lock, never waits
+            self._wake.set()
+            return WriteResult()
         with self._lock:
+            self._take_incoming()
             result = WriteResult()
             if self.pending and time.monotonic() < self._retry_at:
                 self._hold(batch)
@@ -137,19 +174,91 @@ class BufferedWriter:
             return result
 
     def flush(self) -> bool:
-        """Try to write everything pending now; True when nothing is left."""
+        """Try to write everything pending now; True when nothing is left.
+
+        With the writer thread running this only wakes it (the thread writes)."""
+        if self._thread is not None and not self._stopping.is_set():
+            self._wake.set()
+            return self.pending == 0  # lock-free: never waits on a database call in progress
         with self._lock:
+            self._take_incoming()
             try:
                 self._drain(WriteResult())
             except StorageError as exc:
                 self._failed(exc)
             return self.pending == 0
 
-    def close(self) -> None:
-        """Flush; if the store is still down, spill the memory buffer so shutdown loses nothing."""
-        with self._lock:
-            if not self.flush() and self._buf:
+    def close(self, lock_wait_s: float = 30.0, retry: bool = True) -> None:
+        """Stop the thread; flush; if the store is down, spill the memory buffer so shutdown loses
+        nothing. With ``retry=False`` and the store known to be down, it spills without trying it
+        again (a frozen database would make the stop wait for the client-side timeout)."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(lock_wait_s)
+        if not self._lock.acquire(timeout=lock_wait_s):  # the thread is stuck in a database call
+            log.error("the writer is stuck in a database call; spooling the samples queued since")
+            with self._pop_lock:
+                samples = _pop_all(self._incoming)
+                if samples and not self._write_file(samples):
+                    self._incoming.extendleft(reversed(samples))
+            return
+        try:
+            self._take_incoming()
+            if ((self.last_error is not None and not retry) or not self.flush()) and self._buf:
                 self._spill()
+        finally:
+            self._lock.release()
+
+    # -- the writer thread --------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(min(0.25, self.flush_after_s / 4))
+            self._wake.clear()
+            if self._stopping.is_set():
+                return
+            try:
+                self._step()
+            except Exception:  # the thread must live on: log, count, go on
+                log.exception("the writer thread failed; it goes on")
+
+    def _step(self) -> None:
+        with self._lock:
+            self._take_incoming()
+            now = time.monotonic()
+            if self.last_error is not None:
+                if (
+                    self._buf
+                    and self._held_since is not None
+                    and now - self._held_since >= self.flush_after_s
+                ):
+                    self._spill()
+                if now < self._retry_at:
+                    return
+                if self._buf:  # the write-ahead: nothing held in memory only during a retry
+                    self._spill()
+            if not self.pending:
+                return
+            try:
+                self._drain(WriteResult())
+            except StorageError as exc:
+                self._failed(exc)
+                if self._buf and self._held_since is None:
+                    self._held_since = now
+
+    def _take_incoming(self) -> None:
+        """Move what write() queued into the buffer, in order (called with the lock held)."""
+        with self._pop_lock:
+            batch = _pop_all(self._incoming)
+        if not batch:
+            return
+        if self.last_error is not None:
+            self._hold(batch)
+        else:
+            self._buf.extend(batch)
+            if len(self._buf) > self.max_buffer:
+                self._spill()
+            self._gauge()
 
     # -- internals ----------------------------------------------------------------
     def _timed_write(self, batch: Sequence[Sample]) -> WriteResult:
@@ -161,14 +270,24 @@ class BufferedWriter:
         return res
 
     def _drain(self, result: WriteResult) -> None:
-        for path in list(self._files):
+        self._in_call_since = time.monotonic()
+        try:
+            self._drain_all(result)
+        finally:
+            self._in_call_since = None
+
+    def _drain_all(self, result: WriteResult) -> None:
+        with self._spool_lock:
+            paths = list(self._files)
+        for path in paths:
             try:
-                samples = self._read(path, body=True)[1]
+                samples = read_file(path, body=True)[1]
             except (OSError, ValueError) as exc:
                 self._set_aside(path, str(exc))
                 continue
             _merge(result, self._timed_write(samples))
-            self.stats.recovered += self._files.pop(path)
+            with self._spool_lock:
+                self.stats.recovered += self._files.pop(path)
             try:
                 path.unlink()
             except OSError as exc:  # written already; a restart would replay it, which upserts
@@ -183,9 +302,12 @@ class BufferedWriter:
             self._gauge()
         if self.last_error is not None:
             log.info("storage is back; pending samples written")
-        self.last_error, self._retry_at = None, 0.0
+        self.last_error, self._retry_at, self._held_since, self._failures = None, 0.0, None, 0
+        self._told_spill = False
 
     def _hold(self, batch: Sequence[Sample]) -> None:
+        if batch and self._held_since is None:
+            self._held_since = time.monotonic()
         self._buf.extend(batch)
         self.stats.buffered += len(batch)
         if len(self._buf) > self.max_buffer:
@@ -196,50 +318,76 @@ class BufferedWriter:
         if self.last_error is None:
             log.warning("storage unavailable, buffering samples: %s", exc)
         self.last_error = str(exc)
-        self._retry_at = time.monotonic() + self.retry_interval_s
+        self._failures += 1
+        # retries back off (1 s, 2 s, 4 s ... at most 10 s): a database that answers slowly or not
+        # at all is not asked again and again; held samples reach the spool meanwhile
+        wait = min(max(10.0, self.retry_interval_s), self.retry_interval_s * 2 ** min(self._failures - 1, 10))
+        self._retry_at = time.monotonic() + wait
 
     def _spill(self) -> None:
-        path = self.spool_dir / f"spool-{self._seq:012d}.jsonl"
-        tmp = path.with_name(path.name + ".tmp")
-        n = len(self._buf)
-        try:
-            with os.fdopen(open_private(tmp), "w", encoding="utf-8") as f:
-                f.write(json.dumps({"format": FORMAT, "version": VERSION, "count": n}) + "\n")
-                f.writelines(_encode(s) + "\n" for s in self._buf)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except OSError as exc:  # disk full or read-only: keep the samples in memory
-            log.error("cannot spill %d samples to %s: %s", n, path, exc)
-            tmp.unlink(missing_ok=True)
-            return
-        self._seq += 1
-        self._files[path] = n
-        self._buf.clear()
-        self.stats.spilled += n
+        """Write the memory buffer to a spool file (called with the lock held)."""
+        if self._buf and self._write_file(list(self._buf)):
+            self._buf.clear()
+            self._held_since = None
+
+    def _write_file(self, samples: list[Sample]) -> bool:
+        """One fsynced spool file holding ``samples``; False (counted, logged once) if it failed."""
+        n = len(samples)
+        with self._spool_lock:
+            path = self.spool_dir / f"spool-{self._seq:012d}.jsonl"
+            tmp = path.with_name(path.name + ".tmp")
+            try:
+                with os.fdopen(open_private(tmp), "w", encoding="utf-8") as f:
+                    f.write(json.dumps({"format": FORMAT, "version": VERSION, "count": n}) + "\n")
+                    f.writelines(encode(s) + "\n" for s in samples)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, path)
+            except OSError as exc:  # disk full or read-only: keep the samples in memory
+                self.stats.spill_failures += 1
+                if self.metrics is not None:
+                    self.metrics.spool_write_failures.inc()
+                if self.spill_error is None:  # once per condition, not on every retry
+                    log.error(
+                        "cannot write %d samples to the spool %s: %s; they stay in memory only "
+                        "(counted in pulse_spool_write_failures_total) until a spool write succeeds",
+                        n,
+                        path,
+                        exc,
+                    )
+                self.spill_error = str(exc)
+                with contextlib.suppress(OSError):
+                    tmp.unlink(missing_ok=True)
+                return False
+            if self.spill_error is not None:
+                log.warning("spool writes work again after %d failure(s)", self.stats.spill_failures)
+                self.spill_error = None
+            self._seq += 1
+            self._files[path] = n
+            self.stats.spilled += n
+            told, self._told_spill = self._told_spill, True
         if self.metrics is not None:
             self.metrics.spooled_samples.inc(n)
-        log.warning("spilled %d buffered samples to %s", n, path)
+        if not told:  # the first spill of an outage is told; later ones are counted
+            log.warning("spilled %d buffered samples to %s (later spills are counted, not logged)", n, path)
+        else:
+            log.debug("spilled %d buffered samples to %s", n, path)
+        return True
 
-    def _read(self, path: Path, body: bool) -> tuple[int, list[Sample]]:
-        """The sample count from the header and, with ``body``, the samples; ValueError if corrupt."""
-        with open(path, encoding="utf-8") as f:
-            try:
-                head: Any = json.loads(f.readline() or "null")
-            except ValueError as exc:
-                head = f"unreadable: {exc}"
-            if not isinstance(head, dict) or (head.get("format"), head.get("version")) != (FORMAT, VERSION):
-                raise SpoolCorrupt(f"not a version {VERSION} Pulse spool file (header {head!r})")
-            count = head.get("count")
-            if not isinstance(count, int) or count < 0:
-                raise SpoolCorrupt(f"bad sample count in header {head!r}")
-            lines = f.read().splitlines() if body else []
-        if body and len(lines) != count:
-            raise SpoolCorrupt(f"header says {count} samples but the file holds {len(lines)} lines")
-        try:
-            return count, [_decode(line) for line in lines]
-        except (ValueError, TypeError) as exc:
-            raise SpoolCorrupt(str(exc)) from exc
+    def _spool_stalled(self) -> None:
+        """The spooler thread: while the writer thread is stuck in a database call (a frozen or
+        locked store) for ``flush_after_s``, what collection queues meanwhile goes to the spool.
+        Those samples are newer than everything the writer holds, so file order stays time order
+        when the call succeeds; when it fails, the writer's held samples are spilled after them
+        (a few seconds out of order, well inside ``ingest.out_of_order_window_s``)."""
+        while not self._stopping.wait(min(0.25, self.flush_after_s / 4)):
+            since = self._in_call_since
+            if since is None or not self._incoming or time.monotonic() - since < self.flush_after_s:
+                continue
+            with self._pop_lock:  # the writer takes from the queue after this file, in order
+                samples = _pop_all(self._incoming)
+                if samples and not self._write_file(samples):
+                    self._incoming.extendleft(reversed(samples))  # back in front, in order
 
     def _set_aside(self, path: Path, reason: str) -> None:
         bad = path.with_name(path.name + ".bad")
@@ -248,10 +396,13 @@ class BufferedWriter:
             os.replace(path, bad)
         except OSError as exc:
             log.error("cannot move %s aside: %s", path, exc)
-        self._files.pop(path, None)
+        with self._spool_lock:
+            self._files.pop(path, None)
         self.stats.set_aside += 1
         self._gauge()
 
     def _gauge(self) -> None:
         if self.metrics is not None:
-            self.metrics.buffered_samples.set(len(self._buf) + sum(self._files.values()))
+            self.metrics.buffered_samples.set(
+                len(self._incoming) + len(self._buf) + sum(self._files.values())
+            )

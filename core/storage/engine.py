@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import weakref
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -14,6 +17,8 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 
 from core.kernel.errors import StorageError, StorageUnavailable
 from core.kernel.files import private_dir, private_file
+from core.kernel.settings import DatabaseSettings
+from core.storage.guard import IoGuard
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -26,34 +31,82 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
+def _sqlite_pragmas(dbapi_conn: object, _record: object, busy_ms: int = 5000) -> None:
     cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     cur.close()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite files get WAL mode and their folder created."""
+_GUARDS: weakref.WeakKeyDictionary[Engine, IoGuard] = weakref.WeakKeyDictionary()
+
+
+def guard_of(engine: Engine) -> IoGuard | None:
+    """The client-side deadline guard of a PostgreSQL engine made by :func:`make_engine`."""
+    return _GUARDS.get(engine)
+
+
+def _pg_url(url: str, db: DatabaseSettings) -> sa.URL:
+    """``url`` with statement_timeout and lock_timeout added to its ``options`` (kept, if any)."""
+    u = sa.make_url(url)
+    opts = u.query.get("options", "")
+    if isinstance(opts, tuple):
+        opts = " ".join(opts)
+    extra = f"-c statement_timeout={int(db.statement_timeout_s * 1000)} -c lock_timeout={int(db.lock_timeout_s * 1000)}"
+    return u.update_query_dict({"options": f"{opts} {extra}".strip()})
+
+
+def make_engine(url: str, db: DatabaseSettings | None = None) -> Engine:
+    """An engine for ``url``; SQLite files get WAL mode and their folder created.
+
+    Every PostgreSQL call is bounded: ``connect_timeout``, ``statement_timeout`` and
+    ``lock_timeout`` on the server side, and a client-side deadline (:class:`IoGuard`) for a server
+    that does not answer at all.
+    """
+    limits = db or DatabaseSettings()
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        db = sa.make_url(url).database
-        if db and db != ":memory:":
+        path = sa.make_url(url).database
+        if path and path != ":memory:":
             try:
-                private_dir(Path(db).parent)
-                private_file(Path(db))  # SQLite gives its -wal and -shm files the same mode
+                private_dir(Path(path).parent)
+                private_file(Path(path))  # SQLite gives its -wal and -shm files the same mode
             except OSError as exc:
                 raise StorageError(
-                    f"cannot create the folder of the SQLite database {db!r} ({exc}); "
+                    f"cannot create the folder of the SQLite database {path!r} ({exc}); "
                     "fix setting 'database_url' or the folder's permissions"
                 ) from exc
-        engine = sa.create_engine(url, connect_args={"timeout": 5})
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        engine = sa.create_engine(url, connect_args={"timeout": limits.sqlite_busy_timeout_ms / 1000})
+        sa.event.listen(engine, "connect", partial(_sqlite_pragmas, busy_ms=limits.sqlite_busy_timeout_ms))
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    engine = sa.create_engine(
+        _pg_url(url, limits),
+        connect_args={"connect_timeout": limits.connect_timeout_s},
+        pool_size=5,
+        max_overflow=5,
+        pool_timeout=limits.io_timeout_s,
+    )
+    guard = IoGuard(limits.io_timeout_s)
+    guard.install(engine)
+    _GUARDS[engine] = guard
+    return engine
 
 
+def _raw_operational() -> tuple[type[Exception], ...]:
+    import sqlite3
+
+    found: list[type[Exception]] = [sqlite3.OperationalError]
+    try:
+        import psycopg
+
+        found.append(psycopg.OperationalError)
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        pass
+    return tuple(found)
+
+
+_RAW_OPERATIONAL = _raw_operational()
 _CORRUPT = ("not a database", "malformed", "file is encrypted")
 
 
@@ -82,10 +135,18 @@ def storage_errors(what: str) -> Iterator[None]:
             f"{what}: the database refused the operation ({msg}); if the file is corrupt, "
             "move it aside or restore a backup"
         ) from exc
+    except _RAW_OPERATIONAL as exc:  # the ingest hot path uses the DBAPI cursor: its errors come raw
+        msg = str(exc).strip()
+        if any(m in msg for m in _CORRUPT):
+            raise _corrupt(what, msg, exc) from exc
+        raise StorageUnavailable(f"{what}: database unavailable ({msg})") from exc
 
 
-def upgrade(engine: Engine) -> None:
-    """Create or upgrade the schema to the newest Alembic revision."""
+def upgrade(engine: Engine, verbose: bool = False) -> None:
+    """Create or upgrade the schema to the newest Alembic revision (alembic's INFO lines only if
+    ``verbose``)."""
+    if not verbose:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with storage_errors("upgrading the database schema"), engine.begin() as conn:

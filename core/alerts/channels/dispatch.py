@@ -14,6 +14,7 @@ import logging
 import random
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -29,6 +30,17 @@ log = logging.getLogger(__name__)
 
 INLINE_WAIT_MAX_S = 5.0  # a longer wait is not slept in the caller's thread: the outbox takes over
 TEST_ALERTNAME = "PulseTestNotification"
+DELIVERED_KEYS_KEPT = 10_000
+
+
+def _base36(n: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+        if not n:
+            return out
 
 
 @dataclass
@@ -86,6 +98,7 @@ class Dispatcher:
         self._locks = {n: threading.Lock() for n in self.channels}
         self._state = threading.Lock()
         self._firing: dict[tuple[str, str], _Firing] = {}
+        self._delivered: OrderedDict[str, None] = OrderedDict()  # recent idempotency keys delivered
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -102,7 +115,16 @@ class Dispatcher:
             n = dataclasses.replace(n, alerts=tuple(firing))
         now_ms = self._now_ms()
         entry = OutboxEntry(channel, action_of(n), n, first_at_ms=now_ms, next_at_ms=now_ms)
+        if self._every_change(ch):
+            entry.slot = "c" + _base36(now_ms)
         with self._locks[channel]:
+            if n.idempotency_key and n.idempotency_key in self._delivered:
+                return []  # re-made after a restart, but its re-send from the outbox went out already
+            # the intent, before the send: a crash mid-request leaves it in the (persistent) outbox,
+            # and the restarted dispatcher re-sends it once, with the same idempotency key
+            self.outbox.put(entry)
+            if entry.slot:
+                return self._in_order(ch, n.group_key, tries=self.retry.attempts)
             return self._run(ch, entry, tries=self.retry.attempts, announce_limit=True)
 
     def acknowledge(self, channel: str, n: Notification) -> list[Delivery]:
@@ -131,6 +153,13 @@ class Dispatcher:
         """Try once more every outbox entry whose time has come; returns the attempts made."""
         out: list[Delivery] = []
         for entry in self.outbox.due(self._now_ms()):
+            if entry.slot:  # every change, in order: the group's oldest first, then the others
+                ch = self.channels.get(entry.channel)
+                if ch is not None and self._enabled(ch) and self._every_change(ch):
+                    with self._locks[ch.name]:
+                        if self._pending_of(ch.name, entry.notification.group_key)[:1] == [entry]:
+                            out += self._in_order(ch, entry.notification.group_key, tries=1)
+                    continue
             ch = self.channels.get(entry.channel)
             if ch is None or not self._enabled(ch):
                 self.outbox.remove(entry.key)
@@ -201,6 +230,31 @@ class Dispatcher:
         cfg = self._cfg(ch)
         return cfg is None or cfg.send_resolved
 
+    def _every_change(self, ch: Channel) -> bool:
+        cfg = self._cfg(ch)
+        return cfg is not None and cfg.every_change
+
+    def _pending_of(self, channel: str, group_key: str) -> list[OutboxEntry]:
+        """The group's waiting state changes on a channel delivering every change, oldest first."""
+        found = [
+            e
+            for e in self.outbox.entries()
+            if e.channel == channel and e.notification.group_key == group_key and e.slot
+        ]
+        return sorted(found, key=lambda e: (e.first_at_ms, e.slot))
+
+    def _in_order(self, ch: Channel, group_key: str, tries: int) -> list[Delivery]:
+        """Send the group's waiting changes oldest first; stop at the first that stays waiting."""
+        out: list[Delivery] = []
+        now_ms = self._now_ms()
+        for entry in self._pending_of(ch.name, group_key):
+            if entry.next_at_ms > now_ms and entry.attempts:
+                break  # waiting for its backoff: the later ones wait behind it
+            out += self._run(ch, entry, tries=tries, announce_limit=True)
+            if self.outbox.get(entry.key) is not None:
+                break  # not delivered yet: the later changes wait behind it
+        return out
+
     def _limit(self, ch: Channel) -> int:
         cfg = self._cfg(ch)
         return 0 if cfg is None else cfg.rate_limit_per_minute
@@ -263,6 +317,10 @@ class Dispatcher:
             out.append(d)
             if d.ok:
                 self.outbox.remove(entry.key)
+                if key := entry.notification.idempotency_key:
+                    self._delivered[key] = None
+                    while len(self._delivered) > DELIVERED_KEYS_KEPT:
+                        self._delivered.popitem(last=False)
                 return out
             entry.last_error = d.error
             if not d.retryable:

@@ -27,6 +27,8 @@ class Webhook(HttpChannel):
 
     def send(self, n: Notification) -> Delivery:
         headers = self.bearer()
+        if n.idempotency_key:
+            headers = {**headers, "Idempotency-Key": n.idempotency_key}
         return self._http.post(
             self.settings.url,
             self.payload(n),

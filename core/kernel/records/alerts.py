@@ -90,6 +90,9 @@ class Notification:
     external_url: str = ""
     truncated_alerts: int = 0
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # the same for every attempt and re-send of this notification, also after a restart: a receiver
+    # can drop a duplicate by it (see docs/alerting.md, "Delivery guarantees")
+    idempotency_key: str = ""
 
     @property
     def status(self) -> Status:
@@ -120,6 +123,7 @@ class Notification:
             "commonAnnotations": self.common_annotations,
             "externalURL": self.external_url,
             "alerts": [a.to_webhook() for a in self.alerts],
+            **({"idempotencyKey": self.idempotency_key} if self.idempotency_key else {}),
         }
 
 
@@ -174,6 +178,7 @@ def notification_to_dict(n: Notification) -> dict[str, Any]:
         "external_url": n.external_url,
         "truncated_alerts": n.truncated_alerts,
         "extra": dict(n.extra),
+        "idempotency_key": n.idempotency_key,
     }
 
 

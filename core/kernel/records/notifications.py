@@ -47,13 +47,14 @@ class OutboxEntry:
     next_at_ms: int
     attempts: int = 0
     last_error: str = ""
+    slot: str = ""  # channels delivering every change: one entry per change ("c" + time), in order
 
     @property
     def key(self) -> Key:
         return (
             self.channel,
             self.notification.group_key,
-            "ack" if self.action == "acknowledge" else "notify",
+            "ack" if self.action == "acknowledge" else (self.slot or "notify"),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -63,6 +63,40 @@ class IngestSettings(Section):
     chunk_seconds: int = Field(21600, ge=60, description="Span of one compressed chunk of older raw samples")
 
 
+class DatabaseSettings(Section):
+    """Bounds on every database call, so a frozen or locked database never blocks a thread for long."""
+
+    connect_timeout_s: int = Field(
+        5, ge=1, le=300, description="PostgreSQL: seconds a new connection may take (libpq connect_timeout)"
+    )
+    statement_timeout_s: float = Field(
+        30, gt=0, le=86_400, description="PostgreSQL: server-side limit of one statement (statement_timeout)"
+    )
+    lock_timeout_s: float = Field(
+        5, gt=0, le=3600, description="PostgreSQL: longest wait for a row or table lock (lock_timeout)"
+    )
+    io_timeout_s: float = Field(
+        15,
+        gt=0,
+        le=86_400,
+        description="PostgreSQL: a call that has not returned after this many seconds is cut on the client "
+        "side (its connection closed), which bounds calls to a server that accepts but never answers",
+    )
+    sqlite_busy_timeout_ms: int = Field(
+        5000, ge=0, le=600_000, description="SQLite: how long a statement waits for another writer's lock"
+    )
+
+
+class SpoolSettings(Section):
+    flush_after_s: float = Field(
+        2.0,
+        gt=0,
+        le=3600,
+        description="While the database is unavailable, held samples are written (fsynced) to the spool "
+        "folder within this many seconds, so a crash loses at most about this much",
+    )
+
+
 class DemoSettings(Section):
     seed: int = 42
     days: float = Field(7, ge=0, le=90, description="Days of history the demo backfills")
@@ -159,6 +193,8 @@ class Settings(BaseSettings):
     collectors: list[str] = Field(default_factory=lambda: ["host", "demo"])
     retention: RetentionSettings = Field(default_factory=lambda: RetentionSettings())
     ingest: IngestSettings = Field(default_factory=lambda: IngestSettings())
+    database: DatabaseSettings = Field(default_factory=lambda: DatabaseSettings())
+    spool: SpoolSettings = Field(default_factory=lambda: SpoolSettings())
     demo: DemoSettings = Field(default_factory=lambda: DemoSettings())
     host: HostSettings = Field(default_factory=lambda: HostSettings())
     scheduler: SchedulerSettings = Field(default_factory=lambda: SchedulerSettings())

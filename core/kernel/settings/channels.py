@@ -55,6 +55,12 @@ class ChannelBase(BaseModel):
     )
     enabled: bool = Field(True, description="A disabled channel is kept in the settings but sends nothing")
     send_resolved: bool = Field(True, description="Also notify when alerts resolve")
+    every_change: bool = Field(
+        False,
+        description="Deliver every state change of a group, in order, also those made while the "
+        "receiver was down (default: a waiting notification is replaced by its group's newer state, "
+        "as Alertmanager does, so a firing that started and ended during an outage arrives only as resolved)",
+    )
     rate_limit_per_minute: int = Field(
         30, ge=0, le=10_000, description="Notifications per minute this channel may send (0: no limit)"
     )

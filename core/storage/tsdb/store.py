@@ -140,7 +140,7 @@ class Store:
 
 def open_store(settings: Settings, clock: Callable[[], float] = time.time, migrate: bool = True) -> Store:
     """Connect to the configured database, upgrade its schema and return a Store."""
-    engine = make_engine(settings.url)
+    engine = make_engine(settings.url, settings.database)
     if migrate:
         upgrade(engine)
     return Store(engine, settings, clock)

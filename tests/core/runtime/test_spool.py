@@ -192,3 +192,36 @@ def test_concurrent_writers_during_an_outage_lose_nothing(settings: Settings, st
     assert w.stats.buffered > 0
     assert stored(store) == threads * per_thread * size
     assert w.stats.written == threads * per_thread * size
+
+
+# -- the writer thread: write() only queues -------------------------------------------------------
+
+
+def test_with_its_thread_write_never_waits_and_an_outage_reaches_the_spool_within_seconds(
+    settings: Settings, tmp_path: Path
+) -> None:
+    slow = open_store(settings)  # the default busy timeout: a locked write waits 5 s
+    w = BufferedWriter(slow, tmp_path / "spool", max_buffer=100_000, flush_after_s=0.5)
+    w.start()
+    lock = sqlite3.connect(settings.url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        lock.execute("BEGIN EXCLUSIVE")
+        t0 = time.monotonic()
+        for i in range(20):
+            w.write(batch(i * 10, 10))
+            time.sleep(0.1)
+        assert time.monotonic() - t0 < 2.5  # 20 writes, none waited on the 5 s busy timeout
+        deadline = time.monotonic() + 15
+        while w.spooled < 200 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert w.spooled == 200 and w.in_memory == 0  # all of it on disk while the lock holds
+        lock.execute("ROLLBACK")
+        deadline = time.monotonic() + 20
+        while w.pending and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert w.pending == 0 and stored(slow) == 200
+        assert not list((tmp_path / "spool").glob("spool-*"))
+    finally:
+        lock.close()
+        w.close()
+        slow.close()

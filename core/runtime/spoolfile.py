@@ -1,0 +1,52 @@
+"""The spool file format: a header ``{"format": "pulse-spool", "version": 1, "count": N}`` then one
+JSON line ``[metric, [[label, value], ...], ts_ms, value]`` per sample."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from core.kernel.samples import Sample
+
+FORMAT, VERSION = "pulse-spool", 1
+
+
+class SpoolCorrupt(ValueError):
+    """A spool file cannot be read back whole."""
+
+
+def encode(s: Sample) -> str:
+    return json.dumps([s.metric, [list(kv) for kv in s.labels], s.ts, s.value])
+
+
+def decode(line: str) -> Sample:
+    metric, labels, ts, value = json.loads(line)
+    if not isinstance(metric, str) or not isinstance(ts, int) or not isinstance(value, int | float):
+        raise SpoolCorrupt(f"bad sample {line[:120]!r}")
+    if not all(
+        isinstance(kv, list) and len(kv) == 2 and all(isinstance(x, str) for x in kv) for kv in labels
+    ):
+        raise SpoolCorrupt(f"bad labels {line[:120]!r}")
+    return Sample(metric, tuple((k, v) for k, v in labels), ts, float(value))
+
+
+def read_file(path: Path, body: bool) -> tuple[int, list[Sample]]:
+    """The sample count from the header and, with ``body``, the samples; ValueError if corrupt."""
+    with open(path, encoding="utf-8") as f:
+        try:
+            head: Any = json.loads(f.readline() or "null")
+        except ValueError as exc:
+            head = f"unreadable: {exc}"
+        if not isinstance(head, dict) or (head.get("format"), head.get("version")) != (FORMAT, VERSION):
+            raise SpoolCorrupt(f"not a version {VERSION} Pulse spool file (header {head!r})")
+        count = head.get("count")
+        if not isinstance(count, int) or count < 0:
+            raise SpoolCorrupt(f"bad sample count in header {head!r}")
+        lines = f.read().splitlines() if body else []
+    if body and len(lines) != count:
+        raise SpoolCorrupt(f"header says {count} samples but the file holds {len(lines)} lines")
+    try:
+        return count, [decode(line) for line in lines]
+    except (ValueError, TypeError) as exc:
+        raise SpoolCorrupt(str(exc)) from exc
