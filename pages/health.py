@@ -7,6 +7,7 @@ from core import charts
 from core.kernel.errors import PulseError
 from core.kernel.text import md_text
 from core.kernel.times import TimeRange
+from core.views import collectors as collectors_view
 from core.views import health
 from pages import _common as ui
 from pages import _controls as controls_ui
@@ -146,7 +147,7 @@ def collectors() -> None:
     st.subheader("Collectors and sources")
     b = ui.backend()
     try:
-        df = health.collector_health(_collector_health(b.url), b.now_ms())
+        df = collectors_view.collector_health(_collector_health(b.url), b.now_ms())
     except PulseError as exc:
         st.warning(f"The metrics store did not answer: {md_text(exc)}", icon=":material/sync_problem:")
         return

@@ -13,8 +13,8 @@ from core.kernel import csvsafe as export
 from core.kernel.errors import PulseError
 from core.kernel.text import md_text
 from core.kernel.times import TimeRange, fmt_utc
+from core.kernel.units import span
 from core.views import incidents as iv
-from core.views.health import span
 from pages import _common as ui
 from pages import _controls as controls_ui
 from pages import _keys as K

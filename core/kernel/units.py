@@ -117,3 +117,15 @@ def hover_format(unit: Unit) -> str:
 
 
 HOVER_SUFFIX: dict[str, str] = {"seconds": "s", "bytes": "B", "bytes_per_s": "B/s", "per_s": "/s"}
+
+
+def span(seconds: float) -> str:
+    """40 -> ``40 s``, 600 -> ``10 min``, 7200 -> ``2.0 h``, 3 days -> ``3.0 d``."""
+    for size, unit in ((86_400, "d"), (3_600, "h")):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
+def ago(seconds: float | None) -> str | None:
+    return None if seconds is None else f"{span(seconds)} ago"

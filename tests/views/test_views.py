@@ -9,11 +9,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from core.kernel import units
 from core.kernel.samples import Sample, labels_of
 from core.kernel.settings import load_settings
 from core.kernel.times import HOUR, MINUTE, TimeRange, TimeSpec
 from core.storage.tsdb import Store, open_store
 from core.views import Filters, counter_increase, health, hosts_in_scope, label_values, pct_delta, selector
+from core.views import collectors as collectors_view
 from core.views import performance as perf
 
 NOW = int(time.time() * 1000) // MINUTE * MINUTE
@@ -449,8 +451,8 @@ def test_collector_health_columns_ages_and_errors() -> None:
         host={"partial_errors": {"net": "OSError: x", "disk": "PermissionError: y"}},
         prometheus={"state": "degraded", "last_error": "ConnectError: refused", "last_success_ms": None},
     )
-    df = health.collector_health(report, NOW)
-    assert df.schema == pl.Schema(health.COLLECTOR_SCHEMA)
+    df = collectors_view.collector_health(report, NOW)
+    assert df.schema == pl.Schema(collectors_view.COLLECTOR_SCHEMA)
     assert df["collector"].to_list() == ["prometheus", "host"]  # worst first
     host = df.row(1, named=True)
     assert host["state"] == "up"
@@ -469,7 +471,7 @@ def test_collector_is_down_when_its_last_success_is_older_than_three_intervals()
         stale={"last_success_ms": NOW - 46_000},  # 3.1 intervals: the daemon stopped
         old={"last_success_ms": NOW - 2 * HOUR, "state": "degraded", "last_error": "timeout"},
     )
-    df = health.collector_health(report, NOW)
+    df = collectors_view.collector_health(report, NOW)
     states = dict(zip(df["collector"], df["state"], strict=True))
     assert states == {"fresh": "up", "stale": "down", "old": "down"}
     errors = dict(zip(df["collector"], df["error"], strict=True))
@@ -482,9 +484,9 @@ def test_collector_is_down_when_its_last_success_is_older_than_three_intervals()
 
 
 def test_collector_health_before_the_daemon_reports() -> None:
-    df = health.collector_health({}, NOW)
+    df = collectors_view.collector_health({}, NOW)
     assert df.is_empty()
-    assert df.schema == pl.Schema(health.COLLECTOR_SCHEMA)
+    assert df.schema == pl.Schema(collectors_view.COLLECTOR_SCHEMA)
 
 
 @pytest.mark.parametrize(
@@ -499,7 +501,7 @@ def test_collector_health_before_the_daemon_reports() -> None:
     ],
 )
 def test_ago(seconds: float | None, text: str | None) -> None:
-    assert health.ago(seconds) == text
+    assert units.ago(seconds) == text
 
 
 def test_a_server_without_ping_shows_its_server_discover_latency(store: Store) -> None:
