@@ -24,14 +24,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.kernel.errors import StorageError, StorageUnavailable
 from core.kernel.files import open_private, private_dir
 from core.kernel.samples import Sample
-from core.runtime.spoolfile import FORMAT, VERSION, encode, read_file
+from core.runtime.spoolfile import FORMAT, VERSION, SpoolStats, encode, read_file
 from core.storage.tsdb.ingest import WriteResult
 
 if TYPE_CHECKING:
@@ -40,19 +39,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 CHUNK = 50_000
-
-
-@dataclass
-class SpoolStats:
-    """Counts since start: samples written (accepted by the store), buffered after a failure,
-    spilled to spool files and recovered (written after being held); files set aside as bad."""
-
-    written: int = 0
-    buffered: int = 0
-    spilled: int = 0
-    recovered: int = 0
-    set_aside: int = 0
-    spill_failures: int = 0
 
 
 def _pop_all(q: deque[Sample]) -> list[Sample]:

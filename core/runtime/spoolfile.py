@@ -1,9 +1,12 @@
-"""The spool file format: a header ``{"format": "pulse-spool", "version": 1, "count": N}`` then one
-JSON line ``[metric, [[label, value], ...], ts_ms, value]`` per sample."""
+"""The spool's counters and its file format.
+
+A spool file is a header ``{"format": "pulse-spool", "version": 1, "count": N}`` then one JSON line
+``[metric, [[label, value], ...], ts_ms, value]`` per sample."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,3 +53,16 @@ def read_file(path: Path, body: bool) -> tuple[int, list[Sample]]:
         return count, [decode(line) for line in lines]
     except (ValueError, TypeError) as exc:
         raise SpoolCorrupt(str(exc)) from exc
+
+
+@dataclass
+class SpoolStats:
+    """Counts since start: samples written (accepted by the store), buffered after a failure,
+    spilled to spool files and recovered (written after being held); files set aside as bad."""
+
+    written: int = 0
+    buffered: int = 0
+    spilled: int = 0
+    recovered: int = 0
+    set_aside: int = 0
+    spill_failures: int = 0

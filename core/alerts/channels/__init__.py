@@ -13,12 +13,13 @@ import httpx
 
 from core.alerts.channels.alertmanager import Alertmanager
 from core.alerts.channels.base import Acknowledging, Channel, Clock
-from core.alerts.channels.dispatch import Dispatcher, test_notification
+from core.alerts.channels.dispatch import Dispatcher
 from core.alerts.channels.email import Email
 from core.alerts.channels.outbox import Outbox, OutboxStore
 from core.alerts.channels.pagerduty import PagerDuty
 from core.alerts.channels.secrets import install_log_masking, mask, mask_url, register_secret
 from core.alerts.channels.slack import Slack
+from core.alerts.channels.testsend import test_notification
 from core.alerts.channels.webhook import Webhook
 from core.kernel.records.notifications import Delivery, OutboxEntry
 from core.kernel.settings.channels import (

@@ -22,14 +22,14 @@ from core.alerts.channels.base import Acknowledging, Channel, Clock, action_of
 from core.alerts.channels.outbox import Outbox, OutboxStore
 from core.alerts.channels.ratelimit import TokenBucket
 from core.alerts.channels.secrets import mask
-from core.kernel.records.alerts import Alert, Notification
+from core.alerts.channels.testsend import test_notification
+from core.kernel.records.alerts import Notification
 from core.kernel.records.notifications import Delivery, OutboxEntry
 from core.kernel.settings.channels import ChannelBase, RetrySettings
 
 log = logging.getLogger(__name__)
 
 INLINE_WAIT_MAX_S = 5.0  # a longer wait is not slept in the caller's thread: the outbox takes over
-TEST_ALERTNAME = "PulseTestNotification"
 DELIVERED_KEYS_KEPT = 10_000
 
 
@@ -47,28 +47,6 @@ def _base36(n: int) -> str:
 class _Firing:
     notification: Notification
     last_ms: int
-
-
-def test_notification(channel: str, now_ms: int, external_url: str = "") -> Notification:
-    """The synthetic notification of a channel's "send test" action."""
-    labels = {"alertname": TEST_ALERTNAME, "severity": "info", "channel": channel}
-    alert = Alert(
-        labels=labels,
-        annotations={
-            "summary": f"Test notification from MCP Pulse to channel {channel}",
-            "description": "If you read this, the channel works. Nothing needs to be done.",
-        },
-        status="firing",
-        starts_at_ms=now_ms,
-        generator_url=external_url,
-    )
-    return Notification(
-        receiver=channel,
-        group_key=f'{{}}/{{channel="{channel}"}}:{{alertname="{TEST_ALERTNAME}"}}',
-        group_labels={"alertname": TEST_ALERTNAME},
-        alerts=(alert,),
-        external_url=external_url,
-    )
 
 
 class Dispatcher:

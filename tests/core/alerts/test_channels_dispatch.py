@@ -16,7 +16,7 @@ from core.alerts.channels import (
     WebhookChannel,
     build_channel,
 )
-from core.alerts.channels.dispatch import TEST_ALERTNAME
+from core.alerts.channels.testsend import TEST_ALERTNAME
 from tests.conftest import T0_MS, FakeClock
 from tests.receivers import Receiver, Reply, alert, notification
 
