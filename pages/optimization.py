@@ -109,7 +109,8 @@ def body() -> None:
             usage_settings.model_dump_json(),
             prices.model_dump_json(),
         )
-        rows = ui.query(_rows, end_ms, kind, what, controls.filters)
+        with st.spinner(f"Computing {tab.lower()} over the history…"):  # regressions take seconds
+            rows = ui.query(_rows, end_ms, kind, what, controls.filters)
         if rows.is_empty():
             st.success(f"No {tab.lower()} finding in this window.", icon=":material/check_circle:")
         else:
