@@ -12,14 +12,8 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from socketserver import ThreadingMixIn
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy.engine import Engine
@@ -27,13 +21,12 @@ from sqlalchemy.engine import Engine
 from core.alerts.inbound import InboundAlerts, InboundError
 from core.kernel.errors import ConfigError, StorageError, StorageUnavailable
 from core.kernel.settings.inbound import InboundSettings
-from core.runtime.selfmetrics import stop_server
+from core.runtime.wsgi import CONNECTION, Served, serve_wsgi
 
 log = logging.getLogger("pulse.inbound")
 
 StartResponse = Callable[..., Any]
 _BODY_READ = "pulse.body_read"
-CONNECTION = "pulse.connection"  # environ: flags for the server, e.g. the reply left the body unread
 OUTCOMES = {
     200: "accepted",
     400: "invalid",
@@ -192,72 +185,14 @@ class InboundApp:
 
 
 # -- the server -------------------------------------------------------------------------------
-
-
-class _Server(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _Handler(WSGIRequestHandler):
-    timeout = 10.0  # a client that stops sending is dropped (socket timeout)
-    linger_s = 2.0  # after refusing an unread body, how long to discard what the client still sends
-
-    def get_environ(self) -> dict[str, Any]:
-        env: dict[str, Any] = super().get_environ()
-        self._flags: dict[str, bool] = {}
-        env[CONNECTION] = self._flags  # shared by reference: wsgiref gives the app a copy of env
-        return env
-
-    def handle(self) -> None:
-        super().handle()
-        if getattr(self, "_flags", {}).get("unread_body"):
-            self._linger()
-
-    def _linger(self) -> None:
-        """Let a client that sends its body before reading the reply see the 4xx, not a reset.
-
-        The body is discarded, never kept, for at most ``linger_s`` (as nginx's lingering close):
-        closing with unread data would make the kernel reset the connection.
-        """
-        try:
-            self.wfile.flush()
-            self.connection.shutdown(socket.SHUT_WR)
-            deadline = time.monotonic() + self.linger_s
-            while (left := deadline - time.monotonic()) > 0:
-                self.connection.settimeout(left)
-                if not self.connection.recv(65536):
-                    break
-        except OSError:
-            pass
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s - %s", self.address_string(), format % args)
-
-
-@dataclass
-class InboundServer:
-    server: WSGIServer
-    thread: threading.Thread
-    port: int
-    url: str
-    app: InboundApp
-
-    def stop(self) -> None:
-        stop_server(self.server, self.thread)
+InboundServer = Served[InboundApp]
 
 
 def serve(app: InboundApp, host: str, port: int, read_timeout_s: float = 10.0) -> InboundServer:
-    """Serve ``app`` on ``host:port`` (0 = a free port) in a daemon thread."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    family = infos[0][0]
-    server_cls = type("InboundWSGIServer", (_Server,), {"address_family": family})
-    handler_cls = type("InboundHandler", (_Handler,), {"timeout": read_timeout_s})
-    server: WSGIServer = make_server(host, port, app, server_cls, handler_cls)
-    thread = threading.Thread(target=server.serve_forever, args=(0.1,), name="pulse-inbound", daemon=True)
-    thread.start()
-    bound = int(server.server_port)
-    shown = f"[{host}]" if ":" in host else host
-    return InboundServer(server, thread, bound, f"http://{shown}:{bound}{app.settings.path}", app)
+    """Serve ``app`` on ``host:port`` (0 = a free port) in a daemon thread; ``url`` ends in its path."""
+    served = serve_wsgi(app, host, port, read_timeout_s, "inbound")
+    served.url += app.settings.path
+    return served
 
 
 def start_inbound(

@@ -15,24 +15,20 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import socket
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import partial
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
-from wsgiref.simple_server import WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, Counter
 
 from core.kernel.errors import ConfigError, QueryError, StorageError
 from core.kernel.settings.api import ApiSettings, ApiToken
 from core.runtime import promapi_read as read
-from core.runtime.inbound_http import CONNECTION, _Handler, _Server
 from core.runtime.remote_write import WriteRefused, decode
-from core.runtime.selfmetrics import stop_server
+from core.runtime.wsgi import CONNECTION, Served, serve_wsgi
 
 if TYPE_CHECKING:
     from core.runtime.spool import BufferedWriter
@@ -214,34 +210,17 @@ class PromApiApp:
         return 204, None, []
 
 
-@dataclass
-class ApiServer:
-    server: WSGIServer
-    thread: threading.Thread
-    port: int
-    url: str
-    app: PromApiApp
-
-    def stop(self) -> None:
-        stop_server(self.server, self.thread)
+ApiServer = Served[PromApiApp]
 
 
 def serve_api(app: PromApiApp, host: str, port: int, read_timeout_s: float = 10.0) -> ApiServer:
-    """Serve ``app`` in a daemon thread on the inbound endpoint's threaded server (0 = a free port)."""
-    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
-    server_cls = type("ApiWSGIServer", (_Server,), {"address_family": family})
-    handler_cls = type("ApiHandler", (_Handler,), {"timeout": read_timeout_s})
+    """Serve ``app`` in a daemon thread (0 = a free port), or raise ConfigError naming the setting."""
     try:
-        server: WSGIServer = make_server(host, port, app, server_cls, handler_cls)
+        return serve_wsgi(app, host, port, read_timeout_s, "api")
     except OSError as exc:
         raise ConfigError(
             f"setting 'api.port': cannot serve the API on {host}:{port} ({exc}); pick a free port, or 0"
         ) from exc
-    thread = threading.Thread(target=server.serve_forever, args=(0.1,), name="pulse-api", daemon=True)
-    thread.start()
-    bound = int(server.server_port)
-    shown = f"[{host}]" if ":" in host else host
-    return ApiServer(server, thread, bound, f"http://{shown}:{bound}", app)
 
 
 def start_api(

@@ -1,0 +1,91 @@
+"""The daemon's small HTTP servers (inbound alerts, the Prometheus API): one threaded WSGI server.
+
+A handler drops a client that stops sending (socket timeout) and, after a reply that left the
+request body unread (a 4xx before reading), lingers briefly so the client sees the reply rather
+than a connection reset. The app marks that case with ``environ[CONNECTION]["unread_body"]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from socketserver import ThreadingMixIn
+from typing import Any, Generic, TypeVar, cast
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from core.runtime.selfmetrics import stop_server
+
+log = logging.getLogger(__name__)
+CONNECTION = "pulse.connection"  # environ: flags for the server, e.g. the reply left the body unread
+App = TypeVar("App")
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _Handler(WSGIRequestHandler):
+    timeout = 10.0  # a client that stops sending is dropped (socket timeout)
+    linger_s = 2.0  # after refusing an unread body, how long to discard what the client still sends
+
+    def get_environ(self) -> dict[str, Any]:
+        env: dict[str, Any] = super().get_environ()
+        self._flags: dict[str, bool] = {}
+        env[CONNECTION] = self._flags  # shared by reference: wsgiref gives the app a copy of env
+        return env
+
+    def handle(self) -> None:
+        super().handle()
+        if getattr(self, "_flags", {}).get("unread_body"):
+            self._linger()
+
+    def _linger(self) -> None:
+        """Let a client that sends its body before reading the reply see the 4xx, not a reset.
+
+        The body is discarded, never kept, for at most ``linger_s`` (as nginx's lingering close):
+        closing with unread data would make the kernel reset the connection.
+        """
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + self.linger_s
+            while (left := deadline - time.monotonic()) > 0:
+                self.connection.settimeout(left)
+                if not self.connection.recv(65536):
+                    break
+        except OSError:
+            pass
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s - %s", self.address_string(), format % args)
+
+
+@dataclass
+class Served(Generic[App]):
+    """A running server: its port (the one bound when 0 was asked), its base URL and its app."""
+
+    server: WSGIServer
+    thread: threading.Thread
+    port: int
+    url: str  # http://host:port
+    app: App
+
+    def stop(self) -> None:
+        stop_server(self.server, self.thread)
+
+
+def serve_wsgi(app: App, host: str, port: int, read_timeout_s: float, name: str) -> Served[App]:
+    """Serve ``app`` on ``host:port`` (0 = a free port) in a daemon thread named ``pulse-<name>``;
+    OSError when the address cannot be bound."""
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+    server_cls = type(f"{name}WSGIServer", (_Server,), {"address_family": family})
+    handler_cls = type(f"{name}Handler", (_Handler,), {"timeout": read_timeout_s})
+    server: WSGIServer = make_server(host, port, cast(Any, app), server_cls, handler_cls)
+    thread = threading.Thread(target=server.serve_forever, args=(0.1,), name=f"pulse-{name}", daemon=True)
+    thread.start()
+    bound = int(server.server_port)
+    shown = f"[{host}]" if ":" in host else host
+    return Served(server, thread, bound, f"http://{shown}:{bound}", app)
