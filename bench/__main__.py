@@ -9,19 +9,32 @@ from pathlib import Path
 
 from bench import (
     alerts,
+    audit,
+    bigtarget,
+    capacity,
+    common,
+    compare,
+    db_advice,
     first_start,
     forecast,
     ingest,
+    load,
     noise,
     notify_latency,
+    optimization_view,
     optimize,
     overhead,
     pages,
     process,
     promql,
     query,
+    rules,
     scrape,
+    selfmon,
+    settings,
     storage,
+    takeover,
+    usage,
 )
 from bench.common import Row
 
@@ -38,15 +51,38 @@ SUITES = {
     "scrape": scrape.run,
     "promql": promql.run,
     "optimize": optimize.run,
+    "optimization-view": optimization_view.run,
     "forecast": forecast.run,
+    "capacity": capacity.run,
     "first-start": first_start.run,
+    "db-advice": db_advice.run,
+    "audit": audit.run,
+    "rules": rules.run,
+    "settings": settings.run,
+    "selfmon": selfmon.run,
+    "usage": usage.run,
+    "compare": compare.run,
+    "takeover": takeover.run,
+    "load": load.run,
+    "bigtarget": bigtarget.run,
 }
 
 
-OPT_IN = {"noise", "first-start"}  # minutes long: run by name (`python -m bench noise`)
+# minutes long: run by name (`python -m bench noise`)
+OPT_IN = {"bigtarget", "noise", "first-start", "db-advice", "compare", "takeover", "overhead", "load"}
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] in (["-h"], ["--help"]):
+        print(f"usage: python -m bench [NAME ...] [--quick]   (default: all but {', '.join(sorted(OPT_IN))})")
+        print(
+            f"       python -m bench compare [--quick] [--json PATH]   (see --help)\nnames: {', '.join(SUITES)}"
+        )
+        return 0
+    if argv[:1] == ["compare"]:  # its own options: --quick, --json PATH (see bench/compare.py)
+        return compare.main(argv[1:])
+    common.QUICK = "--quick" in argv  # short windows of the long benchmarks (overhead, load)
+    argv = [a for a in argv if a != "--quick"]
     names = argv or [n for n in SUITES if n not in OPT_IN]
     unknown = [n for n in names if n not in SUITES]
     if unknown:

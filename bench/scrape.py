@@ -26,42 +26,10 @@ from pathlib import Path
 import httpx
 
 from bench.common import Row
+from tests.bigtarget import body
 
 RUNS, MB, CHUNK = 3, 1024 * 1024, 65536
 REPO = Path(__file__).resolve().parent.parent
-
-
-def body(size: int = 30 * MB) -> bytes:
-    """A realistic exposition body of about ``size`` bytes."""
-    out: list[str] = []
-    n, i = 0, 0
-    while n < size:
-        block = [
-            "# HELP node_cpu_seconds_total Seconds the CPUs spent in each mode.",
-            "# TYPE node_cpu_seconds_total counter",
-            *(
-                f'node_cpu_seconds_total{{cpu="{i}",mode="{m}"}} {i * 17.25 + k}'
-                for k, m in enumerate(("idle", "user", "system", "iowait"))
-            ),
-            "# TYPE http_request_duration_seconds histogram",
-            *(
-                f'http_request_duration_seconds_bucket{{handler="/api/v{i}",method="GET",le="{le}"}} {k * 3}'
-                for k, le in enumerate(("0.005", "0.01", "0.1", "1", "+Inf"))
-            ),
-            f'http_request_duration_seconds_sum{{handler="/api/v{i}",method="GET"}} {i * 0.5}',
-            f'http_request_duration_seconds_count{{handler="/api/v{i}",method="GET"}} 12',
-            "# TYPE rpc_latency_seconds summary",
-            *(
-                f'rpc_latency_seconds{{service="svc{i}",quantile="{q}"}} 0.{k}5'
-                for k, q in enumerate(("0.5", "0.9", "0.99"))
-            ),
-            f'container_memory_working_set_bytes{{container="c{i}",pod="pod-{i}",namespace="ns{i % 50}",node="n{i % 30}"}} {i * 4096}',
-        ]
-        text = "\n".join(block) + "\n"
-        out.append(text)
-        n += len(text)
-        i += 1
-    return "".join(out).encode()
 
 
 def _one_scrape() -> dict[str, float]:

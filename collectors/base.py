@@ -17,6 +17,7 @@ Collectors are registered by name in :mod:`collectors.registry`; settings pick w
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
@@ -65,6 +66,16 @@ class Collector(Protocol):
     health: Health
 
     def collect(self) -> list[Sample]: ...
+
+
+@runtime_checkable
+class Streaming(Protocol):
+    """A collector that can hand its samples over in batches while it collects (a huge scrape
+    body), so they need not all be held at once. Before each run the scheduler sets ``sink`` to a
+    staging area it keeps only if collect() then succeeds, as Prometheus commits or rolls back a
+    scrape's appender; what collect() returns is added after the batches. ``None``: return all."""
+
+    sink: Callable[[list[Sample]], None] | None
 
 
 class BaseCollector(ABC):

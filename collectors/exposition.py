@@ -36,6 +36,7 @@ from collectors.exposition_map import (
     LimitExceeded,
     Limits,
     SampleMapper,
+    Sink,
 )
 from collectors.textparse import LabelLimitError, LineParser, Meta, ParseError
 
@@ -45,6 +46,7 @@ __all__ = [
     "ExpositionError",
     "LimitExceeded",
     "Limits",
+    "Sink",
     "convert",
     "convert_stream",
     "format_of",
@@ -98,9 +100,12 @@ def convert_stream(
     honor_timestamps: bool = True,
     deadline: float | None = None,
     limits: Limits | None = None,
+    sink: Sink | None = None,
 ) -> Converted:
     """A body, as byte chunks, to samples: read and parsed one line at a time, so only the samples
-    kept are held. Raises ExpositionError (LimitExceeded for a limit) only; an exception raised
+    kept are held; with a ``sink``, they are handed to it in batches as they come, and only the
+    last partial batch is held (the caller's sink decides what a failure later in the body means:
+    the scheduler's stages them and keeps them only when the whole body converted). Raises ExpositionError (LimitExceeded for a limit) only; an exception raised
     by ``chunks`` itself (a read error, a size limit) passes through."""
     it = iter(chunks)
     first = _first_chunk(it)
@@ -109,7 +114,7 @@ def convert_stream(
     target = target or {}
     # a label set longer than the limit, before the target's labels are added, stops the line early
     parser = LineParser(fmt == "openmetrics", max_labels=limits.label_limit)
-    mapper = SampleMapper(scrape_ms, target, prefix, honor_timestamps, limits, text=fmt == "text")
+    mapper = SampleMapper(scrape_ms, target, prefix, honor_timestamps, limits, fmt == "text", sink)
 
     def body() -> Iterator[bytes]:
         for chunk in itertools.chain((first,), it):

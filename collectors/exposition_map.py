@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from prometheus_client.utils import floatToGoString
@@ -52,12 +52,20 @@ class Limits:
     label_value_length_limit: int = 0
 
 
+Sink = Callable[[list[Sample]], None]
+BATCH = 10_000  # samples handed to a sink at a time
+
+
 @dataclass
 class Converted:
-    """Samples from one body, how many the body exposed and how many were dropped (by reason)."""
+    """Samples from one body, how many the body exposed and how many were dropped (by reason).
+
+    ``kept`` counts every sample kept; with a sink, ``samples`` holds only those not yet handed
+    to it (the last partial batch)."""
 
     samples: list[Sample]
     scraped: int = 0
+    kept: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
     fmt: str = "text"
     type_conflicts: int = 0
@@ -120,6 +128,7 @@ class SampleMapper:
         honor_timestamps: bool,
         limits: Limits,
         text: bool,
+        sink: Sink | None = None,
     ) -> None:
         self.scrape_ms, self.prefix, self.honor, self.limits, self.text = (
             scrape_ms,
@@ -132,7 +141,11 @@ class SampleMapper:
         self.target_pairs = tuple((k, v) for k, v in sorted(target.items()) if v)
         self.types: dict[str, str] = {}
         self.seen: set[str] = set()  # family names with samples
-        self.keys: set[tuple[str, Labels, int]] = set()  # series (and timestamps) seen in this body
+        # hashes of the series (and timestamps) seen in this body: an int each, so the label sets of
+        # the samples already handed to a sink are not kept alive (64-bit SipHash: a false
+        # "duplicate" among a million series has odds of about 1 in 10^7)
+        self.keys: set[int] = set()
+        self.sink = sink
         self.pairs: dict[tuple[str, str], tuple[str, str]] = {}  # one object per label pair
         self.names: dict[str, _Name] = {}
         self.label_names: dict[str, str] = {}  # as scraped -> as stored ("" for a name dropped)
@@ -210,16 +223,20 @@ class SampleMapper:
         if isinstance(labels, str):
             drop[labels] += 1
             return
-        key = (info.out, labels, ts)
+        key = hash((info.out, labels, ts))
         if key in self.keys:
             drop["duplicate"] += 1
             return
         self.keys.add(key)
         lim = self.limits.sample_limit
-        if lim and len(result.samples) >= lim:
+        if lim and result.kept >= lim:
             self.over_limit += 1
             return
+        result.kept += 1
         result.samples.append(Sample(info.out, labels, ts, value))
+        if self.sink is not None and len(result.samples) >= BATCH:
+            batch, result.samples = result.samples, []
+            self.sink(batch)
 
     def labels(self, raw: list[tuple[str, str]], bounds: str, name: str, parser: LineParser) -> Labels | str:
         """The canonical label set of one sample, or the drop reason; a limit raises."""
@@ -294,7 +311,7 @@ class SampleMapper:
         result = self.result
         result.fmt = fmt
         if self.over_limit:
-            total = len(result.samples) + self.over_limit
+            total = result.kept + self.over_limit
             result.dropped["sample_limit"] += total
             raise LimitExceeded(
                 f"sample_limit exceeded (samples: {total}, limit: {self.limits.sample_limit})",

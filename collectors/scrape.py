@@ -2,8 +2,10 @@
 
 One GET per collection with httpx (``Accept`` prefers OpenMetrics, as Prometheus does), the body
 streamed raw, decompressed here with a hard size limit and parsed line by line as it arrives
-(:mod:`collectors.exposition`), so neither the body nor a gzip bomb is ever held in memory: only
-the samples kept are. The source's Prometheus limits (``sample_limit``, ``label_limit``,
+(:mod:`collectors.exposition`), so neither the body nor a gzip bomb is ever held in memory. Under
+the scheduler the samples kept are handed over in batches as they are parsed (``sink``, see
+:class:`collectors.base.Streaming`), staged and kept only if the whole body converts; alone
+(``pulse sources test``) collect() returns them all. The source's Prometheus limits (``sample_limit``, ``label_limit``,
 ``label_name_length_limit``, ``label_value_length_limit``) fail the scrape and are counted.
 
 Every collection also yields health samples for the target, as Prometheus's ``up`` and
@@ -118,6 +120,7 @@ class ScrapeCollector(SourceCollector[ScrapeSource]):
     ) -> None:
         super().__init__(cfg)
         self.clock, self._client = clock, client
+        self.sink: exposition.Sink | None = None  # set by the scheduler (collectors.base.Streaming)
         parts = urlsplit(cfg.url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
         self.target: dict[str, str] = {
@@ -178,6 +181,7 @@ class ScrapeCollector(SourceCollector[ScrapeSource]):
                     cfg.honor_timestamps,
                     deadline=t0 + self.deadline_s - 1,
                     limits=self.limits,
+                    sink=self.sink,
                 )
         except _TooLarge:
             raise CollectorError(f"{too_large}: stopped reading there") from None
@@ -206,7 +210,7 @@ class ScrapeCollector(SourceCollector[ScrapeSource]):
             url=cfg.url,
             format=result.fmt,
             body_bytes=self._read,
-            samples=len(result.samples),
+            samples=result.kept,
             dropped=dict(result.dropped),
             type_conflicts=result.type_conflicts,
         )

@@ -1,20 +1,17 @@
 """Health: are the hosts and MCP servers up and within their limits, now and over the range."""
 
-import polars as pl
 import streamlit as st
 
-from core import charts
 from core.kernel.errors import PulseError
-from core.kernel.text import md_text
 from core.kernel.times import TimeRange
-from core.views import collectors as collectors_view
 from core.views import health
 from pages import _common as ui
 from pages import _controls as controls_ui
+from pages import _health_charts as parts
+from pages import _health_collectors as collectors
 from pages import _keys as K
 from pages import _render as render
 
-NO_DAEMON = "The collector daemon has not reported yet: start `pulse collect` (or `pulse up`)."
 ui.page_header("Health", "health")
 controls = controls_ui.sidebar_controls()
 PCT = st.column_config.ProgressColumn
@@ -45,15 +42,15 @@ def body() -> None:
     )
     if tab_hosts.open:
         with tab_hosts:
-            host_charts(tr)
+            parts.host_charts(tr, controls.filters)
     with board:
         status_board(tr)
     if tab_servers.open:
         with tab_servers:
-            server_charts(tr)
+            parts.server_charts(tr, controls.filters)
     if tab_heat.open:
         with tab_heat:
-            heatmap(tr)
+            parts.heatmap(tr, controls.filters)
 
 
 def status_board(tr: TimeRange) -> None:
@@ -88,86 +85,7 @@ def status_board(tr: TimeRange) -> None:
     render.table(shown, servers, "health-servers", tr, STATUS_COLUMNS, height=320)
 
 
-def host_charts(tr: TimeRange) -> None:
-    grid = st.columns(2)
-    for i, key in enumerate(("cpu", "memory", "disk", "load1")):
-        panel = health.HOST_PANELS[key]
-        df = ui.query(health.host_series, tr, controls.filters, key)
-        with grid[i % 2]:
-            render.chart(charts.line(df, panel.title, panel.unit), df, f"health-host-{key}", tr)
-    net = ui.query(health.host_network, tr, controls.filters)
-    for i, way in enumerate(("receive", "transmit")):
-        part = net.filter(pl.col("direction") == way).drop("direction")
-        with grid[i % 2]:
-            chart = charts.line(part, f"Network {way}", "bytes_per_s")
-            render.chart(chart, part, f"health-host-network-{way}", tr)
-
-
-def server_charts(tr: TimeRange) -> None:
-    grid = st.columns(2)
-    with grid[0]:
-        df = ui.query(health.servers_up_series, tr, controls.filters)
-        render.chart(charts.servers_up(df), df, "health-servers-up", tr)
-    for i, (method, title) in enumerate(
-        (("ping", "Ping latency, slowest servers"), ("tools/list", "tools/list latency, slowest servers"))
-    ):
-        df = ui.query(health.server_latency, tr, controls.filters, method)
-        with grid[(i + 1) % 2]:
-            render.chart(
-                charts.line(df, title, "seconds", color="server"), df, f"health-servers-{method}", tr
-            )
-
-
-def heatmap(tr: TimeRange) -> None:
-    heat = controls_ui.url_select(
-        "Metric",
-        ["cpu", "memory", "disk"],
-        K.HEATMAP_PANEL,
-        K.W_HEATMAP_PANEL,
-        K.QP_HEATMAP,
-        format_func=lambda k: health.HOST_PANELS[k].title,
-        width=320,
-    )
-    df = ui.query(health.utilization_heatmap, tr, controls.filters, heat)
-    render.chart(
-        charts.heatmap(df, f"{health.HOST_PANELS[heat].title} per host"),
-        df,
-        f"health-heatmap-{heat}",
-        tr,
-    )
-
-
-@st.cache_data(ttl=10, max_entries=4, show_spinner=False)
-def _collector_health(url: str) -> dict[str, dict[str, object]]:
-    return ui.console().collector_health()
-
-
-def collectors() -> None:
-    """The daemon's own health: no team data, so everyone who may open the page sees it."""
-    st.subheader("Collectors and sources")
-    b = ui.backend()
-    try:
-        df = collectors_view.collector_health(_collector_health(b.url), b.now_ms())
-    except PulseError as exc:
-        st.warning(f"The metrics store did not answer: {md_text(exc)}", icon=":material/sync_problem:")
-        return
-    if df.is_empty():
-        st.info(NO_DAEMON, icon=":material/sensors_off:")
-        return
-    shown = render.in_ms(df, ["last_duration_s"]).select(
-        "collector", "state", "age", "last_duration_s", pl.col("error").fill_null("")
-    )
-    columns = {
-        "collector": "Collector",
-        "state": "State",
-        "age": "Last success",
-        "last_duration_s": MS("Last run", format="%.0f ms", width="small"),
-        "error": st.column_config.TextColumn("Error", width="large"),
-    }
-    render.table(shown, df, "health-collectors", controls.resolve(), columns)
-
-
 # the fleet first; the collectors' table below shows even when there is no fleet data yet
 if ui.has_data(["host_up", "mcp_server_up"], "hosts or MCP servers"):
     controls_ui.run(controls, body)
-collectors()
+collectors.collectors(controls.resolve())

@@ -1,16 +1,15 @@
 """Performance: tool-call rate, errors and latency per server and tool, against the previous period."""
 
-from typing import Any
-
 import polars as pl
 import streamlit as st
 
 from core import charts
-from core.kernel.units import Unit, fmt_count, fmt_delta_pct, fmt_percent, fmt_rate, fmt_seconds
+from core.kernel.units import fmt_count, fmt_delta_pct, fmt_percent, fmt_rate, fmt_seconds
 from core.views import performance as perf
 from pages import _common as ui
 from pages import _controls as controls_ui
 from pages import _keys as K
+from pages import _performance_charts as charts_ui
 from pages import _render as render
 
 ui.page_header("Performance", "performance")
@@ -62,22 +61,7 @@ def body() -> None:
         why = d.no_delta_because if label != "Calls per second" else None
         col.metric(label, value, delta, color, border=True, help=VS if delta else why)  # type: ignore[arg-type]
 
-    series = perf.series(current, tr, (by,))
-    panels: tuple[tuple[str, str, Unit, dict[str, Any]], ...] = (
-        ("calls_per_s", f"Call rate {of}", "per_s", {"stacked": True, "other": "sum"}),
-        ("errors_per_s", f"Error rate {of}", "per_s", {"stacked": True, "other": "sum"}),
-        ("p95", f"p95 latency {of}, slowest", "seconds", {"max_series": 8}),
-    )
-    grid = st.columns(2)
-    for i, (column, title, unit, options) in enumerate(panels):
-        data = series.select("ts", by, pl.col(column).alias("value")).drop_nulls("value")
-        with grid[i % 2]:
-            render.chart(charts.line(data, title, unit, color=by, **options), data, f"perf-{column}-{by}", tr)
-    with grid[1]:
-        overall = perf.latency_long(perf.series(current, tr, ()))
-        render.chart(
-            charts.quantiles(overall, "Latency p50 / p95 / p99 (call-weighted)"), overall, "perf-latency", tr
-        )
+    charts_ui.panels(current, tr, controls.filters, by, of, None if server == ALL else server)
 
     table = perf.tool_table(current, previous, tr)
     shown = render.in_ms(table, list(perf.QUANTILES))

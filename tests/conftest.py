@@ -267,14 +267,26 @@ def store(make_store: Callable[..., Store]) -> Store:
 GROUPS = {"security": "security", "faults": "faults"}  # tests/<folder> -> the marker its tests carry
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests under tests/security and tests/faults carry their group's marker (``pytest -m security``)."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests under tests/security and tests/faults carry their group's marker (``pytest -m security``).
+
+    The user guide's screenshots (``guide``: a demo week, a daemon and ten views, minutes of CI time)
+    run when asked for, ``pytest -m guide`` or ``PULSE_GUIDE_SHOTS=1``; otherwise they are reported
+    as deselected. tests/pages/test_user_guide.py checks in every run that the committed images exist
+    and are used."""
+    wanted = "guide" in (config.getoption("markexpr", "") or "") or os.environ.get("PULSE_GUIDE_SHOTS") == "1"
+    kept, dropped = [], []
     for item in items:
         parts = Path(str(item.fspath)).parts
         for folder, mark in GROUPS.items():
             if "tests" in parts and folder in parts[parts.index("tests") :]:
                 item.add_marker(getattr(pytest.mark, mark))
+        (dropped if item.get_closest_marker("guide") and not wanted else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 # a local HTTP receiver and a real Alertmanager, for every test that notifies (alerting, runtime, CLI)
+from tests.daemons import daemons  # noqa: E402,F401  # daemons started by a test, killed after it
 from tests.receivers import alertmanager, receiver  # noqa: E402,F401

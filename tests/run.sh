@@ -9,6 +9,9 @@ apt_need=()
 [ -x /usr/bin/prometheus ] || apt_need+=(prometheus)
 [ -x /usr/bin/prometheus-node-exporter ] || apt_need+=(prometheus-node-exporter)
 [ -x /usr/bin/prometheus-alertmanager ] || apt_need+=(prometheus-alertmanager)
+# HypoPG for the database index advice tests (hypothetical indexes in a throwaway cluster)
+[ -n "$(ls /usr/share/postgresql/*/extension/hypopg.control 2>/dev/null)" ] ||
+  apt_need+=("postgresql-$(ls /usr/lib/postgresql | sort -n | tail -1)-hypopg")
 if [ ${#apt_need[@]} -gt 0 ]; then
   echo "tests/run.sh: installing Debian packages: ${apt_need[*]}"
   export DEBIAN_FRONTEND=noninteractive

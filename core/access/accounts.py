@@ -19,6 +19,7 @@ import bcrypt
 
 from core.access.policy import Role
 from core.kernel.errors import AuthError
+from core.kernel.records.audit import AuditEntry
 from core.storage.repos.users import UserRepo
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
@@ -132,12 +133,27 @@ def bootstrap_admin(
         except AuthError as exc:
             raise AuthError(f"${ADMIN_PASSWORD_ENV} is not usable: {exc}") from None
     password = given or generate_password()
+    now_ms = int(clock() * 1000)
+    values = {
+        "username": ADMIN_USERNAME,
+        "display_name": "Administrator",
+        "email": "",
+        "role": Role.ADMIN.value,
+        "teams": [],
+        "disabled": False,
+    }
+    how = f"from ${ADMIN_PASSWORD_ENV}" if given else "generated"
+    entry = AuditEntry(
+        now_ms, "pulse", "system", "user.create", "user", ADMIN_USERNAME, None, values,
+        note=f"the first admin, created at the first start; password {how}",
+    )  # fmt: skip
     added = repo.add(
         username=ADMIN_USERNAME,
         password_hash=hash_password(password, rounds),
         role=Role.ADMIN.value,
-        now_ms=int(clock() * 1000),
+        now_ms=now_ms,
         display_name="Administrator",
+        audit=entry,
     )
     if added is None:  # another process bootstrapped at the same moment
         return Bootstrap(created=False)

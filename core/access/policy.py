@@ -14,7 +14,8 @@ admin         every page (Monitor, Plan,  every team                            
               Admin)
 team_lead     Monitor and Plan            the teams they are a member of            view, export, acknowledge,
                                                                                     silence, edit_rules
-developer     Monitor                     the teams they are a member of            view, export, acknowledge
+developer     Monitor, and Usage (their   the teams they are a member of; on Usage  view, export, acknowledge
+              own usage only)             only the series of their own user
 viewer        Monitor                     the teams they are a member of; every     view, export (read-only)
                                           team when they are a member of none
 ============  ==========================  ========================================  ===========================
@@ -27,6 +28,11 @@ Decisions:
   not the role, grants data, so forgetting ``--team`` never exposes the fleet.
 * Hosts carry no ``team`` label: a team-scoped user sees the hosts that run an MCP server of one
   of their teams, and series without a team or host label (Pulse's own metrics) not at all.
+* A developer may open the Usage page (Plan) but sees only their own usage there: series whose
+  ``user`` label equals their Pulse username exactly (:func:`user_scope`), and series of the MCP
+  servers of their own sessions (tool calls carry no ``user`` label); team-wide series such as
+  ``platform_active_users`` are not theirs. Their team scope still applies on top.
+* Only admins take snapshots on demand (``snapshot``); the daemon writes the scheduled ones.
 * Pages are named by their URL path. ``admin_*`` pages and any page not in :data:`PAGE_SECTIONS`
   are for admins only (deny by default). ``manage_users`` and ``manage_settings`` are fleet-wide
   actions; the others apply to a team and need the team in the user's scope when one is given.
@@ -75,9 +81,11 @@ class Action(StrEnum):
     EDIT_RULES = "edit_rules"  # alert rules, thresholds, budgets
     MANAGE_USERS = "manage_users"
     MANAGE_SETTINGS = "manage_settings"
+    SNAPSHOT = "snapshot"  # write the CSV snapshots now (usage, capacity, recommendations)
 
 
-FLEET_ACTIONS = frozenset({Action.MANAGE_USERS, Action.MANAGE_SETTINGS})  # not about one team
+# not about one team
+FLEET_ACTIONS = frozenset({Action.MANAGE_USERS, Action.MANAGE_SETTINGS, Action.SNAPSHOT})
 PAGE_SECTIONS: dict[str, Section] = {
     "health": Section.MONITOR,
     "performance": Section.MONITOR,
@@ -96,6 +104,8 @@ class Grant:
     actions: frozenset[Action]
     every_team: bool = False  # sees every team whatever their memberships
     every_team_without_membership: bool = False  # sees every team when a member of none
+    pages: frozenset[str] = frozenset()  # single pages opened beyond the sections
+    own_usage: bool = False  # on those pages, only the series of their own user
 
 
 _READ = frozenset({Action.VIEW, Action.EXPORT})
@@ -105,7 +115,12 @@ GRANTS: dict[Role, Grant] = {
         frozenset({Section.MONITOR, Section.PLAN}),
         _READ | {Action.ACKNOWLEDGE, Action.RESOLVE, Action.SILENCE, Action.EDIT_RULES},
     ),
-    Role.DEVELOPER: Grant(frozenset({Section.MONITOR}), _READ | {Action.ACKNOWLEDGE}),
+    Role.DEVELOPER: Grant(
+        frozenset({Section.MONITOR}),
+        _READ | {Action.ACKNOWLEDGE},
+        pages=frozenset({"usage"}),
+        own_usage=True,
+    ),
     Role.VIEWER: Grant(frozenset({Section.MONITOR}), _READ, every_team_without_membership=True),
 }
 
@@ -142,6 +157,13 @@ def team_scope(principal: Principal) -> frozenset[str] | None:
     return principal.teams
 
 
+def user_scope(principal: Principal) -> str | None:
+    """The ``user`` label value whose series alone ``principal`` sees on Usage; None: no such limit.
+
+    The Pulse username is the ``user`` label value, exactly (no case folding, no mapping table)."""
+    return principal.username if GRANTS[principal.role].own_usage else None
+
+
 def may(
     principal: Principal | None,
     *,
@@ -166,7 +188,7 @@ def may(
         section = section_of(page)
         if section is None:
             return principal.role is Role.ADMIN
-        if section not in grant.sections:
+        if section not in grant.sections and page not in grant.pages:
             return False
     if team is not None and act not in FLEET_ACTIONS:
         scope = team_scope(principal)

@@ -11,8 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
-from sqlalchemy.engine import Engine
-
 from core.alerts.escalation import advance, start
 from core.alerts.routing import Route, match_routes
 from core.incidents.service import IncidentService
@@ -20,6 +18,7 @@ from core.kernel.records.alerts import Alert, Notification
 from core.kernel.records.incidents import IncidentDetail
 from core.kernel.records.notifications import EscalationState
 from core.kernel.settings.escalation import EscalationPolicy, EscalationStep
+from core.storage import Database
 from core.storage.repos.notifications import load_escalations, save_escalation
 from core.storage.repos.users import UserRepo
 
@@ -30,7 +29,7 @@ Send = Callable[[str, Notification], list[object]]
 class Escalator:
     def __init__(
         self,
-        engine: Engine,
+        engine: Database,
         incidents: IncidentService,
         route: Route,
         policies: Mapping[str, EscalationPolicy],

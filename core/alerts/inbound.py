@@ -30,10 +30,10 @@ from pydantic import (
     field_validator,
 )
 from pydantic_core import PydanticCustomError
-from sqlalchemy.engine import Engine
 
 from core.kernel.records.alerts import RESOLVED_RETENTION_MS, AlertState, Transition, fingerprint
 from core.kernel.settings.inbound import InboundSettings
+from core.storage import Database
 from core.storage.repos.inbound_alerts import save_inbound
 
 log = logging.getLogger("pulse.inbound")
@@ -255,7 +255,7 @@ class InboundAlerts:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: Database,
         settings: InboundSettings,
         clock: Callable[[], float] = time.time,
         on_accept: Callable[[list[AlertState], list[Transition]], None] | None = None,

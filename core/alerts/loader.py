@@ -37,6 +37,7 @@ class RuleSet:
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     skipped_recording: int = 0
+    files: dict[str, str] = field(default_factory=dict)  # group name -> the rule file it came from
 
     @property
     def rules(self) -> int:
@@ -212,6 +213,7 @@ def load_rules(settings: Settings) -> RuleSet:
             if g.name in seen:
                 raise ConfigError(f"{path}: rule group {g.name!r} is already defined in another rule file")
             seen.add(g.name)
+            out.files[g.name] = str(path)
         out.groups += rs.groups
         out.warnings += rs.warnings
     return out

@@ -7,27 +7,34 @@ with plain numbers and the daemon wires it to the dispatcher and the database.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from core.alerts.grouping import Grouper, NotificationLog, Send
 from core.alerts.inhibit import InhibitRule, inhibitor
 from core.alerts.routing import Route
 from core.alerts.silences import silenced_by
-from core.kernel.records.alerts import Alert, AlertState, Notification
+from core.kernel.records.alerts import Alert, AlertState, Notification, fingerprint
 from core.kernel.records.notifications import Silence
 
 
-def to_alert(s: AlertState, generator_url: str = "") -> Alert | None:
-    """A firing or resolved state as an alert; pending states are not alerts yet."""
+def alert_link(external_url: str, labels: Mapping[str, str]) -> str:
+    """The alert on Pulse's Alerts page (the ``generatorURL`` receivers and Alertmanager show)."""
+    if not external_url:
+        return ""
+    return f"{external_url.rstrip('/')}/alerts?alert={fingerprint(labels)}"
+
+
+def to_alert(s: AlertState, external_url: str = "") -> Alert | None:
+    """A firing or resolved state as an alert (linked to the Alerts page of ``external_url``);
+    pending states are not alerts yet."""
     if s.state == "pending":
         return None
+    link = alert_link(external_url, s.labels)
     starts = s.fired_at_ms if s.fired_at_ms is not None else s.active_at_ms
     if s.state == "resolved":
-        return Alert(
-            dict(s.labels), dict(s.annotations), "resolved", starts, s.resolved_at_ms, s.value, generator_url
-        )
-    return Alert(dict(s.labels), dict(s.annotations), "firing", starts, None, s.value, generator_url)
+        return Alert(dict(s.labels), dict(s.annotations), "resolved", starts, s.resolved_at_ms, s.value, link)
+    return Alert(dict(s.labels), dict(s.annotations), "firing", starts, None, s.value, link)
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Pulse rules as Prometheus alerting rules: one PromQL expression per rule, and the rule file.
 
 ``to_promql(rule)`` writes the PromQL that fires for the same label sets, with the same value, as
-Pulse's own evaluation (core/alerts/conditions.py); ``export_rules(groups)`` writes a rule file
+Pulse's own evaluation (core/alerts/conditions/); ``export_rules(groups)`` writes a rule file
 that ``promtool check rules`` accepts. ``promql`` rules are exported unchanged.
 
 The value V of a rule (a window aggregation, optionally across series, optionally divided):
@@ -51,10 +51,12 @@ from collections.abc import Iterable
 import yaml
 
 from core.alerts.conditions import MIN_BASELINE_POINTS, TREND_POINTS
+from core.alerts.conditions.anomaly_score import STEP_MS
 from core.alerts.rules import Rule, RuleGroup
 from core.kernel.selector import parse_selector
 
 _UNITS = (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1))
+SCORE_STEP_S = STEP_MS / 1000
 _LOOSER = {">": "le", ">=": "le", "<": "ge", "<=": "ge"}  # resolve_threshold loosens the condition
 
 
@@ -131,7 +133,7 @@ def _compared(rule: Rule) -> tuple[str, str]:
     if rule.condition == "change":
         old = _p(value(rule, offset_s=rule.change_window_s), rule)
         return f"({_p(value(rule), rule)} - {old}) / (abs({old}) > 0)", ""
-    if rule.condition == "predict":
+    if rule.condition in ("predict", "forecast"):
         horizon = number(rule.horizon_s)
         if rule.over in ("avg", "last") and rule.across is None and rule.divide_by is None:
             assert rule.query is not None
@@ -144,6 +146,10 @@ def _compared(rule: Rule) -> tuple[str, str]:
         sub = f"({value(rule)})[{duration(rule.baseline_s)}:{w}] offset {w}"
         z = f"({_p(value(rule), rule)} - avg_over_time({sub})) / (stddev_over_time({sub}) > 0)"
         return z, f"count_over_time({sub}) >= {MIN_BASELINE_POINTS}"
+    if rule.condition == "anomaly_score":
+        now = _p(value(rule, window_s=SCORE_STEP_S), rule)
+        sub = f"({value(rule, window_s=SCORE_STEP_S)})[{duration(rule.baseline_s)}:{duration(SCORE_STEP_S)}]"
+        return f"abs({now} - avg_over_time({sub})) / (stddev_over_time({sub}) > 0)", ""
     return value(rule), ""
 
 
@@ -197,6 +203,10 @@ def notes(rule: Rule) -> list[str]:
         out.append("predict_linear: least squares as Pulse's, over raw samples or window/30 buckets")
     if rule.condition == "anomaly":
         out.append("anomaly: stddev_over_time is the population deviation, Pulse's the sample one")
+    if rule.condition == "forecast":
+        out.append("forecast: Prometheus has no seasonal models; exported as predict_linear at the horizon")
+    if rule.condition == "anomaly_score":
+        out.append("anomaly_score: Prometheus has no seasonal baseline; exported as a plain z-score")
     return out
 
 

@@ -6,8 +6,10 @@ the threshold or the hysteresis' resolve threshold) are handed to the same
 :func:`core.alerts.conditions.active_set` and :func:`core.alerts.state.advance` the engine
 uses, so ``for``, ``keep_firing_for``, hysteresis and annotations behave exactly as in the
 daemon; steps where a rule has no candidate and no state are skipped. Rules that are not
-range-evaluable (anomaly) are evaluated step by step through the engine's own query path;
-promql rules and rules whose metric the store never saw are left out (with the reason).
+range-evaluable (anomaly) are evaluated step by step through the engine's own query path.
+PromQL rules on Pulse's own store run as range queries at their steps
+(:mod:`core.alerts.range_promql`); those sent to a remote Prometheus source, and rules whose
+metric the store never saw, are left out (with the reason).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from typing import Protocol
 import numpy as np
 
 from core.alerts.conditions import Cycle, Element, Reader, active_set, rule_values
-from core.alerts.range_values import I64, RangeReader, RawReader, range_evaluable, rule_range_values
+from core.alerts.range_promql import promql_range_values, remote_source, step_elements
+from core.alerts.range_values import I64, RangeReader, RawReader, Values, range_evaluable, rule_range_values
 from core.alerts.rule_engine import rule_key
 from core.alerts.rules import OPS, Rule, RuleGroup
 from core.alerts.state import advance
@@ -44,6 +47,7 @@ class RangeResult:
     states: States = field(default_factory=dict)
     stepwise: dict[str, str] = field(default_factory=dict)  # rule key -> why it was not range-evaluated
     skipped: dict[str, str] = field(default_factory=dict)  # rule key -> why it was left out
+    promql_values: dict[str, Values] = field(default_factory=dict)  # rule key -> its expr at its steps
     reads: int = 0
     steps: int = 0
     values_s: float = 0.0  # reading the history and computing every rule's values over it
@@ -116,14 +120,22 @@ class RangeEvaluator:
         plans: list[tuple[str, Rule, I64, dict[int, list[Element]] | None]] = []
         for g, rule in rules:
             key = rule_key(g.name, rule)
+            steps = _steps(start_ms, end_ms, int(g.every(self.default_interval_s) * 1000))
             if rule.promql is not None:
-                result.skipped[key] = "promql: no Prometheus answers for past times"
+                try:
+                    if (why := remote_source(rule)) is not None:
+                        raise ValueError(why)
+                    vals = promql_range_values(self.store, rule.promql, steps)
+                except ValueError as exc:
+                    result.skipped[key] = str(exc)
+                    continue
+                result.promql_values[key] = vals
+                plans.append((key, rule, steps, step_elements(vals)))
                 continue
             metric = parse_selector(rule.query or "").metric
             if metric not in known:
                 result.skipped[key] = f"the history holds no {metric}"
                 continue
-            steps = _steps(start_ms, end_ms, int(g.every(self.default_interval_s) * 1000))
             why = range_evaluable(rule)
             if why is None:
                 plans.append((key, rule, steps, _candidates(rule, reader, steps)))

@@ -56,6 +56,8 @@ def range_evaluable(rule: Rule) -> str | None:
         return "a promql rule is evaluated by its Prometheus source, one instant at a time"
     if rule.condition == "anomaly":
         return "the anomaly baseline's buckets move with every evaluation"
+    if rule.condition in ("forecast", "anomaly_score"):
+        return f"condition {rule.condition} fits a model per evaluation (too costly per step)"
     if rule.condition == "predict":
         w = int(rule.window_s * 1000)
         if w % max(w // TREND_POINTS, 1000):

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from prometheus_api_client import PrometheusConnect
-
-from collectors.prometheus_api import PromApi, QueryFailed
 from core.alerts.conditions import OWN_STORE, Element, PromQL
 from core.alerts.local_promql import LocalPromQL
 from core.kernel.settings.sources.prometheus import PrometheusSource
+
+if TYPE_CHECKING:
+    from collectors.prometheus_api import PromApi
 
 
 def promql_reader(sources: Sequence[PrometheusSource], local: LocalPromQL | None = None) -> PromQL:
@@ -26,6 +27,12 @@ def promql_reader(sources: Sequence[PrometheusSource], local: LocalPromQL | None
         if cfg is None:
             known = ", ".join(sorted(by_name)) or "none configured"
             raise ValueError(f"no prometheus source named {source!r}; prometheus sources: {known}")
+        # imported on first use: the client pulls in requests (~1 s under load), which a daemon
+        # start without remote PromQL rules need not pay
+        from prometheus_api_client import PrometheusConnect
+
+        from collectors.prometheus_api import PromApi, QueryFailed
+
         api = apis.get(source) or apis.setdefault(source, PromApi(cfg, PrometheusConnect))
         try:
             series = api.instant(expr, at_ms)

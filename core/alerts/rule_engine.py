@@ -14,13 +14,22 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy.engine import Engine
-
-from core.alerts.conditions import OWN_STORE, Cycle, PromQL, Reader, active_set, prefetch, rule_values
+from core.alerts.conditions import (
+    OWN_STORE,
+    Cycle,
+    ForecastFn,
+    PromQL,
+    Reader,
+    ScoreFn,
+    active_set,
+    prefetch,
+    rule_values,
+)
 from core.alerts.promfuncs import QueryFn, Sample
 from core.alerts.rules import Rule, RuleGroup
 from core.alerts.state import advance
 from core.kernel.records.alerts import RESOLVED_RETENTION_MS, AlertState, Transition
+from core.storage import Database
 from core.storage.repos.alert_states import load_states, save_states
 
 log = logging.getLogger(__name__)
@@ -53,14 +62,17 @@ class AlertEngine:
     def __init__(
         self,
         store: Reader,
-        engine: Engine,
+        engine: Database,
         groups: Iterable[RuleGroup],
         promql: PromQL | None = None,
         clock: Callable[[], float] = time.time,
         external_url: str = "",
         external_labels: Mapping[str, str] | None = None,
+        forecast: ForecastFn | None = None,
+        score: ScoreFn | None = None,
     ) -> None:
         self.store, self.engine, self.promql, self.clock = store, engine, promql, clock
+        self.forecast, self.score = forecast, score  # the series models of two condition kinds
         self.external_url = external_url
         self.external_labels = dict(external_labels or {})  # $externalLabels in templates
         self.groups = {g.name: g for g in groups}
@@ -96,7 +108,7 @@ class AlertEngine:
     def evaluate(self, group_name: str) -> CycleResult:
         group = self.groups[group_name]
         t0 = time.perf_counter()
-        cycle = Cycle(int(self.clock() * 1000), self.external_url)
+        cycle = Cycle(int(self.clock() * 1000), self.external_url, forecast=self.forecast, score=self.score)
         result = CycleResult(group.name, cycle.now_ms)
         changed: dict[str, dict[str, AlertState]] = {}
         try:

@@ -22,7 +22,7 @@ from core.kernel.settings.durations import Seconds
 from core.storage.tsdb.query import Across, OverTime
 
 Op = Literal[">", "<", ">=", "<=", "==", "!="]
-ConditionKind = Literal["threshold", "absent", "change", "anomaly", "predict"]
+ConditionKind = Literal["threshold", "absent", "change", "anomaly", "predict", "forecast", "anomaly_score"]
 _ALERTNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LABEL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -85,7 +85,7 @@ class Rule(BaseModel):
         gt=0,
         le=365 * 86_400,
         alias="horizon",
-        description="condition=predict: the linear trend over the window is extended this far",
+        description="condition=predict or forecast: how far ahead the trend or the forecast looks",
     )
     for_s: Seconds = Field(0, ge=0, le=7 * 86_400, alias="for")
     keep_firing_for_s: Seconds = Field(0, ge=0, le=7 * 86_400, alias="keep_firing_for")
@@ -126,7 +126,12 @@ class Rule(BaseModel):
                     parse_selector(text)
                 except QueryError as exc:
                     raise ValueError(f"{name}: {exc}") from exc
-        if self.divide_by is not None and self.condition in ("predict", "anomaly"):
+        if self.divide_by is not None and self.condition in (
+            "predict",
+            "anomaly",
+            "forecast",
+            "anomaly_score",
+        ):
             raise ValueError(
                 f"divide_by works with the threshold, change and absent conditions, not {self.condition}"
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import signal
 import subprocess
@@ -51,7 +52,8 @@ def _alert_history(store: Store, settings: Settings, days: float, progress: bool
     print(
         f"alert history: {report.fired} alerts fired, {len(report.incidents)} incidents, "
         f"{len(report.notifications)} notifications recorded (not sent) "
-        f"in {time.perf_counter() - started:.1f} s"
+        f"in {time.perf_counter() - started:.1f} s",
+        flush=True,
     )
 
 
@@ -90,6 +92,10 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
     if args.csv:
         from core.kernel.csvsafe import to_csv_bytes
 
+        if args.csv == "-":  # the usual spelling of standard output
+            sys.stdout.buffer.write(to_csv_bytes(df))
+            sys.stdout.flush()
+            return 0
         try:
             Path(args.csv).write_bytes(to_csv_bytes(df))
         except OSError as exc:
@@ -125,7 +131,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     if "demo" in settings.collectors and store.series_count() == 0:
         print(f"first start: writing {settings.demo.days:g} days of demo history ...", flush=True)
         started = time.perf_counter()
-        backfill_demo(store, settings)
+        backfill_demo(store, settings, compact=False)  # the daemon compacts it once it runs
         print(f"demo history written in {time.perf_counter() - started:.1f} s", flush=True)
         _alert_history(store, settings, settings.demo.days, progress=True)
     store.close()
@@ -143,6 +149,10 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         return subprocess.call(cmd)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `pulse ... | head`: the reader left; end quietly as other tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's last flush cannot fail again
+        return 141  # 128 + SIGPIPE
     finally:
         daemon.terminate()
         try:
@@ -151,7 +161,34 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
             daemon.kill()
 
 
-def build_parser() -> argparse.ArgumentParser:
+# the sub-commands defined in modules of their own: name -> help; each module has configure(parser)
+SUBCOMMANDS = {
+    "sources": "list the configured sources, or test one",
+    "users": "manage dashboard users: list, add, reset-password, ...",
+    "channels": "list notification channels, or send a test",
+    "rules": "check rule files; export to / import from Prometheus",
+    "recommend": "right-sizing, idle, consolidation, regression",
+    "profile": "profile a Python process by PID, or a pulse command",
+    "audit": "print the audit log: who changed what, when",
+    "export": "write Grafana dashboards and provisioning files",
+    "import": "backfill samples from a file: import openmetrics FILE",
+    "forecast": "forecast series: interval, model, MASE, exhaustion",
+    "snapshot": "write the CSV snapshots (usage, forecast, ...) now",
+    "settings": "export the settings as one TOML file, or import one (audited)",
+}
+SUBCOMMAND_MODULES = {"import": "import_openmetrics"}
+
+
+def _command_of(argv: Sequence[str] | None) -> str | None:
+    """The sub-command named on the command line (the first word not an option), or None.
+
+    Only that command's module is imported: each pulls in its own dependencies (bcrypt, plotly,
+    the alert loader ...), seconds on a loaded machine that a daemon start should not pay."""
+    words = sys.argv[1:] if argv is None else list(argv)
+    return next((w for w in words if not w.startswith("-")), None)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="pulse", description="MCP Pulse: monitoring for the MCP Debug Host Platform"
     )
@@ -186,35 +223,21 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--by", default="", help="labels kept when aggregating across series, comma separated")
     q.add_argument("--quantile", type=float, default=0.95)
     q.add_argument("--resolution", default="auto", choices=["auto", "raw", "1m", "1h"])
-    q.add_argument("--csv", default=None, metavar="FILE", help="write CSV instead of printing")
+    q.add_argument(
+        "--csv", default=None, metavar="FILE", help="write CSV instead of printing ('-': to standard output)"
+    )
     q.add_argument("--limit", type=int, default=20, help="rows to print")
     q.set_defaults(func=cmd_query)
-    from core.cli import sources as cli_sources
-    from core.cli import users as cli_users
-
-    cli_sources.configure(sub.add_parser("sources", help="list the configured sources, or test one"))
-
-    cli_users.configure(
-        sub.add_parser("users", help="manage dashboard users: list, add, reset-password, ...")
-    )
-    from core.cli import channels as cli_channels
-    from core.cli import recommend as cli_recommend
-    from core.cli import rules as cli_rules
-
-    cli_channels.configure(sub.add_parser("channels", help="list notification channels, or send a test"))
-
-    cli_rules.configure(sub.add_parser("rules", help="check rule files; export to / import from Prometheus"))
-    cli_recommend.configure(sub.add_parser("recommend", help="right-sizing, idle, consolidation, regression"))
-    from core.cli import forecast as cli_forecast
-
-    cli_forecast.configure(
-        sub.add_parser("forecast", help="forecast series: interval, model, MASE, exhaustion")
-    )
+    wanted = _command_of(argv)
+    for name, help_text in SUBCOMMANDS.items():
+        sp = sub.add_parser(name, help=help_text)
+        if wanted in (None, name):  # only the command run is imported: `pulse collect` starts fast
+            importlib.import_module(f"core.cli.{SUBCOMMAND_MODULES.get(name, name)}").configure(sp)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         settings = load_settings()
         return int(args.func(args, settings))
@@ -225,6 +248,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `pulse ... | head`: the reader left; end quietly as other tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's last flush cannot fail again
+        return 141  # 128 + SIGPIPE
 
 
 if __name__ == "__main__":

@@ -16,18 +16,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from core.alerts.loader import DEFAULT_RULES, RuleSet, load_rule_file
-from core.alerts.promexport import duration, export_rules, group_doc
-from core.alerts.rules import Rule, RuleGroup
+from core.alerts.promexport import export_rules, group_doc
+from core.alerts.rule_yaml import pulse_rule
+from core.alerts.rules import RuleGroup
 from core.kernel.errors import ConfigError, PulseError
 from core.kernel.settings import Settings
 
 CHECK_SOURCE = "prometheus"  # the source name `check` and `export` assume for Prometheus `expr` rules
-_DURATIONS = ("window", "change_window", "baseline", "horizon", "for", "keep_firing_for")
 
 
 def _write(text: str, out: str | None) -> None:
@@ -102,15 +101,6 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         n = sum(len(g.rules) for g in groups)
         print(f"wrote {n} rule(s) in {len(groups)} group(s) to {args.output}", file=sys.stderr)
     return 0
-
-
-def pulse_rule(rule: Rule) -> dict[str, Any]:
-    """A rule as Pulse's YAML: defaults left out, durations as Prometheus durations."""
-    raw = rule.model_dump(by_alias=True, exclude_defaults=True, mode="json")
-    out: dict[str, Any] = {"alert": raw.pop("alert")}
-    for key, v in raw.items():
-        out[key] = duration(v) if key in _DURATIONS and isinstance(v, int | float) else v
-    return out
 
 
 def dump_pulse(groups: list[RuleGroup], header: str = "") -> str:

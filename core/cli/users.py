@@ -1,7 +1,8 @@
 """``pulse users``: add, list, update, reset-password, disable and enable dashboard users.
 
 A new password, disabling, and a change of role or teams end every session of the user
-(``core.storage.repos.users`` deletes them in the same transaction as the change).
+(``core.storage.repos.users`` deletes them in the same transaction as the change). Every change
+is written to the audit log as ``cli:<os user>`` (``core.admin.users``; see ``pulse audit``).
 
 Passwords never appear on the command line: ``--password-stdin`` reads one line from standard
 input, a terminal is prompted twice, and otherwise a random password is generated and printed
@@ -13,7 +14,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from getpass import getpass
@@ -21,36 +21,38 @@ from typing import TYPE_CHECKING
 
 from core.access import accounts
 from core.access import policy as auth
+from core.admin.audit import Actor
+from core.admin.users import UserAdmin, check_new_user
 from core.kernel.errors import AuthError
 from core.kernel.settings import Settings
 
 if TYPE_CHECKING:
     from core.kernel.records.users import UserRecord
-    from core.storage.repos.users import UserRepo
 
 
 @contextlib.contextmanager
-def _repo(settings: Settings) -> Iterator[UserRepo]:
+def _admin(settings: Settings) -> Iterator[UserAdmin]:
+    """The users of the configured database, changed as ``cli:<os user>`` (audited)."""
     from core.storage.repos.users import UserRepo
     from core.storage.tsdb import open_store
 
     store = open_store(settings)
     try:
-        yield UserRepo(store.engine)
+        yield UserAdmin(UserRepo(store.engine), Actor.cli())
     finally:
         store.close()
 
 
-def _read_password(args: argparse.Namespace) -> tuple[str, bool]:
-    """The new password and whether it was generated."""
+def _read_password(args: argparse.Namespace) -> str | None:
+    """The new password, or None to have one generated."""
     if args.password_stdin:
-        return sys.stdin.readline().rstrip("\r\n"), False
+        return sys.stdin.readline().rstrip("\r\n")
     if sys.stdin.isatty():
         first = getpass("New password: ")
         if first != getpass("Repeat it: "):
             raise AuthError("the two passwords differ; nothing changed")
-        return first, False
-    return accounts.generate_password(), True
+        return first
+    return None
 
 
 def _print_generated(username: str, password: str) -> None:
@@ -69,26 +71,9 @@ def _status(user: UserRecord) -> str:
     return "disabled" if user.disabled else "active"
 
 
-def _require(repo: UserRepo, username: str) -> UserRecord:
-    name = accounts.normalise_username(username)
-    user = repo.get(name)
-    if user is None:
-        raise AuthError(f"no user {name!r}; see `pulse users list`")
-    return user
-
-
-def _keep_an_admin(repo: UserRepo, user: UserRecord) -> None:
-    """Refuse to disable or demote the last active admin (nobody could manage users any more)."""
-    if user.role != auth.Role.ADMIN.value or user.disabled:
-        return
-    admins = [u for u in repo.all() if u.role == auth.Role.ADMIN.value and not u.disabled]
-    if [u.username for u in admins] == [user.username]:
-        raise AuthError(f"{user.username!r} is the last active admin; add another admin first")
-
-
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
-    with _repo(settings) as repo:
-        users = repo.all()
+    with _admin(settings) as admin:
+        users = admin.users()
     if not users:
         print("no users yet: `pulse up` (or the first start of the dashboard) creates the admin")
         return 0
@@ -112,46 +97,30 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
-    username = accounts.normalise_username(args.username)
-    role = auth.Role.parse(args.role)
-    teams = accounts.normalise_teams(args.team)
-    with _repo(settings) as repo:
-        if repo.get(username) is not None:
-            raise AuthError(f"user {username!r} exists; use `pulse users reset-password` or `update`")
-        password, generated = _read_password(args)
-        added = repo.add(
-            username=username,
-            password_hash=accounts.hash_password(password),
-            role=role.value,
-            teams=teams,
-            display_name=args.name or "",
-            email=args.email or "",
-            now_ms=int(time.time() * 1000),
+    with _admin(settings) as admin:
+        name, role, teams = check_new_user(
+            args.username, args.role, args.team, args.name or "", args.email or "", None
         )
-    if added is None:
-        raise AuthError(f"user {username!r} exists; use `pulse users reset-password` or `update`")
-    print(f"added {username} ({role.value}; teams: {_teams_text(added)})")
+        if admin.repo.get(name) is not None:
+            raise AuthError(f"user {name!r} exists; use `pulse users reset-password` or `update`")
+        created = admin.create(
+            name, role.value, teams, args.name or "", args.email or "", _read_password(args)
+        )
+    added = created.user
+    print(f"added {added.username} ({role.value}; teams: {_teams_text(added)})")
     if role in (auth.Role.TEAM_LEAD, auth.Role.DEVELOPER) and not teams:
         print(f"note: a {role.value} without --team sees no data until added to a team")
-    if generated:
-        _print_generated(username, password)
+    if created.password:
+        _print_generated(added.username, created.password)
     return 0
 
 
 def cmd_update(args: argparse.Namespace, settings: Settings) -> int:
     if args.role is None and args.team is None:
         raise AuthError("nothing to change: give --role and/or --team")
-    role = None if args.role is None else auth.Role.parse(args.role)
-    teams = None if args.team is None else accounts.normalise_teams(args.team)
-    with _repo(settings) as repo:
-        user = _require(repo, args.username)
-        if role is not None and role is not auth.Role.ADMIN:
-            _keep_an_admin(repo, user)
-        if role is not None:
-            repo.set_role(user.username, role.value)
-        if teams is not None:
-            repo.set_teams(user.username, teams)
-        now = _require(repo, user.username)
+    with _admin(settings) as admin:
+        user = admin.get(args.username)
+        now = admin.set_access(user.username, args.role, args.team)
     print(f"updated {now.username} ({now.role}; teams: {_teams_text(now)})")
     if now.role != user.role or now.teams != user.teams:
         print(f"{now.username} is signed out everywhere and signs in again with the new access")
@@ -159,22 +128,18 @@ def cmd_update(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reset_password(args: argparse.Namespace, settings: Settings) -> int:
-    with _repo(settings) as repo:
-        user = _require(repo, args.username)
-        password, generated = _read_password(args)
-        repo.set_password(user.username, accounts.hash_password(password))
+    with _admin(settings) as admin:
+        user = admin.get(args.username)
+        generated = admin.reset_password(user.username, _read_password(args))
     print(f"password of {user.username} changed; {user.username} is signed out everywhere")
     if generated:
-        _print_generated(user.username, password)
+        _print_generated(user.username, generated)
     return 0
 
 
 def _set_disabled(args: argparse.Namespace, settings: Settings, disabled: bool) -> int:
-    with _repo(settings) as repo:
-        user = _require(repo, args.username)
-        if disabled:
-            _keep_an_admin(repo, user)
-        repo.set_disabled(user.username, disabled)
+    with _admin(settings) as admin:
+        user = admin.set_disabled(args.username, disabled)
     if disabled:
         print(f"disabled {user.username}: they cannot sign in and their sessions have ended")
     else:
@@ -192,8 +157,8 @@ def cmd_enable(args: argparse.Namespace, settings: Settings) -> int:
 
 def bootstrap(settings: Settings) -> accounts.Bootstrap:
     """Create the first admin if there are no users; print its password once (``pulse up``)."""
-    with _repo(settings) as repo:
-        done = accounts.bootstrap_admin(repo)
+    with _admin(settings) as admin:
+        done = accounts.bootstrap_admin(admin.repo)
     message = done.message()
     if message:
         print(message, flush=True)

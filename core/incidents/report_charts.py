@@ -11,17 +11,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import plotly.graph_objects as go
 import polars as pl
 
-from core.charts import line
 from core.kernel.errors import PulseError
 from core.kernel.records.incidents import MemberAlert
 from core.kernel.selector import Matcher, Selector, parse_selector
 from core.kernel.times import pick_step
 from core.kernel.units import Unit
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 WINDOW_FILL = "rgba(214, 69, 69, 0.10)"
 
@@ -122,6 +123,8 @@ def _dt(ms: int) -> datetime:
 
 def figure(data: ChartData, impact_start_ms: int, impact_end_ms: int) -> go.Figure:
     spec = data.spec
+    from core.charts import line  # plotly: imported when drawn, not by every daemon start
+
     fig = line(data.frame, spec.title, spec.unit, color=spec.by)
     fig.add_vrect(
         x0=_dt(impact_start_ms), x1=_dt(impact_end_ms), fillcolor=WINDOW_FILL, line_width=0, layer="below"

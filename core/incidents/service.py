@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy.engine import Engine
 
 from core.incidents import lifecycle
 from core.incidents.metrics import GROUPINGS, mtta_mttr
@@ -37,6 +36,7 @@ from core.kernel.records.incidents import (
 )
 from core.kernel.records.notifications import Delivery
 from core.kernel.settings.incidents import IncidentSettings
+from core.storage import Database
 from core.storage.repos import incidents as db
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ RETRIES = 3
 class IncidentService:
     def __init__(
         self,
-        engine: Engine,
+        engine: Database,
         settings: IncidentSettings | None = None,
         clock: Callable[[], float] = time.time,
         topology: Topology | None = None,

@@ -70,3 +70,12 @@ class IncidentNotFound(IncidentError):
 
 class IncidentConflict(IncidentError):
     """The incident changed since it was read (someone else acted on it); reload and try again."""
+
+
+class FieldErrors(PulseError):
+    """Input refused field by field: ``fields`` maps each bad field to what is wrong with it, so a
+    form can show the message beside the field; ``str()`` joins them for a terminal."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__("; ".join(fields.values()))
+        self.fields = dict(fields)

@@ -1,7 +1,9 @@
 """Label matchers (=, !=, =~, !~) and the ``metric{label="value",...}`` selector syntax.
 
 Matching runs in Python over the (small) series table; only series ids reach SQL, as bound
-parameters, so no SQL is ever built from user strings. Regexes are fully anchored, as in PromQL.
+parameters, so no SQL is ever built from user strings. Regexes are RE2 (google-re2), fully
+anchored, as Prometheus' (Go's regexp, RE2 syntax): ``\\d`` is ASCII, ``[[:alpha:]]``, ``\\pL``
+and ``\\Q...\\E`` work, inline flags apply anywhere, and lookarounds and backreferences are refused.
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
+
+import re2
 
 from core.kernel.errors import QueryError
 
@@ -17,6 +21,22 @@ Op = Literal["=", "!=", "=~", "!~"]
 _NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 _LABEL = r"[a-zA-Z_][a-zA-Z0-9_]*"
 _MATCHER = re.compile(rf'\s*({_LABEL})\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
+_RE2 = re2.Options()
+_RE2.log_errors = False  # the error is raised, not printed to stderr
+_PERL_ONLY = re.compile(r"\(\?<?[=!]|\\[1-9]|\(\?>|\(\?P=|[*+?}]\+")
+
+
+def compile_re2(pattern: str) -> Any:
+    """An RE2 pattern (use ``fullmatch``: anchored as PromQL's); ValueError says what is wrong."""
+    try:
+        return re2.compile(pattern, _RE2)
+    except re2.error as exc:
+        why = (
+            exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        )
+        if _PERL_ONLY.search(pattern):
+            why += " (regexes are RE2, as in Prometheus: no lookarounds, backreferences or possessive quantifiers)"
+        raise ValueError(why) from None
 
 
 @dataclass(frozen=True)
@@ -32,11 +52,11 @@ class Matcher:
             _ = self.regex
 
     @cached_property
-    def regex(self) -> re.Pattern[str]:
+    def regex(self) -> Any:
         try:
-            return re.compile(f"(?:{self.value})\\Z")
-        except re.error as exc:
-            raise QueryError(f"bad regular expression for label {self.label!r}: {exc}") from exc
+            return compile_re2(self.value)
+        except ValueError as exc:
+            raise QueryError(f"bad regular expression for label {self.label!r}: {exc}") from None
 
     def matches(self, labels: dict[str, str]) -> bool:
         got = labels.get(self.label, "")
@@ -44,7 +64,7 @@ class Matcher:
             return got == self.value
         if self.op == "!=":
             return got != self.value
-        hit = self.regex.match(got) is not None
+        hit = self.regex.fullmatch(got) is not None
         return hit if self.op == "=~" else not hit
 
 

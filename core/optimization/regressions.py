@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
-import ruptures as rpt
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.kernel.times import CUSTOM, TimeRange
@@ -97,6 +96,8 @@ def change_points(x: np.ndarray, penalty: float, min_size: int, sd: float | None
     sd = noise_sd(x) if sd is None else sd
     if n < 2 * min_size or sd <= 0:
         return []
+    import ruptures as rpt  # here, not at the top: 1-5 s to import, which every daemon start would pay
+
     algo = rpt.KernelCPD(kernel="linear", min_size=min_size).fit(x.reshape(-1, 1))
     return [b for b in algo.predict(pen=penalty * sd * sd * np.log(n)) if b < n]
 

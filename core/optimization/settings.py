@@ -1,4 +1,4 @@
-"""Settings of the optimization domain: prices, the usage window, idle and consolidation knobs.
+"""Settings of the optimization domain: the usage window, idle and consolidation knobs.
 
 Every field has bounds and a description: the Optimization page builds its what-if widgets
 from them (``model_fields``), the CLI and tests construct them directly. Strategy settings live
@@ -10,25 +10,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-HOURS_PER_MONTH = 730.0
+# the prices are installation-wide (Settings.prices): defined in the kernel, named here as before
+from core.kernel.settings.prices import HOURS_PER_MONTH as HOURS_PER_MONTH
+from core.kernel.settings.prices import PriceSettings as PriceSettings
 
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PriceSettings(Section):
-    """Unit prices that turn saved cores and GiB into money."""
-
-    currency: str = Field("USD", min_length=1, max_length=8, description="Currency of the prices")
-    cpu_core_hour: float = Field(0.031, ge=0, le=100, description="Price of one requested CPU core per hour")
-    memory_gib_hour: float = Field(
-        0.004, ge=0, le=100, description="Price of one requested GiB of memory per hour"
-    )
-
-    def monthly(self, cores: float, gib: float) -> float:
-        """Money a month for ``cores`` and ``gib`` held around the clock."""
-        return (cores * self.cpu_core_hour + gib * self.memory_gib_hour) * HOURS_PER_MONTH
 
 
 class UsageSettings(Section):

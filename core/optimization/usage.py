@@ -50,9 +50,9 @@ def _keyed(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def _per_server(
-    reader: Reader, metric: str, start: int, end: int, step: int, over: str, f: Filters
+    reader: Reader, metric: str, start: int, end: int, step: int, over: str, f: Filters, **kw: Any
 ) -> pl.DataFrame:
-    return _keyed(reader.select(selector(metric, f), start, end, step_ms=step, over_time=over))
+    return _keyed(reader.select(selector(metric, f), start, end, step_ms=step, over_time=over, **kw))
 
 
 BUCKET_READS = {
@@ -64,30 +64,68 @@ BUCKET_READS = {
 
 
 def _bucket(reader: Reader, name: str, start: int, end: int, step: int, f: Filters) -> pl.DataFrame:
+    """One bucket read: per bucket and container, the largest value of its series."""
     metric, over = BUCKET_READS[name]
     df = _per_server(reader, metric, start, end, step, over, f)
     return df.group_by("ts", *KEYS).agg(pl.col("value").max().alias(name))
 
 
-def _join_buckets(parts: list[pl.DataFrame]) -> pl.DataFrame:
-    """Per container and bucket: cpu_avg, cpu_max, points (raw samples) and memory_max (bytes)."""
-    out = parts[0]
-    for df in parts[1:]:
-        out = out.join(df, on=["ts", *KEYS], how="full", coalesce=True, nulls_equal=True)
-    return out.sort(*KEYS, "ts", nulls_last=True)
+def _buckets_of(
+    reader: Reader, metric: str, names: list[str], start: int, end: int, step: int, f: Filters
+) -> dict[str, pl.DataFrame]:
+    """:func:`_bucket` of several ``names`` of one metric, from one store read (one decode).
+
+    The store computes every aggregation over the same series and buckets (``also_over_time``),
+    so each frame is the one its own read would give.
+    """
+    (first, *more) = [BUCKET_READS[n][1] for n in names]
+    df = _per_server(reader, metric, start, end, step, first, f, also_over_time=tuple(more))
+    cols = {names[0]: "value", **{n: BUCKET_READS[n][1] for n in names[1:]}}
+    both = df.group_by("ts", *KEYS).agg(pl.col(c).max().alias(n) for n, c in cols.items())
+    return {n: both.select("ts", *KEYS, n) for n in names}
 
 
-def _stats(b: pl.DataFrame, step_ms: int) -> pl.DataFrame:
-    qs = [pl.col("cpu_avg").quantile(q, "linear").alias(f"cpu_p{round(q * 100)}") for q in QUANTILES]
-    qs += [pl.col("memory_max").quantile(q, "linear").alias(f"memory_p{round(q * 100)}") for q in QUANTILES]
-    return b.group_by(KEYS).agg(
-        pl.col("points").sum().cast(pl.Int64),
-        pl.col("ts").min().dt.epoch("ms").alias("first_ms"),
-        (pl.col("ts").max().dt.epoch("ms") + step_ms).alias("last_ms"),
-        *qs,
-        pl.col("cpu_max").max().alias("cpu_peak"),
-        pl.col("memory_max").max().alias("memory_peak"),
-    )
+def _summary(name: str, b: pl.DataFrame) -> pl.DataFrame:
+    """One row per container of one bucket read: what the strategies need of it, and its span.
+
+    Aggregating each read on its own and joining the 1,000-row summaries (not the buckets) keeps
+    the joins small; a bucket missing from one read is ignored by the others' statistics, as a
+    null in a joined row was.
+    """
+    v = pl.col(name)
+    ts = [
+        pl.col("ts").min().dt.epoch("ms").alias(f"{name}_first"),
+        pl.col("ts").max().dt.epoch("ms").alias(f"{name}_last"),
+    ]
+    if name == "cpu_avg":
+        stats = [v.quantile(q, "linear").alias(f"cpu_p{round(q * 100)}") for q in QUANTILES]
+    elif name == "cpu_max":
+        stats = [v.max().alias("cpu_peak")]
+    elif name == "points":
+        stats = [v.sum().alias("points")]
+    else:
+        stats = [v.quantile(q, "linear").alias(f"memory_p{round(q * 100)}") for q in QUANTILES]
+        stats.append(v.max().alias("memory_peak"))
+    return b.group_by(KEYS).agg(*stats, *ts)
+
+
+def _stats(parts: dict[str, pl.DataFrame], step_ms: int) -> pl.DataFrame:
+    """Per container: points, first and last bucket, CPU and memory percentiles and peaks."""
+    out: pl.DataFrame | None = None
+    for name, df in parts.items():
+        summary = _summary(name, df)
+        out = (
+            summary
+            if out is None
+            else out.join(summary, on=KEYS, how="full", coalesce=True, nulls_equal=True)
+        )
+    assert out is not None
+    firsts, lasts = [f"{n}_first" for n in parts], [f"{n}_last" for n in parts]
+    return out.with_columns(
+        pl.col("points").fill_null(0).cast(pl.Int64),
+        pl.min_horizontal(firsts).alias("first_ms"),
+        (pl.max_horizontal(lasts) + step_ms).alias("last_ms"),
+    ).drop(*firsts, *lasts)
 
 
 def _latest(reader: Reader, metric: str, end_ms: int, f: Filters) -> pl.DataFrame:
@@ -106,8 +144,9 @@ def read_usage(
 ) -> pl.DataFrame:
     """One row per container over ``settings.window_days`` before ``end_ms`` (schema ``USAGE_SCHEMA``).
 
-    Twelve store queries, each for every container at once, run on ``settings.read_threads``
-    threads (the store's reads spend most of their time outside the GIL: SQLite, zlib, polars).
+    Ten store queries (CPU's average, peak and count come from one), each for every container at
+    once, run on ``settings.read_threads`` threads (the store's reads spend most of their time
+    outside the GIL: SQLite, zlib, polars).
     """
     settings = settings or UsageSettings()
     f = filters or Filters()
@@ -115,13 +154,19 @@ def read_usage(
     start = end_ms - int(settings.window_days * 86_400_000)
     start = end_ms - -(-(end_ms - start) // step) * step  # whole buckets
     with ThreadPoolExecutor(max_workers=settings.read_threads) as pool:
-        parts = [pool.submit(_bucket, reader, name, start, end_ms, step, f) for name in BUCKET_READS]
+        by_metric: dict[str, list[str]] = {}
+        for name, (metric, _over) in BUCKET_READS.items():
+            by_metric.setdefault(metric, []).append(name)
+        reads = [
+            pool.submit(_buckets_of, reader, m, ns, start, end_ms, step, f) for m, ns in by_metric.items()
+        ]
         specs = {n: pool.submit(_latest, reader, m, end_ms, f) for n, m in SPEC.items()}
         counters = {n: pool.submit(_increase, reader, m, start, end_ms, f) for n, m in COUNTERS.items()}
-        b = _join_buckets([p.result() for p in parts])
-        if b.is_empty():
+        got = {n: b for r in reads for n, b in r.result().items()}
+        buckets = {name: got[name] for name in BUCKET_READS}
+        if all(b.is_empty() for b in buckets.values()):
             return pl.DataFrame(schema=USAGE_SCHEMA)
-        out = _stats(b, step)
+        out = _stats(buckets, step)
         for name, fut in [*specs.items(), *counters.items()]:
             out = out.join(fut.result().rename({"value": name}), on="server", how="left")
     return out.select(list(USAGE_SCHEMA)).cast(pl.Schema(USAGE_SCHEMA)).sort("server")

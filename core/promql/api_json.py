@@ -26,6 +26,9 @@ def format_value(v: float) -> str:
 def format_sample(v: float) -> str:
     """A sample value as Prometheus' API writes it (util/jsonutil ``MarshalValue``): 'f', or 'e'
     below 1e-6 and from 1e21 on, shortest round-trip digits."""
+    r = repr(v)  # shortest round-trip digits; positional (as Go's 'f') for 1e-4 <= |v| < 1e16
+    if "e" not in r and "n" not in r:  # not an exponent, nan or inf: ~20x faster than numpy's
+        return r[:-2] if r.endswith(".0") else r
     a = abs(v)
     if np.isfinite(v) and a != 0 and (a < 1e-6 or a >= 1e21):
         return np.format_float_scientific(v, trim="-", exp_digits=2)
@@ -49,11 +52,21 @@ def to_api_data(result: Result) -> dict[str, Any]:
             ],
         }
     assert isinstance(result, Matrix)
-    out = []
-    for s in result.series:
-        values = [[_t(int(t)), format_sample(float(v))] for t, v in zip(s.ts, s.values, strict=True)]
-        out.append({"metric": s.labels, "values": values})
+    out = [{"metric": s.labels, "values": _points(s.ts, s.values)} for s in result.series]
     return {"resultType": "matrix", "result": out}
+
+
+def _points(ts: np.ndarray, values: np.ndarray) -> list[list[Any]]:
+    """``[[t, "v"], ...]`` of one series: what :func:`_t` and :func:`format_sample` give, with
+    numpy deciding which values need more than ``repr`` (a range query returns ~10^5 points)."""
+    ts = np.asarray(ts, dtype=np.int64)
+    times = (ts // 1000).tolist() if not (ts % 1000).any() else [_t(t) for t in ts.tolist()]
+    texts = [r[:-2] if r.endswith(".0") else r for r in map(repr, values.tolist())]
+    a = np.abs(values)
+    special = ~np.isfinite(values) | ((a != 0) & ((a < 1e-4) | (a >= 1e16)))
+    for i in np.flatnonzero(special).tolist():
+        texts[i] = format_sample(float(values[i]))
+    return [[t, v] for t, v in zip(times, texts, strict=True)]
 
 
 def error_type(exc: Exception) -> tuple[str, int]:

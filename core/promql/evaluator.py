@@ -21,6 +21,7 @@ from core.promql.functions import MATRIX_ARG, RANGE_FUNCTIONS
 from core.promql.instant import call_instant
 from core.promql.parse import Aggregate, Binary, Call, Negate, Number, Select, Str, Subquery, Window
 from core.promql.result import Block, drop_name
+from core.promql.rollup_eval import rollup_call
 from core.promql.selectors import Windows, gather
 
 Value = Block | np.ndarray | str
@@ -94,6 +95,8 @@ def subquery_windows(plan: Subquery, ctx: Ctx) -> Windows:
 def _range_call(plan: Call, ctx: Ctx) -> Block:
     pos = MATRIX_ARG.get(plan.name, 0)
     arg = plan.args[pos]
+    if isinstance(arg, Window) and (from_rollups := rollup_call(plan, arg, ctx)) is not None:
+        return from_rollups
     w = selectors.windows(ctx, arg) if isinstance(arg, Window) else subquery_windows(arg, ctx)
     extra = [np.asarray(evaluate(a, ctx), dtype=np.float64) for i, a in enumerate(plan.args) if i != pos]
     fn = RANGE_FUNCTIONS[plan.name]

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from core.kernel.selector import compile_re2
 from core.promql.errors import PromQLEvalError
-from core.promql.regex import re2_to_python
 from core.promql.result import Block, drop_name
 
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
@@ -94,14 +94,14 @@ def _expand(template: str, m: re.Match[str]) -> str:
 
 def label_replace(b: Block, dst: str, repl: str, src: str, regex: str) -> Block:
     try:
-        pattern = re.compile(f"(?:{re2_to_python(regex)})\\Z")
-    except re.error as exc:
-        raise PromQLEvalError(f"invalid regular expression in label_replace(): {regex}") from exc
+        pattern = compile_re2(regex)
+    except ValueError as exc:
+        raise PromQLEvalError(f"invalid regular expression in label_replace(): {regex}: {exc}") from None
     if not _LABEL_NAME.match(dst):
         raise PromQLEvalError(f"invalid destination label name in label_replace(): {dst}")
     out = []
     for lb in b.labels:
-        m = pattern.match(lb.get(src, ""))
+        m = pattern.fullmatch(lb.get(src, ""))
         if m is None:
             out.append(lb)
             continue

@@ -15,11 +15,11 @@ from typing import Any
 
 import promql_parser as pp
 
+from core.kernel.errors import QueryError
 from core.kernel.selector import Matcher
 from core.promql.errors import PromQLParseError, PromQLUnsupported
 from core.promql.functions import RANGE_FUNCTIONS
 from core.promql.instant import INSTANT_FUNCTIONS
-from core.promql.regex import re2_to_python
 from core.promql.result import NAME
 
 # promql-parser's enums are not hashable: keyed by their text
@@ -142,8 +142,10 @@ def _select(vs: Any) -> Select:
     matchers = [Matcher(NAME, "=", vs.name)] if vs.name else []
     for m in vs.matchers.matchers:
         op = _OPS[str(m.op)]
-        value = re2_to_python(m.value) if op in ("=~", "!~") else m.value
-        matchers.append(Matcher(m.name, op, value))  # type: ignore[arg-type]
+        try:
+            matchers.append(Matcher(m.name, op, m.value))  # type: ignore[arg-type]
+        except QueryError as exc:  # an RE2 pattern that does not compile
+            raise PromQLParseError(str(exc)) from None
     return Select(tuple(matchers), ms(vs.offset), _at(vs))
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from core.alerts.channels import build_channel
 from core.alerts.channels.dispatch import Dispatcher
@@ -23,7 +24,8 @@ from core.alerts.pipeline import AlertPipeline, TickResult, to_alert
 from core.alerts.remote_promql import promql_reader
 from core.alerts.routing import build_route
 from core.alerts.rule_engine import AlertEngine, CycleResult
-from core.alerts.rules import rule_metrics
+from core.alerts.rules import RuleGroup, rule_metrics
+from core.alerts.ui_rules import load_with_ui_rules
 from core.incidents.service import IncidentService
 from core.incidents.topology import Topology
 from core.kernel.records.alerts import Alert, Notification
@@ -31,8 +33,10 @@ from core.kernel.records.incidents import Change
 from core.kernel.settings import Settings
 from core.kernel.settings.channels import EmailChannel
 from core.kernel.settings.sources.prometheus import PrometheusSource
+from core.runtime.regression_profiles import RegressionProfiler
 from core.storage.repos.alert_states import load_states
 from core.storage.repos.notifications import DbNotificationLog, DbOutbox, SilenceCache, record_delivery
+from core.storage.repos.ui_rules import UiRuleRepo
 from core.storage.tsdb import Store
 
 log = logging.getLogger(__name__)
@@ -65,7 +69,8 @@ class AlertService:
     def __init__(self, settings: Settings, store: Store, clock: Callable[[], float] = time.time) -> None:
         a = settings.alerting
         self.settings, self.store, self.clock = settings, store, clock
-        rules = load_rules(settings)
+        rules = load_with_ui_rules(settings, UiRuleRepo(store.engine))
+        self.rule_files = rules.files  # group -> file, for /api/v1/rules
         for w in rules.warnings:
             log.warning("%s", w)
         proms = [s for s in settings.sources if isinstance(s, PrometheusSource)]
@@ -77,6 +82,7 @@ class AlertService:
             clock,
             external_url=a.external_url,
             external_labels=a.external_labels,
+            **series_models(rules.groups),
         )
         removed = self.engine.retire_removed_rules(keep_prefix=INBOUND_PREFIX)
         if removed:
@@ -116,6 +122,7 @@ class AlertService:
             self.silences,
             a.external_url,
         )
+        self.profiler = RegressionProfiler(self.incidents, settings.sources, rule_metrics(rules.groups))
         self.stats = ServiceStats()
         self._seen: frozenset[tuple[str, str]] | None = None
         self._ingested_ms = self._retried_ms = -(10**15)
@@ -155,7 +162,8 @@ class AlertService:
         if self.settings.alerting.inbound.enabled:
             inbound = load_states(self.store.engine, prefix=INBOUND_PREFIX)
             states += [s for per in inbound.values() for s in per.values()]
-        return [a for s in states if (a := to_alert(s)) is not None]
+        link = self.settings.alerting.external_url
+        return [a for s in states if (a := to_alert(s, link)) is not None]
 
     def tick(self) -> TickResult:
         """Incidents from the current alerts, notifications of due groups, escalations, retries."""
@@ -163,8 +171,10 @@ class AlertService:
         alerts = self.current_alerts()
         seen = frozenset((a.fingerprint, a.status) for a in alerts)
         if seen != self._seen or now - self._ingested_ms >= INGEST_EVERY_MS:  # incidents: on change
+            by_fingerprint = {a.fingerprint: a for a in alerts}
             for change in self.incidents.ingest(alerts, now):
                 self._incident_changed(change, now)
+                self.profiler.changed(change, by_fingerprint, now)
             self._seen, self._ingested_ms = seen, now
         result = self.pipeline.tick(alerts, now)
         self.escalator.tick(now)
@@ -188,3 +198,17 @@ class AlertService:
 
     def close(self) -> None:
         self.dispatcher.close()
+
+
+MODEL_CONDITIONS = frozenset({"forecast", "anomaly_score"})
+
+
+def series_models(groups: Iterable[RuleGroup]) -> dict[str, Any]:
+    """The capacity models for the forecast and anomaly_score conditions, when a rule uses one
+    (statsforecast and numba cost seconds and memory to load: a daemon without such rules skips them)."""
+    if not any(r.condition in MODEL_CONDITIONS for g in groups for r in g.rules):
+        return {}
+    from core.capacity.alert_models import AlertModels
+
+    models = AlertModels()
+    return {"forecast": models.forecast, "score": models.score}

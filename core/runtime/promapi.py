@@ -1,5 +1,6 @@
 """The daemon's Prometheus HTTP API: ``/api/v1/query``, ``query_range``, ``series``, ``labels``,
-``label/<name>/values``, ``metadata``, ``status/buildinfo`` and remote write (``/api/v1/write``).
+``label/<name>/values``, ``metadata``, ``rules``, ``alerts``, ``status/buildinfo`` and remote
+write (``/api/v1/write``).
 
 Replies use Prometheus' envelope (``{"status": "success", "data": ...}`` or ``{"status": "error",
 "errorType": ..., "error": ...}``) and status codes, so Grafana's Prometheus data source and
@@ -27,15 +28,18 @@ from prometheus_client import CollectorRegistry, Counter
 from core.kernel.errors import ConfigError, QueryError, StorageError
 from core.kernel.settings.api import ApiSettings, ApiToken
 from core.runtime import promapi_read as read
+from core.runtime import promapi_rules
 from core.runtime.remote_write import WriteRefused, decode
 from core.runtime.wsgi import CONNECTION, Served, serve_wsgi
 
 if TYPE_CHECKING:
+    from core.runtime.alerting import AlertService
     from core.runtime.spool import BufferedWriter
     from core.storage.tsdb.store import Store
 
 log = logging.getLogger("pulse.api")
 Reply = tuple[int, Any, list[tuple[str, str]]]  # status, JSON body (None: empty), headers
+ENDPOINTS = {**read.ENDPOINTS, **promapi_rules.ENDPOINTS}
 
 
 class ApiError(Exception):
@@ -62,10 +66,12 @@ class PromApiApp:
         store: Store,
         writer: BufferedWriter | None,
         metrics: ApiMetrics | None = None,
+        alerting: AlertService | None = None,
     ) -> None:
         if not settings.tokens:
             raise ConfigError("setting 'api.tokens': at least one token is required to serve the API")
         self.settings, self.store, self.writer = settings, store, writer
+        self.alerting = alerting
         self.metrics = metrics if metrics is not None else ApiMetrics()
         self._tokens = [(t, t.token.get_secret_value().encode()) for t in settings.tokens]
         self._slots = threading.BoundedSemaphore(settings.max_concurrent_queries)
@@ -97,7 +103,7 @@ class PromApiApp:
                 "error": "internal error; see the pulse collect log",
             }
         endpoint = (
-            path if path in read.ENDPOINTS or path in ("/api/v1/write", "/-/healthy", "/-/ready") else "other"
+            path if path in ENDPOINTS or path in ("/api/v1/write", "/-/healthy", "/-/ready") else "other"
         )
         if path.startswith("/api/v1/label/"):
             endpoint = "/api/v1/label/:name/values"
@@ -124,7 +130,7 @@ class PromApiApp:
                     [("Allow", "POST")],
                 )
             return self._write(environ, token)
-        handler = read.ENDPOINTS.get(path)
+        handler = ENDPOINTS.get(path)
         if handler is None and path.startswith("/api/v1/label/") and path.endswith("/values"):
             handler = partial(read.label_values, name=path[len("/api/v1/label/") : -len("/values")])
         if handler is None:
@@ -143,7 +149,7 @@ class PromApiApp:
             body = self._body(environ, 1 << 20).decode("utf-8", "replace")
             for k, v in parse_qs(body, keep_blank_values=True).items():
                 params.setdefault(k, []).extend(v)
-        ctx = read.Request(self.settings, self.store, token.teams, params)
+        ctx = read.Request(self.settings, self.store, token.teams, params, self.alerting)
         if not self._slots.acquire(timeout=self.settings.timeout_s):  # queued, as Prometheus does
             raise ApiError(503, "timeout", "too many concurrent queries; retry later")
         try:
@@ -228,7 +234,8 @@ def start_api(
     store: Store,
     writer: BufferedWriter | None,
     registry: CollectorRegistry | None = None,
+    alerting: AlertService | None = None,
 ) -> ApiServer:
     """Start the API for the daemon, or raise ConfigError naming the setting to fix."""
-    app = PromApiApp(settings, store, writer, ApiMetrics(registry))
+    app = PromApiApp(settings, store, writer, ApiMetrics(registry), alerting)
     return serve_api(app, settings.host, settings.port, settings.read_timeout_s)

@@ -12,19 +12,18 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from core.kernel.samples import now_ms
 from core.kernel.selector import Matcher
 from core.kernel.settings.api import ApiSettings
 from core.promql import Engine, error_type, to_api_data
-from core.promql.api_json import format_sample
 from core.promql.parse import Select, parse
-from core.storage.repos.alert_states import load_states
 from core.views.promql_scope import TeamSource, list_series
 
 if TYPE_CHECKING:
+    from core.runtime.alerting import AlertService
     from core.storage.tsdb.store import Store
 
 VERSION = "2.42.0"  # the Prometheus whose semantics the engine follows (Grafana picks features by it)
@@ -51,6 +50,7 @@ class Request:
     store: Store
     teams: list[str] | None
     params: dict[str, list[str]]
+    alerting: AlertService | None = None  # the daemon's rules and their health (/api/v1/rules)
 
     def get(self, name: str) -> str | None:
         vals = self.params.get(name)
@@ -196,28 +196,6 @@ def exemplars(req: Request) -> list[Any]:
     return []
 
 
-def alerts(req: Request) -> dict[str, list[dict[str, Any]]]:
-    """Pending and firing alerts of Pulse's rules, as ``/api/v1/alerts``; a team token sees its teams'."""
-    teams = None if req.teams is None else set(req.teams)
-    out = []
-    for states in load_states(req.store.engine).values():
-        for st in states.values():
-            if st.state == "resolved" or (teams is not None and st.labels.get("team") not in teams):
-                continue
-            active = datetime.fromtimestamp(st.active_at_ms / 1000, UTC).isoformat().replace("+00:00", "Z")
-            value = "" if st.value is None else format_sample(st.value)
-            out.append(
-                {
-                    "labels": dict(st.labels),
-                    "annotations": dict(st.annotations),
-                    "state": st.state,
-                    "activeAt": active,
-                    "value": value,
-                }
-            )
-    return {"alerts": sorted(out, key=lambda a: sorted(a["labels"].items()))}
-
-
 def classify(exc: Exception) -> tuple[str, int]:
     """``errorType`` and status: a timeout is Prometheus' 503 ``timeout``, else ``error_type``."""
     if "timed out" in str(exc):
@@ -232,6 +210,5 @@ ENDPOINTS: dict[str, Callable[[Request], Any]] = {
     "/api/v1/labels": labels,
     "/api/v1/metadata": metadata,
     "/api/v1/query_exemplars": exemplars,
-    "/api/v1/alerts": alerts,
     "/api/v1/status/buildinfo": buildinfo,
 }

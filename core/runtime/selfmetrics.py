@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import TYPE_CHECKING
 from wsgiref.simple_server import WSGIServer
 
@@ -58,6 +59,13 @@ class SelfMetrics:
             ["job"],
             registry=r,
         )
+        self.job_duration = Histogram(
+            "pulse_job_duration_seconds",
+            "Wall time of one run of a scheduled job, by job",
+            ["job"],
+            buckets=DURATION_BUCKETS,
+            registry=r,
+        )
         self.job_errors = Counter(
             "pulse_job_errors", "Scheduled job runs that raised, by job", ["job"], registry=r
         )
@@ -68,6 +76,11 @@ class SelfMetrics:
             "pulse_db_write_duration_seconds",
             "Wall time of one successful write of a batch to the store",
             buckets=DURATION_BUCKETS,
+            registry=r,
+        )
+        self.ingest_lag = Gauge(
+            "pulse_ingest_lag_seconds",
+            "Age of the newest sample of the last batch written, when the store accepted it",
             registry=r,
         )
         self.buffered_samples = Gauge(
@@ -83,11 +96,22 @@ class SelfMetrics:
             "Spool file writes that failed (disk full, read-only): those samples stayed in memory only",
             registry=r,
         )
+        self.leader = Gauge(
+            "pulse_leader",
+            "1 while this daemon is the leader (evaluates alerts, notifies, runs rollups, compaction"
+            " and retention), 0 while it is a follower",
+            registry=r,
+        )
+        self.leader_changes = Counter(
+            "pulse_leader_changes", "Times this daemon became the leader or stopped being it", registry=r
+        )
         self.process = ProcessCollector(registry=r)
 
     # -- recording helpers ------------------------------------------------------------
-    def record_write(self, result: WriteResult, duration_s: float) -> None:
+    def record_write(self, result: WriteResult, duration_s: float, newest_ms: int = 0) -> None:
         self.db_write_duration.observe(duration_s)
+        if newest_ms > 0:  # how old the newest sample of the batch was when the store had it
+            self.ingest_lag.set(max(0.0, time.time() - newest_ms / 1000))
         self.samples_ingested.inc(result.accepted)
         for reason, n in result.rejected.items():
             self.samples_rejected.labels(reason=reason).inc(n)

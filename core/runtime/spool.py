@@ -16,10 +16,7 @@ at most the samples of the last ``flush_after_s`` seconds plus one retry attempt
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
-import os
 import threading
 import time
 from collections import deque
@@ -28,9 +25,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.kernel.errors import StorageError, StorageUnavailable
-from core.kernel.files import open_private, private_dir
 from core.kernel.samples import Sample
-from core.runtime.spoolfile import FORMAT, VERSION, SpoolStats, encode, read_file
+from core.runtime.spooldir import SpoolDir
+from core.runtime.spoolfile import SpoolStats, read_file
 from core.storage.tsdb.ingest import WriteResult
 
 if TYPE_CHECKING:
@@ -81,28 +78,17 @@ class BufferedWriter:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._held_since: float | None = None  # monotonic time the oldest unspooled held sample came
-        self.spill_error: str | None = None  # the last spool write failure, until one succeeds
         self._failures = 0  # store write failures in a row
-        self._told_spill = False
-        self._spool_lock = threading.Lock()  # spool files and their numbering; never held for a database call
         self._pop_lock = threading.Lock()  # taking from the queue (writer or spooler), never for long
         self._in_call_since: float | None = None  # when the writer's current database call began
         self.spool_dir = Path(spool_dir)
-        private_dir(self.spool_dir)
         self.stats = SpoolStats()
         self.last_error: str | None = None
         self._buf: deque[Sample] = deque()
         self._lock = threading.RLock()
         self._retry_at = 0.0
-        self._files: dict[Path, int] = {}  # spool file -> sample count, in name (= age) order
-        for tmp in self.spool_dir.glob("*.tmp"):
-            self._set_aside(tmp, "unfinished spill from a crashed process")
-        for path in sorted(self.spool_dir.glob("spool-*.jsonl")):
-            try:
-                self._files[path] = read_file(path, body=False)[0]
-            except (OSError, ValueError) as exc:
-                self._set_aside(path, str(exc))
-        self._seq = 1 + max((int(p.stem[6:]) for p in self._files if p.stem[6:].isdigit()), default=0)
+        self.spool = SpoolDir(self.spool_dir, self.stats, metrics)
+        self.spool.on_change = self._gauge
         self._gauge()
 
     # -- public -------------------------------------------------------------------
@@ -112,7 +98,7 @@ class BufferedWriter:
 
         Read without the lock (the writer thread may hold it for a database call); ``len`` of a
         deque and ``list`` of a dict's values are atomic in CPython."""
-        return len(self._incoming) + len(self._buf) + sum(list(self._files.values()))
+        return len(self._incoming) + len(self._buf) + self.spool.count()
 
     @property
     def in_memory(self) -> int:
@@ -122,7 +108,12 @@ class BufferedWriter:
     @property
     def spooled(self) -> int:
         """Samples in spool files on disk."""
-        return sum(list(self._files.values()))
+        return self.spool.count()
+
+    @property
+    def spill_error(self) -> str | None:
+        """The last spool write failure, until one succeeds."""
+        return self.spool.error
 
     def start(self) -> None:
         """Write from a thread of its own from now on: ``write()`` only queues (idempotent)."""
@@ -159,6 +150,13 @@ class BufferedWriter:
                     raise
             return result
 
+    def adopt(self, files: Sequence[tuple[Path, int]]) -> None:
+        """Take spool-format files (path, sample count) written elsewhere in the spool folder as
+        spool files, in order: they are drained like any other, one file at a time."""
+        self.spool.adopt(files)
+        self._gauge()
+        self._wake.set()
+
     def flush(self) -> bool:
         """Try to write everything pending now; True when nothing is left.
 
@@ -186,7 +184,7 @@ class BufferedWriter:
             log.error("the writer is stuck in a database call; spooling the samples queued since")
             with self._pop_lock:
                 samples = _pop_all(self._incoming)
-                if samples and not self._write_file(samples):
+                if samples and not self.spool.write(samples):
                     self._incoming.extendleft(reversed(samples))
             return
         try:
@@ -251,7 +249,8 @@ class BufferedWriter:
         t0 = time.perf_counter()
         res = self.store.write(batch)
         if self.metrics is not None:
-            self.metrics.record_write(res, time.perf_counter() - t0)
+            newest = max((s.ts for s in batch), default=0)  # the ingest lag: how old it is when stored
+            self.metrics.record_write(res, time.perf_counter() - t0, newest)
         self.stats.written += res.accepted
         return res
 
@@ -263,21 +262,14 @@ class BufferedWriter:
             self._in_call_since = None
 
     def _drain_all(self, result: WriteResult) -> None:
-        with self._spool_lock:
-            paths = list(self._files)
-        for path in paths:
+        for path in self.spool.oldest_first():
             try:
                 samples = read_file(path, body=True)[1]
             except (OSError, ValueError) as exc:
-                self._set_aside(path, str(exc))
+                self.spool.set_aside(path, str(exc))
                 continue
             _merge(result, self._timed_write(samples))
-            with self._spool_lock:
-                self.stats.recovered += self._files.pop(path)
-            try:
-                path.unlink()
-            except OSError as exc:  # written already; a restart would replay it, which upserts
-                log.error("cannot delete written spool file %s: %s", path, exc)
+            self.stats.recovered += self.spool.done(path)
             self._gauge()
         while self._buf:
             chunk = [self._buf[i] for i in range(min(CHUNK, len(self._buf)))]
@@ -289,7 +281,7 @@ class BufferedWriter:
         if self.last_error is not None:
             log.info("storage is back; pending samples written")
         self.last_error, self._retry_at, self._held_since, self._failures = None, 0.0, None, 0
-        self._told_spill = False
+        self.spool.told = False
 
     def _hold(self, batch: Sequence[Sample]) -> None:
         if batch and self._held_since is None:
@@ -311,54 +303,15 @@ class BufferedWriter:
         self._retry_at = time.monotonic() + wait
 
     def _spill(self) -> None:
-        """Write the memory buffer to a spool file (called with the lock held)."""
-        if self._buf and self._write_file(list(self._buf)):
-            self._buf.clear()
-            self._held_since = None
-
-    def _write_file(self, samples: list[Sample]) -> bool:
-        """One fsynced spool file holding ``samples``; False (counted, logged once) if it failed."""
-        n = len(samples)
-        with self._spool_lock:
-            path = self.spool_dir / f"spool-{self._seq:012d}.jsonl"
-            tmp = path.with_name(path.name + ".tmp")
-            try:
-                with os.fdopen(open_private(tmp), "w", encoding="utf-8") as f:
-                    f.write(json.dumps({"format": FORMAT, "version": VERSION, "count": n}) + "\n")
-                    f.writelines(encode(s) + "\n" for s in samples)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, path)
-            except OSError as exc:  # disk full or read-only: keep the samples in memory
-                self.stats.spill_failures += 1
-                if self.metrics is not None:
-                    self.metrics.spool_write_failures.inc()
-                if self.spill_error is None:  # once per condition, not on every retry
-                    log.error(
-                        "cannot write %d samples to the spool %s: %s; they stay in memory only "
-                        "(counted in pulse_spool_write_failures_total) until a spool write succeeds",
-                        n,
-                        path,
-                        exc,
-                    )
-                self.spill_error = str(exc)
-                with contextlib.suppress(OSError):
-                    tmp.unlink(missing_ok=True)
-                return False
-            if self.spill_error is not None:
-                log.warning("spool writes work again after %d failure(s)", self.stats.spill_failures)
-                self.spill_error = None
-            self._seq += 1
-            self._files[path] = n
-            self.stats.spilled += n
-            told, self._told_spill = self._told_spill, True
-        if self.metrics is not None:
-            self.metrics.spooled_samples.inc(n)
-        if not told:  # the first spill of an outage is told; later ones are counted
-            log.warning("spilled %d buffered samples to %s (later spills are counted, not logged)", n, path)
-        else:
-            log.debug("spilled %d buffered samples to %s", n, path)
-        return True
+        """Write the memory buffer to spool files of at most CHUNK samples each, so reading one
+        back never holds more than that (called with the lock held)."""
+        while self._buf:
+            part = [self._buf[i] for i in range(min(CHUNK, len(self._buf)))]
+            if not self.spool.write(part, busy=self.last_error is None):
+                return
+            for _ in part:
+                self._buf.popleft()
+        self._held_since = None
 
     def _spool_stalled(self) -> None:
         """The spooler thread: while the writer thread is stuck in a database call (a frozen or
@@ -372,23 +325,9 @@ class BufferedWriter:
                 continue
             with self._pop_lock:  # the writer takes from the queue after this file, in order
                 samples = _pop_all(self._incoming)
-                if samples and not self._write_file(samples):
+                if samples and not self.spool.write(samples, busy=self.last_error is None):
                     self._incoming.extendleft(reversed(samples))  # back in front, in order
-
-    def _set_aside(self, path: Path, reason: str) -> None:
-        bad = path.with_name(path.name + ".bad")
-        log.error("spool file %s is unreadable (%s); moving it aside to %s", path, reason, bad)
-        try:
-            os.replace(path, bad)
-        except OSError as exc:
-            log.error("cannot move %s aside: %s", path, exc)
-        with self._spool_lock:
-            self._files.pop(path, None)
-        self.stats.set_aside += 1
-        self._gauge()
 
     def _gauge(self) -> None:
         if self.metrics is not None:
-            self.metrics.buffered_samples.set(
-                len(self._incoming) + len(self._buf) + sum(self._files.values())
-            )
+            self.metrics.buffered_samples.set(len(self._incoming) + len(self._buf) + self.spool.count())

@@ -6,10 +6,13 @@ A spool file is a header ``{"format": "pulse-spool", "version": 1, "count": N}``
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.kernel.files import open_private
 from core.kernel.samples import Sample
 
 FORMAT, VERSION = "pulse-spool", 1
@@ -34,6 +37,15 @@ def decode(line: str) -> Sample:
     return Sample(metric, tuple((k, v) for k, v in labels), ts, float(value))
 
 
+def write_file(path: Path, samples: Sequence[Sample]) -> None:
+    """``samples`` as one spool file at ``path``, fsynced (OSError when the disk refuses)."""
+    with os.fdopen(open_private(path), "w", encoding="utf-8") as f:
+        f.write(json.dumps({"format": FORMAT, "version": VERSION, "count": len(samples)}) + "\n")
+        f.writelines(encode(s) + "\n" for s in samples)
+        f.flush()
+        os.fsync(f.fileno())
+
+
 def read_file(path: Path, body: bool) -> tuple[int, list[Sample]]:
     """The sample count from the header and, with ``body``, the samples; ValueError if corrupt."""
     with open(path, encoding="utf-8") as f:
@@ -53,6 +65,28 @@ def read_file(path: Path, body: bool) -> tuple[int, list[Sample]]:
         return count, [decode(line) for line in lines]
     except (ValueError, TypeError) as exc:
         raise SpoolCorrupt(str(exc)) from exc
+
+
+def salvage(path: Path) -> list[Sample]:
+    """The whole samples of an unfinished spill (a ``.tmp`` file a killed process left): every
+    complete line that decodes; a torn last line is dropped. ValueError if the header is unreadable."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    head, _, body = text.partition("\n")
+    try:
+        header: Any = json.loads(head or "null")
+    except ValueError as exc:
+        raise SpoolCorrupt(f"unreadable header: {exc}") from exc
+    if not isinstance(header, dict) or (header.get("format"), header.get("version")) != (FORMAT, VERSION):
+        raise SpoolCorrupt(f"not a version {VERSION} Pulse spool file (header {header!r})")
+    whole = body.split("\n")[:-1]  # the part after the last newline was being written
+    samples = []
+    for line in whole:
+        try:
+            samples.append(decode(line))
+        except (ValueError, TypeError):
+            break  # nothing after a damaged line is trusted
+    return samples
 
 
 @dataclass

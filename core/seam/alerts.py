@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import polars as pl
 
 from core.access.policy import Action
+from core.admin import audit
 from core.alerts.inhibit import InhibitRule
 from core.alerts.silences import silence_teams
 from core.incidents.service import IncidentService
@@ -74,6 +76,9 @@ class Alerts:
             comment,
             self._c.now_ms(),
             scope,
+            audit=lambda s: audit.entry(
+                self._c.actor, "silence.create", s.id, s.created_ms, None, audit.silence_values(s)
+            ),
         )
 
     def preview_silence(self, matchers: Iterable[str]) -> int:
@@ -106,7 +111,15 @@ class Alerts:
                 f"{self._c.principal.label} may not end silence {silence_id[:8]}: "
                 "it is not limited to your teams (ask an admin)"
             )
-        return av.end_silence(self._store.engine, silence_id, self._c.now_ms())
+        now = self._c.now_ms()
+        found = {s.id: s for s in av.silences_of(self._store.engine, now, self._c.scope)}
+        before = found.get(silence_id)
+        entry = None
+        if before is not None:
+            after = replace(before, ends_ms=now)
+            values = audit.silence_values
+            entry = audit.entry(self._c.actor, "silence.end", silence_id, now, values(before), values(after))
+        return av.end_silence(self._store.engine, silence_id, now, entry)
 
     def _incidents(self) -> IncidentService:
         return IncidentService(self._store.engine, self._settings.incidents)

@@ -8,10 +8,20 @@ from typing import Any, TypeVar
 
 from core.access import policy
 from core.access.policy import Action, Principal
+from core.admin.audit import UI, Actor
 from core.kernel.errors import PermissionDenied
 from core.kernel.settings import Settings
+from core.seam.admin import Admin
 from core.seam.alerts import Alerts
+from core.seam.database import DatabaseAdvice
 from core.seam.incidents import Incidents
+from core.seam.plans import Plans
+from core.seam.profiling import Profiling
+from core.seam.recommendations import Recommendations
+from core.seam.rules import AlertRules
+from core.seam.selfmon import SelfMonitoring
+from core.seam.settings import SettingsAdmin
+from core.seam.usage import Usage
 from core.storage.repos.health_report import read_report
 from core.storage.tsdb import Store
 from core.views.scope import Reader, ScopedReader, scoped
@@ -28,8 +38,10 @@ class Console:
         store: Store,
         principal: Principal,
         rule_metrics: Mapping[str, str] | None = None,
+        base: Settings | None = None,
     ) -> None:
-        self.settings = settings
+        self.settings = settings  # in effect: the file's with the database's overrides
+        self.base_settings = base or settings  # the file's: what Admin › Settings lays overrides on
         self.rule_metrics = dict(rule_metrics or {})
         self._store = store
         self.principal = principal
@@ -58,6 +70,11 @@ class Console:
     def now_ms(self) -> int:
         return self._store.now_ms()
 
+    @property
+    def actor(self) -> Actor:
+        """Who the audit log names for this user's changes."""
+        return Actor(self.principal.username, UI)
+
     # -- metrics ---------------------------------------------------------------------------------
     @cached_property
     def reader(self) -> Reader:
@@ -84,3 +101,42 @@ class Console:
     @cached_property
     def incidents(self) -> Incidents:
         return Incidents(self, self._store)
+
+    @cached_property
+    def database(self) -> DatabaseAdvice:
+        return DatabaseAdvice(self)
+
+    @cached_property
+    def recommendations(self) -> Recommendations:
+        return Recommendations(self, self._store)
+
+    @cached_property
+    def profiling(self) -> Profiling:
+        return Profiling(self)
+
+    @cached_property
+    def admin(self) -> Admin:
+        """Users, teams, roles and the audit log (admins only: ``manage_users``)."""
+        return Admin(self, self._store)
+
+    @cached_property
+    def rules(self) -> AlertRules:
+        """Alert rules: every rule's source and state, UI rules' changes, preview (admins only)."""
+        return AlertRules(self, self._store)
+
+    @cached_property
+    def settings_admin(self) -> SettingsAdmin:
+        """The settings in the database: read, change, export, import (admins only: ``manage_settings``)."""
+        return SettingsAdmin(self, self._store)
+
+    @cached_property
+    def self_monitoring(self) -> SelfMonitoring:
+        return SelfMonitoring(self, self._store)
+
+    @cached_property
+    def usage(self) -> Usage:
+        return Usage(self, self._store)
+
+    @cached_property
+    def plans(self) -> Plans:
+        return Plans(self, self._store)

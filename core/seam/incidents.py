@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -11,6 +13,7 @@ from core.incidents.report import Report
 from core.incidents.report_charts import ChartData, chart_data
 from core.incidents.service import IncidentService
 from core.kernel.errors import IncidentError, PermissionDenied
+from core.optimization.profiles import Profile, from_speedscope
 from core.storage.repos.users import UserRepo
 from core.storage.tsdb import Store
 from core.views import ALL, Filters
@@ -18,6 +21,16 @@ from core.views import incidents as iv
 
 if TYPE_CHECKING:
     from core.seam.console import Console
+
+
+@dataclass(frozen=True)
+class IncidentProfile:
+    """A profile stored on an incident's timeline (``core.runtime.regression_profiles``)."""
+
+    at_ms: int
+    text: str
+    profile: Profile | None  # None: the event says why it could not be recorded
+    speedscope_json: bytes
 
 
 class Incidents:
@@ -56,6 +69,17 @@ class Incidents:
     def report_files(self, incident_id: int) -> iv.ReportFiles:
         self.detail(incident_id)
         return iv.report_files(self._svc, incident_id, self._c.reader)
+
+    def profiles(self, incident_id: int) -> list[IncidentProfile]:
+        """The profiles recorded for the incident, oldest first (visible to whoever sees it)."""
+        out = []
+        for e in self.detail(incident_id).detail.events:
+            if e.kind != "profile":
+                continue
+            doc = e.data.get("speedscope")
+            profile = from_speedscope(dict(doc), e.text, 0.0) if isinstance(doc, dict) else None
+            out.append(IncidentProfile(e.at_ms, e.text, profile, json.dumps(doc).encode() if doc else b""))
+        return sorted(out, key=lambda p: p.at_ms)
 
     # -- actions ---------------------------------------------------------------------------------
     def acknowledge(self, incident_id: int) -> None:

@@ -8,12 +8,14 @@ typed and who the client is, and writes the token it gets back into the cookie. 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from core.access import accounts
+from core.access.oidc import identity_of
 from core.access.policy import Principal
 from core.access.sessions import Live, Sessions
 from core.access.throttle import Outcome, Throttle, failure_message
@@ -22,6 +24,8 @@ from core.kernel.records.users import SessionRecord, UserRecord
 from core.kernel.settings import Settings
 from core.storage.repos.sessions import SessionRepo, SignInLog
 from core.storage.repos.users import UserRepo
+
+SSO_ONLY = "!sso"  # the password hash of an account made by single sign-on: no password matches it
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ def as_typed(text: str) -> str:
 class SignIn:
     def __init__(self, engine: Engine, settings: Settings, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings.auth
+        self.clock = clock
         self._users = UserRepo(engine)
         self.sessions = Sessions(SessionRepo(engine), settings.auth, clock)
         self.throttle = Throttle(SignInLog(engine), settings.auth, clock)
@@ -100,6 +105,43 @@ class SignIn:
             return Principal.of(user)
         except PulseError:  # a role the code does not know: no access
             return None
+
+    def single_sign_on(self, claims: Mapping[str, Any], client: str) -> Attempt:
+        """A user the identity provider vouches for (``st.user``'s claims): their Pulse account is
+        created, or its role and teams brought in line with their groups, and a session started.
+        AuthError when the claims give no Pulse user or role, or the account is disabled in Pulse."""
+        ident = identity_of(claims, self.settings.oidc)
+        user = self._users.get(ident.username)
+        if user is None:
+            user = self._users.add(
+                username=ident.username,
+                password_hash=SSO_ONLY,  # never matches a password: this user signs in through the provider
+                role=ident.role.value,
+                now_ms=int(self.clock() * 1000),
+                teams=ident.teams,
+                display_name=ident.display_name,
+                email=ident.email,
+            )
+        elif user.password_hash != SSO_ONLY:  # never let a provider's name take over a local account
+            self.throttle.record(ident.username, client, Outcome.WRONG, known=True)
+            raise AuthError(
+                f"{ident.username!r} is a Pulse account with a password: sign in with it, or ask an admin "
+                "to remove it so that single sign-on can create its own"
+            )
+        elif user.disabled:
+            self.throttle.record(ident.username, client, Outcome.WRONG, known=True)
+            raise AuthError(f"the Pulse account {ident.username!r} is disabled; ask an admin")
+        else:
+            if user.role != ident.role.value:
+                self._users.set_role(ident.username, ident.role.value)
+            if tuple(user.teams) != ident.teams:
+                self._users.set_teams(ident.username, ident.teams)
+        live = self.sessions.start(ident.username, client)
+        principal = self.principal_of(ident.username)
+        if live is None or principal is None:
+            raise AuthError(f"the Pulse account {ident.username!r} could not be signed in; try again")
+        self.throttle.record(ident.username, client, Outcome.OK, known=True)
+        return Attempt(live, principal)
 
     def principal_of(self, username: str) -> Principal | None:
         """Who ``username`` is now, or None when the account is gone, disabled or has an unknown role."""

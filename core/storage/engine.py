@@ -12,7 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DatabaseError, OperationalError
 
 from core.kernel.errors import StorageError, StorageUnavailable
@@ -159,3 +159,15 @@ def current_revision(engine: Engine) -> str | None:
 
     with storage_errors("reading the schema revision"), engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+@contextlib.contextmanager
+def begin_locked(
+    engine: Engine, lock: contextlib.AbstractContextManager[object] | None = None
+) -> Iterator[Connection]:
+    """One write transaction, holding ``lock`` (a store's write lock) only for its length.
+
+    Maintenance (rollups, compaction) works in many short transactions taking the lock for each,
+    so the collectors' writes go in between instead of waiting for the whole run."""
+    with lock if lock is not None else contextlib.nullcontext(), engine.begin() as conn:
+        yield conn

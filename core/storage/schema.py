@@ -146,6 +146,7 @@ sessions = Table(
     Column("last_seen_ms", BigInteger, nullable=False),
     Column("renewed_ms", BigInteger, nullable=False),
     Index("ix_sessions_user", "user_id"),
+    sqlite_autoincrement=True,  # ids never reused: a browser holds its session's id (migration 0012)
 )
 
 sign_in_attempts = Table(
@@ -255,5 +256,13 @@ escalations = Table(
     Column("done", Boolean, nullable=False),
 )
 
-# the incident tables are declared in their own module, on the same metadata
-from core.storage import schema_incidents  # noqa: E402,F401
+# the incident, recommendation, audit, job-request and scenario tables are declared in their own modules
+from core.storage import (  # noqa: E402,F401
+    schema_audit,
+    schema_incidents,
+    schema_jobs,
+    schema_rules,
+    schema_scenarios,
+    schema_settings,
+)
+from core.storage import schema_recommendations as _recommendations  # noqa: E402,F401

@@ -9,12 +9,11 @@ labelled with their teams, and host alerts of the hosts that run their teams' se
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
-from sqlalchemy.engine import Engine
 
 from core.alerts.inhibit import InhibitRule, inhibitor
 from core.alerts.pipeline import to_alert
@@ -22,8 +21,10 @@ from core.alerts.silences import as_text, limit_to_teams, new_silence, silence_t
 from core.incidents.priority import alert_priority, level
 from core.kernel.matchers import matches, parse_matchers
 from core.kernel.records.alerts import Alert, AlertState
+from core.kernel.records.audit import AuditEntry
 from core.kernel.records.notifications import Silence
 from core.kernel.settings.incidents import IncidentSettings
+from core.storage import Database
 from core.storage.repos.alert_states import load_states, read_transitions
 from core.storage.repos.notifications import add_silence, expire_silence, list_silences
 
@@ -65,7 +66,7 @@ class AlertsView:
 
 
 def current_alerts(
-    engine: Engine,
+    engine: Database,
     inhibit_rules: Sequence[InhibitRule],
     settings: IncidentSettings,
     now_ms: int,
@@ -138,7 +139,7 @@ def _row(
 
 
 def rule_history(
-    engine: Engine,
+    engine: Database,
     rule: str,
     start_ms: int,
     end_ms: int,
@@ -163,23 +164,25 @@ def silence_matchers(labels: Mapping[str, str]) -> list[str]:
 
 
 def create_silence(
-    engine: Engine,
+    engine: Database,
     matchers: Iterable[str],
     minutes: float,
     author: str,
     comment: str,
     now_ms: int,
     teams: frozenset[str] | None = None,
+    audit: Callable[[Silence], AuditEntry] | None = None,
 ) -> Silence:
     """Validate and store a silence starting now; ValueError says what to fix. A user scoped to
-    ``teams`` (None: an admin) silences only their teams' alerts (``limit_to_teams``)."""
+    ``teams`` (None: an admin) silences only their teams' alerts (``limit_to_teams``). ``audit``
+    makes the audit entry of the new silence, written in the same transaction."""
     if not 1 <= minutes <= 30 * 24 * 60:
         raise ValueError("a silence lasts between 1 minute and 30 days")
     texts = list(matchers)
     if teams is not None:
         texts = as_text(limit_to_teams(parse_matchers(texts), teams))
     s = new_silence(texts, now_ms, now_ms + int(minutes * 60_000), author, comment, now_ms)
-    add_silence(engine, s)
+    add_silence(engine, s, audit(s) if audit is not None else None)
     return s
 
 
@@ -194,7 +197,7 @@ SILENCE_SCHEMA: dict[str, Any] = {
 }
 
 
-def silences_of(engine: Engine, now_ms: int, teams: frozenset[str] | None = None) -> list[Silence]:
+def silences_of(engine: Database, now_ms: int, teams: frozenset[str] | None = None) -> list[Silence]:
     """Silences active, scheduled or ended in the last day; a user scoped to ``teams`` sees those
     limited to one of their teams."""
     found = list_silences(engine, now_ms - 86_400_000)
@@ -203,7 +206,7 @@ def silences_of(engine: Engine, now_ms: int, teams: frozenset[str] | None = None
     return [s for s in found if (own := silence_teams(s)) is not None and own & teams]
 
 
-def silences_table(engine: Engine, now_ms: int, teams: frozenset[str] | None = None) -> pl.DataFrame:
+def silences_table(engine: Database, now_ms: int, teams: frozenset[str] | None = None) -> pl.DataFrame:
     rows = [
         (s.id, s.state(now_ms), s.matcher_text, s.starts_ms, s.ends_ms, s.created_by, s.comment)
         for s in silences_of(engine, now_ms, teams)
@@ -214,8 +217,8 @@ def silences_table(engine: Engine, now_ms: int, teams: frozenset[str] | None = N
     )
 
 
-def end_silence(engine: Engine, silence_id: str, now_ms: int) -> bool:
-    return expire_silence(engine, silence_id, now_ms)
+def end_silence(engine: Database, silence_id: str, now_ms: int, audit: AuditEntry | None = None) -> bool:
+    return expire_silence(engine, silence_id, now_ms, audit)
 
 
 def silence_preview(view: AlertsView, matchers: Iterable[str]) -> int:

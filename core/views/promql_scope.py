@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from core.kernel.selector import Matcher, Selector
 from core.promql.result import NAME, Labels
-from core.promql.source import RawSeries, StoreSource, matches
+from core.promql.source import RawSeries, RollupSeries, StoreSource, matches
 from core.views.scope import ScopedReader
 
 if TYPE_CHECKING:
@@ -47,6 +47,24 @@ class TeamSource:
         out: list[RawSeries] = []
         for sel in self._narrowed(matchers):
             out += self.inner.select((Matcher(NAME, "=", sel.metric), *sel.matchers), start_ms, end_ms)
+        return out
+
+    def select_rollup(
+        self,
+        matchers: Sequence[Matcher],
+        width: int,
+        start_ms: int,
+        end_ms: int,
+        intervals: list[tuple[int, int]],
+    ) -> list[RollupSeries] | None:
+        out: list[RollupSeries] = []
+        for sel in self._narrowed(matchers):
+            got = self.inner.select_rollup(
+                (Matcher(NAME, "=", sel.metric), *sel.matchers), width, start_ms, end_ms, intervals
+            )
+            if got is None:
+                return None
+            out += got
         return out
 
     def series(self, matchers: Sequence[Matcher]) -> list[Labels]:

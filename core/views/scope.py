@@ -24,7 +24,7 @@ import polars as pl
 
 from core.kernel.selector import Matcher, Selector, parse_selector
 
-NOTHING = "(?!)"  # a regular expression that matches no value, not even the empty one
+NOTHING = r"[^\x00-\x{10FFFF}]"  # an RE2 regex that matches no value, not even the empty one
 INVENTORY = "mcp_server_up"  # the series that say which host runs which team's servers
 Kind = Literal["team", "host", "none"]
 

@@ -280,6 +280,16 @@ def test_bad_query_input_is_one_line_and_exit_2(
     assert_one_line_error(*run(capsys, "query", *argv), needle)
 
 
+def test_query_csv_to_standard_output(
+    on_demo: Demo, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    rc, out, err = run(capsys, "query", "host_load1", "--start=now-1h", "--csv", "-")
+    assert rc == 0, err
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0][:2] == ["ts", "value"] and len(rows) > 10
+    assert not (tmp_path / "-").exists() and not Path("-").exists()
+
+
 def test_csv_to_a_missing_folder_is_an_error_not_a_traceback(
     on_demo: Demo, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -385,6 +395,28 @@ def program(*argv: str, env: dict[str, str] | None = None) -> subprocess.Complet
         cwd=ROOT,
         env={**clean, **(env or {})},
     )
+
+
+def test_a_reader_that_leaves_early_ends_the_command_quietly(tmp_path: Path) -> None:
+    """`pulse ... | head -1`: the pipe is closed before the command writes; no traceback."""
+    r, w = os.pipe()
+    os.close(r)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_")}
+    env = {**clean, "PULSE_DATABASE_URL": f"sqlite:///{tmp_path}/p.db", "PULSE_DATA_DIR": str(tmp_path)}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "core.cli", "rules", "export"],
+            stdout=w,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+            env=env,
+        )
+    finally:
+        os.close(w)
+    assert done.returncode == 141
+    assert done.stderr == ""
 
 
 def test_help_as_a_program() -> None:

@@ -47,16 +47,25 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(url: str, root: Path, timeout_s: float = 60) -> tuple[subprocess.Popen[bytes], str, IO[Any]]:
-    """``streamlit run app.py`` on a free loopback port against ``url``: (process, base URL, log file).
-    Raises RuntimeError with the log's tail when it does not answer in time."""
-    port = free_port()
-    env = {**os.environ, "PULSE_DATABASE_URL": url, "PULSE_DATA_DIR": str(root / "data")}
+def start_server(
+    url: str,
+    root: Path,
+    timeout_s: float = 60,
+    *,
+    port: int | None = None,
+    args: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+) -> tuple[subprocess.Popen[bytes], str, IO[Any]]:
+    """``streamlit run app.py`` on a loopback port (free, or ``port``) against ``url``, with extra
+    Streamlit ``args`` and ``env``: (process, base URL, log file). Raises RuntimeError with the
+    log's tail when it does not answer in time."""
+    port = port or free_port()
+    env = {**os.environ, "PULSE_DATABASE_URL": url, "PULSE_DATA_DIR": str(root / "data"), **(env or {})}
     env.pop("PULSE_ADMIN_PASSWORD", None)
     log_path = root / "streamlit.log"
     log = log_path.open("w")
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
-    cmd += ["--server.address", "127.0.0.1", "--server.headless", "true"]
+    cmd += ["--server.address", "127.0.0.1", "--server.headless", "true", *args]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout_s
@@ -111,6 +120,12 @@ def server(e2e_store: tuple[Path, str]) -> Iterator[str]:
         yield base
     finally:
         stop_server(proc, log)
+
+
+def idle(page: Any) -> None:
+    """Wait until the page has finished its run: a control clicked while Streamlit still reruns the
+    script may be replaced before the click lands, and the click is lost."""
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=60_000)
 
 
 def sign_in(page: Any, username: str, password: str) -> None:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from core.cli.main import ROOT
-from tests.core.runtime.test_daemon import Daemon, daemons, sqlite_env  # noqa: F401
+from tests.daemons import Daemon, sqlite_env
 
 BROKEN = """groups:
   - name: core

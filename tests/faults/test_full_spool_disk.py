@@ -14,11 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from core.cli.main import ROOT
-from tests.core.runtime.test_daemon import scrape, wait_for
-from tests.tcpproxy import TcpProxy
+from tests.daemons import proxied, scrape, wait_for
 
 LIMIT_BYTES = 1000  # smaller than any spool file the host collector makes in 2 s
 
@@ -31,10 +29,7 @@ def _limit_file_size() -> None:  # in the child: writes past the limit fail with
 def test_spool_write_failures_are_counted_logged_once_and_told_at_stop(
     pg_schema_url: str, tmp_path: Path
 ) -> None:
-    real = sa.make_url(pg_schema_url)
-    proxy = TcpProxy((real.host or "127.0.0.1", real.port or 5432))
-    proxy.start()
-    via_proxy = real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    proxy, via_proxy = proxied(pg_schema_url)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_")}
     env |= {
         "PULSE_DATABASE_URL": via_proxy,

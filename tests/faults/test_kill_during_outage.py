@@ -9,11 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
-from tests.core.runtime.test_daemon import Daemon, daemons, open_at, stored, wait_for  # noqa: F401
-from tests.faults.helpers import spooled_keys
-from tests.tcpproxy import TcpProxy
+from tests.daemons import Daemon, open_at, proxied, stored, wait_for
+from tests.daemons import spooled as spooled_keys
 
 OUTAGE_S = 10
 LOSS_BOUND_S = 4.0  # flush_after_s (2 s) + one tick + the retry attempt in progress
@@ -23,12 +21,9 @@ LOSS_BOUND_S = 4.0  # flush_after_s (2 s) + one tick + the retry attempt in prog
 def test_kill_9_during_an_outage_loses_at_most_the_last_seconds(
     pg_schema_url: str,
     tmp_path: Path,
-    daemons: list[Daemon],  # noqa: F811
+    daemons: list[Daemon],
 ) -> None:
-    real = sa.make_url(pg_schema_url)
-    proxy = TcpProxy((real.host or "127.0.0.1", real.port or 5432))
-    proxy.start()
-    via_proxy = real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    proxy, via_proxy = proxied(pg_schema_url)
     env = {
         "PULSE_DATABASE_URL": via_proxy,
         "PULSE_DATA_DIR": str(tmp_path / "data"),

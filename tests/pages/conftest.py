@@ -9,6 +9,7 @@ checking them is fast too).
 from __future__ import annotations
 
 import math
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -78,6 +79,16 @@ def add_users(store_url: str, names: tuple[str, ...] = tuple(USERS)) -> None:
             now_ms=store.now_ms(),
         )
     store.close()
+
+
+def copy_db(url: str, folder: Path) -> str:
+    """The same SQLite data under a new URL: a page opens a fresh backend on it (backends are
+    cached per URL), so settings from this test's environment (prices, ...) apply."""
+    src = Path(url.removeprefix("sqlite:///"))
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{src}{suffix}").exists():
+            shutil.copy(f"{src}{suffix}", folder / f"copy.db{suffix}")
+    return f"sqlite:///{folder}/copy.db"
 
 
 SEEDED_AT: dict[str, int] = {}  # database URL -> the time its seeded data ends (ms)

@@ -181,3 +181,14 @@ def test_health_shows_the_firing_alerts_count_with_a_link(app: AppFactory, alert
     assert {m.label: m.value for m in lead.metric}["Firing alerts"] == "0"  # platform's alert is pending
     links = [el for el in at.get("page_link")]
     assert any("alerts" in el.proto.page for el in links)
+
+
+def test_a_notifications_link_opens_its_alert(app: AppFactory, alerting_url: str) -> None:
+    """Notifications carry ``generatorURL`` = the Alerts page with ``?alert=<fingerprint>``."""
+    labels = {"alertname": "HostCPUHigh", "severity": "warning", "host": "gpu-1"}
+    a = to_alert(state("hosts/HostCPUHigh", "firing", 0, **labels), "https://pulse.example/")
+    assert a is not None and a.generator_url == f"https://pulse.example/alerts?alert={fingerprint(labels)}"
+    at = app(alerting_url, ALERTS, alert=fingerprint(labels))
+    assert not at.exception
+    assert at.selectbox(key="w.alerts.pick").value == fingerprint(labels)
+    assert [s.value for s in at.subheader][0].startswith("HostCPUHigh")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from tests.pages.conftest import SERVERS, AppFactory
+from pathlib import Path
+
+import pytest
+
+from tests.pages.conftest import SERVERS, AppFactory, copy_db
 
 PAGE = "pages/optimization.py"
 
@@ -50,3 +54,15 @@ def test_developers_and_viewers_may_not_open_it(app: AppFactory, seeded_url: str
         at = app(seeded_url, PAGE, user=user)
         assert any("may not open Optimization" in e.value for e in at.error), user
         assert not at.dataframe
+
+
+def test_price_inputs_start_at_the_installations_prices(
+    app: AppFactory, seeded_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The savings are priced where Usage, Capacity and the snapshots price (settings.prices)."""
+    monkeypatch.setenv("PULSE_PRICES__CPU_CORE_HOUR", "0.062")
+    monkeypatch.setenv("PULSE_PRICES__CURRENCY", "EUR")
+    at = app(copy_db(seeded_url, tmp_path), PAGE)  # a database of its own: settings are read per database
+    assert not at.exception
+    assert at.number_input(key="opt.prices.cpu_core_hour").value == 0.062
+    assert any("EUR" in m.label or "EUR" in str(m.value) for m in at.metric)

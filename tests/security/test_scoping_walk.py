@@ -16,10 +16,11 @@ import pytest
 from core.kernel.errors import PermissionDenied
 from core.kernel.times import TimeRange, TimeSpec
 from core.seam import Console
+from core.usage import frames
 from core.views import ALL, Filters, label_values
 from core.views import health as hv
 from core.views import performance as pv
-from tests.security.conftest import ADMIN, LEAD_A
+from tests.security.conftest import ADMIN, DEV_A, LEAD_A, VIEWER_A
 
 AsUser = Callable[..., Console]
 FOREIGN = ("s2", "h2", '"b"', "team=b", "of b")
@@ -54,6 +55,7 @@ def reads(c: Console, tr: TimeRange) -> dict[str, Any]:
         "silences": c.alerts.silences(),
         "incidents": c.incidents.listing(),
         "mtta": c.incidents.mtta_mttr(tr.start_ms, tr.end_ms),
+        "usage": list(frames(c.usage.report(tr.start_ms, tr.end_ms)).values()),
     }
     for iid in c.incidents.listing()["id"].to_list():
         out[f"incident {iid}"] = c.incidents.detail(iid).alerts
@@ -103,3 +105,14 @@ def test_another_teams_incident_cannot_be_opened_or_acted_on(as_user: AsUser) ->
         ):
             with pytest.raises(PermissionDenied):
                 act(iid)
+
+
+def test_usage_snapshots_are_for_admins_and_usage_not_for_viewers(as_user: AsUser, tr: TimeRange) -> None:
+    for who in (LEAD_A, DEV_A, VIEWER_A):
+        with pytest.raises(PermissionDenied):
+            as_user(who).usage.snapshot_now()
+    with pytest.raises(PermissionDenied):
+        as_user(VIEWER_A).usage.report(tr.start_ms, tr.end_ms)
+    # a developer sees their own series only: none of the seeded ones carries their user label
+    mine = as_user(DEV_A).usage.report(tr.start_ms, tr.end_ms)
+    assert mine.servers.is_empty() and mine.teams.is_empty()

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from core.alerts.channels.base import Acknowledging, Channel, Clock, action_of
+from core.alerts.channels.delivery_log import DeliveryLog
 from core.alerts.channels.outbox import Outbox, OutboxStore
 from core.alerts.channels.ratelimit import TokenBucket
 from core.alerts.channels.secrets import mask
@@ -71,6 +72,7 @@ class Dispatcher:
         self.rng = rng or random.Random()
         self.outbox: OutboxStore = outbox if outbox is not None else Outbox()
         self._record_fn = record
+        self._log = DeliveryLog()  # one line when a channel starts failing, one when it recovers
         now = clock()
         self._buckets = {n: TokenBucket(self._limit(c), now) for n, c in self.channels.items()}
         self._locks = {n: threading.Lock() for n in self.channels}
@@ -363,27 +365,7 @@ class Dispatcher:
     def _record(self, ch: Channel | None, d: Delivery) -> Delivery:
         if d.error:
             d = dataclasses.replace(d, error=mask(d.error, ch.secrets() if ch is not None else ()))
-        if d.ok:
-            log.info(
-                "channel %s: %s of %s delivered (attempt %d, %s)",
-                d.channel,
-                d.action,
-                d.group_key,
-                d.attempt,
-                d.status_code,
-            )
-        elif d.outcome == "dropped":
-            log.error("channel %s: %s of %s dropped: %s", d.channel, d.action, d.group_key, d.error)
-        else:
-            log.warning(
-                "channel %s: %s of %s %s (attempt %d): %s",
-                d.channel,
-                d.action,
-                d.group_key,
-                d.outcome,
-                d.attempt,
-                d.error,
-            )
+        self._log.record(d)
         if self._record_fn is not None:
             try:
                 self._record_fn(d)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 Status = Literal["firing", "resolved"]
@@ -21,9 +22,14 @@ _FNV_OFFSET, _FNV_PRIME, _SEP = 0xCBF29CE484222325, 0x100000001B3, 0xFF
 
 def fingerprint(labels: Mapping[str, str]) -> str:
     """Alertmanager's fingerprint: FNV-1a 64 over sorted names and values, 0xff separated, hex."""
+    return _fnv(tuple(sorted(labels.items())))
+
+
+@lru_cache(maxsize=65_536)  # the same label sets come back at every evaluation; the byte loop is slow
+def _fnv(items: tuple[tuple[str, str], ...]) -> str:
     h = _FNV_OFFSET
-    for name in sorted(labels):
-        for part in (name, labels[name]):
+    for name, value in items:
+        for part in (name, value):
             for byte in part.encode():
                 h = ((h ^ byte) * _FNV_PRIME) & 0xFFFFFFFFFFFFFFFF
             h = ((h ^ _SEP) * _FNV_PRIME) & 0xFFFFFFFFFFFFFFFF

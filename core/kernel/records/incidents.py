@@ -16,7 +16,9 @@ from core.kernel.records.alerts import Alert, AlertState
 
 IncidentState = Literal["triggered", "acknowledged", "resolved"]
 INCIDENT_STATES: tuple[IncidentState, ...] = ("triggered", "acknowledged", "resolved")
-EventKind = Literal["alert", "notification", "ack", "note", "resolve", "assign", "escalation", "reopen"]
+EventKind = Literal[
+    "alert", "notification", "ack", "note", "resolve", "assign", "escalation", "reopen", "profile"
+]
 EVENT_KINDS: tuple[str, ...] = (
     "alert",
     "notification",
@@ -26,6 +28,7 @@ EVENT_KINDS: tuple[str, ...] = (
     "assign",
     "escalation",
     "reopen",
+    "profile",  # a sampling profile of the server a latency regression is about (data: speedscope)
 )
 SYSTEM_ACTOR = "pulse"
 

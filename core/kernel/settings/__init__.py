@@ -30,6 +30,10 @@ from pydantic_settings import (
 from core.kernel.errors import ConfigError
 from core.kernel.settings.alerting import AlertingSettings
 from core.kernel.settings.api import ApiSettings
+from core.kernel.settings.cluster import ClusterSettings
+from core.kernel.settings.oidc import OidcSettings
+from core.kernel.settings.prices import PriceSettings
+from core.kernel.settings.snapshots import SnapshotSettings
 from core.kernel.settings.sources import SourceSettings
 
 DEFAULT_CONFIG_FILE = "pulse.toml"
@@ -122,6 +126,12 @@ class SchedulerSettings(Section):
     backoff_max_s: float = Field(
         300, ge=1, le=86_400, description="Longest wait before retrying a collector that keeps failing"
     )
+    settings_poll_s: float = Field(
+        5,
+        ge=0.5,
+        le=3600,
+        description="How often the daemon looks for settings changed in the database (Admin > Settings)",
+    )
 
 
 class MetricsSettings(Section):
@@ -178,6 +188,7 @@ class AuthSettings(Section):
         False,
         description="Take the client address from the last X-Forwarded-For entry (only behind a proxy that sets it)",
     )
+    oidc: OidcSettings = Field(default_factory=lambda: OidcSettings())
 
 
 class Settings(BaseSettings):
@@ -202,6 +213,12 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=lambda: AuthSettings())
     alerting: AlertingSettings = Field(default_factory=lambda: AlertingSettings())
     api: ApiSettings = Field(default_factory=lambda: ApiSettings())
+    snapshots: SnapshotSettings = Field(default_factory=lambda: SnapshotSettings())
+    prices: PriceSettings = Field(
+        default_factory=lambda: PriceSettings(),
+        description="Unit prices of Usage, Capacity, Optimization and the snapshots",
+    )
+    cluster: ClusterSettings = Field(default_factory=lambda: ClusterSettings())
     sources: list[SourceSettings] = Field(
         default_factory=list, description="Real sources ([[sources]] tables), each picked by its kind"
     )
@@ -243,6 +260,11 @@ class Settings(BaseSettings):
     @property
     def url(self) -> str:
         return self.database_url.get_secret_value()
+
+    @property
+    def snapshot_dir(self) -> Path:
+        """Where snapshot files are written: ``snapshots.folder``, else ``data_dir/snapshots``."""
+        return self.snapshots.folder or self.data_dir / "snapshots"
 
 
 _SECRET = {

@@ -11,8 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from core.kernel.matchers import parse_matchers
+from core.kernel.records.audit import AuditEntry
 from core.kernel.records.notifications import Delivery, EscalationState, Key, LogEntry, OutboxEntry, Silence
 from core.storage.engine import storage_errors
+from core.storage.repos.audit import write_entry
 from core.storage.schema import deliveries, escalations, notification_log, outbox, silences
 from core.storage.upsert import upsert
 
@@ -60,7 +62,8 @@ def _silence(r: sa.RowMapping) -> Silence:
     )
 
 
-def add_silence(engine: Engine, s: Silence) -> None:
+def add_silence(engine: Engine, s: Silence, audit: AuditEntry | None = None) -> None:
+    """Store a silence (and its audit entry, in the same transaction)."""
     row = {
         "id": s.id,
         "matchers": json.dumps([f'{m.label}{m.op}"{m.value}"' for m in s.matchers]),
@@ -72,15 +75,20 @@ def add_silence(engine: Engine, s: Silence) -> None:
     }
     with storage_errors("saving a silence"), engine.begin() as conn:
         conn.execute(sa.insert(silences), [row])
+        if audit is not None:
+            write_entry(conn, audit)
 
 
-def expire_silence(engine: Engine, silence_id: str, now_ms: int) -> bool:
-    """End a silence now; False when no pending or active silence has this id."""
+def expire_silence(engine: Engine, silence_id: str, now_ms: int, audit: AuditEntry | None = None) -> bool:
+    """End a silence now (and write ``audit`` in the same transaction); False when no pending or
+    active silence has this id (then nothing is written)."""
     c = silences.c
     with storage_errors("expiring a silence"), engine.begin() as conn:
         done = conn.execute(
             sa.update(silences).where(c.id == silence_id, c.ends_ms > now_ms).values(ends_ms=now_ms)
         )
+        if done.rowcount and audit is not None:
+            write_entry(conn, audit)
     return bool(done.rowcount)
 
 

@@ -156,6 +156,13 @@ class SignInLog:
             count, last = conn.execute(q).one()
         return FailureStats(int(count or 0), int(last or 0))
 
+    def last_sign_ins(self) -> dict[str, int]:
+        """username -> the time of their last successful sign-in (users who never signed in: absent)."""
+        t = sign_in_attempts.c
+        q = sa.select(t.username, sa.func.max(t.at_ms)).where(t.outcome == "ok").group_by(t.username)
+        with storage_errors("reading sign-in attempts"), self.engine.connect() as conn:
+            return {str(name): int(at) for name, at in conn.execute(q)}
+
     def recent(self, limit: int = 100) -> list[tuple[int, str, bool, str, str]]:
         """The latest attempts, newest first: (at_ms, username, known, client, outcome)."""
         t = sign_in_attempts.c

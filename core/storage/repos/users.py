@@ -1,7 +1,9 @@
 """Users of the dashboard: accounts, password hashes, roles and team memberships.
 
 Every change of a password, the disabled flag, the role or the teams ends the user's sessions in
-the same transaction (``core.storage.repos.sessions``), so no caller can forget it.
+the same transaction (``core.storage.repos.sessions``), so no caller can forget it. A change given
+an ``audit`` entry writes it in that transaction too (``core.storage.repos.audit``), only when the
+change was made.
 
 All SQL about users lives here (SQLAlchemy Core). Rules (which roles exist, what they may see,
 how sign-ins are throttled) live in :mod:`core.access.policy`; this module stores what it is told and
@@ -16,8 +18,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from core.kernel.records.audit import AuditEntry
 from core.kernel.records.users import UserRecord
 from core.storage.engine import storage_errors
+from core.storage.repos.audit import write_entry
 from core.storage.repos.sessions import end_sessions_of
 from core.storage.schema import user_teams, users
 
@@ -77,6 +81,7 @@ class UserRepo:
         teams: Iterable[str] = (),
         display_name: str = "",
         email: str = "",
+        audit: AuditEntry | None = None,
     ) -> UserRecord | None:
         """Create a user; None when the username is taken."""
         row = {
@@ -95,35 +100,44 @@ class UserRepo:
                 with self.engine.begin() as conn:
                     user_id = conn.execute(sa.insert(users).values(row).returning(users.c.id)).scalar_one()
                     _write_teams(conn, user_id, teams)
+                    if audit is not None:
+                        write_entry(conn, audit)
             except IntegrityError:
                 return None
         return self.get(username)
 
-    def _update(self, username: str, what: str, **values: object) -> bool:
-        """Change the user's row and end every session of theirs, in one transaction."""
+    def _update(self, username: str, what: str, audit: AuditEntry | None, **values: object) -> bool:
+        """Change the user's row and end every session of theirs (and write ``audit``), in one transaction."""
         with storage_errors(what), self.engine.begin() as conn:
             done = conn.execute(sa.update(users).where(users.c.username == username).values(**values))
             if done.rowcount:
                 end_sessions_of(conn, username)
+                if audit is not None:
+                    write_entry(conn, audit)
             return bool(done.rowcount)
 
-    def set_password(self, username: str, password_hash: str) -> bool:
+    def set_password(self, username: str, password_hash: str, audit: AuditEntry | None = None) -> bool:
         """Replace the password hash and end the user's sessions; False when there is no such user."""
         return self._update(
-            username, "changing a password", password_hash=password_hash, failed_attempts=0, locked_until_ms=0
+            username,
+            "changing a password",
+            audit,
+            password_hash=password_hash,
+            failed_attempts=0,
+            locked_until_ms=0,
         )
 
-    def set_disabled(self, username: str, disabled: bool) -> bool:
+    def set_disabled(self, username: str, disabled: bool, audit: AuditEntry | None = None) -> bool:
         """Disable or enable the user and end their sessions."""
         return self._update(
-            username, "disabling a user" if disabled else "enabling a user", disabled=disabled
+            username, "disabling a user" if disabled else "enabling a user", audit, disabled=disabled
         )
 
-    def set_role(self, username: str, role: str) -> bool:
+    def set_role(self, username: str, role: str, audit: AuditEntry | None = None) -> bool:
         """Change the role and end the user's sessions (they sign in again with the new role)."""
-        return self._update(username, "changing a role", role=role)
+        return self._update(username, "changing a role", audit, role=role)
 
-    def set_teams(self, username: str, teams: Iterable[str]) -> bool:
+    def set_teams(self, username: str, teams: Iterable[str], audit: AuditEntry | None = None) -> bool:
         """Replace the teams; when they changed, end the user's sessions."""
         with storage_errors("changing teams"), self.engine.begin() as conn:
             user_id = conn.execute(sa.select(users.c.id).where(users.c.username == username)).scalar()
@@ -133,4 +147,21 @@ class UserRepo:
             _write_teams(conn, user_id, after)
             if before != after:
                 end_sessions_of(conn, username)
+                if audit is not None:
+                    write_entry(conn, audit)
+            return True
+
+    def set_access(
+        self, username: str, role: str, teams: Iterable[str], audit: AuditEntry | None = None
+    ) -> bool:
+        """Set the role and the teams together and end the user's sessions, in one transaction."""
+        with storage_errors("changing a role and teams"), self.engine.begin() as conn:
+            user_id = conn.execute(sa.select(users.c.id).where(users.c.username == username)).scalar()
+            if user_id is None:
+                return False
+            conn.execute(sa.update(users).where(users.c.id == user_id).values(role=role))
+            _write_teams(conn, user_id, teams)
+            end_sessions_of(conn, username)
+            if audit is not None:
+                write_entry(conn, audit)
             return True

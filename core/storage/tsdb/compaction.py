@@ -7,20 +7,22 @@ merged into the existing chunk on the next run; reads merge chunks and head bloc
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 import numpy as np
 import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from core.kernel.settings import IngestSettings
-from core.storage.engine import storage_errors
+from core.storage.engine import begin_locked, storage_errors
 from core.storage.schema import chunks, head
 from core.storage.tsdb.block import pack, unpack
 from core.storage.tsdb.chunks import decode, encode
 from core.storage.tsdb.read import RAW_SCHEMA, last_write_wins
 from core.storage.upsert import upsert
 
-_MAX_SAMPLES = 2_000_000  # per transaction, to bound memory
+_MAX_SAMPLES = 500_000  # per transaction: bounds memory, and the time other writers wait
 
 
 def _existing(conn: Connection, ids: list[int], lo: int, hi: int) -> dict[tuple[int, int], bytes]:
@@ -91,7 +93,9 @@ def _compact_blocks(conn: Connection, rows: list[tuple[int, bytes, int]], cutoff
     return len(new)
 
 
-def compact(engine: Engine, settings: IngestSettings, now_ms: int) -> int:
+def compact(
+    engine: Engine, settings: IngestSettings, now_ms: int, lock: AbstractContextManager[object] | None = None
+) -> int:
     """Move samples of whole chunk windows ending before ``now - out_of_order_window`` into chunks."""
     width = settings.chunk_seconds * 1000
     cutoff = now_ms - settings.out_of_order_window_s * 1000
@@ -108,7 +112,7 @@ def compact(engine: Engine, settings: IngestSettings, now_ms: int) -> int:
                 batch.append(block_id)
                 total += n
             if batch and (total >= _MAX_SAMPLES or block_id is None):
-                with engine.begin() as conn:
+                with begin_locked(engine, lock) as conn:
                     q2 = (
                         sa.select(head.c.id, head.c.data, head.c.n)
                         .where(head.c.id.in_(batch))

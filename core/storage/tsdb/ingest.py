@@ -238,21 +238,22 @@ class Writer:
         }
         canon = {k: (k[0], canonical(k[1])) for k in unique if not problems[k]}
         candidates = list(dict.fromkeys(canon.values()))
-        found = series_mod.ids_for(conn, candidates)
+        by_fp = series_mod.fingerprints(candidates)
+        found = series_mod.ids_for(conn, by_fp)
         heads = series_mod.heads_for(conn, list(found.values()))
         if self._per_metric is None:
             self._per_metric = series_mod.counts_per_metric(conn)
         budget = dict(self._per_metric)
-        fresh: list[series_mod.SeriesKey] = []
-        for metric, labels in candidates:
+        fresh: dict[str, series_mod.SeriesKey] = {}
+        for fp, (metric, labels) in by_fp.items():
             if (metric, labels) in found:
                 continue
             if budget.get(metric, 0) >= self.settings.max_series_per_metric:
                 continue
             budget[metric] = budget.get(metric, 0) + 1
-            fresh.append((metric, labels))
+            fresh[fp] = (metric, labels)
         series_mod.insert_missing(conn, fresh)
         found.update(series_mod.ids_for(conn, fresh))
         for raw_key, key in canon.items():
             out[raw_key] = found.get(key, _OVER_LIMIT)
-        return out, heads, [m for m, _ in fresh]
+        return out, heads, [m for m, _ in fresh.values()]

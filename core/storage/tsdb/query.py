@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+import numpy as np
 import polars as pl
 from sqlalchemy.engine import Connection
 
@@ -40,6 +41,7 @@ class Query:
     by: tuple[str, ...] = ()
     quantile: float = 0.95
     resolution: Resolution = "auto"
+    also_over_time: tuple[OverTime, ...] = ()  # more aggregations of the same read, one column each
 
     @classmethod
     def parse(cls, selector: str, start_ms: int, end_ms: int, **kw: object) -> Query:
@@ -60,8 +62,26 @@ class Query:
             )
         if not 0.0 <= self.quantile <= 1.0:
             raise QueryError(f"quantile must be between 0 and 1, got {self.quantile}")
+        self._validate_also()
         if self.resolution not in get_args(Resolution):
             raise QueryError(f"unknown resolution {self.resolution!r}; use auto, raw, 1m or 1h")
+
+    def _validate_also(self) -> None:
+        """``also_over_time``: gauge aggregations next to a gauge one, without ``across``."""
+        if not self.also_over_time:
+            return
+        names = (self.over_time, *self.also_over_time)
+        if any(n not in get_args(OverTime) or n in COUNTER_AGGS for n in names):
+            raise QueryError(
+                f"also_over_time takes aggregations of values (not rate or increase), got {names}"
+            )
+        if len(set(names)) != len(names):
+            raise QueryError(f"also_over_time repeats an aggregation: {names}")
+        if self.across is not None:
+            raise QueryError("also_over_time cannot be combined with an aggregation across series")
+
+
+COUNTER_AGGS = ("rate", "increase")
 
 
 def auto_step(start_ms: int, end_ms: int, points: int = 200) -> int:
@@ -70,11 +90,15 @@ def auto_step(start_ms: int, end_ms: int, points: int = 200) -> int:
 
 
 def pick_resolution(q: Query, step: int, retention: RetentionSettings, now_ms: int) -> str:
+    """Raw samples, minute or hour rollups: the coarsest whose width fits both the step and the
+    range (a 1 h step over 30 minutes reads raw samples, or its one bucket would start before the
+    range and hold nothing), unless the range starts before a finer resolution's retention."""
     if q.resolution != "auto":
         return q.resolution
-    if step >= HOUR or q.start_ms < now_ms - retention.minute_days * DAY:
+    fits = min(step, q.end_ms - q.start_ms)
+    if fits >= HOUR or q.start_ms < now_ms - retention.minute_days * DAY:
         return "1h"
-    if step >= MINUTE or q.start_ms < now_ms - retention.raw_days * DAY:
+    if fits >= MINUTE or q.start_ms < now_ms - retention.raw_days * DAY:
         return "1m"
     return "raw"
 
@@ -90,7 +114,13 @@ def _counter(df: pl.DataFrame, q: Query, res: str) -> pl.DataFrame:
     right when samples are further apart than the step.
     """
     v = pl.col("value") if res == "raw" else pl.col("last")
-    prev, prev_ts = v.shift(1).over(SID), pl.col("ts").shift(1).over(SID)
+    prev: pl.Expr
+    prev_ts: pl.Expr
+    if _sorted_by_series(df):  # reads come sorted: the previous row of the same series, no window
+        same = pl.col(SID) == pl.col(SID).shift(1)
+        prev, prev_ts = pl.when(same).then(v.shift(1)), pl.when(same).then(pl.col("ts").shift(1))
+    else:
+        prev, prev_ts = v.shift(1).over(SID), pl.col("ts").shift(1).over(SID)
     delta = pl.when(prev.is_null()).then(None).when(v >= prev).then(v - prev).otherwise(v)
     inc = df.with_columns(delta.alias("d"), (pl.col("ts") - prev_ts).alias("dt")).filter(
         pl.col("d").is_not_null() & (pl.col(BUCKET) >= q.start_ms)
@@ -118,11 +148,52 @@ def _over_time(df: pl.DataFrame, q: Query, res: str) -> pl.DataFrame:
             "last": pl.col("last").last(),
             "quantile": mean.quantile(q.quantile, "linear"),
         }
-    return (
-        df.filter(pl.col(BUCKET) >= q.start_ms)
-        .group_by(keys, maintain_order=True)
-        .agg(exprs[q.over_time].alias("value"))
-    )
+    rows = df.filter(pl.col(BUCKET) >= q.start_ms)
+    names = (q.over_time, *q.also_over_time)
+    if res != "raw" and all(n in ROW_WISE for n in names) and _one_row_per_bucket(rows):
+        return _row_wise(rows, q)
+    out = rows.group_by(keys, maintain_order=True).agg(exprs[q.over_time].alias("value"))
+    # Each further aggregation in a grouping of its own (the same groups, in the same order of
+    # first appearance): polars sums and means alone and among others may differ in the last bit.
+    more = [
+        rows.group_by(keys, maintain_order=True).agg(exprs[name].alias(name)).get_column(name)
+        for name in q.also_over_time
+    ]
+    return out.with_columns(more) if more else out
+
+
+ROW_WISE = {  # each aggregation of rollup rows when every bucket holds one row (no grouping)
+    "avg": pl.col("sum") / pl.col("count"),
+    "min": pl.col("min"),
+    "max": pl.col("max"),
+    "sum": pl.col("sum"),
+    "count": pl.col("count").cast(pl.Float64),
+    "last": pl.col("last"),
+}
+
+
+def _sorted_by_series(rows: pl.DataFrame) -> bool:
+    """Whether rows are sorted by series, then time, without a (series, ts) twice: how the reads
+    return them; the fast paths check it rather than trust it."""
+    sid, ts = rows[SID].to_numpy(), rows["ts"].to_numpy()
+    d_sid, d_ts = np.diff(sid), np.diff(ts)
+    return bool(np.all((d_sid > 0) | ((d_sid == 0) & (d_ts > 0))))
+
+
+def _one_row_per_bucket(rows: pl.DataFrame) -> bool:
+    """Whether each row is its own (series, bucket) group, in order: the step is the rollup width
+    and the start falls on it (a 1 h read of hour rollups), and the rows are sorted."""
+    if rows.is_empty() or not bool((rows[BUCKET] == rows["ts"]).all()):
+        return False
+    return _sorted_by_series(rows)
+
+
+def _row_wise(rows: pl.DataFrame, q: Query) -> pl.DataFrame:
+    """:func:`_over_time` of rollup rows that are one per bucket, without a group-by: the sum, min,
+    max or last of one row is that row's value (bit for bit, -0.0 and NaN included), so this is
+    the grouped result in the grouped order (first appearance)."""
+    more = [ROW_WISE[n].alias(n) for n in q.also_over_time]
+    return rows.select(SID, BUCKET, ROW_WISE[q.over_time].alias("value"), *more)
 
 
 def _of_values(v: pl.Expr, quantile: float) -> dict[str, pl.Expr]:
@@ -168,6 +239,8 @@ def per_series(
     frame = pl.DataFrame(
         [{SID: i, **lb} for i, lb in zip(ids, labels, strict=True)], infer_schema_length=None
     )
+    if clash := set(q.also_over_time) & set(frame.columns):
+        raise QueryError(f"also_over_time {sorted(clash)} would shadow labels of the same name")
     lookback = max(step, WIDTH[res], LOOKBACK_MS)  # the sample before the range, for the first delta
     lo = q.start_ms - (lookback if q.over_time in ("rate", "increase") else 0)
     if res == "raw":
@@ -181,7 +254,8 @@ def per_series(
 
 
 def finish(per_series: pl.DataFrame, q: Query, labels: set[str] | None = None) -> pl.DataFrame:
-    """Across-series aggregation (if any), then columns ts, value, labels..., sorted.
+    """Across-series aggregation (if any), then columns ts, value, ``also_over_time``..., labels...,
+    sorted by time and labels.
 
     ``labels``: the label names of this query's own series, when ``per_series`` was shared with
     other queries (their label columns are dropped); None keeps every label column.
@@ -191,7 +265,9 @@ def finish(per_series: pl.DataFrame, q: Query, labels: set[str] | None = None) -
             per_series = per_series.with_columns(pl.lit(None, pl.Utf8).alias(name))
     out = _across(per_series, q) if q.across else per_series.drop(SID)
     if labels is not None and not q.across:
-        out = out.select([c for c in out.columns if c in (BUCKET, "value") or c in labels])
+        keep = (BUCKET, "value", *q.also_over_time)
+        out = out.select([c for c in out.columns if c in keep or c in labels])
     out = out.with_columns(pl.col(BUCKET).cast(pl.Datetime("ms", "UTC")).alias("ts")).drop(BUCKET)
-    ordered = ["ts", "value", *[c for c in out.columns if c not in ("ts", "value")]]
-    return out.select(ordered).sort([c for c in ordered if c != "value"])
+    values = ["value", *q.also_over_time]
+    ordered = ["ts", *values, *[c for c in out.columns if c != "ts" and c not in values]]
+    return out.select(ordered).sort([c for c in ordered if c not in values])

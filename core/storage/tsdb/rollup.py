@@ -8,18 +8,19 @@ the hours from those minutes, in memory.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 
 import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from core.storage.engine import storage_errors
+from core.storage.engine import begin_locked, storage_errors
 from core.storage.schema import ROLLUPS, rollup_dirty
 from core.storage.tsdb.read import all_series_ids, read_raw, read_rollup
 from core.storage.tsdb.rollup_chunks import pack, packed_cutoff
 
 MINUTE, HOUR = 60_000, 3_600_000
-_SPAN = 24 * HOUR  # work in slices so memory stays bounded
+_SPAN = 24 * HOUR  # work in slices so memory stays bounded (a day: the 1 m chunk's span)
 _COLS = ("series_id", "ts", "min", "max", "sum", "count", "last")
 
 
@@ -108,7 +109,9 @@ def _store(conn: Connection, resolution: int, stats: pl.DataFrame, pack_before: 
     _write(conn, ROLLUPS[resolution], stats)
 
 
-def run_rollups(engine: Engine, pack_before: int | None = None) -> int:
+def run_rollups(
+    engine: Engine, pack_before: int | None = None, lock: AbstractContextManager[object] | None = None
+) -> int:
     """Recompute the hours that hold dirty minutes: their minutes from raw, the hours from those.
 
     Whole hours are recomputed, so the 1 h rollup always comes from a complete set of minutes.
@@ -122,7 +125,7 @@ def run_rollups(engine: Engine, pack_before: int | None = None) -> int:
             ids = all_series_ids(conn)
         hours = sorted({m - m % HOUR for m in minutes})
         for lo, hi in _ranges(hours, HOUR):
-            with engine.begin() as conn:
+            with begin_locked(engine, lock) as conn:
                 by_minute = stats_from_raw(read_raw(conn, ids, lo, hi), MINUTE)
                 by_hour = stats_from_stats(by_minute, HOUR)
                 _store(conn, MINUTE, by_minute, pack_before)

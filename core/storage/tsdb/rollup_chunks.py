@@ -9,15 +9,16 @@ and reads merge chunks and rows meanwhile (rows win).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 
 import numpy as np
 import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from core.storage.engine import storage_errors
+from core.storage.engine import begin_locked, storage_errors
 from core.storage.schema import ROLLUPS, rollup_chunks
-from core.storage.tsdb.chunks import decode_table, encode_table
+from core.storage.tsdb.chunks import decode_tables, encode_table
 from core.storage.upsert import upsert
 
 HOUR, DAY = 3_600_000, 86_400_000
@@ -49,19 +50,19 @@ def _encode_rows(frame: pl.DataFrame, width: int) -> list[dict[str, object]]:
 def decode_many(
     chunks: Sequence[tuple[int, bytes]], start: int | None = None, end: int | None = None
 ) -> pl.DataFrame:
-    """Rollup rows of many chunks as one frame (numpy concatenation, one DataFrame at the end)."""
-    parts: list[list[np.ndarray]] = []
-    for sid, blob in chunks:
-        ts, cols = decode_table(blob)
+    """Rollup rows of many chunks as one frame, in chunk order (decoded together, one DataFrame)."""
+    if not chunks:
+        return pl.DataFrame(schema=SCHEMA)
+    counts, ts, cols = decode_tables([blob for _, blob in chunks], len(VALUES))
+    sids = np.repeat(np.fromiter((sid for sid, _ in chunks), np.int64, len(chunks)), counts)
+    arrays = [sids, ts, *cols]
+    if start is not None or end is not None:
         keep = np.ones(ts.size, bool)
         if start is not None:
             keep &= ts >= start
         if end is not None:
             keep &= ts < end
-        parts.append([np.full(int(keep.sum()), sid, np.int64), ts[keep], *[c[keep] for c in cols]])
-    if not parts:
-        return pl.DataFrame(schema=SCHEMA)
-    arrays = [np.concatenate(col) for col in zip(*parts, strict=True)]
+        arrays = [a[keep] for a in arrays]
     frame = pl.DataFrame(dict(zip(SCHEMA, arrays, strict=True)))
     return frame.with_columns(pl.col("count").cast(pl.Int64))
 
@@ -118,13 +119,15 @@ def packed_cutoff(resolution: int, stable_before_ms: int) -> int:
     return stable_before_ms - stable_before_ms % WIDTH[resolution]
 
 
-def compact_rollups(engine: Engine, ids: list[int], stable_before_ms: int) -> int:
+def compact_rollups(
+    engine: Engine, ids: list[int], stable_before_ms: int, lock: AbstractContextManager[object] | None = None
+) -> int:
     """Pack rollup rows of whole chunk spans that end before ``stable_before_ms``."""
     written = 0
     with storage_errors("compacting rollups"):
         for resolution in WIDTH:
             cutoff = packed_cutoff(resolution, stable_before_ms)
             for i in range(0, len(ids), 200):
-                with engine.begin() as conn:
+                with begin_locked(engine, lock) as conn:
                     written += _compact_group(conn, resolution, ids[i : i + 200], cutoff)
     return written

@@ -29,39 +29,44 @@ def labels_json(labels: Labels) -> str:
     return json.dumps(dict(labels), separators=(",", ":"), sort_keys=True)
 
 
-def insert_missing(conn: Connection, keys: Iterable[SeriesKey]) -> None:
-    """Create series rows for keys not yet stored; safe against concurrent writers."""
-    rows = [
-        {
-            "fingerprint": fingerprint(m, lb),
-            "metric": m,
-            "labels": labels_json(lb),
-            "created_ms": int(time.time() * 1000),
-        }
-        for m, lb in keys
-    ]
-    if not rows:
+def fingerprints(keys: Iterable[SeriesKey]) -> dict[str, SeriesKey]:
+    """Each key's fingerprint (computed once: a batch of new series asks three times)."""
+    return {fingerprint(m, lb): (m, lb) for m, lb in keys}
+
+
+def insert_missing(conn: Connection, by_fp: dict[str, SeriesKey]) -> None:
+    """Create series rows for keys not yet stored; safe against concurrent writers.
+
+    One driver-level executemany (SQLAlchemy's per-row parameter handling cost more than the
+    inserts themselves for a scrape of 370,000 new series)."""
+    if not by_fp:
         return
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
+    now = int(time.time() * 1000)
+    rows = [(fp, m, labels_json(lb), now) for fp, (m, lb) in by_fp.items()]
+    mark = "%s" if conn.dialect.name == "postgresql" else "?"
+    sql = (
+        f"INSERT INTO {series.name} (fingerprint, metric, labels, created_ms) "
+        f"VALUES ({mark}, {mark}, {mark}, {mark}) ON CONFLICT (fingerprint) DO NOTHING"
+    )
+    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cur.executemany(sql, rows)
+    finally:
+        cur.close()
 
-        conn.execute(pg_insert(series).on_conflict_do_nothing(index_elements=["fingerprint"]), rows)
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        conn.execute(sqlite_insert(series).on_conflict_do_nothing(index_elements=["fingerprint"]), rows)
+_IN_CHUNK = 5_000  # fingerprints per IN (...): within SQLite's 32,766 and PostgreSQL's 65,535 parameters
 
 
-def ids_for(conn: Connection, keys: list[SeriesKey]) -> dict[SeriesKey, int]:
-    """Look up ids of stored series by fingerprint."""
-    by_fp = {fingerprint(m, lb): (m, lb) for m, lb in keys}
+def ids_for(conn: Connection, by_fp: dict[str, SeriesKey]) -> dict[SeriesKey, int]:
+    """Look up ids of stored series by fingerprint (``by_fp`` from :func:`fingerprints`)."""
     out: dict[SeriesKey, int] = {}
     fps = list(by_fp)
-    for i in range(0, len(fps), 500):
-        part = fps[i : i + 500]
-        for sid, fp in conn.execute(
-            sa.select(series.c.id, series.c.fingerprint).where(series.c.fingerprint.in_(part))
-        ):
+    mark = "%s" if conn.dialect.name == "postgresql" else "?"
+    for i in range(0, len(fps), _IN_CHUNK):
+        part = tuple(fps[i : i + _IN_CHUNK])
+        sql = f"SELECT id, fingerprint FROM {series.name} WHERE fingerprint IN ({', '.join([mark] * len(part))})"
+        for sid, fp in conn.exec_driver_sql(sql, part):  # driver-level: no per-parameter compiling
             out[by_fp[fp]] = sid
     return out
 

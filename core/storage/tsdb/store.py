@@ -40,11 +40,19 @@ class Store:
         self.settings = settings
         self.clock = clock
         self.writer = Writer(engine, settings.ingest, clock)
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # writes, and each maintenance transaction
+        self._maintenance = threading.Lock()  # one maintenance run at a time (rollups, compaction)
         self.last_rollup_chunks = 0
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
+
+    def use_settings(self, settings: Settings) -> None:
+        """Take new retention and ingest limits (settings changed while running); the next write,
+        compaction or retention run uses them."""
+        with self._lock:
+            self.settings = settings
+            self.writer.settings = settings.ingest
 
     # -- writes and maintenance -------------------------------------------------
     def write(self, batch: Sequence[Sample]) -> WriteResult:
@@ -52,21 +60,22 @@ class Store:
             return self.writer.write(batch)
 
     def run_rollups(self) -> int:
-        with self._lock:
-            return run_rollups(self.engine)
+        with self._maintenance:
+            return run_rollups(self.engine, lock=self._lock)
 
     def compact(self) -> int:
         """Bring rollups up to date, then pack old head blocks and old rollup rows into chunks.
 
         Returns the raw chunks written (``last_rollup_chunks`` holds the rollup chunks written).
+        Runs in short transactions, each holding the write lock: writes go in between.
         """
-        with self._lock:
+        with self._maintenance:
             stable = self.now_ms() - self.settings.ingest.out_of_order_window_s * 1000 - HOUR_MS
-            run_rollups(self.engine, pack_before=stable)
-            written = compact(self.engine, self.settings.ingest, self.now_ms())
+            run_rollups(self.engine, pack_before=stable, lock=self._lock)
+            written = compact(self.engine, self.settings.ingest, self.now_ms(), lock=self._lock)
             with storage_errors("listing series"), self.engine.connect() as conn:
                 ids = read.all_series_ids(conn)
-            self.last_rollup_chunks = compact_rollups(self.engine, ids, stable)
+            self.last_rollup_chunks = compact_rollups(self.engine, ids, stable, lock=self._lock)
             return written
 
     def apply_retention(self) -> dict[str, int]:
@@ -123,6 +132,42 @@ class Store:
         with storage_errors("reading samples"), self.engine.connect() as conn:
             return read.read_raw_arrays(conn, ids, start_ms, end_ms)
 
+    def raw_series(
+        self, ids: Sequence[int], start_ms: int, end_ms: int
+    ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """Raw samples per series (start <= ts < end): the PromQL engine's read, no frames built."""
+        from core.storage.tsdb.read_series import read_series_arrays
+
+        with storage_errors("reading samples"), self.engine.connect() as conn:
+            return read_series_arrays(conn, ids, start_ms, end_ms)
+
+    def edge_reads(
+        self, ids: Sequence[int], intervals: Sequence[tuple[int, int]], start_ms: int, end_ms: int
+    ) -> tuple[int, int]:
+        """(raw chunks the intervals touch, raw chunks in [start, end)): is a rollup read worth it."""
+        from core.storage.tsdb.read_series import chunks_touched
+
+        with storage_errors("reading samples"), self.engine.connect() as conn:
+            return chunks_touched(conn, ids, intervals, start_ms, end_ms)
+
+    def raw_series_within(
+        self, ids: Sequence[int], start_ms: int, end_ms: int, intervals: Sequence[tuple[int, int]]
+    ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """As :meth:`raw_series`, reading only the chunks that overlap ``intervals`` (closed)."""
+        from core.storage.tsdb.read_series import read_series_arrays
+
+        with storage_errors("reading samples"), self.engine.connect() as conn:
+            return read_series_arrays(conn, ids, start_ms, end_ms, intervals)
+
+    def rollup_series(
+        self, width_ms: int, ids: Sequence[int], start_ms: int, end_ms: int
+    ) -> dict[int, tuple[np.ndarray, ...]]:
+        """Rollup rows per series (bucket start, count, sum, min, max), newest samples included."""
+        from core.storage.tsdb.read_series import read_rollup_arrays
+
+        with storage_errors("reading rollups"), self.engine.connect() as conn:
+            return read_rollup_arrays(conn, width_ms, ids, start_ms, end_ms)
+
     # -- small key/value facts ------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
         with storage_errors("reading meta"), self.engine.connect() as conn:
@@ -133,6 +178,12 @@ class Store:
 
         with storage_errors("writing meta"), self.engine.begin() as conn:
             upsert(conn, meta, [{"key": key, "value": value}], ["key"])
+
+    def meta_items(self, prefix: str) -> dict[str, str]:
+        """Every key starting with ``prefix`` and its value."""
+        with storage_errors("reading meta"), self.engine.connect() as conn:
+            q = sa.select(meta.c.key, meta.c.value).where(meta.c.key.startswith(prefix, autoescape=True))
+            return {k: v for k, v in conn.execute(q)}
 
     def close(self) -> None:
         self.engine.dispose()

@@ -59,6 +59,8 @@ MATRIX = [
     ("admin", "capacity", "z", RULES, True),
     ("admin", "admin_users", None, USERS, True),
     ("admin", "admin_settings", None, SETTINGS, True),
+    ("admin", "usage", None, Action.SNAPSHOT, True),
+    ("lead-a", "usage", None, Action.SNAPSHOT, False),
     ("admin", "some_future_page", None, V, True),
     ("admin", None, "any-team", SIL, True),
     ("admin-of-a", "health", "z", V, True),
@@ -86,6 +88,12 @@ MATRIX = [
     ("dev-a-b", "alerts", "a", SIL, False),
     ("dev-a-b", "capacity", "a", V, False),
     ("dev-a-b", "admin_users", None, V, False),
+    # developer: Usage (Plan) alone of the Plan pages, narrowed to their own user (test below)
+    ("dev-a-b", "usage", None, V, True),
+    ("dev-a-b", "usage", "a", E, True),
+    ("dev-a-b", "usage", "c", V, False),
+    ("dev-a-b", "optimization", None, V, False),
+    ("dev-a-b", "usage", None, Action.SNAPSHOT, False),
     ("dev-none", "health", None, V, True),
     ("dev-none", "health", "a", V, False),
     # viewer: Monitor pages, read-only; their teams, or every team when they have none
@@ -128,6 +136,16 @@ def test_team_scope_is_what_the_queries_are_narrowed_to(who: str, scope: set[str
     principal = PRINCIPALS[who]
     assert principal is not None
     assert auth.team_scope(principal) == (None if scope is None else frozenset(scope))
+
+
+@pytest.mark.parametrize(
+    ("who", "user"),
+    [("admin", None), ("lead-a", None), ("dev-a-b", "dee"), ("dev-none", "new"), ("viewer-all", None)],
+)
+def test_user_scope_narrows_developers_to_their_own_series(who: str, user: str | None) -> None:
+    principal = PRINCIPALS[who]
+    assert principal is not None
+    assert auth.user_scope(principal) == user
 
 
 def test_roles_parse_with_a_clear_error() -> None:

@@ -204,3 +204,13 @@ def test_a_disabled_user_cannot_sign_in_and_every_attempt_is_logged(
     log = SignInLog(store.engine).recent()
     assert [(u, c, o) for _, u, _, c, o in log] == [("ops", "A", "ok"), ("dev", "A", "wrong")]
     assert Outcome.THROTTLED.value == "throttled"
+
+
+def test_an_ended_sessions_id_never_comes_back(sessions: Sessions) -> None:
+    """A browser keeps its session's id: had SQLite reused the highest deleted id, a browser whose
+    session ended would resume the next session made (another user's)."""
+    ended = sessions.start("dev", "ip:10.0.0.1")
+    sessions.end(ended.session.id)
+    other = sessions.start("ops", "ip:10.0.0.2")
+    assert other.session.id != ended.session.id
+    assert sessions.check(ended.session.id) is None

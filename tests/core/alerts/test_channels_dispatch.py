@@ -241,3 +241,24 @@ def test_outbox_entries_are_plain_data() -> None:
     )
     data = json.loads(json.dumps(entry.to_dict()))
     assert OutboxEntry.from_dict(data) == entry
+
+
+def test_a_failing_channel_logs_one_line_then_one_when_it_delivers_again(
+    receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 15, item 8: not a line per group and attempt during a receiver's outage."""
+    clock = FakeClock()
+    d, records, _ = make(receiver, clock, retry=RetrySettings(attempts=3, jitter=0))
+    receiver.default = Reply(503, "down")
+    with caplog.at_level("INFO", logger="core.alerts.channels.dispatch"):
+        for i in range(5):
+            d.dispatch("hook", notification(group_key=f"g{i}"))
+        failed = [r for r in records if not r.ok]
+        assert len(failed) >= 5  # every attempt is still recorded as a delivery
+        assert [r.levelname for r in caplog.records] == ["WARNING"]
+        assert "repeats are counted" in caplog.records[0].getMessage()
+        receiver.default = Reply(200, "ok")
+        d.dispatch("hook", notification(group_key="after"))
+    lines = [r.getMessage() for r in caplog.records]
+    assert any(f"channel hook: delivers again after {len(failed)} failed attempt(s)" in m for m in lines)
+    assert sum("delivered" in m for m in lines) == 1

@@ -91,6 +91,8 @@ TABLE: list[dict[str, Any]] = [
     {"condition": "anomaly", "window": "5m", "baseline": "7d", "threshold": 3},
     {"condition": "anomaly", "over": "rate", "query": "c_total", "across": "sum", "by": ["server"]},
     {"condition": "anomaly", "op": "<", "threshold": -3, "resolve_threshold": -2},
+    {"condition": "forecast", "window": "7d", "horizon": "14d", "threshold": 0.9},
+    {"condition": "anomaly_score", "over": "rate", "query": "c_total", "baseline": "7d", "threshold": 6},
     {"for": "1h30m", "keep_firing_for": "10m", "severity": "critical", "threshold": 1},
     {"query": None, "promql": 'sum by (job) (up{job="x"}) == 0', "source": "prom"},
     {"annotations": {"summary": "{{ $labels.host }} at {{ $value | humanizePercentage }}"}},

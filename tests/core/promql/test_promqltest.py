@@ -38,8 +38,8 @@ def _cases() -> list[tuple[str, list[Load], Eval]]:
 CASES = _cases()
 
 
-def _source(loads: list[Load]) -> MemorySource:
-    src = MemorySource()
+def _source(loads: list[Load], rollups: bool = False) -> MemorySource:
+    src = MemorySource(rollups=rollups)
     for load in loads:
         for labels, values in load.series:
             for i, v in enumerate(values):
@@ -74,7 +74,20 @@ def _refused(exc: PromQLUnsupported) -> None:
 
 @pytest.mark.parametrize(("loads", "case"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_prometheus_case(loads: list[Load], case: Eval) -> None:
-    engine = Engine(_source(loads))
+    _check_case(Engine(_source(loads)), case)
+
+
+OVER_TIME = [c for c in CASES if "_over_time(" in c[2].query]
+
+
+@pytest.mark.parametrize(("loads", "case"), [c[1:] for c in OVER_TIME], ids=[c[0] for c in OVER_TIME])
+def test_prometheus_case_from_rollups(loads: list[Load], case: Eval) -> None:
+    """The same cases with a source that offers rollups: *_over_time over windows of whole
+    buckets take the rollup path and must still give Prometheus' answers."""
+    _check_case(Engine(_source(loads, rollups=True)), case)
+
+
+def _check_case(engine: Engine, case: Eval) -> None:
     if case.fail:
         try:
             engine.instant(case.query, case.at_ms)

@@ -18,7 +18,7 @@ from prometheus_api_client import PrometheusApiClientException, PrometheusConnec
 from core.kernel.settings import load_settings
 from core.storage.repos.alert_states import load_states
 from core.storage.tsdb import open_store
-from tests.core.runtime.test_daemon import Daemon, wait_for
+from tests.daemons import Daemon, wait_for
 from tests.promstack import NODE_EXPORTER, PROMETHEUS, Managed, NodeExporter, free_port, require_binary
 
 ADMIN, PAYMENTS, AGENT = "admin-token-0123456789abc", "payments-token-0123456789", "agent-token-0123456789abc"

@@ -19,6 +19,7 @@ from core.kernel.samples import Sample, labels_of
 from core.kernel.settings import Settings, load_settings
 from core.runtime.selfmetrics import SelfMetrics
 from core.runtime.spool import BufferedWriter
+from core.runtime.spoolfile import encode
 from core.storage.engine import make_engine
 from core.storage.tsdb.store import Store, open_store
 
@@ -225,3 +226,22 @@ def test_with_its_thread_write_never_waits_and_an_outage_reaches_the_spool_withi
         lock.close()
         w.close()
         slow.close()
+
+
+def test_the_whole_lines_of_a_spill_a_killed_process_left_are_recovered(
+    tmp_path: Path, down_store: Store, store: Store
+) -> None:
+    spool = tmp_path / "spool"
+    w = BufferedWriter(down_store, spool, max_buffer=10, retry_interval_s=0)
+    w.write(batch(0, 20))
+    # killed mid-spill: the next file was being written, its last line torn
+    header = json.dumps({"format": "pulse-spool", "version": 1, "count": 6})
+    body = [encode(s) for s in batch(100, 6)]
+    torn = spool / "spool-000000000002.jsonl.tmp"
+    torn.write_text(header + "\n" + "\n".join(body[:5]) + "\n" + body[5][:9])
+    w2 = BufferedWriter(store, spool, max_buffer=10, retry_interval_s=0)
+    assert w2.pending == 25 and w2.stats.set_aside == 0  # 20 finished + 5 whole lines of the torn spill
+    assert not list(spool.glob("*.tmp")) and not list(spool.glob("*.bad"))
+    assert w2.flush()
+    assert stored(store) == 25
+    assert list(spool.iterdir()) == []

@@ -149,3 +149,32 @@ def test_decode_rejects_an_unknown_version() -> None:
 def test_negative_zero_keeps_its_sign() -> None:
     _, got = decode(encode(np.array([1, 2]), np.array([-0.0, 1.0])))
     assert np.signbit(got[0])
+
+
+def test_decode_tables_equals_decoding_each_blob_bit_for_bit() -> None:
+    """Many blobs of mixed lengths, value modes, widths, NaN and empty ones, decoded at once."""
+    from core.storage.tsdb.chunks import decode_table, decode_tables, encode_table
+
+    rng = np.random.default_rng(3)
+    blobs = []
+    for i in range(200):
+        n = int(rng.integers(0, 170)) if i % 7 else 168  # many share a layout, some are empty
+        ts = (T0_MS + np.cumsum(rng.integers(1, 5_000, n))).astype(np.int64)
+        cols = [
+            np.round(rng.random(n) * 100, int(rng.integers(0, 4)))
+            if rng.random() < 0.5
+            else rng.standard_normal(n) * 10.0 ** int(rng.integers(0, 20))
+            for _ in range(3)
+        ]
+        if n and i % 5 == 0:
+            cols[1][0] = np.nan
+        blobs.append(encode_table(ts, cols))
+    counts, ts_all, cols_all = decode_tables(blobs, 3)
+    each = [decode_table(b) for b in blobs]
+    assert counts.tolist() == [t.size for t, _ in each]
+    np.testing.assert_array_equal(ts_all, np.concatenate([t for t, _ in each]))
+    for j in range(3):
+        want = np.concatenate([c[j] for _, c in each])
+        np.testing.assert_array_equal(cols_all[j].view(np.uint64), want.view(np.uint64))
+    with pytest.raises(ValueError, match="columns"):
+        decode_tables(blobs[:1], 2)

@@ -78,6 +78,17 @@ def read_back_raw(store: Store, metric: str) -> dict[Key, float]:
     return {(metric, lbs[s], t): v for s, t, v in store.raw(list(lbs), 0, 2**62).iter_rows()}
 
 
+def read_back_series(store: Store, metric: str) -> dict[Key, float]:
+    """As :func:`read_back_raw` through ``Store.raw_series`` (the PromQL engine's read)."""
+    found = store.series(metric)
+    lbs = {sid: tuple(sorted(lb.items())) for sid, lb in zip(found["id"], found["labels"], strict=True)}
+    out = {}
+    for sid, (ts, values) in store.raw_series(list(lbs), 0, 2**62).items():
+        assert (ts[1:] > ts[:-1]).all(), "raw_series must be sorted by time without duplicates"
+        out |= {(metric, lbs[sid], t): v for t, v in zip(ts.tolist(), values.tolist(), strict=True)}
+    return out
+
+
 def check_last_write_wins(store: Store, written: list[list[Sample]]) -> None:
     model: dict[Key, float] = {}
     for batch in written:
@@ -88,6 +99,7 @@ def check_last_write_wins(store: Store, written: list[list[Sample]]) -> None:
         want = {k: v for k, v in model.items() if k[0] == metric}
         assert read_back_select(store, metric) == want
         assert read_back_raw(store, metric) == want
+        assert read_back_series(store, metric) == want
 
 
 @settings(max_examples=60, deadline=None)
@@ -215,7 +227,9 @@ def check_model(store: Store, clock: FakeClock, ops: list[tuple[str, Any]]) -> N
         else:
             store.run_rollups()
     for metric in ("m1", "m2"):
-        assert read_back_raw(store, metric) == {k: v for k, v in model.points.items() if k[0] == metric}
+        want = {k: v for k, v in model.points.items() if k[0] == metric}
+        assert read_back_raw(store, metric) == want
+        assert read_back_series(store, metric) == want
     store.run_rollups()
     with store.engine.connect() as conn:
         got = pl.DataFrame(

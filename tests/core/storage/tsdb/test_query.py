@@ -272,11 +272,13 @@ def test_increase_ignores_the_first_sample_after_a_gap(store: Store) -> None:
         (15_000, 8, "auto", "1m"),  # older than raw retention (7 d)
         (15_000, 36, "auto", "1h"),  # older than minute retention (35 d)
         (HOUR, 0, "raw", "raw"),
+        (HOUR, -0.5, "auto", "1m"),  # a 1 h step over 30 minutes: minute rollups fit the range
         (15_000, 0, "1h", "1h"),
     ],
 )
-def test_pick_resolution(step: int, start_age_days: int, resolution: str, expected: str) -> None:
-    start = T0_MS - start_age_days * DAY - MIN
+def test_pick_resolution(step: int, start_age_days: float, resolution: str, expected: str) -> None:
+    """start_age_days: how far before now the range starts, beyond its 2 hours (-0.5: 30 minutes)."""
+    start = T0_MS - int(start_age_days * DAY) - 2 * HOUR if start_age_days >= 0 else T0_MS - 30 * MIN
     q = Query(parse_selector("m"), start, T0_MS, step_ms=step, resolution=resolution)  # type: ignore[arg-type]
     assert pick_resolution(q, step, RetentionSettings(), T0_MS) == expected
 
@@ -295,6 +297,14 @@ def test_auto_resolution_reads_rollups_for_long_steps(store: Store) -> None:
     assert store.select("g", T0_MS - 30 * MIN, T0_MS, step_ms=10 * MIN, over_time="max").equals(raw)
     store.run_rollups()
     assert store.select("g", T0_MS - 30 * MIN, T0_MS, step_ms=10 * MIN, over_time="max").equals(raw)
+
+
+def test_a_step_longer_than_the_range_counts_every_sample_in_one_bucket(store: Store) -> None:
+    ts = np.arange(T0_MS - 29 * MIN, T0_MS, 5 * MIN)  # 6 samples in the last 30 minutes
+    store.write([Sample("g", (), int(t), 1.0) for t in ts])
+    store.run_rollups()
+    got = store.select("g", T0_MS - 30 * MIN, T0_MS, step_ms=HOUR, over_time="count")
+    assert got["value"].to_list() == [6.0]
 
 
 # -- labels --------------------------------------------------------------------------

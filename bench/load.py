@@ -1,0 +1,196 @@
+"""``python -m bench load [--quick]``: 20 dashboard sessions while collection runs every second.
+
+Twenty users made with ``pulse users add`` (admins, team leads, developers and viewers of the
+demo's teams) sign in, each in its own context of one chromium, and every 5 s reload their page
+or switch to the next one (Health, Performance, Alerts, Incidents) for 10 minutes (``--quick``:
+2 minutes), over a store holding a day of demo history, while ``pulse collect`` collects host and
+demo every second and evaluates the default rules every 10 s. Reported: page time (the action until
+the page's heading is shown and its script run has finished) p50/p95, errors (timeouts, error
+elements on a page), samples lost (host CPU expected once a second), how late the alert
+evaluations started, missed runs, and CPU and RSS of the UI, the daemon and chromium.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import browser, common, stack
+from bench.common import Row
+from bench.load_sessions import Log, monitor, session, sign_in, users
+from collectors.demo.topology import TEAM_NAMES
+
+SESSIONS, EVERY_S, EVAL_S, PASSWORD = 20, 5.0, 10, "bench-load-pass-1"
+SIGN_IN_BUDGET_S = 600.0  # all sessions must be signed in by then (half of it with --quick)
+PROBE = "host_cpu_utilization_ratio"  # one series, collected every second
+
+
+def _counters(port: str) -> dict[str, float]:
+    """Totals of the daemon's missed runs, job errors and collector errors; missed runs also per job."""
+    wanted = ("pulse_job_missed_total", "pulse_job_errors_total", "pulse_collector_errors_total")
+    out: dict[str, float] = {}
+    for (name, labels), value in stack.scrape(port).items():
+        if name in wanted:
+            out[name] = out.get(name, 0.0) + value
+        if name == "pulse_job_missed_total":
+            out[f"missed {dict(labels)['job']}"] = value
+    return out
+
+
+async def _drive(base: str, pids: dict[str, int], port: str, duration_s: float, log: Log) -> None:
+    """Sign every user in (two at a time, as people arrive), then run the sessions together."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        chromium = await browser.launch(p)
+        pids["chromium"] = browser.chromium_pid()
+        gate = asyncio.Semaphore(2)
+
+        async def arrive(name: str) -> Any:
+            async with gate:
+                return await sign_in(chromium, base, name, PASSWORD, log)
+
+        t0 = time.monotonic()
+        arrivals = [asyncio.ensure_future(arrive(n)) for n, _, _ in users(SESSIONS, TEAM_NAMES)]
+        await asyncio.wait(arrivals, timeout=SIGN_IN_BUDGET_S * (0.5 if common.QUICK else 1))
+        for a in arrivals:
+            if not a.done():
+                a.cancel()
+                log.errors.append(
+                    f"not signed in within {time.monotonic() - t0:.0f} s (sign-ins two at a time)"
+                )
+        pages = [a.result() for a in arrivals if a.done() and not a.cancelled()]
+        signed = sum(p is not None for p in pages)
+        log.signed_in = signed
+        print(
+            f"[load: {signed} of {SESSIONS} signed in, {time.monotonic() - t0:.0f} s]",
+            file=sys.stderr,
+            flush=True,
+        )
+        until = time.monotonic() + duration_s
+        tasks = [
+            session(page, base, until, EVERY_S, i * EVERY_S / SESSIONS, log)
+            for i, page in enumerate(pages)
+            if page is not None
+        ]
+        await asyncio.gather(monitor(pids, port, until, 5.0, log), *tasks)
+        await chromium.close()
+
+
+def _lost(env: dict[str, str], start_ms: int, end_ms: int) -> tuple[int, int, float]:
+    """(samples stored, expected, largest gap in s) of the probe series in the window."""
+    from core.kernel.settings import load_settings
+    from core.storage.tsdb import open_store
+
+    store = open_store(load_settings(database_url=env["PULSE_DATABASE_URL"]))
+    try:
+        found = store.series(PROBE)
+        ids = [i for i, labels in found.iter_rows() if labels.get("host") == socket.gethostname()]
+        ts = sorted(store.raw(ids, start_ms, end_ms)["ts"].to_list())
+    finally:
+        store.close()
+    gaps = [(b - a) / 1000 for a, b in zip(ts, ts[1:], strict=False)]
+    return len(ts), (end_ms - start_ms) // 1000, max(gaps, default=0.0)
+
+
+def _usage(log: Log, name: str) -> tuple[float, float, float, float]:
+    """(CPU share over the run, RSS at start, RSS at the end, RSS peak) of a watched process."""
+    first, last = log.samples[0], log.samples[-1]
+    share = (last[f"{name}_cpu"] - first[f"{name}_cpu"]) / (last["t"] - first["t"])
+    peak = max(s[f"{name}_rss"] for s in log.samples)
+    return share, first[f"{name}_rss"], last[f"{name}_rss"], peak
+
+
+def _rows(
+    log: Log, before: dict[str, float], after: dict[str, float], lost: tuple[int, int, float]
+) -> list[Row]:
+    times = sorted(log.page_s)
+    p50 = statistics.median(times) if times else float("nan")
+    p95 = statistics.quantiles(times, n=20)[-1] if len(times) >= 20 else float("nan")
+    late = max(
+        (v for j, v in log.lag.items() if j.startswith("alerts:") and j != "alerts:notify"), default=None
+    )
+    grew = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    stored, expected, gap = lost
+    missed = ", ".join(f"{k[7:]} {v:.0f}" for k, v in grew.items() if k.startswith("missed ") and v)
+    rows = [
+        Row(
+            f"load: {SESSIONS} sessions, page time (reload or switch every {EVERY_S:.0f} s)",
+            f"p50 {p50:.2f} s, p95 {p95:.2f} s",
+            f"{len(times)} page loads by {log.signed_in} sessions signed in;"
+            f" sign-in median {statistics.median(log.sign_in_s or [0]):.1f} s",
+            "p95 < 2 s",
+            "ok" if p95 < 2 else "SLOW",
+        ),
+        Row(
+            "load: errors",
+            f"{len(log.errors)}",
+            "; ".join(log.errors[:3])[:300],
+            "none",
+            "ok" if not log.errors else "FAIL",
+        ),
+        Row(
+            f"load: samples lost ({PROBE}, every 1 s)",
+            f"{max(0, expected - stored - 1)}",
+            f"{stored} stored of {expected} s; largest gap {gap:.1f} s",
+            "none",
+            "ok" if expected - stored <= 1 and gap < 2.5 else "FAIL",
+        ),
+        Row(
+            f"load: alert evaluation (every {EVAL_S} s), worst start lag",
+            "no evaluation seen" if late is None else f"{late:.2f} s",
+            f"missed runs {grew.get('pulse_job_missed_total', 0):.0f} ({missed or 'none'}), job errors {grew.get('pulse_job_errors_total', 0):.0f},"
+            f" collector errors {grew.get('pulse_collector_errors_total', 0):.0f}",
+            "< 1 s, none missed",
+            "ok" if late is not None and late < 1 and "alerts:" not in missed else "LATE",
+        ),
+    ]
+    for name, label in (
+        ("ui", "dashboard (streamlit)"),
+        ("daemon", "`pulse collect`"),
+        ("chromium", f"chromium, {log.signed_in} sessions"),
+    ):
+        share, r0, r1, peak = _usage(log, name)
+        rows.append(
+            Row(
+                f"load: {label}",
+                f"{share:.0%} of one core",
+                f"RSS {r0:.0f} MB at start, {r1:.0f} MB at the end (peak {peak:.0f} MB)",
+            )
+        )
+    return rows
+
+
+def run(folder: Path) -> list[Row]:
+    duration = 120.0 if common.QUICK else 600.0
+    extra = {"PULSE_HOST__INTERVAL_S": "1", "PULSE_DEMO__INTERVAL_S": "1"}
+    env = stack.pulse_env(folder, "load", **extra, PULSE_ALERTING__EVALUATION_INTERVAL_S=f"{EVAL_S}s")
+    t0 = time.monotonic()
+    stack.pulse(env, "db", "upgrade")
+    stack.pulse(env, "demo", "--days", "1", "--quiet")
+    for name, role, teams in users(SESSIONS, TEAM_NAMES):
+        stack.add_user(env, name, role, teams, PASSWORD)
+    print(
+        f"[load: a day of demo history and {SESSIONS} users, {time.monotonic() - t0:.0f} s]",
+        file=sys.stderr,
+        flush=True,
+    )
+    daemon = stack.start_daemon(env, folder / "load")
+    ui, base = stack.start_ui(env, folder / "load")
+    port = env["PULSE_METRICS__PORT"]
+    log = Log()
+    pids: dict[str, Any] = {"daemon": daemon.pid, "ui": ui.pid}
+    try:
+        time.sleep(10)
+        before, start_ms = _counters(port), int(time.time() * 1000)
+        asyncio.run(_drive(base, pids, port, duration, log))
+        after, end_ms = _counters(port), int(time.time() * 1000)
+    finally:
+        stack.stop(ui)
+        stack.stop(daemon)
+    return _rows(log, before, after, _lost(env, start_ms, end_ms - 2000))

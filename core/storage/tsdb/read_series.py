@@ -1,0 +1,162 @@
+"""Raw samples of many series as one numpy pair per series, for the PromQL engine.
+
+:func:`read_raw` builds polars frames per chunk and merges them with a sort over every sample,
+which is what a long range query paid most of its time for. Here chunks arrive ordered by series
+and start, are cut to the range with ``searchsorted`` (they are sorted), and concatenated per
+series; only a series that also has samples in the head blocks, or whose chunks overlap (a late
+write compacted after its neighbours), is sorted, and a (series, ts) written twice keeps its
+last write, as :func:`read_raw` does. Stale markers are dropped, as there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from core.storage.schema import chunks
+from core.storage.tsdb.chunks import decode
+from core.storage.tsdb.read import _parts, head_blocks, is_stale
+
+SeriesArrays = dict[int, tuple[np.ndarray, np.ndarray]]
+_EMPTY_TS, _EMPTY_V = np.zeros(0, np.int64), np.zeros(0, np.float64)
+
+
+def _cut(ts: np.ndarray, values: np.ndarray, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted samples with start <= ts < end."""
+    lo, hi = np.searchsorted(ts, start, "left"), np.searchsorted(ts, end, "left")
+    return ts[lo:hi], values[lo:hi]
+
+
+def _last_write_wins(ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted by time; of samples with equal timestamps the one written last (later in input)."""
+    if ts.size < 2 or bool(np.all(ts[1:] > ts[:-1])):
+        return ts, values
+    order = np.argsort(ts, kind="stable")
+    ts, values = ts[order], values[order]
+    last = np.ones(ts.size, dtype=bool)
+    last[:-1] = ts[1:] != ts[:-1]
+    return ts[last], values[last]
+
+
+def _chunk_pieces(
+    conn: Connection, ids: Sequence[int], start: int, end: int, intervals: Sequence[tuple[int, int]] | None
+) -> dict[int, list[tuple]]:
+    pieces: dict[int, list[tuple]] = {}
+    c = chunks.c
+    bounds = _bounds(intervals) if intervals is not None else None
+    for part in _parts(ids):
+        q = (
+            sa.select(c.series_id, c.start_ts, c.end_ts, c.data)
+            .where(c.series_id.in_(part), c.end_ts >= start, c.start_ts < end)
+            .order_by(c.series_id, c.start_ts)
+        )
+        for sid, first, last, blob in conn.execute(q):
+            if bounds is not None and not _overlaps(np.array([first]), np.array([last]), bounds)[0]:
+                continue
+            ts, values = _cut(*decode(blob), start, end)
+            if ts.size:
+                pieces.setdefault(int(sid), []).append((ts, values))
+    return pieces
+
+
+def _head_pieces(conn: Connection, ids: Sequence[int], start: int, end: int) -> dict[int, list[tuple]]:
+    wanted = np.asarray(ids, dtype=np.int64)
+    sids_l, ts_l, val_l = [], [], []
+    for sids, ts, values in head_blocks(conn, start, end):
+        keep = (ts >= start) & (ts < end) & np.isin(sids, wanted)
+        if keep.any():
+            sids_l.append(sids[keep])
+            ts_l.append(ts[keep])
+            val_l.append(values[keep])
+    if not sids_l:
+        return {}
+    sids, ts, values = np.concatenate(sids_l), np.concatenate(ts_l), np.concatenate(val_l)
+    order = np.argsort(sids, kind="stable")  # keeps write order within a series
+    sids, ts, values = sids[order], ts[order], values[order]
+    cuts = np.flatnonzero(np.diff(sids)) + 1
+    bounds = zip(np.r_[0, cuts].tolist(), np.r_[cuts, sids.size].tolist(), strict=True)
+    return {int(sids[a]): [(ts[a:b], values[a:b])] for a, b in bounds}
+
+
+def read_series_arrays(
+    conn: Connection,
+    ids: Sequence[int],
+    start: int,
+    end: int,
+    intervals: Sequence[tuple[int, int]] | None = None,
+) -> SeriesArrays:
+    """Samples with start <= ts < end of each of ``ids`` that has any: sid -> (int64 ts, float64 values).
+
+    With ``intervals`` (sorted, disjoint, closed), only chunks overlapping one of them are read:
+    every sample inside the intervals is returned, others may be.
+    """
+    from_chunks = _chunk_pieces(conn, ids, start, end, intervals)
+    from_head = _head_pieces(conn, ids, start, end)
+    out: SeriesArrays = {}
+    for sid in ids:
+        pieces = from_chunks.get(sid, []) + from_head.get(sid, [])
+        if not pieces:
+            continue
+        if len(pieces) == 1:
+            ts, values = pieces[0]
+        else:
+            ts = np.concatenate([p[0] for p in pieces])
+            values = np.concatenate([p[1] for p in pieces])
+        ts, values = _last_write_wins(np.asarray(ts, np.int64), np.asarray(values, np.float64))
+        stale = is_stale(values)
+        if stale.any():
+            ts, values = ts[~stale], values[~stale]
+        if ts.size:
+            out[sid] = (ts, values)
+    return out
+
+
+def _bounds(intervals: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    lows = np.array([a for a, _ in intervals], dtype=np.int64)
+    return lows, np.array([b for _, b in intervals], dtype=np.int64)
+
+
+def _overlaps(starts: np.ndarray, ends: np.ndarray, bounds: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Which [starts, ends] (closed) overlap any of the sorted, disjoint closed intervals ``bounds``."""
+    lows, highs = bounds
+    if lows.size == 0:
+        return np.zeros(starts.size, bool)
+    i = np.searchsorted(highs, starts, "left")  # first interval ending at or after the start
+    inside = i < highs.size
+    return inside & (lows[np.minimum(i, highs.size - 1)] <= ends)
+
+
+def chunks_touched(
+    conn: Connection, ids: Sequence[int], intervals: Sequence[tuple[int, int]], start: int, end: int
+) -> tuple[int, int]:
+    """(chunks overlapping ``intervals``, chunks overlapping [start, end)): what reading only the
+    intervals would save, from the chunk index alone (no blob read)."""
+    c = chunks.c
+    touched = total = 0
+    for part in _parts(ids):
+        q = sa.select(c.start_ts, c.end_ts).where(c.series_id.in_(part), c.end_ts >= start, c.start_ts < end)
+        rows = conn.execute(q).all()
+        if rows:
+            spans = np.array(rows, dtype=np.int64)
+            touched += int(_overlaps(spans[:, 0], spans[:, 1], _bounds(intervals)).sum())
+            total += len(rows)
+    return touched, total
+
+
+def read_rollup_arrays(
+    conn: Connection, width: int, ids: Sequence[int], start: int, end: int
+) -> dict[int, tuple[np.ndarray, ...]]:
+    """Rollup rows per series, bucket starts in [start, end): sid -> (ts, count, sum, min, max)."""
+    from core.storage.tsdb.rollup import read_rollup_current
+
+    frame = read_rollup_current(conn, width, list(ids), start, end)
+    if frame.is_empty():
+        return {}
+    sids = frame["series_id"].to_numpy()
+    cols = [frame[c].to_numpy() for c in ("ts", "count", "sum", "min", "max")]
+    cuts = np.flatnonzero(np.diff(sids)) + 1
+    bounds = zip(np.r_[0, cuts].tolist(), np.r_[cuts, sids.size].tolist(), strict=True)
+    return {int(sids[a]): tuple(np.asarray(c[a:b]) for c in cols) for a, b in bounds}

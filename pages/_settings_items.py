@@ -1,0 +1,110 @@
+"""Admin > Settings: lists of named items (data sources, notification channels): pick, add,
+edit, remove, and try one ("test now" runs a source's collector once; "send test" sends a
+synthetic alert through a saved channel)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from core.kernel.errors import FieldErrors, PulseError
+from core.kernel.text import md_text
+from core.seam.settings import SettingsAdmin
+from pages import _keys as K
+from pages import _render as render
+from pages._settings_form import model_fields, show_errors
+from pages._settings_sections import save
+
+NEW = "(add a new one)"
+
+
+def items_editor(
+    sa: SettingsAdmin,
+    items: list[dict[str, Any]],
+    tag: str,
+    store: Callable[[list[dict[str, Any]]], Any],
+    what: str,
+    variants: dict[str, Any],
+) -> tuple[dict[str, Any] | None, bool]:
+    """The list as a table, then the picked item's form. Returns the entered item and whether
+    its "test" button was pressed (the caller runs the test)."""
+    rows = [(i.get("name", ""), i.get(tag, ""), bool(i.get("enabled", True))) for i in items]
+    table = pl.DataFrame(rows, schema={"name": pl.Utf8, tag: pl.Utf8, "enabled": pl.Boolean}, orient="row")
+    render.grid(table, {"name": "Name", tag: tag.capitalize(), "enabled": "Enabled"})
+    names = [str(i.get("name")) for i in items]
+    picked = st.selectbox(f"{what.capitalize()} to edit", [*names, NEW], key=f"{K.W_SETTINGS}.{what}.pick")
+    index = names.index(picked) if picked in names else None
+    current = items[index] if index is not None else {}
+    kind = current.get(tag) or st.selectbox(
+        tag.capitalize(), list(variants), key=f"{K.W_SETTINGS}.{what}.tag"
+    )
+    tested = False
+    entered: dict[str, Any] | None = None
+    with st.form(f"settings.{what}.{picked}.{kind}", border=True):
+        try:
+            entered = {
+                tag: kind,
+                **model_fields(
+                    variants[kind], current, f"{K.W_SETTINGS}.{what}.{picked}.{kind}", frozenset({tag})
+                ),
+            }
+        except FieldErrors as exc:
+            show_errors(exc)
+        left, right = st.columns(2)
+        saved = left.form_submit_button(f"Save {what}", icon=":material/save:")
+        tested = right.form_submit_button(
+            "Test now" if what == "source" else "Send test", icon=":material/science:"
+        )
+    if saved and entered is not None:
+        entered = {k: v for k, v in entered.items() if v is not None}
+        new = list(items)
+        if index is None:
+            new.append(entered)
+        else:
+            new[index] = entered
+        save(lambda: store(new), f"Saved {what} {entered.get('name')}")
+    if index is not None and st.button(
+        f"Remove {what} {picked}", icon=":material/delete:", key=f"{K.W_SETTINGS}.{what}.remove"
+    ):
+        save(lambda: store([i for j, i in enumerate(items) if j != index]), f"Removed {what} {picked}")
+    return entered, tested
+
+
+def show_source_test(sa: SettingsAdmin, values: dict[str, Any]) -> None:
+    try:
+        result = sa.test_source(values)
+    except FieldErrors as exc:
+        show_errors(exc)
+        return
+    except PulseError as exc:
+        st.error(md_text(exc), icon=":material/error:")
+        return
+    if result.ok:
+        st.success(
+            f"Collected {result.samples:,} samples in {result.duration_s:.2f} s.",
+            icon=":material/check_circle:",
+        )
+        st.code("\n".join(result.preview) or "(no samples)", language=None)
+    else:
+        st.error(
+            md_text(f"The source failed after {result.duration_s:.2f} s: {result.error}"),
+            icon=":material/error:",
+        )
+
+
+def show_send_test(sa: SettingsAdmin, channel: str) -> None:
+    try:
+        d = sa.send_test(channel)
+    except PulseError as exc:
+        st.error(md_text(exc), icon=":material/error:")
+        return
+    code = f" (HTTP {d.status_code})" if d.status_code else ""
+    if d.ok:
+        st.success(
+            md_text(f"{channel}: delivered{code} in {d.duration_ms} ms."), icon=":material/check_circle:"
+        )
+    else:
+        st.error(md_text(f"{channel}: {d.outcome}{code}: {d.error}"), icon=":material/error:")
