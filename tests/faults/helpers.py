@@ -1,9 +1,9 @@
-"""Shared pieces of the fault suite: a throwaway PostgreSQL cluster that can be frozen, spool reading."""
+"""Shared pieces of the fault suite: a throwaway PostgreSQL cluster that can be frozen (the daemon
+as a process, spool reading and the proxy are in tests/daemons.py)."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 from collections.abc import Iterator
@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from core.kernel.samples import labels_of
 from tests.conftest import ThrowawayCluster, unavailable
-from tests.core.runtime.test_daemon import Key
 
 
 def cluster_pids(cluster: ThrowawayCluster) -> list[int]:
@@ -32,11 +30,18 @@ def cluster_pids(cluster: ThrowawayCluster) -> list[int]:
 
 def freeze(cluster: ThrowawayCluster) -> list[int]:
     """kill -STOP the whole cluster: it keeps its sockets open (the kernel still accepts and
-    acknowledges) but never answers, like a hung host."""
-    pids = cluster_pids(cluster)
-    for pid in pids:
-        os.kill(pid, signal.SIGSTOP)
-    return pids
+    acknowledges) but never answers, like a hung host. The postmaster stops first, so it forks no
+    backend after its children were listed; the listing repeats until it finds no new child (a
+    backend forked between the listing and the postmaster's stop would otherwise answer)."""
+    stopped: list[int] = []
+    while True:
+        fresh = [pid for pid in cluster_pids(cluster) if pid not in stopped]
+        if not fresh:
+            return stopped
+        for pid in fresh:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+        stopped += fresh
 
 
 def thaw(pids: list[int]) -> None:
@@ -61,15 +66,3 @@ def cluster() -> Iterator[tuple[ThrowawayCluster, str]]:
         with contextlib.suppress(OSError, ValueError):
             thaw(cluster_pids(c))
         c.stop()
-
-
-def spooled_keys(spool: Path) -> list[Key]:
-    """(metric, labels, ts) of every sample in the spool files (complete files only)."""
-    out = []
-    for path in sorted(spool.glob("spool-*.jsonl")):
-        lines = path.read_text().splitlines()
-        assert json.loads(lines[0])["count"] == len(lines) - 1
-        for line in lines[1:]:
-            metric, labels, ts, _value = json.loads(line)
-            out.append((metric, labels_of(**dict(labels)), ts))
-    return out
