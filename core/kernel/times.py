@@ -46,7 +46,10 @@ LIVE_MAX = 6 * HOUR
 STEPS = [s * 1000 for s in (15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)]
 POINTS = 200
 STATUS_ALIGN = 5_000  # "now" of the status board, rounded so cached reads are shared for a moment
-ROLLUP_LAG = 2 * MINUTE  # minute rollups trail the raw data by up to a minute plus the run interval
+# Minute-step ranges end this long before now (then on the minute): the newest samples may still
+# be on their way from a collector's batch. Minutes not rolled up yet are no reason to wait: reads
+# compute them from raw samples (core.storage.tsdb.rollup.read_rollup_current).
+INGEST_LAG = 15_000
 PARAM_RANGE, PARAM_FROM, PARAM_TO = "range", "from", "to"
 _URL_FORMAT = "%Y-%m-%dT%H:%MZ"
 
@@ -128,8 +131,8 @@ class TimeSpec:
             end, start = now_ms, now_ms - PRESETS[preset]
         span = end - start
         step = pick_step(span)
-        if step >= MINUTE and end > now_ms - ROLLUP_LAG:
-            end = now_ms - ROLLUP_LAG  # leave out minutes whose rollups are not written yet
+        if step >= MINUTE and end > now_ms - INGEST_LAG:
+            end = now_ms - INGEST_LAG  # leave out seconds whose samples may still be on their way
         align = min(step, MINUTE)  # stable ends for a while, so cached queries are reused
         end -= end % align
         n = max(1, -(-span // step))  # whole buckets covering the span

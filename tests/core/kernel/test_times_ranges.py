@@ -45,9 +45,12 @@ def test_presets_resolve_to_whole_buckets_ending_now(preset: str, step: int, liv
     assert tr.preset == preset
 
 
-def test_raw_ranges_end_now_and_rollup_ranges_leave_out_unfinished_minutes() -> None:
+def test_raw_ranges_end_now_and_minute_ranges_end_on_the_last_minute_before_the_ingest_lag() -> None:
     assert NOW - TimeSpec("15m").resolve(NOW).end_ms < 15_000
-    assert NOW - TimeSpec("24h").resolve(NOW).end_ms >= 2 * MINUTE
+    # NOW is 37 s past the minute: 15 s of lag still leave this minute's start as the end
+    assert TimeSpec("24h").resolve(NOW).end_ms == NOW - 37_123
+    # 10 s past the minute, the minute before
+    assert TimeSpec("24h").resolve(NOW - 27_123).end_ms == NOW - 37_123 - MINUTE
 
 
 def test_status_instant_is_now_for_presets_and_the_end_for_custom_ranges() -> None:
