@@ -8,12 +8,11 @@ transaction) against the same change without an entry; the view's read (newest f
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from bench.common import Row, fresh_store, median_of
+from bench.common import Row, fresh_store, median_of, timed
 from core.admin import audit
 from core.admin.audit import Actor
 from core.admin.users import UserAdmin
@@ -22,15 +21,6 @@ from core.storage.repos.audit import AuditRepo, write_entry
 from core.storage.repos.users import UserRepo
 
 ENTRIES = 50_000
-
-
-def _timed(fn: Callable[[], object]) -> Callable[[], float]:
-    def once() -> float:
-        t0 = time.perf_counter()
-        fn()
-        return time.perf_counter() - t0
-
-    return once
 
 
 def _fill(repo: AuditRepo) -> None:
@@ -53,19 +43,17 @@ def run(tmp: Path) -> list[Row]:
     admin = UserAdmin(users, Actor("root"), rounds=4)
     roles = iter(["developer", "viewer"] * 200)
     e = audit.entry(Actor("root"), "user.set_access", "ada", 0, {"role": "viewer"}, {"role": "developer"})
-    whole = median_of(50, _timed(lambda: admin.set_access("ada", next(roles), None)))
-    audited = median_of(50, _timed(lambda: users.set_access("ada", next(roles), ["a"], audit=e)))
-    plain = median_of(50, _timed(lambda: users.set_access("ada", next(roles), ["a"])))
+    whole = median_of(50, timed(lambda: admin.set_access("ada", next(roles), None)))
+    audited = median_of(50, timed(lambda: users.set_access("ada", next(roles), ["a"], audit=e)))
+    plain = median_of(50, timed(lambda: users.set_access("ada", next(roles), ["a"])))
     repo = AuditRepo(store.engine)
     t0 = time.perf_counter()
     _fill(repo)
     fill_s = time.perf_counter() - t0
     with store.engine.connect() as conn:
         n = conn.execute(sa.text("SELECT count(*) FROM audit_log")).scalar_one()
-    full = median_of(3, _timed(lambda: audit.read(repo, AuditQuery())))
-    filtered = median_of(
-        5, _timed(lambda: audit.read(repo, AuditQuery(actor="admin-3", object_text="ER-42")))
-    )
+    full = median_of(3, timed(lambda: audit.read(repo, AuditQuery())))
+    filtered = median_of(5, timed(lambda: audit.read(repo, AuditQuery(actor="admin-3", object_text="ER-42"))))
     store.close()
     return [
         Row("audit: role change with its entry, one transaction (SQLite, median of 50)",

@@ -56,3 +56,14 @@ def demo_samples(start_ms: int, end_ms: int, step_ms: int, gauges_only: bool = F
 
 def median_of(runs: int, fn: Callable[[], float]) -> float:
     return statistics.median(fn() for _ in range(runs))
+
+
+def timed(fn: Callable[[], object]) -> Callable[[], float]:
+    """``fn`` as a call that returns its wall seconds (for ``median_of``)."""
+
+    def once() -> float:
+        t0 = time.perf_counter()
+        fn()
+        return time.perf_counter() - t0
+
+    return once

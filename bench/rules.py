@@ -8,14 +8,12 @@ with the steps where a label set holds: each goes through the engine's state mac
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from bench.common import Row, fresh_store, median_of
+from bench.common import Row, fresh_store, median_of, timed
 from core.admin.audit import Actor
 from core.admin.rules import RuleAdmin
 from core.alerts.preview import DAY_MS, preview
@@ -26,15 +24,6 @@ from core.runtime.alerting import AlertService
 from core.storage.repos.ui_rules import UiRuleRepo
 
 SERIES, MIN = 50, 60_000
-
-
-def _timed(fn: Callable[[], object]) -> Callable[[], float]:
-    def once() -> float:
-        t0 = time.perf_counter()
-        fn()
-        return time.perf_counter() - t0
-
-    return once
 
 
 def run(tmp: Path) -> list[Row]:
@@ -53,14 +42,14 @@ def run(tmp: Path) -> list[Row]:
             {"alert": "G", "query": "g", "window": "5m", "threshold": threshold, "for": "5m"}
         )
         fired = preview(store, rule, now, 60).fired
-        figures.append((threshold, fired, median_of(3, _timed(partial(preview, store, rule, now, 60)))))
+        figures.append((threshold, fired, median_of(3, timed(partial(preview, store, rule, now, 60)))))
     repo = UiRuleRepo(store.engine)
     settings = load_settings(database_url=str(store.engine.url), alerting={"default_rules": False})
     admin = RuleAdmin(repo, settings, Actor("bench"), store.now_ms)
     for i in range(20):
         admin.create(f"g{i % 4}", f"alert: R{i}\nquery: g\nthreshold: {0.5 + i / 100}\n")
-    check = median_of(200, _timed(repo.version))
-    reload = median_of(5, _timed(lambda: AlertService(settings, store).close()))
+    check = median_of(200, timed(repo.version))
+    reload = median_of(5, timed(lambda: AlertService(settings, store).close()))
     store.close()
     return [
         *(Row(f"rules: preview, 7 days x {SERIES} series at 1/min, > {t} (fired {n} times)", f"{s:.2f} s")

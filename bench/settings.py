@@ -9,23 +9,13 @@ has (overrides read, overlaid, the whole validated); and one audited change thro
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-from bench.common import Row, fresh_store, median_of
+from bench.common import Row, fresh_store, median_of, timed
 from core.admin.audit import Actor
 from core.admin.settings import SettingsService
 from core.seam.backend import Backend
 from core.storage.repos.settings import SettingsRepo
-
-
-def _timed(fn: Callable[[], object]) -> Callable[[], float]:
-    def once() -> float:
-        t0 = time.perf_counter()
-        fn()
-        return time.perf_counter() - t0
-
-    return once
 
 
 def run(tmp: Path) -> list[Row]:
@@ -35,8 +25,8 @@ def run(tmp: Path) -> list[Row]:
     backend = Backend(store.settings, store)
     intervals = iter(range(2, 100_000))
     service.update("host", {"interval_s": 1}, Actor("root"))
-    poll = median_of(200, _timed(repo.revision))
-    cached = median_of(200, _timed(backend.effective))
+    poll = median_of(200, timed(repo.revision))
+    cached = median_of(200, timed(backend.effective))
 
     def moved() -> None:
         repo.save({"host": {"interval_s": next(intervals)}}, "bench", store.now_ms())
@@ -49,7 +39,7 @@ def run(tmp: Path) -> list[Row]:
         moved()
     fresh.sort()
     change = median_of(
-        30, _timed(lambda: service.update("host", {"interval_s": next(intervals)}, Actor("root")))
+        30, timed(lambda: service.update("host", {"interval_s": next(intervals)}, Actor("root")))
     )
     store.close()
     return [
