@@ -47,7 +47,7 @@ def begin() -> SignIn:
     try:
         first_run(b.url, b)
         signed = current(accounts)
-        if signed is None and b.settings.auth.oidc.enabled:
+        if signed is None and accounts.settings.oidc.enabled:
             signed = from_provider(accounts)
     except PulseError as exc:
         st.error(f"Cannot start the sign-in: {md_text(exc)}", icon=":material/error:")

@@ -45,8 +45,9 @@ def sign_in_screen(accounts: Accounts) -> None:
                 keep(accounts, Signed(attempt.live, attempt.principal))
                 st.rerun()  # build the navigation for this user
             st.error(attempt.message, icon=":material/error:")
-        if backend().settings.auth.oidc.enabled:
-            _single_sign_on(backend().settings.auth.oidc)
+        oidc = backend().effective().auth.oidc
+        if oidc.enabled:
+            _single_sign_on(oidc)
         _preload_chart_library()
 
 

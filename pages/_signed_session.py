@@ -31,7 +31,7 @@ def client() -> str:
     """Who is signing in, for the throttle and the log: the last X-Forwarded-For entry when the
     settings trust the proxy that adds it, else the connection's address, else (on localhost,
     where Streamlit gives none) this browser session."""
-    if backend().settings.auth.trust_forwarded_for:
+    if backend().effective().auth.trust_forwarded_for:
         forwarded = st.context.headers.get("X-Forwarded-For")
         last = forwarded.split(",")[-1].strip() if isinstance(forwarded, str) else ""
         if last:

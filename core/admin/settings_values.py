@@ -29,9 +29,9 @@ RESTART_SECTIONS: dict[str, str] = {
     "metrics": "the daemon's /metrics listener",
     "api": "the daemon's Prometheus API listener",
     "cluster": "leader election",
-    "auth": "the dashboard's sign-in",
 }
 RESTART_KEYS: dict[tuple[str, str], str] = {
+    ("auth", "cookie_name"): "every browser's sign-in cookie (a new name would sign everyone out)",
     ("alerting", "inbound"): "the daemon's inbound webhook listener",
     ("ingest", "buffer_max_samples"): "the daemon's writer",
 }

@@ -26,7 +26,7 @@ class Backend:
     def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings  # the first-start settings: the file, PULSE_* variables, defaults
         self.store = store
-        self.signin = SignIn(store.engine, settings)
+        self._signin = SignIn(store.engine, settings)
         self._effective: tuple[int, Settings] | None = None  # (revision, settings in effect)
         self._rule_metrics: tuple[int, Settings, dict[str, str]] | None = None  # (UI rules' version, ...)
 
@@ -37,6 +37,15 @@ class Backend:
 
     def now_ms(self) -> int:
         return self.store.now_ms()
+
+    @property
+    def signin(self) -> SignIn:
+        """Sign-in on the settings in effect: an admin's change of ``auth`` (timeouts, the
+        throttle, single sign-on's groups) applies to the next sign-in and session check."""
+        auth = self.effective().auth
+        if self._signin.settings != auth:
+            self._signin = SignIn(self.store.engine, self.effective())
+        return self._signin
 
     def metric_names(self) -> list[str]:
         """Every metric ever stored (not team data: only its names), for empty states."""

@@ -11,6 +11,7 @@ import pytest
 from core.admin.audit import Actor
 from core.admin.masking import MASK
 from core.admin.settings import SettingsService
+from core.seam.backend import Backend
 from core.kernel.errors import FieldErrors
 from core.kernel.records.audit import AuditQuery
 from core.kernel.settings import Settings, load_settings
@@ -95,7 +96,22 @@ def test_sections_read_at_start_are_refused_with_the_reason(service: SettingsSer
         assert list(err.value.fields) == [section]
     with pytest.raises(FieldErrors, match="alerting.inbound: takes effect at the next start"):
         service.update("alerting", {"inbound": {"enabled": True}}, ROOT)
+    with pytest.raises(FieldErrors, match="auth.cookie_name: takes effect at the next start"):
+        service.update("auth", {"cookie_name": "other"}, ROOT)
     assert service.revision() == 0
+
+
+def test_a_sign_in_setting_reaches_the_dashboard_without_a_restart(
+    service: SettingsService, base: Settings, store: Store
+) -> None:
+    backend = Backend(base, store)
+    assert base.auth.throttle_free_failures > 2
+    for _ in range(2):  # two wrong passwords: still free under the first-start throttle
+        assert backend.signin.attempt("nobody", "wrong", "ip:10.0.0.1").wait_s == 0
+    service.update("auth", {"throttle_free_failures": 1, "session_idle_minutes": 7}, ROOT)
+    assert backend.signin.settings.session_idle_minutes == 7
+    assert backend.signin.attempt("nobody", "wrong", "ip:10.0.0.2").wait_s > 0  # past the new limit
+    assert backend.settings.auth.throttle_free_failures == base.auth.throttle_free_failures  # first start kept
 
 
 def test_secrets_are_masked_and_an_empty_or_placeholder_keeps_the_stored_one(
