@@ -1,6 +1,6 @@
 """Admin > Settings: lists of named items (data sources, notification channels): pick, add,
 edit, remove, and try one ("test now" runs a source's collector once; "send test" sends a
-synthetic alert through a saved channel)."""
+synthetic alert through the channel as entered, without saving it)."""
 
 from __future__ import annotations
 
@@ -28,9 +28,9 @@ def items_editor(
     store: Callable[[list[dict[str, Any]]], Any],
     what: str,
     variants: dict[str, Any],
-) -> tuple[dict[str, Any] | None, bool]:
-    """The list as a table, then the picked item's form. Returns the entered item and whether
-    its "test" button was pressed (the caller runs the test)."""
+) -> tuple[dict[str, Any] | None, bool, str | None]:
+    """The list as a table, then the picked item's form. Returns the entered item, whether its
+    "test" button was pressed (the caller runs the test) and the saved name it was opened from."""
     rows = [(i.get("name", ""), i.get(tag, ""), bool(i.get("enabled", True))) for i in items]
     table = pl.DataFrame(rows, schema={"name": pl.Utf8, tag: pl.Utf8, "enabled": pl.Boolean}, orient="row")
     render.grid(table, {"name": "Name", tag: tag.capitalize(), "enabled": "Enabled"})
@@ -70,7 +70,7 @@ def items_editor(
         f"Remove {what} {picked}", icon=":material/delete:", key=f"{K.W_SETTINGS}.{what}.remove"
     ):
         save(lambda: store([i for j, i in enumerate(items) if j != index]), f"Removed {what} {picked}")
-    return entered, tested
+    return entered, tested, (picked if index is not None else None)
 
 
 def show_source_test(sa: SettingsAdmin, values: dict[str, Any]) -> None:
@@ -95,9 +95,14 @@ def show_source_test(sa: SettingsAdmin, values: dict[str, Any]) -> None:
         )
 
 
-def show_send_test(sa: SettingsAdmin, channel: str) -> None:
+def show_send_test(sa: SettingsAdmin, values: dict[str, Any], saved_name: str | None) -> None:
+    """Send a test through the channel as entered (not saved) and say how it went."""
+    channel = str(values.get("name") or saved_name or "")
     try:
-        d = sa.send_test(channel)
+        d = sa.send_test(values, saved_name)
+    except FieldErrors as exc:
+        show_errors(exc)
+        return
     except PulseError as exc:
         st.error(md_text(exc), icon=":material/error:")
         return
