@@ -46,16 +46,19 @@ def act(done: str, fn: Callable[[], UiRuleRecord | None]) -> None:
 
 
 def load(table: dict[str, tuple[str, str, str, int | None]]) -> None:
-    """Put the picked rule's text in the editor (on_change: before the widgets are drawn)."""
+    """Put the picked rule's text in the editor and its values in the form (on_change: before
+    the widgets are drawn)."""
     picked = table.get(st.session_state[K.W_RULE_PICK])
     if picked is None:
         st.session_state.pop(K.RULES_LOADED, None)
         st.session_state[K.W_RULE_YAML], st.session_state[K.W_RULE_GROUP] = "", ""
+        _rules_form.fill("")
         return
     source, group, name, _ = picked
     rec = rules.ui_rule(group, name) if source == "UI" else None
     text = rec.rule_yaml if rec else rules.file_rule_text(group, name)
     st.session_state[K.W_RULE_YAML], st.session_state[K.W_RULE_GROUP] = text or "", group
+    _rules_form.fill(text or "")
     st.session_state[K.RULES_LOADED] = (source, group, name, rec.revision if rec else None)
 
 
