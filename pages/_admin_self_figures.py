@@ -15,24 +15,50 @@ from pages import _common as ui
 from pages import _render as render
 
 
+def _took(seconds: float) -> str:
+    """``45 s`` under a minute, else whole minutes: ``12 min``."""
+    return f"{seconds:.0f} s" if seconds < 60 else f"{seconds // 60:.0f} min"
+
+
+def growth_text(s: sm.Summary) -> str | None:
+    """The database's growth per day, or how much size history it still waits for."""
+    g = s.growth
+    if g.per_day is not None:
+        return f"{size(g.per_day)} per day"
+    if s.db_bytes is None:
+        return None
+    return f"not enough history yet ({_took(g.span_s)} of {_took(g.needed_s)} needed)"
+
+
 def figures(tr: TimeRange) -> None:
     """Two rows of tiles: what Pulse costs now, and what piled up (lag, spool, outbox, rejects)."""
     s = ui.query(sm.summary, tr)
     verdict = None if s.within_budget is None else "within budget" if s.within_budget else "over budget"
-    growth = None if s.growth_per_day is None else f"{size(s.growth_per_day)} per day"
+    if s.warming_up_s is not None:
+        verdict = f"warming up ({_took(s.warming_up_s)} of {_took(sm.WARMUP_S)})"
     row = st.columns(4)
     row[0].metric(
         "Pulse CPU",
         fmt_percent(s.cpu_share, 2),
         delta=verdict,
-        delta_color="normal" if s.within_budget else "inverse",
+        delta_color="off" if s.within_budget is None else "normal" if s.within_budget else "inverse",
         delta_arrow="off",
         border=True,
-        help=f"Daemon and dashboard processes, share of the machine; budget {sm.OVERHEAD_BUDGET:.0%}",
+        help=f"Daemon and dashboard processes, share of the machine; budget {sm.OVERHEAD_BUDGET:.0%}, "
+        f"not judged in a daemon's first {sm.WARMUP_S // 60} minutes (a start catches up on work)",
     )
     row[1].metric("Daemon memory", size(s.daemon_memory), border=True, help="Resident set of `pulse collect`")
     row[2].metric("Dashboard memory", size(s.ui_memory), border=True, help="Resident set of the UI processes")
-    row[3].metric("Database size", size(s.db_bytes), delta=growth, delta_color="off", border=True)
+    row[3].metric(
+        "Database size",
+        size(s.db_bytes),
+        delta=growth_text(s),
+        delta_color="off",
+        delta_arrow="off" if s.growth.per_day is None else "auto",
+        border=True,
+        help=f"Growth per day over the last 24 h (the range when longer), from at least "
+        f"{sm.MIN_GROWTH_SPAN_S // 60} min of size history",
+    )
     row = st.columns(4)
     row[0].metric(
         "Ingest lag",
