@@ -1,6 +1,6 @@
 """Admin > Settings: lists of named items (data sources, notification channels): pick, add,
 edit, remove, and try one ("test now" runs a source's collector once; "send test" sends a
-synthetic alert through the channel as entered, without saving it)."""
+synthetic alert through the channel as entered, without saving it: ``_settings_trials``)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from core.kernel.errors import FieldErrors, PulseError
-from core.kernel.text import md_text
+from core.kernel.errors import FieldErrors
 from core.seam.settings import SettingsAdmin
 from pages import _keys as K
 from pages import _render as render
@@ -71,45 +70,3 @@ def items_editor(
     ):
         save(lambda: store([i for j, i in enumerate(items) if j != index]), f"Removed {what} {picked}")
     return entered, tested, (picked if index is not None else None)
-
-
-def show_source_test(sa: SettingsAdmin, values: dict[str, Any]) -> None:
-    try:
-        result = sa.test_source(values)
-    except FieldErrors as exc:
-        show_errors(exc)
-        return
-    except PulseError as exc:
-        st.error(md_text(exc), icon=":material/error:")
-        return
-    if result.ok:
-        st.success(
-            f"Collected {result.samples:,} samples in {result.duration_s:.2f} s.",
-            icon=":material/check_circle:",
-        )
-        st.code("\n".join(result.preview) or "(no samples)", language=None)
-    else:
-        st.error(
-            md_text(f"The source failed after {result.duration_s:.2f} s: {result.error}"),
-            icon=":material/error:",
-        )
-
-
-def show_send_test(sa: SettingsAdmin, values: dict[str, Any], saved_name: str | None) -> None:
-    """Send a test through the channel as entered (not saved) and say how it went."""
-    channel = str(values.get("name") or saved_name or "")
-    try:
-        d = sa.send_test(values, saved_name)
-    except FieldErrors as exc:
-        show_errors(exc)
-        return
-    except PulseError as exc:
-        st.error(md_text(exc), icon=":material/error:")
-        return
-    code = f" (HTTP {d.status_code})" if d.status_code else ""
-    if d.ok:
-        st.success(
-            md_text(f"{channel}: delivered{code} in {d.duration_ms} ms."), icon=":material/check_circle:"
-        )
-    else:
-        st.error(md_text(f"{channel}: {d.outcome}{code}: {d.error}"), icon=":material/error:")

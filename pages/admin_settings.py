@@ -15,8 +15,9 @@ from core.kernel.errors import PulseError
 from core.kernel.text import md_text
 from pages import _common as ui
 from pages._settings_file import file_tab, header
-from pages._settings_items import items_editor, show_send_test, show_source_test
+from pages._settings_items import items_editor
 from pages._settings_sections import read_only, save, section_form, toml_editor
+from pages._settings_trials import show_send_test, show_source_test
 
 ui.page_header("Settings", "admin_settings")
 sa = ui.console().settings_admin

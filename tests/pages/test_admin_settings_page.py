@@ -224,7 +224,7 @@ def test_send_test_sends_the_unsaved_edit_with_the_saved_secret_and_audits_it(
 
 
 def test_fields_are_labelled_for_people_and_name_their_key() -> None:
-    from pages._settings_form import label_of
+    from pages._settings_widgets import label_of
 
     assert [label_of(n) for n in ("interval_s", "raw_days", "timeout_ms", "max_body_bytes")] == [
         "Interval (s)",
