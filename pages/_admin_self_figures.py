@@ -20,14 +20,18 @@ def _took(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 60 else f"{seconds // 60:.0f} min"
 
 
-def growth_text(s: sm.Summary) -> str | None:
-    """The database's growth per day, or how much size history it still waits for."""
+def growth_text(s: sm.Summary) -> tuple[str | None, str | None]:
+    """The database's growth per day for the tile, or "not enough history yet" and a line saying
+    how much there is (the tile's delta is too narrow for the whole)."""
     g = s.growth
     if g.per_day is not None:
-        return f"{size(g.per_day)} per day"
+        return f"{size(g.per_day)} per day", None
     if s.db_bytes is None:
-        return None
-    return f"not enough history yet ({_took(g.span_s)} of {_took(g.needed_s)} needed)"
+        return None, None
+    return "not enough history yet", (
+        f"Database growth per day: not enough history yet ({_took(g.span_s)} of {_took(g.needed_s)} "
+        "needed); it is extrapolated only from at least that much history of the database's size."
+    )
 
 
 def figures(tr: TimeRange) -> None:
@@ -49,10 +53,11 @@ def figures(tr: TimeRange) -> None:
     )
     row[1].metric("Daemon memory", size(s.daemon_memory), border=True, help="Resident set of `pulse collect`")
     row[2].metric("Dashboard memory", size(s.ui_memory), border=True, help="Resident set of the UI processes")
+    growth, needed = growth_text(s)
     row[3].metric(
         "Database size",
         size(s.db_bytes),
-        delta=growth_text(s),
+        delta=growth,
         delta_color="off",
         delta_arrow="off" if s.growth.per_day is None else "auto",
         border=True,
@@ -71,6 +76,8 @@ def figures(tr: TimeRange) -> None:
     )
     row[2].metric("Notification outbox", fmt_count(s.outbox), border=True)
     row[3].metric("Rejected samples", fmt_count(s.rejected), border=True, help=f"In the range ({tr.label})")
+    if needed:
+        st.caption(needed)
 
 
 def history(tr: TimeRange) -> None:

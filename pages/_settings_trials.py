@@ -47,9 +47,9 @@ def show_send_test(sa: SettingsAdmin, values: dict[str, Any], saved_name: str | 
         st.error(md_text(exc), icon=":material/error:")
         return
     code = f" (HTTP {d.status_code})" if d.status_code else ""
+    how = "with the form's values; nothing was saved"
     if d.ok:
-        st.success(
-            md_text(f"{channel}: delivered{code} in {d.duration_ms} ms."), icon=":material/check_circle:"
-        )
+        done = f"{channel}: delivered{code} in {d.duration_ms} ms ({how})."
+        st.success(md_text(done), icon=":material/check_circle:")
     else:
-        st.error(md_text(f"{channel}: {d.outcome}{code}: {d.error}"), icon=":material/error:")
+        st.error(md_text(f"{channel}: {d.outcome}{code}: {d.error} ({how})"), icon=":material/error:")
