@@ -2,7 +2,9 @@
 
 The YAML editor holds the rule that is previewed and saved; the form is a quicker way to write
 it (metric selector or PromQL, condition, threshold, for, the group's interval, severity, team,
-labels, annotations with the runbook). Filling the form and pressing "Write YAML" replaces the editor's text.
+labels, annotations with the runbook). Opening a rule fills the fields from its YAML
+(:func:`fill`); filling the form and pressing "Write YAML" replaces the editor's text. The
+mapping both ways is ``core.alerts.rule_form``.
 """
 
 from __future__ import annotations
@@ -10,75 +12,53 @@ from __future__ import annotations
 from typing import Any
 
 import streamlit as st
-import yaml
 
+from core.alerts.rule_form import CONDITIONS, DEFAULTS, OPS, SEVERITIES, fields_of, text_of
+from core.kernel.text import md_text
 from pages import _keys as K
 
-CONDITIONS = ["threshold", "absent", "change", "predict", "anomaly"]
-OPS = [">", ">=", "<", "<=", "==", "!="]
-SEVERITIES = ["warning", "critical", "info"]
+
+def fill(text: str) -> None:
+    """The fields from the rule ``text`` (before the widgets are drawn); the defaults when it is
+    empty or not a rule."""
+    opened = fields_of(text) if text.strip() else None
+    for name, value in (DEFAULTS if opened is None else opened.fields).items():
+        st.session_state[K.W_RULE_PREFIX + name] = value
 
 
-def _pairs(text: str) -> dict[str, str]:
-    """``key=value`` lines (labels, annotations) as a mapping; blank lines ignored."""
-    out = {}
-    for line in text.splitlines():
-        if "=" in line:
-            k, v = line.split("=", 1)
-            out[k.strip()] = v.strip()
-    return out
-
-
-def rule_yaml(f: dict[str, Any]) -> str:
-    """The rule the form describes, as the editor's YAML (defaults left out)."""
-    rule: dict[str, Any] = {"alert": f["alert"].strip()}
-    if f["kind"] == "PromQL":
-        rule["promql"] = f["expr"].strip()
-    else:
-        rule["query"] = f["metric"] or ""
-        rule["window"] = f["window"]
-        if f["condition"] != "threshold":
-            rule["condition"] = f["condition"]
-        if f["condition"] != "absent":
-            rule.update(op=f["op"], threshold=f["threshold"])
-    if f["for"].strip():
-        rule["for"] = f["for"].strip()
-    rule["severity"] = f["severity"]
-    labels = _pairs(f["labels"]) | ({"team": f["team"].strip()} if f["team"].strip() else {})
-    annotations = _pairs(f["annotations"])
-    if f["runbook_url"].strip():
-        annotations["runbook_url"] = f["runbook_url"].strip()
-    if labels:
-        rule["labels"] = labels
-    if annotations:
-        rule["annotations"] = annotations
-    if f["group_interval"].strip():
-        rule["group_interval"] = f["group_interval"].strip()
-    return yaml.safe_dump(rule, sort_keys=False, allow_unicode=True, width=10_000)
+def _left_out(text: str) -> None:
+    """Name what the editor's rule holds that the form has no field for."""
+    opened = fields_of(text) if text.strip() else None
+    if opened is not None and opened.left_out:
+        st.caption(md_text(f"The form has no field for {', '.join(opened.left_out)} of the rule in the "
+                           "editor: Write YAML would leave them out (edit the YAML to keep them)."))  # fmt: skip
 
 
 def form(metrics: list[str]) -> None:
     """The fields; "Write YAML" puts the rule into the editor (``K.W_RULE_YAML``)."""
     k = K.W_RULE_PREFIX
+    for name, value in DEFAULTS.items():
+        st.session_state.setdefault(k + name, value)
+    _left_out(st.session_state.get(K.W_RULE_YAML, ""))
     with st.form("rules.form", border=True):
         left, mid, right = st.columns(3)
         f: dict[str, Any] = {
             "alert": left.text_input("Name (alertname)", key=k + "alert", placeholder="QueueDeep")
         }
         f["kind"] = mid.radio("Query", ["Metric", "PromQL"], horizontal=True, key=k + "kind")
+        opened = st.session_state[k + "metric"]  # an opened rule's selector is an option too
+        options = metrics if opened is None or opened in metrics else [*metrics, opened]
         f["metric"] = right.selectbox(
-            "Metric", metrics, index=None, key=k + "metric", accept_new_options=True
+            "Metric", options, index=None, key=k + "metric", accept_new_options=True
         )
         f["expr"] = st.text_input("PromQL expression (when Query is PromQL)", key=k + "expr")
         a, b, c, d = st.columns(4)
         f["condition"] = a.selectbox("Condition", CONDITIONS, key=k + "condition")
         f["op"] = b.selectbox("Operator", OPS, key=k + "op")
-        f["threshold"] = c.number_input("Threshold", value=0.0, format="%g", key=k + "threshold")
-        f["window"] = d.text_input("Window", value="5m", key=k + "window")
+        f["threshold"] = c.number_input("Threshold", format="%g", key=k + "threshold")
+        f["window"] = d.text_input("Window", key=k + "window")
         a, b, c, d = st.columns(4)
-        f["for"] = a.text_input(
-            "For", value="5m", key=k + "for", help="How long it must hold before it fires"
-        )
+        f["for"] = a.text_input("For", key=k + "for", help="How long it must hold before it fires")
         f["group_interval"] = b.text_input(
             "Group interval",
             key=k + "group_interval",
@@ -88,12 +68,12 @@ def form(metrics: list[str]) -> None:
         )
         f["severity"] = c.selectbox("Severity", SEVERITIES, key=k + "severity")
         f["team"] = d.text_input("Team", key=k + "team")
-        f["runbook_url"] = st.text_input("Runbook URL", key=k + "runbook")
+        f["runbook"] = st.text_input("Runbook URL", key=k + "runbook")
         left, right = st.columns(2)
         f["labels"] = left.text_area("Labels (key=value per line)", key=k + "labels", height=80)
         f["annotations"] = right.text_area(
             "Annotations (key=value per line)", key=k + "annotations", height=80
         )
         if st.form_submit_button("Write YAML", icon=":material/edit_note:"):
-            st.session_state[K.W_RULE_YAML] = rule_yaml(f)
+            st.session_state[K.W_RULE_YAML] = text_of(f)
             st.rerun()

@@ -1,6 +1,6 @@
 """Admin > Settings: lists of named items (data sources, notification channels): pick, add,
 edit, remove, and try one ("test now" runs a source's collector once; "send test" sends a
-synthetic alert through a saved channel)."""
+synthetic alert through the channel as entered, without saving it: ``_settings_trials``)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from core.kernel.errors import FieldErrors, PulseError
-from core.kernel.text import md_text
+from core.kernel.errors import FieldErrors
 from core.seam.settings import SettingsAdmin
 from pages import _keys as K
 from pages import _render as render
@@ -28,9 +27,9 @@ def items_editor(
     store: Callable[[list[dict[str, Any]]], Any],
     what: str,
     variants: dict[str, Any],
-) -> tuple[dict[str, Any] | None, bool]:
-    """The list as a table, then the picked item's form. Returns the entered item and whether
-    its "test" button was pressed (the caller runs the test)."""
+) -> tuple[dict[str, Any] | None, bool, str | None]:
+    """The list as a table, then the picked item's form. Returns the entered item, whether its
+    "test" button was pressed (the caller runs the test) and the saved name it was opened from."""
     rows = [(i.get("name", ""), i.get(tag, ""), bool(i.get("enabled", True))) for i in items]
     table = pl.DataFrame(rows, schema={"name": pl.Utf8, tag: pl.Utf8, "enabled": pl.Boolean}, orient="row")
     render.grid(table, {"name": "Name", tag: tag.capitalize(), "enabled": "Enabled"})
@@ -70,41 +69,4 @@ def items_editor(
         f"Remove {what} {picked}", icon=":material/delete:", key=f"{K.W_SETTINGS}.{what}.remove"
     ):
         save(lambda: store([i for j, i in enumerate(items) if j != index]), f"Removed {what} {picked}")
-    return entered, tested
-
-
-def show_source_test(sa: SettingsAdmin, values: dict[str, Any]) -> None:
-    try:
-        result = sa.test_source(values)
-    except FieldErrors as exc:
-        show_errors(exc)
-        return
-    except PulseError as exc:
-        st.error(md_text(exc), icon=":material/error:")
-        return
-    if result.ok:
-        st.success(
-            f"Collected {result.samples:,} samples in {result.duration_s:.2f} s.",
-            icon=":material/check_circle:",
-        )
-        st.code("\n".join(result.preview) or "(no samples)", language=None)
-    else:
-        st.error(
-            md_text(f"The source failed after {result.duration_s:.2f} s: {result.error}"),
-            icon=":material/error:",
-        )
-
-
-def show_send_test(sa: SettingsAdmin, channel: str) -> None:
-    try:
-        d = sa.send_test(channel)
-    except PulseError as exc:
-        st.error(md_text(exc), icon=":material/error:")
-        return
-    code = f" (HTTP {d.status_code})" if d.status_code else ""
-    if d.ok:
-        st.success(
-            md_text(f"{channel}: delivered{code} in {d.duration_ms} ms."), icon=":material/check_circle:"
-        )
-    else:
-        st.error(md_text(f"{channel}: {d.outcome}{code}: {d.error}"), icon=":material/error:")
+    return entered, tested, (picked if index is not None else None)

@@ -13,7 +13,8 @@ from core.kernel.errors import FieldErrors, PulseError
 from core.kernel.text import md_text
 from core.seam.settings import SettingsAdmin
 from pages import _keys as K
-from pages._settings_form import model_fields, no_none, parse_field, show_errors
+from pages._settings_form import model_fields, show_errors
+from pages._settings_toml import no_none, parse_field
 
 RESET_HELP = "Forget what was saved here for this section: pulse.toml, PULSE_* variables and defaults apply"
 

@@ -7,56 +7,23 @@ are read-only here. Rule text comes from people and files: it is shown as text, 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
 
-from core.admin.rules import RuleRefused
 from core.kernel.errors import PulseError
-from core.kernel.records.ui_rules import UiRuleRecord
 from core.kernel.text import md_text
 from pages import _common as ui
 from pages import _keys as K
 from pages import _render as render
 from pages import _rules_form, _rules_io, _rules_preview
+from pages._rules_open import NEW, act, load, reopen
 
 ui.page_header("Alert rules", "admin_rules")
 rules = ui.console().rules
-NEW = "(a new rule)"
 COLUMNS: dict[str, Any] = {"source": "Source", "group": "Group", "alert": "Alert", "condition": "Condition"}
 COLUMNS |= {"severity": "Severity", "every": "Every", "enabled": "Enabled", "state": "State"}
 COLUMNS["author"] = "Author"
-
-
-def act(done: str, fn: Callable[[], UiRuleRecord | None]) -> None:
-    """One change; its refusal (every reason) shown, else a message and, on the next run, the
-    saved rule open in the editor (nothing open after a delete)."""
-    try:
-        saved = fn()
-    except RuleRefused as exc:
-        _rules_preview.problems(exc.problems)
-        return
-    except PulseError as exc:
-        st.error(md_text(exc), icon=":material/error:")
-        return
-    st.session_state[K.RULES_FLASH] = done
-    st.session_state[K.RULES_OPEN] = NEW if saved is None else f"UI · {saved.group}/{saved.name}"
-    st.rerun()
-
-
-def load(table: dict[str, tuple[str, str, str, int | None]]) -> None:
-    """Put the picked rule's text in the editor (on_change: before the widgets are drawn)."""
-    picked = table.get(st.session_state[K.W_RULE_PICK])
-    if picked is None:
-        st.session_state.pop(K.RULES_LOADED, None)
-        st.session_state[K.W_RULE_YAML], st.session_state[K.W_RULE_GROUP] = "", ""
-        return
-    source, group, name, _ = picked
-    rec = rules.ui_rule(group, name) if source == "UI" else None
-    text = rec.rule_yaml if rec else rules.file_rule_text(group, name)
-    st.session_state[K.W_RULE_YAML], st.session_state[K.W_RULE_GROUP] = text or "", group
-    st.session_state[K.RULES_LOADED] = (source, group, name, rec.revision if rec else None)
 
 
 def body() -> None:
@@ -67,12 +34,10 @@ def body() -> None:
         f"{s} · {g}/{a}": (s, g, a, r)
         for s, g, a, r in df.select("source", "group", "alert", "revision").iter_rows()
     }
-    if (reopen := st.session_state.pop(K.RULES_OPEN, None)) is not None:  # after a change: before the widgets
-        st.session_state[K.W_RULE_PICK] = reopen
-        load(picks)
+    reopen(rules, picks)
     st.caption(f"{df.height} rules: the default pack, the rule files of the settings, and rules made here.")
     render.grid(df.select(*COLUMNS), COLUMNS)
-    st.selectbox("Rule to open", [NEW, *picks], key=K.W_RULE_PICK, on_change=load, args=(picks,))
+    st.selectbox("Rule to open", [NEW, *picks], key=K.W_RULE_PICK, on_change=load, args=(rules, picks))
     loaded = st.session_state.get(K.RULES_LOADED)
     from_file = loaded is not None and loaded[0] != "UI"
     if from_file:

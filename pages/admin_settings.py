@@ -15,8 +15,9 @@ from core.kernel.errors import PulseError
 from core.kernel.text import md_text
 from pages import _common as ui
 from pages._settings_file import file_tab, header
-from pages._settings_items import items_editor, show_send_test, show_source_test
+from pages._settings_items import items_editor
 from pages._settings_sections import read_only, save, section_form, toml_editor
+from pages._settings_trials import show_send_test, show_source_test
 
 ui.page_header("Settings", "admin_settings")
 sa = ui.console().settings_admin
@@ -55,17 +56,18 @@ def body() -> None:
             st.subheader(section.capitalize())
             section_form(sa, section)
     with tabs["Data sources"]:
-        entered, tested = items_editor(sa, sa.section("sources"), "kind", lambda v: sa.update("sources", v),
+        entered, tested, _ = items_editor(sa, sa.section("sources"), "kind", lambda v: sa.update("sources", v),
                                        "source", sa.source_kinds())  # fmt: skip
         if tested and entered is not None:
             show_source_test(sa, entered)
     with tabs["Channels"]:
-        st.caption("Send test goes through the channel as saved.")
+        st.caption("Send test sends the channel as entered in the form, without saving it; "
+                   "a secret left empty is taken from the saved channel.")  # fmt: skip
         channels = sa.section("alerting")["channels"]
-        entered, tested = items_editor(sa, channels, "type", lambda v: sa.update("alerting", {"channels": v}),
+        entered, tested, saved_name = items_editor(sa, channels, "type", lambda v: sa.update("alerting", {"channels": v}),
                                        "channel", sa.channel_types())  # fmt: skip
         if tested and entered is not None:
-            show_send_test(sa, str(entered.get("name")))
+            show_send_test(sa, entered, saved_name)
     with tabs["Routing"]:
         for key, caption in ROUTING.items():
             toml_editor(sa, "alerting", key, caption)

@@ -2,7 +2,7 @@
 
 Every ``HEALTH_INTERVAL_S`` the daemon writes (names in :mod:`core.views.self_monitoring`):
 
-* its own CPU seconds, resident memory and its machine's CPU count (``process="daemon"``), read
+* its own CPU seconds, resident memory, start time and its machine's CPU count (``process="daemon"``), read
   with psutil from this process: CPU accounting of its own process, user + system time, without
   children (a stdio MCP server it starts is a monitored server, not Pulse);
 * the database's size on disk, the spool's bytes and samples, the notification outbox's entries;
@@ -51,16 +51,19 @@ COPIED = frozenset(
 def process_samples(
     role: str, ts: int, proc: psutil.Process | None = None, node: str | None = None
 ) -> list[Sample]:
-    """CPU seconds (user + system), resident bytes and the machine's CPUs of one Pulse process
-    (labelled with the daemon's ``node``, when given)."""
+    """CPU seconds (user + system), resident bytes, start time (epoch seconds, as Prometheus'
+    ``process_start_time_seconds``) and the machine's CPUs of one Pulse process (labelled with the
+    daemon's ``node``, when given)."""
     p = proc if proc is not None else psutil.Process()
     with p.oneshot():
         cpu = p.cpu_times()
         rss = p.memory_info().rss
+        started = p.create_time()
     lb = labels_of(process=role, instance=f"{socket.gethostname()}:{p.pid}", node=node)
     return [
         Sample("pulse_process_cpu_seconds_total", lb, ts, round(cpu.user + cpu.system, 3)),
         Sample("pulse_process_resident_memory_bytes", lb, ts, float(rss)),
+        Sample("pulse_process_start_time_seconds", lb, ts, round(started, 3)),
         Sample("pulse_process_machine_cpus", lb, ts, float(psutil.cpu_count() or 1)),
     ]
 

@@ -3,7 +3,8 @@
 Every method, reads included, requires ``manage_settings`` (admins only) whatever the page
 showed. Secrets come back masked and are never revealed; each change is audited naming the
 signed-in admin (``core.admin.settings``). "Test now" of a source and "send test" of a channel
-run here, in the dashboard's process, against the settings in effect.
+run here, in the dashboard's process, with the form's values (not saved) on top of the settings
+in effect.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pydantic import BaseModel
 
 from collectors.registry import known
 from core.access.policy import Action
+from core.admin.channel_check import channel_of, send_test
 from core.admin.settings import (
     CHANNEL_TYPES,
     SOURCE_KINDS,
@@ -24,11 +26,9 @@ from core.admin.settings import (
 )
 from core.admin.settings_values import SECTIONS
 from core.admin.source_check import SourceCheck, run_once, source_of
-from core.alerts.channels import build_channel
-from core.alerts.channels.dispatch import Dispatcher
-from core.kernel.errors import ConfigError
 from core.kernel.records.notifications import Delivery
 from core.kernel.settings import Settings
+from core.storage.repos.audit import AuditRepo
 from core.storage.repos.notifications import record_delivery
 from core.storage.repos.settings import Override, SettingsRepo
 from core.storage.tsdb import Store
@@ -109,19 +109,19 @@ class SettingsAdmin:
         settings = self._service().effective()
         return run_once(source_of(values, settings))
 
-    def send_test(self, channel: str) -> Delivery:
-        """One synthetic notification through a saved channel, recorded like any delivery."""
+    def send_test(self, values: dict[str, Any], saved_name: str | None = None) -> Delivery:
+        """One synthetic notification through the channel as the form has it (not saved; secrets
+        left masked come from the saved channel ``saved_name``), recorded like any delivery and
+        audited. FieldErrors name each bad field, as a save would."""
         settings = self._service().effective()
-        by_name = {c.name: c for c in settings.alerting.channels}
-        cfg = by_name.get(channel)
-        if cfg is None:
-            known = ", ".join(sorted(by_name)) or "none configured"
-            raise ConfigError(f"no channel named {channel!r}; known channels: {known}")
+        cfg = channel_of(values, settings, saved_name)
         engine = self._store.engine
-        dispatcher = Dispatcher(
-            [build_channel(cfg)], retry=settings.alerting.retry, record=lambda d: record_delivery(engine, d)
+        return send_test(
+            cfg,
+            settings,
+            record=lambda d: record_delivery(engine, d),
+            write_audit=AuditRepo(engine).add,
+            actor=self._c.actor,
+            now_ms=self._c.now_ms(),
+            saved_name=saved_name,
         )
-        try:
-            return dispatcher.send_test(cfg.name, settings.alerting.external_url)
-        finally:
-            dispatcher.close()

@@ -1,6 +1,7 @@
 """Self-monitoring: what Pulse itself costs, read from the figures its processes record
-(``core.runtime.selfstats``): CPU share of the machine against the overhead budget, memory,
-database size and growth, ingest lag, job durations, rejected samples, spool and outbox.
+(``core.runtime.selfstats``): CPU share of the machine against the overhead budget (not judged
+in a daemon's first minutes), memory, database size and growth (once there is an hour of size
+history), ingest lag, job durations, rejected samples, spool and outbox.
 
 The CPU share is CPU accounting of Pulse's own processes: the increase of each process's user +
 system CPU seconds over a bucket, divided by the bucket's seconds and its machine's CPU count. The
@@ -27,13 +28,23 @@ from core.views import TS, counter_increase, empty
 from core.views.scope import Reader
 
 OVERHEAD_BUDGET = 0.02  # Pulse's CPU, as a share of the machine, should stay under 2 %
-CPU, MEMORY, CPUS = (
+CPU, MEMORY, CPUS, STARTED = (
     "pulse_process_cpu_seconds_total",
     "pulse_process_resident_memory_bytes",
     "pulse_process_machine_cpus",
+    "pulse_process_start_time_seconds",
 )
 SELF_METRICS = (CPU, "pulse_db_size_bytes")  # any of these: Pulse has recorded itself
 DAY_MS = 86_400_000
+MINUTE_MS = 60_000
+# The budget is not judged on a daemon's first minutes: a start catches up (schema check, rollups
+# and backfill of the gap, every source's first collection, imports and compilation on first use),
+# which says nothing about what the daemon costs from then on.
+WARMUP_S = 300
+# Growth per day is extrapolated only from at least an hour of size history: over minutes, one
+# checkpoint of the WAL, one rollup or one batch of new series reads as gigabytes per day.
+MIN_GROWTH_SPAN_S = 3600
+GROWTH_WINDOW_MS = DAY_MS  # growth over the last day (the range when longer): a day's cycles in it
 
 
 def _last(
@@ -125,13 +136,48 @@ def rejected(store: Reader, tr: TimeRange) -> pl.DataFrame:
     return df.select("ts", "reason", pl.col("increase").alias("value"))
 
 
-def growth_per_day(size: pl.DataFrame) -> float | None:
-    """Bytes per day the database grew over the range (a straight line through first and last)."""
-    if size.height < 2:
-        return None
+@dataclass(frozen=True)
+class Growth:
+    """The database's growth per day, None while the size has less than ``needed_s`` of history
+    (``span_s``: the history there is, between the first and the last size sample)."""
+
+    per_day: float | None
+    span_s: float
+    needed_s: float = MIN_GROWTH_SPAN_S
+
+
+def growth_per_day(size: pl.DataFrame, min_span_s: float = MIN_GROWTH_SPAN_S) -> Growth:
+    """Bytes per day the database grew (a straight line through the first and the last size),
+    once the two are at least ``min_span_s`` apart."""
+    if size.is_empty():
+        return Growth(None, 0.0, min_span_s)
     first, last = size.sort("ts").row(0, named=True), size.sort("ts").row(-1, named=True)
-    span_ms = (last["ts"] - first["ts"]).total_seconds() * 1000
-    return None if span_ms <= 0 else (last["value"] - first["value"]) / span_ms * DAY_MS
+    span_s = (last["ts"] - first["ts"]).total_seconds()
+    if span_s < min_span_s or span_s <= 0:
+        return Growth(None, span_s, min_span_s)
+    return Growth((last["value"] - first["value"]) / span_s * DAY_MS / 1000, span_s, min_span_s)
+
+
+def growth(store: Reader, tr: TimeRange) -> Growth:
+    """:func:`growth_per_day` over the day up to the range's end (the range when longer), in
+    minute buckets (the range's when coarser)."""
+    start = min(tr.start_ms, tr.end_ms - GROWTH_WINDOW_MS)
+    window = TimeRange("custom", start, tr.end_ms, max(tr.step_ms, MINUTE_MS), tr.as_of_ms)
+    size = series(store, window, "pulse_db_size_bytes", shared=True)
+    return growth_per_day(_complete(store, window, size).drop_nulls("value"))
+
+
+def warming_up(store: Reader, tr: TimeRange, cpu: pl.DataFrame) -> float | None:
+    """How long the newest daemon had run at the start of the latest CPU bucket when that is
+    within its first :data:`WARMUP_S` (the budget is not judged then); None otherwise, and when
+    no daemon recorded its start time."""
+    total = cpu.filter(pl.col("process") == "total").drop_nulls("value")
+    started = _last(store, f'{STARTED}{{process="daemon"}}', tr, across="max").drop_nulls("value")
+    if total.is_empty() or started.is_empty():
+        return None
+    latest_s = float(total.select(pl.col("ts").dt.epoch("ms").max()).item()) / 1000
+    ran_s = latest_s - float(started.select(pl.col("value").max()).item())
+    return max(ran_s, 0.0) if ran_s < WARMUP_S else None
 
 
 @dataclass(frozen=True)
@@ -143,11 +189,16 @@ class Summary:
     daemon_memory: float | None
     ui_memory: float | None
     db_bytes: float | None
-    growth_per_day: float | None
+    growth: Growth
     ingest_lag_s: float | None
     spool_bytes: float | None
     outbox: float | None
     rejected: float
+    warming_up_s: float | None = None  # the newest daemon's age while the budget is not judged
+
+    @property
+    def growth_per_day(self) -> float | None:
+        return self.growth.per_day
 
 
 def _latest(df: pl.DataFrame, **where: str) -> float | None:
@@ -163,17 +214,19 @@ def summary(store: Reader, tr: TimeRange) -> Summary:
     mem = _last(store, MEMORY, tr, ("process",))
     share = _latest(cpu, process="total")
     rej = rejected(store, tr)
+    warm = warming_up(store, tr, cpu)
     return Summary(
         cpu_share=share,
-        within_budget=None if share is None else share <= OVERHEAD_BUDGET,
+        within_budget=None if share is None or warm is not None else share <= OVERHEAD_BUDGET,
         daemon_memory=_latest(mem, process="daemon"),
         ui_memory=_latest(mem, process="ui"),
         db_bytes=_latest(size),
-        growth_per_day=growth_per_day(_complete(store, tr, size).drop_nulls("value")),
+        growth=growth(store, tr),
         ingest_lag_s=_latest(_last(store, "pulse_ingest_lag_seconds", tr, across="max")),
         spool_bytes=_latest(_last(store, "pulse_spool_bytes", tr)),
         outbox=_latest(series(store, tr, "pulse_notification_outbox", shared=True)),
         rejected=float(rej["value"].sum()) if not rej.is_empty() else 0.0,
+        warming_up_s=warm,
     )
 
 

@@ -10,6 +10,7 @@ import json
 import pytest
 
 from core.access.policy import Principal
+from core.alerts.rule_yaml import read_rule
 from core.kernel.errors import PermissionDenied
 from core.kernel.records.audit import AuditQuery
 from core.kernel.samples import Sample, labels_of
@@ -231,3 +232,60 @@ def test_a_group_interval_is_written_checked_saved_and_shown(app: AppFactory, em
     [done] = at.success
     assert done.value.startswith(md_text("Rule saved. group_interval: group 'queues'"))
     assert md_text("the group runs every 30s, the shortest") in done.value
+
+
+OPENED = (
+    "alert: QueueDeep\nquery: host_load1{host=\"web-1\"}\nwindow: 10m\nop: '>='\nthreshold: 4.0\nfor: 2m\n"
+    "severity: critical\nlabels:\n  team: core\n  tier: '1'\nannotations:\n  summary: deep\n"
+    "  runbook_url: https://runbooks/queue\ngroup_interval: 30s\n"
+)
+
+
+def test_an_opened_rule_fills_the_form_and_an_edit_keeps_its_group_interval(
+    app: AppFactory, empty_url: str
+) -> None:
+    at = app(empty_url, PAGE)
+    at.text_input(key=K.W_RULE_GROUP).set_value("queues")
+    at.text_area(key=K.W_RULE_YAML).set_value(OPENED).run()
+    button(at, "Save as a new rule").click().run()
+    assert not at.exception and [r.name for r in ui_rules(empty_url)] == ["QueueDeep"]
+    k = K.W_RULE_PREFIX
+    at.selectbox(key=K.W_RULE_PICK).set_value(NEW_RULE).run()
+    assert at.text_input(key=k + "group_interval").value == "" and at.text_input(key=k + "alert").value == ""
+    at.selectbox(key=K.W_RULE_PICK).set_value("UI · queues/QueueDeep").run()
+    assert not at.exception
+    shown = {
+        name: at.text_input(key=k + name).value
+        for name in ("alert", "window", "for", "group_interval", "team", "runbook")
+    }
+    assert shown == {"alert": "QueueDeep", "window": "10m", "for": "2m", "group_interval": "30s",
+                     "team": "core", "runbook": "https://runbooks/queue"}  # fmt: skip
+    assert at.selectbox(key=k + "metric").value == 'host_load1{host="web-1"}'
+    assert (at.selectbox(key=k + "op").value, at.number_input(key=k + "threshold").value) == (">=", 4.0)
+    assert at.selectbox(key=k + "severity").value == "critical" and at.radio(key=k + "kind").value == "Metric"
+    assert at.text_area(key=k + "labels").value == "tier=1"
+    assert at.text_area(key=k + "annotations").value == "summary=deep"
+    at.number_input(key=k + "threshold").set_value(6.0)
+    at.button(key="FormSubmitter:rules.form-Write YAML").click().run()
+    assert "threshold: 6.0" in at.text_area(key=K.W_RULE_YAML).value
+    button(at, "Save").click().run()
+    assert not at.exception
+    [saved] = ui_rules(empty_url)
+    assert "group_interval: 30s" in saved.rule_yaml and "threshold: 6.0" in saved.rule_yaml
+    edited, expected = (
+        read_rule(saved.rule_yaml),
+        read_rule(OPENED.replace("threshold: 4.0", "threshold: 6.0")),
+    )
+    assert (edited.rule, edited.interval_s) == (expected.rule, 30.0)  # every other value kept
+    assert at.text_input(key=k + "group_interval").value == "30s"  # reopened after the save
+
+
+def test_an_opened_file_rule_names_what_the_form_cannot_hold(app: AppFactory, empty_url: str) -> None:
+    at = app(empty_url, PAGE)
+    at.selectbox(key=K.W_RULE_PICK).set_value("default pack · hosts/HostDown").run()
+    k = K.W_RULE_PREFIX
+    assert (at.text_input(key=k + "alert").value, at.text_input(key=k + "group_interval").value) == (
+        "HostDown",
+        "1m",
+    )
+    assert any("no field for over of the rule" in c.value for c in at.caption), [c.value for c in at.caption]

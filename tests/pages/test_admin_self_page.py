@@ -86,6 +86,7 @@ def test_admin_sees_the_figures_and_the_budget_line(app: AppFactory, self_url: s
     cpu = tiles["Pulse CPU"]
     assert cpu.value == "2.50%" and "over budget" in str(cpu.proto.delta)
     assert tiles["Notification outbox"].value == "2"
+    assert str(tiles["Database size"].proto.delta).endswith(" per day")  # two hours of history
     assert (tiles["Daemon memory"].value, tiles["Dashboard memory"].value) == ("85.8 MiB", "238.4 MiB")
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert fig["layout"]["shapes"][0]["y0"] == 0.02  # the budget, drawn as a line
@@ -95,6 +96,38 @@ def test_admin_sees_the_figures_and_the_budget_line(app: AppFactory, self_url: s
     assert list(jobs["last_error"])[0].startswith("'=cmd")  # a value from outside, neutralised
     assert any("job_name: pulse" in code.value and "9464" in code.value for code in at.code)
     assert any(b.label.startswith("Grafana dashboards") for b in at.get("download_button"))
+
+
+def test_a_daemon_two_minutes_old_is_warming_up_and_has_no_growth_yet(
+    app: AppFactory, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path}/young.db"
+    store = open_store(load_settings(database_url=url))
+    now = int(time.time() * 1000)
+    t0 = now - 150_000
+    lb = labels_of(process="daemon", instance="box:7")
+    batch: list[Sample] = []
+    for ts in range(t0, now + 1, 15_000):
+        secs = (ts - t0) / 1000
+        batch += [  # 10 % of two CPUs and 50 MB a minute: a start's catch-up, not its steady cost
+            Sample("pulse_process_cpu_seconds_total", lb, ts, 2.0 + 0.2 * secs),
+            Sample("pulse_process_machine_cpus", lb, ts, 2.0),
+            Sample("pulse_process_start_time_seconds", lb, ts, t0 / 1000 - 5),
+            Sample("pulse_db_size_bytes", (), ts, 10e6 + 50e6 * secs / 60),
+        ]
+    store.write(batch)
+    store.close()
+    add_users(url)
+    at = app(url, PAGE)
+    assert not at.exception
+    tiles = {m.label: m for m in at.metric}
+    cpu, db = str(tiles["Pulse CPU"].proto.delta), str(tiles["Database size"].proto.delta)
+    assert cpu.startswith("warming up (") and cpu.endswith(" of 5 min)") and "budget" not in cpu
+    assert db == "not enough history yet"  # the whole would not fit in the tile: said below it
+    [said] = [c.value for c in at.caption if "Database growth per day" in c.value]
+    assert (
+        said.startswith("Database growth per day: not enough history yet (") and " of 60 min needed)" in said
+    )
 
 
 def test_run_now_asks_the_daemon_through_the_database(app: AppFactory, self_url: str) -> None:

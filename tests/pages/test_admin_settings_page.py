@@ -150,7 +150,7 @@ def test_the_seam_refuses_other_roles(empty_url: str, who: str) -> None:
             lambda: sa.reset("host"),
             lambda: sa.import_toml("[host]\ninterval_s = 1\n"),
             lambda: sa.test_source({"kind": "scrape", "name": "x", "url": "http://127.0.0.1:1/"}),
-            lambda: sa.send_test("any"),
+            lambda: sa.send_test({"type": "webhook", "name": "x", "url": "http://127.0.0.1:1/"}),
         ]  # fmt: skip
         for call in calls:
             with pytest.raises(PermissionDenied, match="may not manage_settings"):
@@ -192,8 +192,39 @@ def test_admin_adds_a_channel_sends_a_test_and_edits_the_route(
     assert overrides(empty_url)["alerting"]["route"] == {"receivers": ["ops"], "group_wait": "10s"}
 
 
+def test_send_test_sends_the_unsaved_edit_with_the_saved_secret_and_audits_it(
+    app: AppFactory, empty_url: str, receiver: Receiver
+) -> None:
+    at = app(empty_url, PAGE)
+    assert any("as entered in the form, without saving it" in c.value for c in at.caption)
+    at.selectbox(key=f"{K.W_SETTINGS}.channel.tag").set_value("webhook").run()
+    new = f"{K.W_SETTINGS}.channel.(add a new one).webhook"
+    at.text_input(key=f"{new}.name").set_value("ops")
+    at.text_input(key=f"{new}.url").set_value(f"{receiver.url}/saved")
+    at.text_input(key=f"{new}.bearer_token").set_value("tok-123456")
+    at.button(key="FormSubmitter:settings.channel.(add a new one).webhook-Save channel").click().run()
+    assert not errors(at), errors(at)
+    at.selectbox(key=f"{K.W_SETTINGS}.channel.pick").set_value("ops").run()
+    ops = f"{K.W_SETTINGS}.channel.ops.webhook"
+    send = "FormSubmitter:settings.channel.ops.webhook-Send test"
+    at.text_input(key=f"{ops}.url").set_value("ftp://127.0.0.1/nowhere")
+    at.button(key=send).click().run()
+    refused = md_text("alerting.channels.url: must be an http:// or https:// URL")
+    assert refused in errors(at), errors(at)
+    assert receiver.requests == []  # refused like a save would be: nothing sent
+    at.text_input(key=f"{ops}.url").set_value(f"{receiver.url}/edited")
+    at.button(key=send).click().run()
+    assert not errors(at), errors(at)
+    assert any(s.value.startswith(md_text("ops: delivered (HTTP 200) in")) for s in at.success), at.success
+    [sent] = receiver.requests
+    assert sent.path == "/edited"  # the form's unsaved URL
+    assert sent.headers["Authorization"] == "Bearer tok-123456"  # the saved token, left empty in the form
+    assert overrides(empty_url)["alerting"]["channels"][0]["url"] == f"{receiver.url}/saved"  # not saved
+    assert audit_actions(empty_url)[0] == ("admin", "channel.test", "ops")
+
+
 def test_fields_are_labelled_for_people_and_name_their_key() -> None:
-    from pages._settings_form import label_of
+    from pages._settings_widgets import label_of
 
     assert [label_of(n) for n in ("interval_s", "raw_days", "timeout_ms", "max_body_bytes")] == [
         "Interval (s)",

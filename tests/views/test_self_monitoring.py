@@ -7,6 +7,7 @@ import json
 import time
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from core.kernel.samples import Sample, labels_of
@@ -122,3 +123,53 @@ def test_two_daemons_figures_are_shown_per_node_never_added_up(store: Store) -> 
     s = sm.summary(store, hours(0.5))
     assert s.db_bytes == 10e6  # the shared database once, not twice
     assert s.daemon_memory == 200e6 and s.ingest_lag_s == 2.0  # all daemons; the worst lag
+
+
+def young(store: Store, minutes: float, cpu_per_s: float, started: bool = True) -> None:
+    """A daemon ``minutes`` old on two CPUs: its figures every 15 s since it started, the database
+    growing 50 MB a minute (what a start's catch-up looks like), its start time when ``started``."""
+    t0 = NOW - int(minutes * 60_000)
+    lb = labels_of(process="daemon", instance="box:7")
+    batch: list[Sample] = []
+    for ts in range(t0, NOW + 1, 15_000):
+        secs = (ts - t0) / 1000
+        batch += [Sample(sm.CPU, lb, ts, 2.0 + cpu_per_s * secs), Sample(sm.CPUS, lb, ts, 2.0)]
+        batch.append(Sample("pulse_db_size_bytes", (), ts, 10e6 + 50e6 * secs / 60))
+        if started:
+            batch.append(Sample(sm.STARTED, lb, ts, t0 / 1000 - 5))
+    store.write(batch)
+
+
+def test_growth_needs_an_hour_of_size_history() -> None:
+    minute = pl.DataFrame({"ts": [NOW - 60_000, NOW], "value": [1e6, 4e6]}).with_columns(
+        pl.col("ts").cast(pl.Datetime("ms", "UTC"))
+    )
+    g = sm.growth_per_day(minute)
+    assert (g.per_day, g.span_s, g.needed_s) == (None, 60.0, sm.MIN_GROWTH_SPAN_S)
+    hour = minute.with_columns(pl.Series("ts", [NOW - HOUR_MS, NOW]).cast(pl.Datetime("ms", "UTC")))
+    assert sm.growth_per_day(hour).per_day == pytest.approx(3e6 * 24)
+    assert sm.growth_per_day(minute.clear()).per_day is None
+
+
+def test_a_young_daemon_shows_no_growth_yet_and_is_warming_up(store: Store) -> None:
+    young(store, minutes=3, cpu_per_s=0.2)  # 10 % of two CPUs: a start's catch-up
+    s = sm.summary(store, hours(1))
+    assert s.db_bytes is not None and s.growth_per_day is None
+    assert 60 <= s.growth.span_s <= 180  # the history there is, in minute buckets
+    assert s.cpu_share == pytest.approx(0.1, rel=0.05)
+    assert s.within_budget is None and s.warming_up_s is not None
+    assert 60 <= s.warming_up_s < sm.WARMUP_S
+
+
+def test_past_the_warm_up_the_budget_is_judged_and_growth_extrapolated(store: Store) -> None:
+    young(store, minutes=90, cpu_per_s=0.2)
+    s = sm.summary(store, hours(1))
+    assert s.warming_up_s is None and s.within_budget is False
+    assert s.growth_per_day == pytest.approx(50e6 * 60 * 24, rel=0.01)  # 90 min in the last day
+    assert s.growth.span_s >= sm.MIN_GROWTH_SPAN_S
+
+
+def test_without_a_recorded_start_time_the_budget_is_judged_as_before(store: Store) -> None:
+    young(store, minutes=3, cpu_per_s=0.2, started=False)
+    s = sm.summary(store, hours(1))
+    assert s.warming_up_s is None and s.within_budget is False

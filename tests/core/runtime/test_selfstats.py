@@ -8,6 +8,8 @@ import os
 import time
 from pathlib import Path
 
+import psutil
+import pytest
 import sqlalchemy as sa
 
 from core.kernel.samples import Sample, labels_of, now_ms
@@ -30,6 +32,8 @@ def test_process_samples_account_this_processs_own_cpu() -> None:
     assert labels["process"] == "ui" and labels["instance"].endswith(f":{os.getpid()}")
     assert after["pulse_process_resident_memory_bytes"].value > 10e6
     assert after["pulse_process_machine_cpus"].value == os.cpu_count()
+    started = after["pulse_process_start_time_seconds"].value
+    assert started == pytest.approx(psutil.Process().create_time(), abs=0.01) and started < time.time()
 
 
 def test_database_size_grows_with_what_is_written(store: Store) -> None:

@@ -1,0 +1,55 @@
+"""Admin > Settings: how a try of an item went: "test now" of a data source (its collector run
+once here) and "send test" of a channel (a synthetic alert through the channel as entered)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from core.kernel.errors import FieldErrors, PulseError
+from core.kernel.text import md_text
+from core.seam.settings import SettingsAdmin
+from pages._settings_form import show_errors
+
+
+def show_source_test(sa: SettingsAdmin, values: dict[str, Any]) -> None:
+    try:
+        result = sa.test_source(values)
+    except FieldErrors as exc:
+        show_errors(exc)
+        return
+    except PulseError as exc:
+        st.error(md_text(exc), icon=":material/error:")
+        return
+    if result.ok:
+        st.success(
+            f"Collected {result.samples:,} samples in {result.duration_s:.2f} s.",
+            icon=":material/check_circle:",
+        )
+        st.code("\n".join(result.preview) or "(no samples)", language=None)
+    else:
+        st.error(
+            md_text(f"The source failed after {result.duration_s:.2f} s: {result.error}"),
+            icon=":material/error:",
+        )
+
+
+def show_send_test(sa: SettingsAdmin, values: dict[str, Any], saved_name: str | None) -> None:
+    """Send a test through the channel as entered (not saved) and say how it went."""
+    channel = str(values.get("name") or saved_name or "")
+    try:
+        d = sa.send_test(values, saved_name)
+    except FieldErrors as exc:
+        show_errors(exc)
+        return
+    except PulseError as exc:
+        st.error(md_text(exc), icon=":material/error:")
+        return
+    code = f" (HTTP {d.status_code})" if d.status_code else ""
+    how = "with the form's values; nothing was saved"
+    if d.ok:
+        done = f"{channel}: delivered{code} in {d.duration_ms} ms ({how})."
+        st.success(md_text(done), icon=":material/check_circle:")
+    else:
+        st.error(md_text(f"{channel}: {d.outcome}{code}: {d.error} ({how})"), icon=":material/error:")
