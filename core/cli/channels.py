@@ -1,7 +1,9 @@
 """``pulse channels list|test NAME``: the notification channels, and a test notification through one.
 
-``test`` sends one synthetic alert ("PulseTestNotification") through the channel, records the
-delivery like any other (when the database answers) and prints its outcome; secrets are masked.
+``test`` sends one synthetic alert ("PulseTestNotification") through the channel in effect (the
+file's, with an admin's changes from Admin > Settings), records the delivery like any other and
+writes an audit entry as ``cli:<os user>`` (when the database answers), and prints its outcome;
+secrets are masked.
 Exit status 0 when the receiver accepted it, 1 when not.
 """
 
@@ -9,8 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from core.alerts.channels import build_channel, public_settings
-from core.alerts.channels.dispatch import Dispatcher
+from core.alerts.channels import public_settings
 from core.kernel.errors import ConfigError, PulseError
 from core.kernel.settings import Settings
 
@@ -30,34 +31,40 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_test(args: argparse.Namespace, settings: Settings) -> int:
-    by_name = {c.name: c for c in settings.alerting.channels}
-    cfg = by_name.get(args.name)
-    if cfg is None:
-        known = ", ".join(sorted(by_name)) or "none configured"
-        raise ConfigError(f"no channel named {args.name!r}; known channels: {known}")
+    from core.admin.audit import Actor
+    from core.admin.channel_check import outcome_text, saved_channel, send_test
+    from core.admin.settings import SettingsService
+    from core.storage.repos.audit import AuditRepo
     from core.storage.repos.notifications import record_delivery
+    from core.storage.repos.settings import SettingsRepo
     from core.storage.tsdb import Store, open_store
 
     store: Store | None = None
     try:
         store = open_store(settings)
-    except PulseError as exc:  # the test still goes out; it is just not recorded
+        # the channels in effect: the file's, with an admin's changes in Admin > Settings on top
+        settings = SettingsService(settings, SettingsRepo(store.engine), store.now_ms).effective()
+    except PulseError as exc:  # the test still goes out; it is just not recorded nor audited
         print(f"(the delivery is not recorded: {exc})")
-    engine = store.engine if store is not None else None
-    record = (lambda d: record_delivery(engine, d)) if engine is not None else None
-    dispatcher = Dispatcher([build_channel(cfg)], retry=settings.alerting.retry, record=record)
     try:
-        d = dispatcher.send_test(cfg.name, settings.alerting.external_url)
+        cfg = saved_channel(settings, args.name)
+        if cfg is None:
+            known = ", ".join(sorted(c.name for c in settings.alerting.channels)) or "none configured"
+            raise ConfigError(f"no channel named {args.name!r}; known channels: {known}")
+        engine = store.engine if store is not None else None
+        d = send_test(
+            cfg,
+            settings,
+            record=(lambda d: record_delivery(engine, d)) if engine is not None else (lambda d: None),
+            write_audit=AuditRepo(engine).add if engine is not None else (lambda e: None),
+            actor=Actor.cli(),
+            now_ms=store.now_ms() if store is not None else 0,
+        )
     finally:
-        dispatcher.close()
         if store is not None:
             store.close()
-    code = f" (HTTP {d.status_code})" if d.status_code else ""
-    if d.ok:
-        print(f"{cfg.name} ({cfg.type}): delivered{code} in {d.duration_ms} ms")
-        return 0
-    print(f"{cfg.name} ({cfg.type}): {d.outcome}{code}: {d.error}")
-    return 1
+    print(f"{cfg.name} ({cfg.type}): {outcome_text(d)}")
+    return 0 if d.ok else 1
 
 
 def configure(p: argparse.ArgumentParser) -> None:

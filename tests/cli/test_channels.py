@@ -7,9 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from core.admin.audit import Actor
+from core.admin.settings import SettingsService
 from core.cli import main
+from core.kernel.records.audit import AuditQuery
 from core.kernel.settings import load_settings
+from core.storage.repos.audit import AuditRepo
 from core.storage.repos.notifications import read_deliveries
+from core.storage.repos.settings import SettingsRepo
 from core.storage.tsdb import open_store
 from tests.promstack import free_port
 from tests.receivers import Receiver
@@ -55,3 +60,26 @@ def test_list_and_test_a_channel(
     ]
     assert main(["channels", "test", "nope"]) == 2
     assert "no channel named 'nope'; known channels: dead, hook" in capsys.readouterr().err
+
+
+def test_the_channel_in_effect_is_tested_and_audited(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, receiver: Receiver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = env(monkeypatch, tmp_path, [{"type": "webhook", "name": "hook", "url": f"{receiver.url}/old"}])
+    store = open_store(load_settings(database_url=url))
+    try:  # an admin points the channel elsewhere in Admin > Settings
+        service = SettingsService(store.settings, SettingsRepo(store.engine), store.now_ms)
+        channel = {"type": "webhook", "name": "hook", "url": f"{receiver.url}/new?token={SECRET}"}
+        service.update("alerting", {"channels": [channel]}, Actor("ada"))
+    finally:
+        store.close()
+    assert main(["channels", "test", "hook"]) == 0
+    assert "delivered" in capsys.readouterr().out
+    assert receiver.bodies("/old") == [] and len(receiver.bodies(f"/new?token={SECRET}")) == 1
+    store = open_store(load_settings(database_url=url))
+    try:
+        (entry,) = [e for e in AuditRepo(store.engine).read(AuditQuery()) if e.action == "channel.test"]
+    finally:
+        store.close()
+    assert entry.actor.startswith("cli:") and entry.object_id == "hook"
+    assert SECRET not in json.dumps(entry.after) and entry.after["ok"] is True
