@@ -11,10 +11,10 @@ import pytest
 from core.admin.audit import Actor
 from core.admin.masking import MASK
 from core.admin.settings import SettingsService
-from core.seam.backend import Backend
 from core.kernel.errors import FieldErrors
 from core.kernel.records.audit import AuditQuery
 from core.kernel.settings import Settings, load_settings
+from core.seam.backend import Backend
 from core.storage.repos.audit import AuditRepo
 from core.storage.repos.settings import SettingsRepo
 from core.storage.tsdb.store import Store
@@ -111,7 +111,9 @@ def test_a_sign_in_setting_reaches_the_dashboard_without_a_restart(
     service.update("auth", {"throttle_free_failures": 1, "session_idle_minutes": 7}, ROOT)
     assert backend.signin.settings.session_idle_minutes == 7
     assert backend.signin.attempt("nobody", "wrong", "ip:10.0.0.2").wait_s > 0  # past the new limit
-    assert backend.settings.auth.throttle_free_failures == base.auth.throttle_free_failures  # first start kept
+    assert (
+        backend.settings.auth.throttle_free_failures == base.auth.throttle_free_failures
+    )  # first start kept
 
 
 def test_secrets_are_masked_and_an_empty_or_placeholder_keeps_the_stored_one(
