@@ -48,27 +48,41 @@ def _encode_rows(frame: pl.DataFrame, width: int) -> list[dict[str, object]]:
 
 
 def decode_many(
-    chunks: Sequence[tuple[int, bytes]], start: int | None = None, end: int | None = None
+    chunks: Sequence[tuple[int, bytes]],
+    start: int | None = None,
+    end: int | None = None,
+    columns: Sequence[str] = VALUES,
 ) -> pl.DataFrame:
-    """Rollup rows of many chunks as one frame, in chunk order (decoded together, one DataFrame)."""
+    """Rollup rows of many chunks as one frame, in chunk order (decoded together, one DataFrame).
+
+    ``columns``: the value columns wanted (of ``VALUES``); the frame has them in SCHEMA order.
+    """
+    names = [c for c in VALUES if c in columns]
+    schema = {"series_id": pl.Int64, "ts": pl.Int64, **{c: SCHEMA[c] for c in names}}
     if not chunks:
-        return pl.DataFrame(schema=SCHEMA)
-    counts, ts, cols = decode_tables([blob for _, blob in chunks], len(VALUES))
+        return pl.DataFrame(schema=schema)
+    keep = [VALUES.index(c) for c in names]
+    counts, ts, cols = decode_tables([blob for _, blob in chunks], len(VALUES), keep)
     sids = np.repeat(np.fromiter((sid for sid, _ in chunks), np.int64, len(chunks)), counts)
     arrays = [sids, ts, *cols]
     if start is not None or end is not None:
-        keep = np.ones(ts.size, bool)
+        inside = np.ones(ts.size, bool)
         if start is not None:
-            keep &= ts >= start
+            inside &= ts >= start
         if end is not None:
-            keep &= ts < end
-        arrays = [a[keep] for a in arrays]
-    frame = pl.DataFrame(dict(zip(SCHEMA, arrays, strict=True)))
-    return frame.with_columns(pl.col("count").cast(pl.Int64))
+            inside &= ts < end
+        arrays = [a[inside] for a in arrays]
+    frame = pl.DataFrame(dict(zip(schema, arrays, strict=True)))
+    return frame.with_columns(pl.col("count").cast(pl.Int64)) if "count" in names else frame
 
 
 def read_chunks(
-    conn: Connection, resolution: int, ids: Sequence[int], start: int, end: int
+    conn: Connection,
+    resolution: int,
+    ids: Sequence[int],
+    start: int,
+    end: int,
+    columns: Sequence[str] = VALUES,
 ) -> list[pl.DataFrame]:
     c = rollup_chunks.c
     found: list[tuple[int, bytes]] = []
@@ -80,7 +94,7 @@ def read_chunks(
             c.start_ts < end,
         )
         found.extend((sid, blob) for sid, blob in conn.execute(q))
-    return [decode_many(found, start, end)] if found else []
+    return [decode_many(found, start, end, columns)] if found else []
 
 
 def pack(conn: Connection, resolution: int, fresh: pl.DataFrame) -> int:
