@@ -3,7 +3,10 @@
 A rollup row costs ~40 bytes in a B-tree; a day of 1 m rows of one series packed with the chunk
 codec costs a few hundred bytes. Rows newer than the cutoff stay rows, because late samples can
 still recompute them; a row recomputed after its window was packed is merged on the next run,
-and reads merge chunks and rows meanwhile (rows win).
+and reads merge chunks and rows meanwhile (rows win). The cutoff moves a day at a time for both
+resolutions: an hour chunk spans a week but is written as soon as its first day is stable and
+rewritten as the days fill it, so at most a day of rows (plus the out-of-order window) stays in
+the row tables instead of up to a week of 1 h rows, whose row-by-row fetch dominated long reads.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from core.storage.upsert import upsert
 
 HOUR, DAY = 3_600_000, 86_400_000
 WIDTH = {60_000: DAY, 3_600_000: 7 * DAY}  # chunk span per resolution: 1440 and 168 rows
+PACK_STEP = DAY  # the cutoff's granularity: partly filled hour chunks are packed too
 VALUES = ("min", "max", "sum", "count", "last")
 SCHEMA = {"series_id": pl.Int64, "ts": pl.Int64, **{c: pl.Float64 for c in VALUES[:3]}}
 SCHEMA |= {"count": pl.Int64, "last": pl.Float64}
@@ -129,14 +133,16 @@ def _compact_group(conn: Connection, resolution: int, ids: list[int], cutoff: in
 
 
 def packed_cutoff(resolution: int, stable_before_ms: int) -> int:
-    """Rows before this time belong to whole chunk spans that end before ``stable_before_ms``."""
-    return stable_before_ms - stable_before_ms % WIDTH[resolution]
+    """Rows before this time are packed: whole days that end before ``stable_before_ms`` (whole
+    chunk spans at 1 m; the days so far of the current week's chunk at 1 h)."""
+    assert WIDTH[resolution] % PACK_STEP == 0
+    return stable_before_ms - stable_before_ms % PACK_STEP
 
 
 def compact_rollups(
     engine: Engine, ids: list[int], stable_before_ms: int, lock: AbstractContextManager[object] | None = None
 ) -> int:
-    """Pack rollup rows of whole chunk spans that end before ``stable_before_ms``."""
+    """Pack rollup rows of whole days that end before ``stable_before_ms`` into their chunks."""
     written = 0
     with storage_errors("compacting rollups"):
         for resolution in WIDTH:

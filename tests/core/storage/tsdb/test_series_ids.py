@@ -1,7 +1,7 @@
 """Reads keyed by series id (``series_ids=True``) equal the labelled reads once the labels from
-``series()`` are attached; reads of only the rollup columns an aggregation needs equal full reads.
-Raw samples, rollup rows, packed chunks and rollups computed on the fly from dirty minutes, on
-SQLite and PostgreSQL."""
+``series()`` are attached; reads of only the rollup columns an aggregation needs equal full reads;
+the hour rollups are packed a day at a time. Raw samples, rollup rows, packed chunks and rollups
+computed on the fly from dirty minutes, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from collections.abc import Callable
 import numpy as np
 import polars as pl
 import pytest
+import sqlalchemy as sa
 
 from core.kernel.errors import QueryError
 from core.kernel.samples import Sample, labels_of
-from core.storage.schema import ROLLUPS
+from core.storage.schema import ROLLUPS, rollup_1h
 from core.storage.tsdb.chunks import decode_tables, encode_table
 from core.storage.tsdb.query import Query
 from core.storage.tsdb.read import read_rollup
@@ -122,6 +123,31 @@ def test_rollup_column_reads_equal_full_reads(make_store: Callable[..., Store], 
     for width in (MIN, HOUR):
         _rollup_reads(store, width, START + 90 * MIN, END)  # chunks and rows
         _rollup_reads(store, width, START + 3 * DAY + 30 * MIN, END - HOUR)
+
+
+def rows(store: Store) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(rollup_1h)).scalar_one())
+
+
+def test_hour_rollups_are_packed_a_day_at_a_time(make_store: Callable[..., Store], clock: FakeClock) -> None:
+    """The fifth day of a week is stable: its hours go into the week's chunk, read back the same."""
+    store = make_store()
+    _write(store, START + 5 * DAY)
+    store.run_rollups()
+    clock.now = (START + 5 * DAY) / 1000
+    before = store.select("g", START, START + 5 * DAY, step_ms=HOUR, also_over_time=("max", "count", "last"))
+    clock.now = (START + 6 * DAY) / 1000  # the out-of-order window and an hour have passed
+    store.compact()
+    assert rows(store) == 0  # not five days of rows waiting for the week to end
+    after = store.select("g", START, START + 5 * DAY, step_ms=HOUR, also_over_time=("max", "count", "last"))
+    assert after.equals(before)
+    _write(store, START + 6 * DAY, START + 5 * DAY)  # the sixth day: merged into the same chunk
+    store.run_rollups()
+    clock.now = (START + 7 * DAY) / 1000
+    store.compact()
+    again = store.select("g", START, START + 5 * DAY, step_ms=HOUR, also_over_time=("max", "count", "last"))
+    assert again.equals(before) and rows(store) == 0
 
 
 def test_decode_tables_keeps_the_columns_asked_for() -> None:
