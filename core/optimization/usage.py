@@ -195,8 +195,9 @@ def read_usage(
     """One row per container over ``settings.window_days`` before ``end_ms`` (schema ``USAGE_SCHEMA``).
 
     Ten store queries (CPU's average, peak and count come from one), each for every container at
-    once (the two bucket reads keyed by series id, labelled per container at the end), run on ``settings.read_threads`` threads (the store's reads spend most of their time
-    outside the GIL: SQLite, zlib, polars).
+    once (the two bucket reads keyed by series id, labelled per container at the end), run on
+    ``settings.read_threads`` threads (the store's reads spend much of their time outside the
+    GIL: SQLite, zlib, polars).
     """
     settings = settings or UsageSettings()
     f = filters or Filters()
