@@ -81,7 +81,7 @@ def main(argv: list[str]) -> int:
         return 0
     if argv[:1] == ["compare"]:  # its own options: --quick, --json PATH (see bench/compare.py)
         return compare.main(argv[1:])
-    common.QUICK = "--quick" in argv  # short windows of the long benchmarks (overhead, load)
+    common.QUICK = "--quick" in argv  # short windows of the long benchmarks (overhead, load, optimize)
     argv = [a for a in argv if a != "--quick"]
     names = argv or [n for n in SUITES if n not in OPT_IN]
     unknown = [n for n in names if n not in SUITES]

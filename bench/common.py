@@ -14,7 +14,7 @@ from core.kernel.settings import DemoSettings, Settings, load_settings
 from core.storage.tsdb import Store, open_store
 
 DAY = 86_400_000
-QUICK = False  # `python -m bench NAME --quick`: the long benchmarks with short windows
+QUICK = False  # `python -m bench NAME --quick`: the long benchmarks with short windows or histories
 
 
 @dataclass

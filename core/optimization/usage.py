@@ -85,12 +85,12 @@ def _buckets_of(
     return {n: both.select("ts", *KEYS, n) for n in names}
 
 
-def _summary(name: str, b: pl.DataFrame) -> pl.DataFrame:
+def _summary(name: str, b: pl.DataFrame, by: str | tuple[str, ...] = KEYS) -> pl.DataFrame:
     """One row per container of one bucket read: what the strategies need of it, and its span.
 
     Aggregating each read on its own and joining the 1,000-row summaries (not the buckets) keeps
     the joins small; a bucket missing from one read is ignored by the others' statistics, as a
-    null in a joined row was.
+    null in a joined row was. ``by``: the container's key columns, or the series id column.
     """
     v = pl.col(name)
     ts = [
@@ -106,21 +106,71 @@ def _summary(name: str, b: pl.DataFrame) -> pl.DataFrame:
     else:
         stats = [v.quantile(q, "linear").alias(f"memory_p{round(q * 100)}") for q in QUANTILES]
         stats.append(v.max().alias("memory_peak"))
-    return b.group_by(KEYS).agg(*stats, *ts)
+    return b.group_by(by).agg(*stats, *ts)
 
 
-def _stats(parts: dict[str, pl.DataFrame], step_ms: int) -> pl.DataFrame:
+def _series_keys(reader: Reader, metric: str, f: Filters) -> pl.DataFrame | None:
+    """series_id and KEYS of each series of ``metric`` with a server label; None when two series
+    share their KEYS (one container in two series: its buckets are merged across them)."""
+    found = reader.series(selector(metric, f))
+    ids: list[int] = found["id"].to_list() if not found.is_empty() else []
+    labels: list[dict[str, str]] = found["labels"].to_list() if not found.is_empty() else []
+    keys = pl.DataFrame(
+        {"series_id": ids, **{k: [lb.get(k) for lb in labels] for k in KEYS}},
+        schema={"series_id": pl.Int64, **{k: pl.Utf8 for k in KEYS}},
+    ).filter(pl.col("server").is_not_null())
+    return None if keys.select(KEYS).is_duplicated().any() else keys
+
+
+def _summaries_by_series(
+    reader: Reader, metric: str, names: list[str], start: int, end: int, step: int, f: Filters
+) -> dict[str, pl.DataFrame] | None:
+    """:func:`_summary` of the :func:`_buckets_of` reads, computed per series id and labelled at
+    the end (1,000 rows), not per bucket with label columns (336,000 rows for 14 days at 1 h).
+
+    When each container has one series, the maximum across a container's series in a bucket is
+    that series' value, so the summaries are the same. None when a container has several series
+    (the caller then takes the general path). Labels come from ``series()`` after the read, so a
+    series created in between has its labels.
+    """
+    (first, *more) = [BUCKET_READS[n][1] for n in names]
+    sel = selector(metric, f)
+    df = reader.select(
+        sel, start, end, step_ms=step, over_time=first, also_over_time=tuple(more), series_ids=True
+    )
+    keys = _series_keys(reader, metric, f)
+    if keys is None:
+        return None
+    cols = {names[0]: "value", **{n: BUCKET_READS[n][1] for n in names[1:]}}
+    out = {}
+    for name, col in cols.items():
+        per = _summary(name, df.select("ts", "series_id", pl.col(col).alias(name)), "series_id")
+        out[name] = keys.join(per, on="series_id", how="inner").drop("series_id")
+    return out
+
+
+def _summaries_of(
+    reader: Reader, metric: str, names: list[str], start: int, end: int, step: int, f: Filters
+) -> dict[str, pl.DataFrame]:
+    """:func:`_summary` of each bucket read of ``metric``: per series when each container has one
+    series, else from the buckets with label columns (the general path)."""
+    fast = _summaries_by_series(reader, metric, names, start, end, step, f)
+    if fast is not None:
+        return fast
+    return {n: _summary(n, b) for n, b in _buckets_of(reader, metric, names, start, end, step, f).items()}
+
+
+def _stats(summaries: dict[str, pl.DataFrame], step_ms: int) -> pl.DataFrame:
     """Per container: points, first and last bucket, CPU and memory percentiles and peaks."""
     out: pl.DataFrame | None = None
-    for name, df in parts.items():
-        summary = _summary(name, df)
+    for summary in summaries.values():
         out = (
             summary
             if out is None
             else out.join(summary, on=KEYS, how="full", coalesce=True, nulls_equal=True)
         )
     assert out is not None
-    firsts, lasts = [f"{n}_first" for n in parts], [f"{n}_last" for n in parts]
+    firsts, lasts = [f"{n}_first" for n in summaries], [f"{n}_last" for n in summaries]
     return out.with_columns(
         pl.col("points").fill_null(0).cast(pl.Int64),
         pl.min_horizontal(firsts).alias("first_ms"),
@@ -145,8 +195,9 @@ def read_usage(
     """One row per container over ``settings.window_days`` before ``end_ms`` (schema ``USAGE_SCHEMA``).
 
     Ten store queries (CPU's average, peak and count come from one), each for every container at
-    once, run on ``settings.read_threads`` threads (the store's reads spend most of their time
-    outside the GIL: SQLite, zlib, polars).
+    once (the two bucket reads keyed by series id, labelled per container at the end), run on
+    ``settings.read_threads`` threads (the store's reads spend much of their time outside the
+    GIL: SQLite, zlib, polars).
     """
     settings = settings or UsageSettings()
     f = filters or Filters()
@@ -158,15 +209,15 @@ def read_usage(
         for name, (metric, _over) in BUCKET_READS.items():
             by_metric.setdefault(metric, []).append(name)
         reads = [
-            pool.submit(_buckets_of, reader, m, ns, start, end_ms, step, f) for m, ns in by_metric.items()
+            pool.submit(_summaries_of, reader, m, ns, start, end_ms, step, f) for m, ns in by_metric.items()
         ]
         specs = {n: pool.submit(_latest, reader, m, end_ms, f) for n, m in SPEC.items()}
         counters = {n: pool.submit(_increase, reader, m, start, end_ms, f) for n, m in COUNTERS.items()}
         got = {n: b for r in reads for n, b in r.result().items()}
-        buckets = {name: got[name] for name in BUCKET_READS}
-        if all(b.is_empty() for b in buckets.values()):
+        summaries = {name: got[name] for name in BUCKET_READS}
+        if all(b.is_empty() for b in summaries.values()):
             return pl.DataFrame(schema=USAGE_SCHEMA)
-        out = _stats(buckets, step)
+        out = _stats(summaries, step)
         for name, fut in [*specs.items(), *counters.items()]:
             out = out.join(fut.result().rename({"value": name}), on="server", how="left")
     return out.select(list(USAGE_SCHEMA)).cast(pl.Schema(USAGE_SCHEMA)).sort("server")

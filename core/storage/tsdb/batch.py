@@ -37,13 +37,14 @@ def _plans(
     conn: Connection, qs: Sequence[Query], retention: RetentionSettings, now_ms: int
 ) -> Iterator[Plan]:
     """(member query indexes, series ids per member, shared per-series frame, labels by id)."""
-    groups: dict[tuple[str, int, int, int, str, str, float, tuple[str, ...]], list[int]] = defaultdict(list)
+    groups: dict[tuple[str, int, int, int, str, str, float, tuple[str, ...], bool], list[int]]
+    groups = defaultdict(list)
     for i, q in enumerate(qs):
         q.validate()
         step = q.step_ms or auto_step(q.start_ms, q.end_ms)
         res = pick_resolution(q, step, retention, now_ms)
         key = (q.selector.metric, q.start_ms, q.end_ms, step, res, q.over_time, q.quantile, q.also_over_time)
-        groups[key].append(i)
+        groups[(*key, q.series_ids)].append(i)  # with series_ids, a plan's frame has no label columns
     for (metric, _start, _end, step, res, *_same), members in groups.items():
         found = select_series(conn, Selector(metric))
         label_of = dict(zip(found["id"].to_list(), found["labels"].to_list(), strict=True))

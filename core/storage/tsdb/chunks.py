@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -149,14 +150,18 @@ def _values_rows(mode: int, stream: np.ndarray) -> np.ndarray:
     return np.cumsum(_unzigzag(stream), axis=1).astype(np.float64) / 10.0**mode
 
 
-def decode_tables(blobs: list[bytes], ncols: int) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+def decode_tables(
+    blobs: list[bytes], ncols: int, keep: Sequence[int] | None = None
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """Many :func:`encode_table` blobs of ``ncols`` columns at once: (rows per blob, ts, columns).
 
     The rows of every blob are concatenated in blob order, exactly as decoding each blob with
     :func:`decode_table` and concatenating would give them. Blobs of the same row count, value
     modes and packed widths are decoded together as one 2-D array, so the numpy work is done once
-    per layout (a few dozen) instead of once per blob (thousands).
+    per layout (a few dozen) instead of once per blob (thousands). ``keep``: the indexes of the
+    columns wanted, in that order (default all); the others are skipped, not decoded.
     """
+    wanted = list(range(ncols)) if keep is None else list(keep)
     counts = np.zeros(len(blobs), np.int64)
     groups: dict[tuple[int, bytes, tuple[int, ...]], list[tuple[int, int, bytes]]] = {}
     for i, blob in enumerate(blobs):
@@ -173,7 +178,7 @@ def decode_tables(blobs: list[bytes], ncols: int) -> tuple[np.ndarray, np.ndarra
     offsets = np.concatenate(([0], np.cumsum(counts)))
     total = int(offsets[-1])
     ts_out = np.empty(total, np.int64)
-    cols_out = [np.empty(total, np.float64) for _ in range(ncols)]
+    cols_out = {j: np.empty(total, np.float64) for j in wanted}
     for (n, modes, widths), members in groups.items():
         grid = np.frombuffer(b"".join(p for _, _, p in members), np.uint8).reshape(len(members), -1)
         at_rows = offsets[[i for i, _, _ in members]][:, None] + np.arange(n)
@@ -183,6 +188,7 @@ def decode_tables(blobs: list[bytes], ncols: int) -> tuple[np.ndarray, np.ndarra
         ts_out[at_rows] = firsts + np.cumsum(deltas, axis=1) - deltas[:, :1]
         at += 1 + n * widths[0]
         for j, (mode, width) in enumerate(zip(modes, widths[1:], strict=True)):
-            cols_out[j][at_rows] = _values_rows(mode, _unpack_rows(grid, at, width, n))
+            if j in cols_out:
+                cols_out[j][at_rows] = _values_rows(mode, _unpack_rows(grid, at, width, n))
             at += 1 + n * width
-    return counts, ts_out, cols_out
+    return counts, ts_out, [cols_out[j] for j in wanted]

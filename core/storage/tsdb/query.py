@@ -42,6 +42,7 @@ class Query:
     quantile: float = 0.95
     resolution: Resolution = "auto"
     also_over_time: tuple[OverTime, ...] = ()  # more aggregations of the same read, one column each
+    series_ids: bool = False  # rows keyed by column series_id, no label columns (see finish)
 
     @classmethod
     def parse(cls, selector: str, start_ms: int, end_ms: int, **kw: object) -> Query:
@@ -63,6 +64,8 @@ class Query:
         if not 0.0 <= self.quantile <= 1.0:
             raise QueryError(f"quantile must be between 0 and 1, got {self.quantile}")
         self._validate_also()
+        if self.series_ids and self.across is not None:
+            raise QueryError("series_ids cannot be combined with an aggregation across series")
         if self.resolution not in get_args(Resolution):
             raise QueryError(f"unknown resolution {self.resolution!r}; use auto, raw, 1m or 1h")
 
@@ -227,30 +230,51 @@ def run_query(conn: Connection, q: Query, retention: RetentionSettings, now_ms: 
 
 
 def empty_result(q: Query) -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={"ts": pl.Datetime("ms", "UTC"), "value": pl.Float64, **{k: pl.Utf8 for k in q.by}}
-    )
+    """No rows, the columns a result of ``q`` has: ts, value, ``also_over_time``..., then the ``by``
+    labels (or series_id)."""
+    schema: dict[str, pl.DataType] = {"ts": pl.Datetime("ms", "UTC"), "value": pl.Float64()}
+    schema |= {str(name): pl.Float64() for name in q.also_over_time}
+    schema |= {"series_id": pl.Int64()} if q.series_ids else {k: pl.Utf8() for k in q.by}
+    return pl.DataFrame(schema=schema)
+
+
+ROLLUP_COLUMNS: dict[str, tuple[str, ...]] = {  # the rollup columns each aggregation reads
+    "avg": ("sum", "count"),
+    "min": ("min",),
+    "max": ("max",),
+    "sum": ("sum",),
+    "count": ("count",),
+    "last": ("last",),
+    "quantile": ("sum", "count"),
+    "rate": ("last",),
+    "increase": ("last",),
+}
 
 
 def per_series(
     conn: Connection, q: Query, ids: list[int], labels: list[dict[str, str]], step: int, res: str
 ) -> pl.DataFrame:
-    """Over-time aggregation per series and bucket, joined with the series' labels."""
-    frame = pl.DataFrame(
-        [{SID: i, **lb} for i, lb in zip(ids, labels, strict=True)], infer_schema_length=None
-    )
-    if clash := set(q.also_over_time) & set(frame.columns):
-        raise QueryError(f"also_over_time {sorted(clash)} would shadow labels of the same name")
+    """Over-time aggregation per series and bucket, joined with the series' labels (with
+    ``q.series_ids``: without them, keyed by series only)."""
     lookback = max(step, WIDTH[res], LOOKBACK_MS)  # the sample before the range, for the first delta
     lo = q.start_ms - (lookback if q.over_time in ("rate", "increase") else 0)
     if res == "raw":
         data = read_raw(conn, ids, lo, q.end_ms)
     else:
-        data = read_rollup_current(conn, WIDTH[res], ids, lo, q.end_ms)
+        columns = {c for name in (q.over_time, *q.also_over_time) for c in ROLLUP_COLUMNS[name]}
+        data = read_rollup_current(conn, WIDTH[res], ids, lo, q.end_ms, sorted(columns))
     data = data.rename({"series_id": SID}).with_columns(
         (q.start_ms + (pl.col("ts") - q.start_ms) // step * step).alias(BUCKET)
     )
-    return _over_time(data, q, res).join(frame, on=SID, how="left")
+    out = _over_time(data, q, res)
+    if q.series_ids:
+        return out
+    frame = pl.DataFrame(
+        [{SID: i, **lb} for i, lb in zip(ids, labels, strict=True)], infer_schema_length=None
+    )
+    if clash := set(q.also_over_time) & set(frame.columns):
+        raise QueryError(f"also_over_time {sorted(clash)} would shadow labels of the same name")
+    return out.join(frame, on=SID, how="left")
 
 
 def finish(per_series: pl.DataFrame, q: Query, labels: set[str] | None = None) -> pl.DataFrame:
@@ -259,7 +283,11 @@ def finish(per_series: pl.DataFrame, q: Query, labels: set[str] | None = None) -
 
     ``labels``: the label names of this query's own series, when ``per_series`` was shared with
     other queries (their label columns are dropped); None keeps every label column.
+    With ``q.series_ids``: columns ts, value, ``also_over_time``..., series_id, sorted by series
+    then time; the caller attaches labels (``Store.series``) to the series it keeps.
     """
+    if q.series_ids:
+        return _by_series_id(per_series, q)
     for name in q.by:
         if name not in per_series.columns:
             per_series = per_series.with_columns(pl.lit(None, pl.Utf8).alias(name))
@@ -271,3 +299,17 @@ def finish(per_series: pl.DataFrame, q: Query, labels: set[str] | None = None) -
     values = ["value", *q.also_over_time]
     ordered = ["ts", *values, *[c for c in out.columns if c != "ts" and c not in values]]
     return out.select(ordered).sort([c for c in ordered if c not in values])
+
+
+def _by_series_id(per_series: pl.DataFrame, q: Query) -> pl.DataFrame:
+    """The rows of :func:`finish` with ``series_ids``: no labels to join or sort by."""
+    out = per_series.select(
+        pl.col(BUCKET).cast(pl.Datetime("ms", "UTC")).alias("ts"),
+        "value",
+        *q.also_over_time,
+        pl.col(SID).alias("series_id"),
+    )
+    sid, ts = out["series_id"].to_numpy(), per_series[BUCKET].to_numpy()
+    d_sid, d_ts = np.diff(sid), np.diff(ts)
+    in_order = bool(np.all((d_sid > 0) | ((d_sid == 0) & (d_ts > 0))))  # as the row-wise path leaves them
+    return out if in_order else out.sort("series_id", "ts")

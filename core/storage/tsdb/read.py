@@ -172,16 +172,36 @@ def _fetch_plain(conn: Connection, q: sa.Select[Any]) -> Sequence[Any]:
     return rows
 
 
-def read_rollup(conn: Connection, table: sa.Table, ids: Sequence[int], start: int, end: int) -> pl.DataFrame:
-    """Rollup rows of ``ids`` with start <= ts < end, from packed chunks and rows (rows win), sorted."""
+def read_rollup(
+    conn: Connection,
+    table: sa.Table,
+    ids: Sequence[int],
+    start: int,
+    end: int,
+    columns: Sequence[str] | None = None,
+) -> pl.DataFrame:
+    """Rollup rows of ``ids`` with start <= ts < end, from packed chunks and rows (rows win), sorted.
+
+    ``columns``: the value columns wanted (min, max, sum, count, last; default all), in schema
+    order: a read of one aggregation fetches and decodes only what it needs.
+    """
     from core.storage.tsdb.rollup_chunks import read_chunks
 
     resolution = next(res for res, t in ROLLUPS.items() if t is table)
-    frames = read_chunks(conn, resolution, ids, start, end)
-    cols = [table.c[name] for name in ROLLUP_SCHEMA]
+    schema = rollup_schema(columns)
+    frames = read_chunks(conn, resolution, ids, start, end, list(schema)[2:])
+    cols = [table.c[name] for name in schema]
     for part in _parts(ids):
         q = sa.select(*cols).where(table.c.series_id.in_(part), table.c.ts >= start, table.c.ts < end)
         rows = _fetch_plain(conn, q)
         if rows:
-            frames.append(pl.DataFrame(rows, schema=ROLLUP_SCHEMA, orient="row"))
-    return last_write_wins(frames, ROLLUP_SCHEMA)
+            frames.append(pl.DataFrame(rows, schema=schema, orient="row"))
+    return last_write_wins(frames, schema)
+
+
+def rollup_schema(columns: Sequence[str] | None = None) -> dict[str, Any]:
+    """ROLLUP_SCHEMA less the value columns not in ``columns`` (None: all of them)."""
+    if columns is not None and (unknown := set(columns) - set(ROLLUP_SCHEMA)):
+        raise ValueError(f"unknown rollup columns {sorted(unknown)}")
+    keys = ("series_id", "ts")
+    return {k: t for k, t in ROLLUP_SCHEMA.items() if k in keys or columns is None or k in columns}

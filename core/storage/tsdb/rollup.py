@@ -7,7 +7,7 @@ the hours from those minutes, in memory.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 
 import polars as pl
@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.storage.engine import begin_locked, storage_errors
 from core.storage.schema import ROLLUPS, rollup_dirty
-from core.storage.tsdb.read import all_series_ids, read_raw, read_rollup
+from core.storage.tsdb.read import all_series_ids, read_raw, read_rollup, rollup_schema
 from core.storage.tsdb.rollup_chunks import pack, packed_cutoff
 
 MINUTE, HOUR = 60_000, 3_600_000
@@ -135,20 +135,21 @@ def run_rollups(
     return written
 
 
-def read_rollup_current(conn: Connection, width: int, ids: list[int], start: int, end: int) -> pl.DataFrame:
+def read_rollup_current(
+    conn: Connection, width: int, ids: list[int], start: int, end: int, columns: Sequence[str] | None = None
+) -> pl.DataFrame:
     """Rollup rows of [start, end) that include samples not rolled up yet.
 
     Hours holding dirty minutes (and everything after them) are computed from raw on the fly,
     so a query never misses the newest samples while it waits for the next rollup run.
+    ``columns``: the value columns wanted (default all), as in :func:`read_rollup`.
     """
     q = sa.select(sa.func.min(rollup_dirty.c.bucket)).where(rollup_dirty.c.resolution == MINUTE)
     dirty = conn.execute(q).scalar()
     table = ROLLUPS[width]
     if dirty is None or dirty >= end:
-        return read_rollup(conn, table, ids, start, end)
+        return read_rollup(conn, table, ids, start, end, columns)
     cut = max(start, dirty - dirty % HOUR)
-    done = read_rollup(conn, table, ids, start, cut) if cut > start else None
-    fresh = stats_from_raw(read_raw(conn, ids, cut, end), width).select(
-        done.columns if done is not None else _COLS
-    )
+    done = read_rollup(conn, table, ids, start, cut, columns) if cut > start else None
+    fresh = stats_from_raw(read_raw(conn, ids, cut, end), width).select(list(rollup_schema(columns)))
     return fresh if done is None else pl.concat([done, fresh.cast(done.schema)]).sort("series_id", "ts")

@@ -3,7 +3,10 @@
 A rollup row costs ~40 bytes in a B-tree; a day of 1 m rows of one series packed with the chunk
 codec costs a few hundred bytes. Rows newer than the cutoff stay rows, because late samples can
 still recompute them; a row recomputed after its window was packed is merged on the next run,
-and reads merge chunks and rows meanwhile (rows win).
+and reads merge chunks and rows meanwhile (rows win). The cutoff moves a day at a time for both
+resolutions: an hour chunk spans a week but is written as soon as its first day is stable and
+rewritten as the days fill it, so at most a day of rows (plus the out-of-order window) stays in
+the row tables instead of up to a week of 1 h rows, whose row-by-row fetch dominated long reads.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from core.storage.upsert import upsert
 
 HOUR, DAY = 3_600_000, 86_400_000
 WIDTH = {60_000: DAY, 3_600_000: 7 * DAY}  # chunk span per resolution: 1440 and 168 rows
+PACK_STEP = DAY  # the cutoff's granularity: partly filled hour chunks are packed too
 VALUES = ("min", "max", "sum", "count", "last")
 SCHEMA = {"series_id": pl.Int64, "ts": pl.Int64, **{c: pl.Float64 for c in VALUES[:3]}}
 SCHEMA |= {"count": pl.Int64, "last": pl.Float64}
@@ -48,27 +52,41 @@ def _encode_rows(frame: pl.DataFrame, width: int) -> list[dict[str, object]]:
 
 
 def decode_many(
-    chunks: Sequence[tuple[int, bytes]], start: int | None = None, end: int | None = None
+    chunks: Sequence[tuple[int, bytes]],
+    start: int | None = None,
+    end: int | None = None,
+    columns: Sequence[str] = VALUES,
 ) -> pl.DataFrame:
-    """Rollup rows of many chunks as one frame, in chunk order (decoded together, one DataFrame)."""
+    """Rollup rows of many chunks as one frame, in chunk order (decoded together, one DataFrame).
+
+    ``columns``: the value columns wanted (of ``VALUES``); the frame has them in SCHEMA order.
+    """
+    names = [c for c in VALUES if c in columns]
+    schema = {"series_id": pl.Int64, "ts": pl.Int64, **{c: SCHEMA[c] for c in names}}
     if not chunks:
-        return pl.DataFrame(schema=SCHEMA)
-    counts, ts, cols = decode_tables([blob for _, blob in chunks], len(VALUES))
+        return pl.DataFrame(schema=schema)
+    keep = [VALUES.index(c) for c in names]
+    counts, ts, cols = decode_tables([blob for _, blob in chunks], len(VALUES), keep)
     sids = np.repeat(np.fromiter((sid for sid, _ in chunks), np.int64, len(chunks)), counts)
     arrays = [sids, ts, *cols]
     if start is not None or end is not None:
-        keep = np.ones(ts.size, bool)
+        inside = np.ones(ts.size, bool)
         if start is not None:
-            keep &= ts >= start
+            inside &= ts >= start
         if end is not None:
-            keep &= ts < end
-        arrays = [a[keep] for a in arrays]
-    frame = pl.DataFrame(dict(zip(SCHEMA, arrays, strict=True)))
-    return frame.with_columns(pl.col("count").cast(pl.Int64))
+            inside &= ts < end
+        arrays = [a[inside] for a in arrays]
+    frame = pl.DataFrame(dict(zip(schema, arrays, strict=True)))
+    return frame.with_columns(pl.col("count").cast(pl.Int64)) if "count" in names else frame
 
 
 def read_chunks(
-    conn: Connection, resolution: int, ids: Sequence[int], start: int, end: int
+    conn: Connection,
+    resolution: int,
+    ids: Sequence[int],
+    start: int,
+    end: int,
+    columns: Sequence[str] = VALUES,
 ) -> list[pl.DataFrame]:
     c = rollup_chunks.c
     found: list[tuple[int, bytes]] = []
@@ -80,7 +98,7 @@ def read_chunks(
             c.start_ts < end,
         )
         found.extend((sid, blob) for sid, blob in conn.execute(q))
-    return [decode_many(found, start, end)] if found else []
+    return [decode_many(found, start, end, columns)] if found else []
 
 
 def pack(conn: Connection, resolution: int, fresh: pl.DataFrame) -> int:
@@ -115,14 +133,16 @@ def _compact_group(conn: Connection, resolution: int, ids: list[int], cutoff: in
 
 
 def packed_cutoff(resolution: int, stable_before_ms: int) -> int:
-    """Rows before this time belong to whole chunk spans that end before ``stable_before_ms``."""
-    return stable_before_ms - stable_before_ms % WIDTH[resolution]
+    """Rows before this time are packed: whole days that end before ``stable_before_ms`` (whole
+    chunk spans at 1 m; the days so far of the current week's chunk at 1 h)."""
+    assert WIDTH[resolution] % PACK_STEP == 0
+    return stable_before_ms - stable_before_ms % PACK_STEP
 
 
 def compact_rollups(
     engine: Engine, ids: list[int], stable_before_ms: int, lock: AbstractContextManager[object] | None = None
 ) -> int:
-    """Pack rollup rows of whole chunk spans that end before ``stable_before_ms``."""
+    """Pack rollup rows of whole days that end before ``stable_before_ms`` into their chunks."""
     written = 0
     with storage_errors("compacting rollups"):
         for resolution in WIDTH:

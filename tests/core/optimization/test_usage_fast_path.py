@@ -1,10 +1,13 @@
-"""The usage read summarises each bucket read on its own and joins per-container summaries; the
-previous computation joined every bucket of every read first. On a random fleet with gaps (hours
-without memory samples, containers with CPU or memory only, counter resets) both must give the
-same usage rows and the same recommendations, value for value."""
+"""The usage read summarises each bucket read on its own, per series id, and labels the
+per-container summaries at the end; the general path (used when a container has several series)
+summarises buckets carrying label columns; the previous computation joined every bucket of every
+read first. On a random fleet with gaps (hours without memory samples, containers with CPU or
+memory only, counter resets), on SQLite and PostgreSQL, all three must give the same usage rows
+and the same recommendations, value for value."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,6 +18,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from core.kernel.samples import Sample, labels_of
+from core.kernel.selector import Selector
 from core.kernel.settings import load_settings
 from core.optimization import usage as u
 from core.optimization.rightsizing import recommend, to_frame
@@ -56,8 +60,9 @@ def _previous(reader: Store, end_ms: int, settings: UsageSettings) -> pl.DataFra
     return out.select(list(u.USAGE_SCHEMA)).cast(pl.Schema(u.USAGE_SCHEMA)).sort("server")
 
 
-def _fleet(store: Store, rng: np.random.Generator, n: int = 40) -> None:
+def _fleet(store: Store, rng: np.random.Generator, twin: bool, n: int = 40) -> None:
     batch = []
+    twin_lb = labels_of(server="srv-00", host="h0", team="t0", session_id="s0", replica="b")
     for i in range(n):
         lb = labels_of(server=f"srv-{i:02d}", host=f"h{i % 4}", team=f"t{i % 3}", session_id=f"s{i % 7}")
         kind = rng.choice(["both", "both", "both", "cpu-only", "memory-only"])
@@ -69,6 +74,8 @@ def _fleet(store: Store, rng: np.random.Generator, n: int = 40) -> None:
             cpu = level * (1 + 0.3 * np.sin(ts / 7e6)) * (burst if rng.random() < 0.05 else 1)
             if kind != "memory-only":
                 batch.append(Sample(u.CPU, lb, ts, float(cpu)))
+            if twin and i == 0:  # a second CPU series of one container (another label): merged
+                batch.append(Sample(u.CPU, twin_lb, ts, float(cpu) * rng.uniform(0.5, 1.5)))
             if kind != "cpu-only" and hour not in gap:
                 batch.append(Sample(u.MEMORY, lb, ts, float(rng.uniform(0.2, 1.5) * 2**30)))
             restarts = 0.0 if rng.random() < 0.01 else restarts + float(rng.random() < 0.02)
@@ -78,24 +85,57 @@ def _fleet(store: Store, rng: np.random.Generator, n: int = 40) -> None:
     store.write(batch)
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+PG = pytest.mark.postgres
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        ("sqlite", False),
+        ("sqlite", True),
+        pytest.param(("postgresql", False), marks=PG),
+        pytest.param(("postgresql", True), marks=PG),
+    ],
+    ids=["sqlite", "sqlite-twin", "postgresql", "postgresql-twin"],
+)
+def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     root: Path = tmp_path_factory.mktemp("usage-fast")
-    s = open_store(
-        load_settings(database_url=f"sqlite:///{root}/p.db", data_dir=root), clock=lambda: END / 1000
-    )
-    _fleet(s, np.random.default_rng(12))
-    s.run_rollups()
-    yield s
-    s.close()
+    with contextlib.ExitStack() as stack:
+        url = f"sqlite:///{root}/p.db"
+        backend, twin = request.param
+        if backend == "postgresql":
+            url = stack.enter_context(request.getfixturevalue("pg_schemas").fresh())
+        s = open_store(load_settings(database_url=url, data_dir=root), clock=lambda: END / 1000)
+        _fleet(s, np.random.default_rng(12), twin)
+        s.twin = twin  # type: ignore[attr-defined]
+        s.run_rollups()
+        yield s
+        s.close()
 
 
 @pytest.mark.parametrize("step_s", [3600, 900])
-def test_fast_path_gives_the_previous_usage_and_recommendations(store: Store, step_s: int) -> None:
+def test_fast_path_gives_the_general_and_previous_usage_and_recommendations(
+    store: Store, step_s: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings = UsageSettings(window_days=1, step_s=step_s)
-    fast, before = u.read_usage(store, END, settings), _previous(store, END, settings)
+    taken: list[bool] = []
+    by_series = u._summaries_by_series
+
+    def spy(*args: object) -> object:
+        got = by_series(*args)  # type: ignore[arg-type]
+        taken.append(got is not None)
+        return got
+
+    monkeypatch.setattr(u, "_summaries_by_series", spy)
+    fast = u.read_usage(store, END, settings)
+    # the CPU read falls back to the general path when a container has two CPU series
+    assert sorted(taken) == ([False, True] if store.twin else [True, True])  # type: ignore[attr-defined]
+    monkeypatch.setattr(u, "_summaries_by_series", lambda *a: None)
+    general = u.read_usage(store, END, settings)
+    before = _previous(store, END, settings)
     kinds = set(before["memory_peak"].is_null().to_list()) | set(before["cpu_p95"].is_null().to_list())
     assert fast.height == 40 and kinds == {True, False}  # the fleet has CPU-only and memory-only rows
+    assert_frame_equal(fast, general)
     assert_frame_equal(fast.sort(u.KEYS), before.sort(u.KEYS))
     for name in ("simple", "simple-limit", "memory-percentile"):
         strategy = make_strategy(name)
@@ -103,3 +143,36 @@ def test_fast_path_gives_the_previous_usage_and_recommendations(store: Store, st
             to_frame(recommend(fast, strategy, step_s=step_s)),
             to_frame(recommend(before, strategy, step_s=step_s)),
         )
+        assert_frame_equal(
+            to_frame(recommend(fast, strategy, step_s=step_s)),
+            to_frame(recommend(general, strategy, step_s=step_s)),
+        )
+
+
+def test_a_metric_without_series_gives_usage_without_its_figures(store: Store) -> None:
+    """A bucket read of a metric with no series (here: no CPU at all, the read with three
+    aggregations) is empty with its columns, not an error."""
+    settings = UsageSettings(window_days=1)
+    full = u.read_usage(store, END, settings).filter(pl.col("memory_peak").is_not_null())
+    no_cpu = u.read_usage(_Without(store, u.CPU), END, settings)
+    assert no_cpu["cpu_p95"].null_count() == no_cpu.height > 0 and no_cpu["points"].sum() == 0
+    cols = ("server", "memory_p95", "memory_peak")
+    assert_frame_equal(no_cpu.select(cols), full.select(cols))
+
+
+class _Without:
+    """A Reader of ``store`` on which ``metric`` has no series."""
+
+    def __init__(self, store: Store, metric: str) -> None:
+        self.store, self.metric = store, metric
+
+    def now_ms(self) -> int:
+        return self.store.now_ms()
+
+    def select(self, selector: Selector, start_ms: int, end_ms: int, **kw: object) -> pl.DataFrame:
+        gone = Selector("no_such_metric") if selector.metric == self.metric else selector
+        return self.store.select(gone, start_ms, end_ms, **kw)
+
+    def series(self, selector: Selector) -> pl.DataFrame:
+        gone = Selector("no_such_metric") if selector.metric == self.metric else selector
+        return self.store.series(gone)
