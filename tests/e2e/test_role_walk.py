@@ -28,7 +28,7 @@ from core.kernel.records.alerts import AlertState, Transition, fingerprint
 from core.kernel.settings import load_settings
 from core.storage.repos.alert_states import save_states
 from core.storage.tsdb import open_store
-from tests.e2e.conftest import ARGS, CHROMIUM, ROOT, SHOTS, idle, sign_in
+from tests.e2e.conftest import ARGS, CHROMIUM, ROOT, SHOTS, sign_in
 from tests.pages.conftest import SERVERS, USERS
 
 # ~60 visits: about 90 s on an idle 2-core machine, minutes when it is loaded
@@ -172,7 +172,10 @@ class Walker:
         else:
             refused = page.get_by_text(f"may not open {title}. Ask an admin")
             expect(refused, where).to_be_visible(timeout=60_000)
-        idle(page)
+        # the title is drawn by this page's run: wait for that run to end, then for its tables and charts
+        expect(page.get_by_test_id("stApp")).to_have_attribute(
+            "data-test-script-state", "notRunning", timeout=60_000
+        )
         page.wait_for_function(DRAWN_JS, timeout=30_000)
         self.visits += 1
         t1 = time.monotonic()
