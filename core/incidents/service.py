@@ -176,7 +176,7 @@ class IncidentService:
     def mtta_mttr(self, start_ms: int, end_ms: int, by: Sequence[str] = GROUPINGS) -> pl.DataFrame:
         return mtta_mttr(db.incident_times(self.engine, start_ms, end_ms), by)
 
-    def report(self, incident_id: int) -> Report:
-        return build_report(
-            db.get_detail(self.engine, incident_id), self.settings, self.now_ms(), self.metrics
-        )
+    def report(self, incident_id: int, detail: IncidentDetail | None = None) -> Report:
+        """The report of the incident; of ``detail`` when given (the incident as one user sees it)."""
+        d = detail if detail is not None else db.get_detail(self.engine, incident_id)
+        return build_report(d, self.settings, self.now_ms(), self.metrics)

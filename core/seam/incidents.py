@@ -48,27 +48,28 @@ class Incidents:
         until_ms: int | None = None,
         filters: Filters = ALL,
     ) -> pl.DataFrame:
-        return iv.incident_list(self._svc, self._c.scope, states, since_ms, until_ms, filters)
+        scope = self._c.scope
+        return iv.incident_list(self._svc, scope, states, since_ms, until_ms, filters, self._c.hosts())
 
     def detail(self, incident_id: int) -> iv.DetailFrames:
-        frames = iv.detail_frames(self._svc, incident_id)
-        self._visible(frames.detail.incident.teams, incident_id)
-        return frames
+        """One incident as this user sees it: of an incident shared with other teams, only the
+        alerts and timeline lines of theirs (``core.views.incidents.as_seen_by``)."""
+        self._visible(self._teams(incident_id), incident_id)
+        return iv.detail_frames(self._svc, incident_id, self._c.scope, self._c.hosts())
 
     def mtta_mttr(self, start_ms: int, end_ms: int, filters: Filters = ALL) -> pl.DataFrame:
         return iv.mtta_mttr(self._svc, start_ms, end_ms, self._c.scope, filters)
 
     def report(self, incident_id: int) -> Report:
-        self.detail(incident_id)
-        return self._svc.report(incident_id)
+        return self._svc.report(incident_id, self.detail(incident_id).detail)
 
     def report_charts(self, report: Report) -> list[ChartData]:
         """The report's charts, read through the user's scoped store."""
         return [chart_data(self._c.reader, spec) for spec in report.charts]
 
     def report_files(self, incident_id: int) -> iv.ReportFiles:
-        self.detail(incident_id)
-        return iv.report_files(self._svc, incident_id, self._c.reader)
+        self._visible(self._teams(incident_id), incident_id)
+        return iv.report_files(self._svc, incident_id, self._c.reader, self._c.scope, self._c.hosts())
 
     def profiles(self, incident_id: int) -> list[IncidentProfile]:
         """The profiles recorded for the incident, oldest first (visible to whoever sees it)."""
@@ -122,7 +123,10 @@ class Incidents:
             raise PermissionDenied(f"incident #{incident_id} belongs to no team of {self._c.principal.label}")
 
     def _act(self, incident_id: int, action: Action = Action.ACKNOWLEDGE) -> None:
+        """A user acts on an incident as a member of one of its teams they belong to (an incident
+        two teams share is acted on by either, as its alerts on the Alerts page are)."""
         teams = self._teams(incident_id)
         self._visible(teams, incident_id)
-        for team in teams or (None,):
-            self._c.require(action, team)
+        scope = self._c.scope
+        mine = [t for t in teams if scope is None or t in scope]
+        self._c.require(action, mine[0] if mine else None)

@@ -3,15 +3,18 @@ people take on it, MTTA/MTTR and the post-incident report. Thin over IncidentSer
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
+from core.incidents.plan import root_alert
+from core.incidents.priority import impact_of
 from core.incidents.report_charts import chart_data
 from core.incidents.report_export import alerts_csv, timeline_csv, to_markdown
 from core.incidents.service import IncidentService
-from core.kernel.records.incidents import IncidentDetail
+from core.kernel.records.incidents import Event, Impact, IncidentDetail
 from core.views import ALL, Filters
+from core.views.alerts import visible
 from core.views.scope import Reader
 
 TS = pl.Datetime("ms", "UTC")
@@ -30,6 +33,70 @@ def touching(df: pl.DataFrame, filters: Filters) -> pl.DataFrame:
     return df
 
 
+def as_seen_by(d: IncidentDetail, teams: frozenset[str] | None, hosts: frozenset[str]) -> IncidentDetail:
+    """The incident as a user scoped to ``teams`` (None: every team) sees it.
+
+    Alerts correlate across teams (two teams' servers on one host make one incident); a user sees
+    only its alerts they may see on the Alerts page (``core.views.alerts.visible``: their teams',
+    and team-less ones of ``hosts``, the hosts that run their teams' servers) and the timeline lines
+    of those alerts. Its title, teams, servers, hosts, users and alert counts are recomputed from
+    them, so no other team's name shows; severity, priority and state stay the incident's (everyone
+    works the same incident).
+    """
+    if teams is None:
+        return d
+    shown = tuple(a for a in d.alerts if visible(a.labels, teams, hosts))
+    if len(shown) == len(d.alerts) and set(d.incident.teams) <= teams:
+        return d
+    inc = d.incident
+    named = impact_of(a.labels for a in shown)
+    # a host alert affects the servers of every team on the host: of those, only the user's teams
+    impact = Impact(
+        named.users, tuple(sorted(set(named.teams) | (set(inc.teams) & teams))), named.servers, named.hosts
+    )
+    inc = replace(
+        inc,
+        title=root_alert(shown).summary if shown else f"Incident {inc.id if inc.id is not None else inc.key}",
+        impact=impact,
+        labels={k: v for k, v in inc.labels.items() if shown and all(a.labels.get(k) == v for a in shown)},
+        alert_count=len(shown),
+        firing_count=sum(a.state == "firing" for a in shown),
+    )
+    events = tuple(e for e in d.events if _event_visible(e, teams, hosts))
+    return replace(d, incident=inc, alerts=shown, events=events)
+
+
+def _event_visible(e: Event, teams: frozenset[str], hosts: frozenset[str]) -> bool:
+    """Timeline lines about one alert (fired, resolved) follow that alert; the others (people's
+    acknowledgements, notes, resolutions, notifications) are the incident's."""
+    labels = e.data.get("labels") if e.kind == "alert" else None
+    return not isinstance(labels, dict) or visible(labels, teams, hosts)
+
+
+def _narrowed_rows(
+    svc: IncidentService, df: pl.DataFrame, teams: frozenset[str], hosts: frozenset[str]
+) -> pl.DataFrame:
+    """The list's rows of incidents that touch another team or host, recomputed as ``as_seen_by``."""
+    rows = df.to_dicts()
+    for row in rows:
+        if set(row["teams"]) <= teams and set(row["host_names"]) <= hosts:
+            continue
+        inc = as_seen_by(svc.get(int(row["id"])), teams, hosts).incident
+        counts = inc.impact.counts()
+        row.update(
+            title=inc.title,
+            teams=list(inc.impact.teams),
+            alert_count=inc.alert_count,
+            firing_count=inc.firing_count,
+            users=counts["users"],
+            servers=counts["servers"],
+            hosts=counts["hosts"],
+            server_names=list(inc.impact.servers),
+            host_names=list(inc.impact.hosts),
+        )
+    return pl.DataFrame(rows, schema=df.schema)
+
+
 def incident_list(
     svc: IncidentService,
     teams: frozenset[str] | None,
@@ -37,12 +104,15 @@ def incident_list(
     since_ms: int | None = None,
     until_ms: int | None = None,
     filters: Filters = ALL,
+    hosts: frozenset[str] = frozenset(),
 ) -> pl.DataFrame:
-    """Incidents the user may see (team scoping: incidents touching one of their teams), opened in
-    [since, until), touching the sidebar's filters."""
+    """Incidents the user may see (team scoping: incidents touching one of their teams, each as
+    :func:`as_seen_by` shows it), opened in [since, until), touching the sidebar's filters."""
     df = svc.list(states=states, teams=sorted(teams or ()), since_ms=since_ms, until_ms=until_ms)
     if teams is not None and not teams:  # a user of no team sees no team's incidents
         df = df.head(0)
+    if teams is not None and not df.is_empty():
+        df = _narrowed_rows(svc, df, teams, hosts)
     return (
         touching(df, filters)
         .with_columns(
@@ -81,8 +151,14 @@ class DetailFrames:
     actions: pl.DataFrame
 
 
-def detail_frames(svc: IncidentService, incident_id: int) -> DetailFrames:
-    d = svc.get(incident_id)
+def detail_frames(
+    svc: IncidentService,
+    incident_id: int,
+    teams: frozenset[str] | None = None,
+    hosts: frozenset[str] = frozenset(),
+) -> DetailFrames:
+    """One incident's facts and frames as a user scoped to ``teams`` sees it (:func:`as_seen_by`)."""
+    d = as_seen_by(svc.get(incident_id), teams, hosts)
     alerts = pl.DataFrame(
         [
             {
@@ -128,9 +204,16 @@ class ReportFiles:
     alerts_csv: bytes
 
 
-def report_files(svc: IncidentService, incident_id: int, reader: Reader | None) -> ReportFiles:
-    """The post-incident report as Markdown (charts as value tables when a reader is given) and CSVs."""
-    r = svc.report(incident_id)
+def report_files(
+    svc: IncidentService,
+    incident_id: int,
+    reader: Reader | None,
+    teams: frozenset[str] | None = None,
+    hosts: frozenset[str] = frozenset(),
+) -> ReportFiles:
+    """The post-incident report as Markdown (charts as value tables when a reader is given) and
+    CSVs, of the incident as a user scoped to ``teams`` sees it (:func:`as_seen_by`)."""
+    r = svc.report(incident_id, as_seen_by(svc.get(incident_id), teams, hosts))
     charts = [chart_data(reader, spec) for spec in r.charts] if reader is not None else None
     return ReportFiles(to_markdown(r, charts), timeline_csv(r), alerts_csv(r))
 
