@@ -104,12 +104,21 @@ def table(
     download(data, view, tr)
 
 
-STATE_STATUS = {"up": "ok", "degraded": "warning", "down": "critical"}  # a source's state as a status
+STATE_STATUS = {  # a source's, an alert's and an incident's state as a status
+    **{"up": "ok", "degraded": "warning", "down": "critical"},
+    **{"firing": "critical", "pending": "warning", "resolved": "ok"},
+    **{"triggered": "critical", "acknowledged": "warning"},
+}
 
 
 def _status_style(status: object) -> str:
+    """A known status coloured; any other value (an alert's ``firing``) unstyled: the grid draws
+    on a canvas, where CSS ``inherit`` is no colour and the text would vanish."""
     text = str(status)
-    fg, bg = STATUS_STYLE.get(STATE_STATUS.get(text, text), ("inherit", "transparent"))
+    style = STATUS_STYLE.get(STATE_STATUS.get(text, text))
+    if style is None:
+        return ""
+    fg, bg = style
     return f"color: {fg}; background-color: {bg}; font-weight: 600"
 
 
