@@ -8,6 +8,8 @@ from typing import Literal, TypeVar
 
 import streamlit as st
 
+from core.kernel.text import md_text
+
 T = TypeVar("T")
 
 
@@ -19,11 +21,16 @@ def url_select(
     param: str,
     format_func: Callable[[T], str] = str,
     width: int | Literal["stretch"] = "stretch",
+    not_listed: Callable[[str], str] | None = None,
 ) -> T:
-    """A selectbox whose choice is kept in session state and in the URL (the first option is the default)."""
+    """A selectbox whose choice is kept in session state and in the URL (the first option is the
+    default). A link naming a choice that is not listed says so with ``not_listed(value)``."""
     by_text = {str(o): o for o in options}
     if state_key not in st.session_state:
-        st.session_state[state_key] = by_text.get(st.query_params.get(param, ""), options[0])
+        linked = st.query_params.get(param, "")
+        st.session_state[state_key] = by_text.get(linked, options[0])
+        if linked and linked not in by_text and not_listed is not None:
+            st.info(md_text(not_listed(linked[:80])), icon=":material/link_off:")
     value = st.session_state[state_key] if st.session_state[state_key] in options else options[0]
     st.session_state[widget_key] = value
     st.selectbox(

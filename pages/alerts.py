@@ -73,8 +73,15 @@ def body() -> None:
         render.download(df, "alerts", tr)
         by_fp = {str(r["fingerprint"]): r for r in df.iter_rows(named=True)}
         linked = st.query_params.get(K.QP_ALERT)  # a notification's link: ?alert=<fingerprint>
-        if linked in by_fp and K.W_ALERT_PICK not in st.session_state:
-            st.session_state[K.W_ALERT_PICK] = linked
+        if linked and K.W_ALERT_PICK not in st.session_state:
+            if linked in by_fp:
+                st.session_state[K.W_ALERT_PICK] = linked
+            else:
+                st.info(
+                    "The linked alert is not firing or pending now, or it is not one of your teams' "
+                    "alerts (its rule's history may still have it).",
+                    icon=":material/link_off:",
+                )
         pick = st.selectbox(
             "Silence an alert, acknowledge its incident or see its rule's history",
             [None, *by_fp],

@@ -192,3 +192,15 @@ def test_a_notifications_link_opens_its_alert(app: AppFactory, alerting_url: str
     assert not at.exception
     assert at.selectbox(key="w.alerts.pick").value == fingerprint(labels)
     assert [s.value for s in at.subheader][0].startswith("HostCPUHigh")
+
+
+def test_a_link_to_an_alert_or_incident_not_listed_says_so(app: AppFactory, alerting_url: str) -> None:
+    at = app(alerting_url, ALERTS, alert="0123456789abcdef")
+    assert not at.exception
+    assert any("linked alert is not firing or pending" in i.value for i in at.info)
+    assert at.selectbox(key="w.alerts.pick").value is None
+    at = app(alerting_url, INCIDENTS, incident="99999")
+    assert not at.exception
+    assert any("linked incident 99999 is not in this list" in i.value for i in at.info)
+    at = app(alerting_url, INCIDENTS, incident="*bold*")  # the link's text is shown as text
+    assert any("\\*bold\\*" in i.value for i in at.info)
