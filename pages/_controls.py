@@ -57,4 +57,5 @@ def sidebar_controls() -> Controls:
             help=f"Re-reads the data every {tr.refresh_s} s. On by default for ranges up to 6 hours.",
         )
     write_url(spec, filters, None if override is None or override == tr.live else override)
+    st.session_state[K.FILTERED] = filters.active
     return Controls(spec, filters, live)

@@ -40,6 +40,7 @@ QP_ALERT = "alert"  # the alert picked on the Alerts page (fingerprint): notific
 # sign-in (pages/_auth.py)
 PRINCIPAL = "pulse.auth.principal"  # core.access.policy.Principal of this run, or absent
 SESSION = "pulse.auth.session"  # id of this browser session's server-side session, or absent
+FILTERED = "pulse.filtered"  # whether this run's sidebar filters narrow the view (empty states say so)
 AUTH_NOTICE = "pulse.auth.notice"  # a message for the sign-in screen ("You are signed out.")
 AUTH_COOKIE = "pulse.auth.cookie"  # ((token, max_age) or None to delete, runs left): cookie work
 COOKIE_TRIED = "pulse.auth.cookie_tried"  # the cookie token this browser session already tried

@@ -39,8 +39,13 @@ def _step(ms: int) -> str:
 
 
 def no_data(tr: TimeRange, what: str = "samples") -> None:
+    advice = (
+        "Pick a longer range or clear the filters."
+        if st.session_state.get(K.FILTERED)
+        else "Pick a longer range."
+    )
     st.info(
-        f"No {what} between {fmt_utc(tr.start_ms)} and {fmt_utc(tr.end_ms)}. Pick a longer range or clear the filters.",
+        f"No {what} between {fmt_utc(tr.start_ms)} and {fmt_utc(tr.end_ms)}. {advice}",
         icon=":material/search_off:",
     )
 

@@ -67,8 +67,10 @@ def body() -> None:
             K.W_INCIDENT,
             K.QP_INCIDENT,
             lambda i: "Choose an incident…" if i == 0 else titles[i],
-            not_listed=lambda v: f"The linked incident {v} is not in this list: it is outside the range "
-            "or the states shown, or not one of your teams' incidents.",
+            not_listed=lambda v: (
+                f"The linked incident {v} is not in this list: it is outside the range "
+                "or the states shown, or not one of your teams' incidents."
+            ),
         )
         if chosen:
             incident.detail(console, chosen, tr)

@@ -20,6 +20,10 @@ from tests.pages.conftest import AppFactory, add_users, copy_db
 PAGE = "pages/usage.py"
 
 
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoStore:
     url = f"sqlite:///{tmp_path_factory.mktemp('usage')}/u.db"
@@ -107,7 +111,16 @@ def test_developer_sees_only_their_own_usage(app: AppFactory, demo: DemoStore) -
     other = sorted(s for s, (t, u) in demo.owners().items() if t == demo.teams[0] and u != dev)
     at = app(demo.url, PAGE, user=dev, range="6h", server=other[0])
     assert not at.exception and not at.dataframe
-    assert any("No usage" in i.value for i in at.info)
+    assert any("No usage" in i.value and "clear the filters" in i.value for i in at.info)
+    # no filter set: the empty state does not tell them to clear one
+    day = 86_400_000
+    old = {
+        k: time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime(v / 1000))
+        for k, v in (("from", now_ms() - 30 * day), ("to", now_ms() - 29 * day))
+    }
+    at = app(demo.url, PAGE, user=dev, range="custom", **old)
+    (info,) = [i.value for i in at.info if "No usage" in i.value]
+    assert info.endswith("Pick a longer range.")
 
 
 def test_viewer_is_refused(app: AppFactory, demo: DemoStore) -> None:
