@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import polars as pl
 import streamlit as st
 
@@ -23,6 +25,11 @@ def _date(ms: int | None) -> str:
     return "—" if ms is None else fmt_utc(ms)[:10]
 
 
+def _short(ms: int) -> str:
+    """A tile's date: ``Dec 20`` (the tiles are narrow; the help gives the whole date)."""
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%b %d")
+
+
 def _crossing(p: Projection, resource: str, horizon: int) -> tuple[str, str]:
     ex = p.exhaustion.filter(
         (pl.col("resource") == resource) & (pl.col("plan") == "scenario") & (pl.col("threshold") < 1.0)
@@ -30,10 +37,16 @@ def _crossing(p: Projection, resource: str, horizon: int) -> tuple[str, str]:
     if ex.is_empty() or (ex["at"][0] is None and not ex["already"][0]):
         late = ex["earliest"][0] if ex.height else None
         note = f"; the interval's upper bound crosses on {_date(late)}" if late is not None else ""
-        return f"not in {horizon} d", f"The point forecast stays under the target{note}."
+        return (
+            f"> {horizon} d",
+            f"Not within the {horizon}-day horizon: the point forecast stays under the target{note}.",
+        )
     if ex["already"][0]:
         return "now", "Already over the target utilization."
-    return _date(ex["at"][0]), f"Earliest {_date(ex['earliest'][0])}, latest {_date(ex['latest'][0])}."
+    at = ex["at"][0]
+    return _short(
+        at
+    ), f"On {_date(at)}; earliest {_date(ex['earliest'][0])}, latest {_date(ex['latest'][0])}."
 
 
 def metrics(p: Projection, horizon: int) -> None:
@@ -49,11 +62,11 @@ def metrics(p: Projection, horizon: int) -> None:
         border=True,
     )
     cols[1].metric(
-        f"Hosts needed at {s.target_utilization:.0%}",
+        f"Needed at {s.target_utilization:.0%}",
         needed,
         delta=needed - p.planned.hosts or None,
         delta_color="inverse",
-        help=f"Hosts of {p.host_cores:.0f} cores and {p.host_memory_gib:.0f} GiB that keep the peak forecast "
+        help=f"Hosts needed at the target utilization: hosts of {p.host_cores:.0f} cores and {p.host_memory_gib:.0f} GiB that keep the peak forecast "
         f"under the target (CPU {p.hosts_needed['cpu'][0]}, memory {p.hosts_needed['memory'][0]}); "
         f"{upper} for the interval's upper bound.",
         border=True,

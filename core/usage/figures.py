@@ -25,7 +25,8 @@ def trend_choices(trend: pl.DataFrame) -> list[str]:
 def trend_figure(trend: pl.DataFrame, label: str, step_ms: int) -> go.Figure:
     column = TREND[label]
     fig = charts.line(trend.fill_null(0), f"{label} per team", "count", color="team", y=column, stacked=True)
-    big = (trend[column].max() or 0) >= 10_000  # type: ignore[operator]
+    stacked = trend.group_by("ts").agg(pl.col(column).sum())[column].max() if trend.height else 0
+    big = (stacked or 0) >= 10_000  # type: ignore[operator]  # the stack's top, not one team's
     fig.update_yaxes(tickformat=",.3~s" if big else ",.4~g")  # 800k, not 8e+5
     if step_ms == DAY_MS:
         fig.update_xaxes(dtick=DAY_MS, tickformat="%b %d")  # one tick a day, each day once

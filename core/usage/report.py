@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from core.kernel.times import MINUTE, pick_step
 from core.usage.read import GAUGES, HOUR, RESOURCES, server_buckets, team_gauges
 from core.usage.settings import Basis, Prices
 from core.views import Filters, Reader
@@ -36,9 +37,14 @@ class UsageReport:
     growth_basis: str = ""  # what growth_pct compares, in words
 
 
+TREND_POINTS = 12  # at least this many buckets in a short range's trend (one hourly point draws nothing)
+
+
 def buckets_of(span_ms: int) -> tuple[int, int]:
-    """(read step, trend step): hourly reads (the whole span when shorter); daily trend past 2 days."""
-    read = min(HOUR, span_ms)
+    """(read step, trend step): hourly reads, finer for ranges under 12 h (a nice step giving at
+    least TREND_POINTS buckets); the trend daily past 2 days, else per read bucket."""
+    read = HOUR if span_ms >= TREND_POINTS * HOUR else max(MINUTE, pick_step(span_ms, TREND_POINTS))
+    read = min(read, span_ms)
     return read, DAY if span_ms > 2 * DAY else read
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -69,6 +70,10 @@ def test_admin_sees_forecast_scenario_exhaustion_and_history(app: AppFactory, fl
     shown = metrics(at)
     assert shown["Hosts"] == "3"
     assert "Cost / month (USD)" in shown
+    # the tiles are narrow: short values that fit (the help says the rest)
+    for label in ("CPU over target", "Memory over target"):
+        assert re.fullmatch(r"now|> \d+ d|[A-Z][a-z]{2} \d{2}", shown[label]), shown[label]
+    assert "Needed at 70%" in shown
     cpu = traces(at, 0)
     assert {"History", "Baseline forecast", "Scenario"} <= set(cpu)
     assert len(cpu["Baseline forecast"]) == 30 * 24  # the default horizon, hourly

@@ -42,3 +42,9 @@ def test_one_stacked_area_per_team_readable_ticks() -> None:
 def test_choices_leave_out_what_has_no_data() -> None:
     assert "Active users (peak)" in trend_choices(trend([1, 2, 3, 4]))
     assert trend_choices(trend([None] * 4)) == ["Tool calls", "Cost", "CPU core-hours", "Memory GiB-hours"]
+
+
+def test_the_tick_format_follows_the_stacks_top_not_one_teams_values() -> None:
+    df = trend([1, 2, 3, 4]).with_columns(pl.Series("tool_calls", [6e3, 6e3, 7e3, 7e3]))
+    fig = spec(trend_figure(df, "Tool calls", 3_600_000))
+    assert fig["layout"]["yaxis"]["tickformat"] == ",.3~s"  # 14k on top: not "1.4e+4"

@@ -111,6 +111,24 @@ def test_tool_calls_and_team_figures_match_the_demo(demo: DemoStore) -> None:
     store.close()
 
 
+def test_a_short_range_has_a_trend_of_several_buckets_matching_the_demo(demo: DemoStore) -> None:
+    """An hour is 12 buckets of 5 min (one hourly point would draw no line), same totals."""
+    store = open_store(load_settings(database_url=demo.url))
+    start, end = demo.end_ms - HOUR, demo.end_ms
+    r = usage_report(store, start, end, PRICES)
+    store.close()
+    assert r.trend["ts"].n_unique() == 12
+    # each server's increase over the hour, from its last sample before the hour on
+    calls = calls_of(samples(demo, start - demo.step_ms, end))
+    got = dict(r.servers.select("server", "tool_calls").iter_rows())
+    assert sum(got.values()) > 1000
+    for server, n in calls.items():
+        assert got.get(server, 0) == pytest.approx(n, abs=0.5), server
+    trend = dict(r.trend.group_by("team").agg(pl.col("tool_calls").sum()).iter_rows())
+    teams = dict(r.teams.select("team", "tool_calls").iter_rows())
+    assert trend == pytest.approx(teams)
+
+
 def test_scoped_readers_narrow_to_teams_and_to_one_user(demo: DemoStore) -> None:
     store = open_store(load_settings(database_url=demo.url))
     start, end = demo.start_ms, demo.end_ms
