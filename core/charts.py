@@ -80,12 +80,17 @@ def _layout(fig: go.Figure, title: str, unit: Unit, height: int = HEIGHT) -> go.
 
 
 def _time_axis(fig: go.Figure, df: pl.DataFrame) -> None:
-    """One line of tick labels (hours within two days, else dates), full time in the hover header."""
+    """One line of tick labels (seconds within 15 minutes, hours within two days, else dates),
+    full time in the hover header."""
     if df.is_empty() or "ts" not in df.columns:
         return
     bounds = df.select(pl.col("ts").min().alias("lo"), pl.col("ts").max().alias("hi")).row(0)
-    short = None in bounds or bounds[1] - bounds[0] <= timedelta(days=2)
-    fig.update_xaxes(tickformat="%H:%M" if short else "%b %d", hoverformat="%Y-%m-%d %H:%M:%S UTC")
+    span = None if None in bounds else bounds[1] - bounds[0]
+    if span is not None and span < timedelta(minutes=15):
+        tickformat = "%H:%M:%S"  # minutes only would label every tick of a young series alike
+    else:
+        tickformat = "%H:%M" if span is None or span <= timedelta(days=2) else "%b %d"
+    fig.update_xaxes(tickformat=tickformat, hoverformat="%Y-%m-%d %H:%M:%S UTC")
 
 
 def _hover(unit: Unit, name: str = "%{fullData.name}") -> str:

@@ -49,7 +49,7 @@ def figures(tr: TimeRange) -> None:
         delta_arrow="off",
         border=True,
         help=f"Daemon and dashboard processes, share of the machine; budget {sm.OVERHEAD_BUDGET:.0%}, "
-        f"not judged in a daemon's first {sm.WARMUP_S // 60} minutes (a start catches up on work)",
+        f"not judged in a Pulse process's first {sm.WARMUP_S // 60} minutes (a start catches up on work)",
     )
     row[1].metric("Daemon memory", size(s.daemon_memory), border=True, help="Resident set of `pulse collect`")
     row[2].metric("Dashboard memory", size(s.ui_memory), border=True, help="Resident set of the UI processes")

@@ -168,11 +168,12 @@ def growth(store: Reader, tr: TimeRange) -> Growth:
 
 
 def warming_up(store: Reader, tr: TimeRange, cpu: pl.DataFrame) -> float | None:
-    """How long the newest daemon had run at the start of the latest CPU bucket when that is
-    within its first :data:`WARMUP_S` (the budget is not judged then); None otherwise, and when
-    no daemon recorded its start time."""
+    """How long the newest Pulse process (a daemon or a dashboard) had run at the start of the
+    latest CPU bucket when that is within its first :data:`WARMUP_S` (the budget is not judged
+    then: a start catches up on work, a dashboard loads its libraries); None otherwise, and when
+    no process recorded its start time."""
     total = cpu.filter(pl.col("process") == "total").drop_nulls("value")
-    started = _last(store, f'{STARTED}{{process="daemon"}}', tr, across="max").drop_nulls("value")
+    started = _last(store, STARTED, tr, across="max").drop_nulls("value")
     if total.is_empty() or started.is_empty():
         return None
     latest_s = float(total.select(pl.col("ts").dt.epoch("ms").max()).item()) / 1000

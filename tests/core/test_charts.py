@@ -157,3 +157,12 @@ def test_rate_without_a_noun_and_deltas() -> None:
     assert units.fmt_delta_pct(None) is None
     assert units.fmt(0.5, "ratio") == "50.0%"
     assert units.fmt(2048, "bytes_per_s") == "2.00 KiB/s"
+
+
+@pytest.mark.parametrize(
+    ("minutes", "fmt"), [(5, "%H:%M:%S"), (60, "%H:%M"), (2 * 24 * 60, "%H:%M"), (3 * 24 * 60, "%b %d")]
+)
+def test_time_ticks_say_seconds_hours_or_days_by_the_data_span(minutes: int, fmt: str) -> None:
+    df = pl.DataFrame({"ts": [T0, T0 + timedelta(minutes=minutes)], "host": ["a", "a"], "value": [1.0, 2.0]})
+    spec = as_json(charts.line(df.with_columns(pl.col("ts").dt.cast_time_unit("ms")), "x", "ratio"))
+    assert spec["layout"]["xaxis"]["tickformat"] == fmt

@@ -125,11 +125,14 @@ def test_two_daemons_figures_are_shown_per_node_never_added_up(store: Store) -> 
     assert s.daemon_memory == 200e6 and s.ingest_lag_s == 2.0  # all daemons; the worst lag
 
 
-def young(store: Store, minutes: float, cpu_per_s: float, started: bool = True) -> None:
-    """A daemon ``minutes`` old on two CPUs: its figures every 15 s since it started, the database
-    growing 50 MB a minute (what a start's catch-up looks like), its start time when ``started``."""
+def young(
+    store: Store, minutes: float, cpu_per_s: float, started: bool = True, process: str = "daemon"
+) -> None:
+    """A ``process`` ``minutes`` old on two CPUs: its figures every 15 s since it started, the
+    database growing 50 MB a minute (what a start's catch-up looks like), its start time when
+    ``started``."""
     t0 = NOW - int(minutes * 60_000)
-    lb = labels_of(process="daemon", instance="box:7")
+    lb = labels_of(process=process, instance=f"box:{process}")
     batch: list[Sample] = []
     for ts in range(t0, NOW + 1, 15_000):
         secs = (ts - t0) / 1000
@@ -173,3 +176,10 @@ def test_without_a_recorded_start_time_the_budget_is_judged_as_before(store: Sto
     young(store, minutes=3, cpu_per_s=0.2, started=False)
     s = sm.summary(store, hours(1))
     assert s.warming_up_s is None and s.within_budget is False
+
+
+def test_a_dashboard_just_started_beside_an_old_daemon_is_warming_up_too(store: Store) -> None:
+    young(store, minutes=90, cpu_per_s=0.001)
+    young(store, minutes=2, cpu_per_s=0.3, process="ui")  # a dashboard loading its libraries
+    s = sm.summary(store, hours(1))
+    assert s.within_budget is None and s.warming_up_s is not None and s.warming_up_s < sm.WARMUP_S
