@@ -1,4 +1,5 @@
-"""Profiles of a real busy Python process (py-spy by PID) and of in-process code (pyinstrument):
+"""Profiles of a real busy Python process and of a real MCP server under load (py-spy by PID) and
+of in-process code (pyinstrument):
 the hot function comes out on top; the formats round-trip; a process that cannot be profiled says why."""
 
 from __future__ import annotations
@@ -8,18 +9,25 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from collectors.mcp_probe import McpProbeCollector
 from core.cli import main
 from core.optimization.flame import flame_figure
 from core.optimization.profiles import Profile, folded, from_speedscope, to_speedscope, top_functions
 from core.optimization.profiling import ProfilingError, profile_call, record_pid
+from tests.collectors.mcp_servers import PY, source, value
+from tests.collectors.mcp_servers import _wait_listening as wait_listening
 from tests.conftest import in_ci
+from tests.promstack import free_port
 
 BUSY = Path(__file__).with_name("busy_server.py")
+MCP_BUSY = Path(__file__).with_name("mcp_busy_server.py")
 
 
 def require_pyspy() -> None:
@@ -51,6 +59,44 @@ def test_pyspy_finds_the_hot_function_of_a_busy_process(busy: int) -> None:
         top_functions(profile, 50)["function"].str.starts_with("main (")
     )
     assert main_row["total_pct"][0] > 95 and main_row["self_pct"][0] < 5  # every sample runs under main()
+
+
+def test_pyspy_finds_the_hot_function_of_a_real_mcp_server_under_load() -> None:
+    """The issue's gate: a real Python MCP server (official SDK, streamable HTTP) kept busy by
+    Pulse's own MCP probe calling its tool, profiled by PID; its hottest function comes first."""
+    require_pyspy()
+    port = free_port()
+    proc = subprocess.Popen(
+        [PY, str(MCP_BUSY), str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    stop = threading.Event()
+    calls: list[float] = []
+
+    def load() -> None:
+        cfg = source(
+            {"name": "busy", "transport": "http", "url": f"http://127.0.0.1:{port}/mcp",
+             "tool_call": {"name": "crunch", "arguments": {"limit": 20_000}}},
+        )  # fmt: skip
+        probe = McpProbeCollector(cfg)
+        while not stop.is_set():
+            calls.append(value(probe.collect(), "mcp_server_up"))
+
+    workers = [threading.Thread(target=load) for _ in range(2)]
+    try:
+        wait_listening(proc, port)
+        for w in workers:
+            w.start()
+        time.sleep(1.0)  # the load is on
+        profile = record_pid(proc.pid, duration_s=3, rate=100)
+    finally:
+        stop.set()
+        for w in workers:
+            w.join(timeout=30)
+        proc.terminate()
+        proc.wait(10)
+    assert calls and set(calls) == {1.0}, calls  # every probe found the server up, its tool answered
+    top = top_functions(profile, 5)
+    assert top["function"][0].startswith("crunch_primes ("), top
 
 
 def test_processes_that_cannot_be_profiled_say_why(tmp_path: Path) -> None:
