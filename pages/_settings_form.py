@@ -5,15 +5,18 @@ default when it has none; problems shown by the setting they name.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import streamlit as st
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
-from core.kernel.errors import FieldErrors
+from core.kernel.errors import FieldErrors, PulseError
 from core.kernel.text import md_text
 from pages._settings_widgets import field_widget
+
+T = TypeVar("T")
 
 
 def default_of(info: FieldInfo) -> Any:
@@ -54,3 +57,14 @@ def show_errors(exc: FieldErrors) -> None:
     """Each problem with the setting it names, at the top of the form."""
     for text in exc.fields.values():
         st.error(md_text(text), icon=":material/error:")
+
+
+def attempt(action: Callable[[], T]) -> T | None:
+    """Run an admin action; None when it failed, its problems shown (each bad setting by name)."""
+    try:
+        return action()
+    except FieldErrors as exc:
+        show_errors(exc)
+    except PulseError as exc:
+        st.error(md_text(exc), icon=":material/error:")
+    return None

@@ -9,11 +9,11 @@ from typing import Any
 import streamlit as st
 import tomli_w
 
-from core.kernel.errors import FieldErrors, PulseError
+from core.kernel.errors import FieldErrors
 from core.kernel.text import md_text
 from core.seam.settings import SettingsAdmin
 from pages import _keys as K
-from pages._settings_form import model_fields, show_errors
+from pages._settings_form import attempt, model_fields, show_errors
 from pages._settings_toml import no_none, parse_field
 
 RESET_HELP = "Forget what was saved here for this section: pulse.toml, PULSE_* variables and defaults apply"
@@ -26,13 +26,8 @@ def changed(entered: dict[str, Any], shown: dict[str, Any]) -> dict[str, Any]:
 
 def save(action: Callable[[], Any], done: str) -> None:
     """Run a change; its problems by setting name on top, else a message kept for the next run."""
-    try:
-        saved = action()
-    except FieldErrors as exc:
-        show_errors(exc)
-        return
-    except PulseError as exc:
-        st.error(md_text(exc), icon=":material/error:")
+    saved = attempt(action)
+    if saved is None:
         return
     sections = getattr(saved, "sections", ())
     st.session_state[K.ADMIN_FLASH] = (

@@ -7,20 +7,14 @@ from typing import Any
 
 import streamlit as st
 
-from core.kernel.errors import FieldErrors, PulseError
 from core.kernel.text import md_text
 from core.seam.settings import SettingsAdmin
-from pages._settings_form import show_errors
+from pages._settings_form import attempt
 
 
 def show_source_test(sa: SettingsAdmin, values: dict[str, Any]) -> None:
-    try:
-        result = sa.test_source(values)
-    except FieldErrors as exc:
-        show_errors(exc)
-        return
-    except PulseError as exc:
-        st.error(md_text(exc), icon=":material/error:")
+    result = attempt(lambda: sa.test_source(values))
+    if result is None:
         return
     if result.ok:
         st.success(
@@ -38,13 +32,8 @@ def show_source_test(sa: SettingsAdmin, values: dict[str, Any]) -> None:
 def show_send_test(sa: SettingsAdmin, values: dict[str, Any], saved_name: str | None) -> None:
     """Send a test through the channel as entered (not saved) and say how it went."""
     channel = str(values.get("name") or saved_name or "")
-    try:
-        d = sa.send_test(values, saved_name)
-    except FieldErrors as exc:
-        show_errors(exc)
-        return
-    except PulseError as exc:
-        st.error(md_text(exc), icon=":material/error:")
+    d = attempt(lambda: sa.send_test(values, saved_name))
+    if d is None:
         return
     code = f" (HTTP {d.status_code})" if d.status_code else ""
     how = "with the form's values; nothing was saved"
