@@ -76,6 +76,11 @@ def projection(
                 hovertemplate=hover,
             )
         )
+    # the bands behind every line; the baseline's dashes last, so they show over a scenario that
+    # equals it (no what-if change yet) instead of being hidden under its solid line
+    bands = [t for t in traces if t.fill == "toself"]
+    lines = sorted((t for t in traces if t.fill != "toself"), key=lambda t: t.name == PLANS["baseline"][0])
+    traces = bands + lines
     shapes: list[dict[str, object]] = []
     notes: list[dict[str, object]] = []
     for y, label, color in ((target, "target", TARGET_COLOR), (1.0, "full", FULL_COLOR)):

@@ -114,14 +114,14 @@ def test_charts_have_bands_and_a_weekday_grid(store: Store) -> None:
     p = project(forecast_fleet(fleet, 7), make_scenario(user_growth_pct=50))
     fig = cap_charts.projection(p.forecast, p.history, "cpu", "CPU", 0.7)
     names = [t.name for t in fig.data]
-    assert names == [
-        "History",
+    assert names == [  # bands behind the lines; the baseline's dashes on top of the scenario
         "Baseline forecast, 80 % interval",
-        "Baseline forecast",
         "Scenario, 80 % interval",
+        "History",
         "Scenario",
+        "Baseline forecast",
     ]
-    band = fig.data[3]
+    band = fig.data[1]
     assert band.fill == "toself" and len(band.x) == 2 * 7 * 24
     grid = cap_charts.week_heatmap(hist.heatmap(hist.read_history(store, store.now_ms(), 14)), "load")
     assert list(grid.data[0].y) == list(hist.WEEKDAYS) and len(grid.data[0].z[0]) == 24
