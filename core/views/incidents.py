@@ -3,6 +3,7 @@ people take on it, MTTA/MTTR and the post-incident report. Thin over IncidentSer
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 import polars as pl
@@ -62,15 +63,29 @@ def as_seen_by(d: IncidentDetail, teams: frozenset[str] | None, hosts: frozenset
         alert_count=len(shown),
         firing_count=sum(a.state == "firing" for a in shown),
     )
-    events = tuple(e for e in d.events if _event_visible(e, teams, hosts))
+    events = tuple(_as_seen(e) for e in d.events if _event_visible(e, teams, hosts))
     return replace(d, incident=inc, alerts=shown, events=events)
 
 
+_TEAM_IN_KEY = re.compile(r'team="((?:[^"\\]|\\.)*)"')
+
+
 def _event_visible(e: Event, teams: frozenset[str], hosts: frozenset[str]) -> bool:
-    """Timeline lines about one alert (fired, resolved) follow that alert; the others (people's
-    acknowledgements, notes, resolutions, notifications) are the incident's."""
+    """Timeline lines about one alert (fired, resolved) follow that alert; a notification follows
+    the teams its group key names (a group of another team's alerts is theirs); the others
+    (people's acknowledgements, notes, resolutions) are the incident's."""
+    if e.kind == "notification":
+        return set(_TEAM_IN_KEY.findall(str(e.data.get("group_key", "")))) <= teams
     labels = e.data.get("labels") if e.kind == "alert" else None
     return not isinstance(labels, dict) or visible(labels, teams, hosts)
+
+
+def _as_seen(e: Event) -> Event:
+    """A notification line without its group key (it may name servers and alerts of a group the
+    user sees only in part); the text says the channel, the outcome and the count."""
+    if e.kind != "notification" or "group_key" not in e.data:
+        return e
+    return replace(e, data={k: v for k, v in e.data.items() if k != "group_key"})
 
 
 def _narrowed_rows(

@@ -16,6 +16,7 @@ from core.access.policy import Principal, Role
 from core.incidents.service import IncidentService
 from core.kernel.errors import PermissionDenied
 from core.kernel.records.alerts import Alert
+from core.kernel.records.notifications import Delivery
 from core.kernel.samples import Sample, labels_of
 from core.seam import Backend, Console
 from core.storage.tsdb import Store
@@ -45,6 +46,9 @@ def shared(make_store: Callable[..., Store], clock: FakeClock) -> tuple[Backend,
         alert = Alert({**labels, "team": team}, {"summary": f"{server} of {team} is down"}, "firing", at)
         svc.ingest([alert], at)
     [iid] = svc.list()["id"].to_list()
+    for server, team in (("s2", "b"), ("s1", "a")):  # each team's group notified on its channel
+        key = f'{{}}:{{alertname="McpServerDown", server="{server}", team="{team}"}}'
+        svc.record_notification(iid, Delivery(f"pager-{team}", now, True, "trigger", key, alerts=1))
     return Backend(store.settings, store), int(iid)
 
 
@@ -79,6 +83,7 @@ def test_each_team_sees_only_its_own_part(shared: tuple[Backend, int], who: Prin
     for what, value in seen.items():
         assert_no_team_b(what, value)
     assert "s1" in text_of(d.alerts)  # their own part is there
+    assert "via pager-a" in text_of(d.timeline) and "pager-b" not in text_of(files.timeline_csv)
     # a filter naming the other team does not reveal that it shares the incident
     assert c.incidents.listing(filters=Filters(teams=("b",))).is_empty()
     assert c.incidents.listing(filters=Filters(servers=("s2",))).is_empty()
