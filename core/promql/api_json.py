@@ -6,9 +6,11 @@ exponents only below 1e-6 and from 1e21), so clients of Prometheus (Grafana) rea
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
+import orjson
 
 from core.promql.errors import PromQLEvalError, PromQLParseError, PromQLUnsupported
 from core.promql.result import Matrix, Result, Scalar, String, Vector
@@ -56,17 +58,31 @@ def to_api_data(result: Result) -> dict[str, Any]:
     return {"resultType": "matrix", "result": out}
 
 
+_DOT_ZERO = re.compile(r"\.0(?=[,\]])")  # "2.0" -> "2", as Go's FormatFloat('f', -1) writes it
+
+
 def _points(ts: np.ndarray, values: np.ndarray) -> list[list[Any]]:
-    """``[[t, "v"], ...]`` of one series: what :func:`_t` and :func:`format_sample` give, with
-    numpy deciding which values need more than ``repr`` (a range query returns ~10^5 points)."""
+    """``[[t, "v"], ...]`` of one series: what :func:`_t` and :func:`format_sample` give.
+
+    A range query returns ~10^5 points, and Python's float ``repr`` costs ~0.7 us each: orjson
+    writes the whole array at once (ryu, the same shortest round-trip digits), numpy decides which
+    values need Prometheus' exponent or special forms, and only those are formatted one by one.
+    """
     ts = np.asarray(ts, dtype=np.int64)
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    if ts.size == 0:
+        return []
     times = (ts // 1000).tolist() if not (ts % 1000).any() else [_t(t) for t in ts.tolist()]
-    texts = [r[:-2] if r.endswith(".0") else r for r in map(repr, values.tolist())]
     a = np.abs(values)
-    special = ~np.isfinite(values) | ((a != 0) & ((a < 1e-4) | (a >= 1e16)))
+    special = (
+        ~np.isfinite(values) | ((a != 0) & ((a < 1e-4) | (a >= 1e16))) | ((values == 0) & np.signbit(values))
+    )
+    plain = np.where(special, 0.0, values)  # orjson writes no NaN or Inf; those are formatted below
+    text = _DOT_ZERO.sub("", orjson.dumps(plain, option=orjson.OPT_SERIALIZE_NUMPY).decode())
+    texts = text[1:-1].split(",")
     for i in np.flatnonzero(special).tolist():
         texts[i] = format_sample(float(values[i]))
-    return [[t, v] for t, v in zip(times, texts, strict=True)]
+    return list(map(list, zip(times, texts, strict=True)))
 
 
 def error_type(exc: Exception) -> tuple[str, int]:

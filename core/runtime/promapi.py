@@ -23,6 +23,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+import orjson
 from prometheus_client import CollectorRegistry, Counter
 
 from core.kernel.errors import ConfigError, QueryError, StorageError
@@ -40,6 +41,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("pulse.api")
 Reply = tuple[int, Any, list[tuple[str, str]]]  # status, JSON body (None: empty), headers
 ENDPOINTS = {**read.ENDPOINTS, **promapi_rules.ENDPOINTS}
+
+
+def _json(body: Any) -> bytes:
+    """The reply's JSON (orjson: a range query's matrix is ~10^5 points; ~8x faster than json)."""
+    try:
+        return orjson.dumps(body)
+    except TypeError:  # what orjson does not take (an int over 64 bits): the standard library's
+        return json.dumps(body).encode()
 
 
 class ApiError(Exception):
@@ -110,7 +119,7 @@ class PromApiApp:
         self.metrics.requests.labels(endpoint=endpoint, code=str(status)).inc()
         if environ.get("CONTENT_LENGTH", "").strip() not in ("", "0") and not environ["pulse.body_read"]:
             environ.get(CONNECTION, {})["unread_body"] = True
-        data = b"" if body is None else json.dumps(body).encode()
+        data = b"" if body is None else _json(body)
         if body is not None:
             headers.append(("Content-Type", "application/json"))
         headers.append(("Content-Length", str(len(data))))
