@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -15,6 +14,8 @@ from core.kernel.selector import Selector
 from core.storage.schema import ROLLUPS, chunks, head, series
 from core.storage.tsdb.block import unpack
 from core.storage.tsdb.chunks import decode
+from core.storage.tsdb.series_index import find_series
+from core.storage.tsdb.series_index import metric_names as indexed_metric_names
 
 _PART = 500
 RAW_SCHEMA = {"series_id": pl.Int64, "ts": pl.Int64, "value": pl.Float64}
@@ -49,15 +50,12 @@ def _parts(ids: Sequence[int]) -> Iterator[list[int]]:
 
 
 def select_series(conn: Connection, selector: Selector) -> pl.DataFrame:
-    """Series of a metric whose labels satisfy every matcher: columns id, metric, labels (dict)."""
-    rows = conn.execute(sa.select(series.c.id, series.c.labels).where(series.c.metric == selector.metric))
-    ids, labels = [], []
-    for sid, text in rows:
-        lb = json.loads(text)
-        if selector.matches(lb):
-            ids.append(sid)
-            labels.append(lb)
-    return pl.DataFrame({"id": ids, "labels": labels}, schema={"id": pl.Int64, "labels": pl.Object})
+    """Series of a metric whose labels satisfy every matcher: columns id, labels (dict)."""
+    found = find_series(conn, selector)
+    return pl.DataFrame(
+        {"id": [sid for sid, _ in found], "labels": [lb for _, lb in found]},
+        schema={"id": pl.Int64, "labels": pl.Object},
+    )
 
 
 def all_series_ids(conn: Connection) -> list[int]:
@@ -65,16 +63,24 @@ def all_series_ids(conn: Connection) -> list[int]:
 
 
 def metric_names(conn: Connection) -> list[str]:
+    indexed = indexed_metric_names(conn)
+    if indexed is not None:
+        return indexed
     return list(conn.execute(sa.select(series.c.metric).distinct().order_by(series.c.metric)).scalars())
+
+
+_HEAD_OVERLAPPING = (
+    sa.select(head.c.data, head.c.n)
+    .where(head.c.max_ts >= sa.bindparam("start"), head.c.min_ts < sa.bindparam("end"))
+    .order_by(head.c.id)
+)
 
 
 def head_blocks(
     conn: Connection, start: int, end: int
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Decoded head blocks overlapping [start, end), in write order."""
-    h = head.c
-    q = sa.select(h.data, h.n).where(h.max_ts >= start, h.min_ts < end).order_by(h.id)
-    for blob, n in conn.execute(q):
+    for blob, n in conn.execute(_HEAD_OVERLAPPING, {"start": start, "end": end}):
         yield unpack(blob, n)
 
 

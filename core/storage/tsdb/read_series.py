@@ -41,22 +41,27 @@ def _last_write_wins(ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np
     return ts[last], values[last]
 
 
+_CHUNKS_OF = (  # built once: an instant query's fixed cost is mostly building and compiling SQL
+    sa.select(chunks.c.series_id, chunks.c.start_ts, chunks.c.end_ts, chunks.c.data)
+    .where(
+        chunks.c.series_id.in_(sa.bindparam("ids", expanding=True)),
+        chunks.c.end_ts >= sa.bindparam("start"),
+        chunks.c.start_ts < sa.bindparam("end"),
+    )
+    .order_by(chunks.c.series_id, chunks.c.start_ts)
+)
+
+
 def _chunk_pieces(
     conn: Connection, ids: Sequence[int], start: int, end: int, intervals: Sequence[tuple[int, int]] | None
 ) -> dict[int, list[tuple]]:
     """Samples of the chunks overlapping [start, end) per series, in chunk order (decoded through
     the process' chunk cache; the misses together, one numpy pass per chunk layout)."""
-    c = chunks.c
     bounds = _bounds(intervals) if intervals is not None else None
     sids: list[int] = []
     blobs: list[bytes] = []
     for part in _parts(ids):
-        q = (
-            sa.select(c.series_id, c.start_ts, c.end_ts, c.data)
-            .where(c.series_id.in_(part), c.end_ts >= start, c.start_ts < end)
-            .order_by(c.series_id, c.start_ts)
-        )
-        for sid, first, last, blob in conn.execute(q):
+        for sid, first, last, blob in conn.execute(_CHUNKS_OF, {"ids": part, "start": start, "end": end}):
             if bounds is not None and not _overlaps(np.array([first]), np.array([last]), bounds)[0]:
                 continue
             sids.append(int(sid))
