@@ -3,10 +3,16 @@
 A signed-in admin clicks a CSV download and gets it; the same /media/ URL fetched without a cookie,
 with a forged one, and with the admin's cookie after signing out is refused (403) with nothing of
 the file. Before the guard (pages/_media_guard.py) Streamlit served it to anyone holding the URL.
+The README's main command (``python -m core.cli up``) serves the guard too, and app.py served
+without its ``st.App`` (as a Streamlit that no longer found it would) refuses to run.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -14,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ARGS, CHROMIUM, idle, sign_in
-from tests.pages.conftest import USERS
+from tests.e2e.conftest import ARGS, CHROMIUM, ROOT, free_port, idle, sign_in
+from tests.pages.conftest import USERS, add_users, seed
 
 pytestmark = pytest.mark.e2e
 
@@ -75,3 +81,90 @@ def test_a_csv_download_goes_only_to_a_live_session(server: str) -> None:
             time.sleep(0.2)
         _refused(url, mine, csv)  # the cookie copied before signing out
         browser.close()
+
+
+def _serve(cmd: list[str], root: Path, extra_env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """Start ``cmd`` (which serves the dashboard on ``extra_env``'s port) in its own process group
+    against a new seeded store in ``root``; (process, base URL) once /_stcore/health answers."""
+    url = f"sqlite:///{root}/pulse.db"
+    seed(url, int(time.time() * 1000))
+    add_users(url)
+    env = {**os.environ, "PULSE_DATABASE_URL": url, "PULSE_DATA_DIR": str(root / "data"), **extra_env}
+    env["PYTHONPATH"] = str(ROOT)
+    env.pop("PULSE_ADMIN_PASSWORD", None)
+    log = (root / "server.log").open("w")
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    base = f"http://127.0.0.1:{extra_env['PORT']}"
+    deadline = time.monotonic() + 90
+    while _get_or_unreachable(f"{base}/_stcore/health")[0] != 200:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            _stop(proc)
+            raise AssertionError((root / "server.log").read_text()[-2000:])
+        time.sleep(0.3)
+    return proc, base
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """End the process group started by _serve (pulse up's daemon and Streamlit included)."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
+def _get_or_unreachable(url: str) -> tuple[int, bytes]:
+    try:
+        return _get(url)
+    except OSError:
+        return 0, b""
+
+
+def test_the_readme_main_command_serves_the_guard(tmp_path: Path) -> None:
+    port = free_port()
+    env = {"PORT": str(port), "PULSE_METRICS__PORT": str(free_port())}
+    proc, base = _serve([sys.executable, "-m", "core.cli", "up", "--port", str(port)], tmp_path, env)
+    try:
+        status, body = _get(f"{base}/media/0123abcd.csv")
+        assert status == 403 and body.startswith(b"Sign in"), (status, body)
+    finally:
+        _stop(proc)
+
+
+# Streamlit's plain script server, as `streamlit run` would start app.py if it no longer found its
+# st.App: the same Server the CLI's traditional path starts, on a loopback port.
+PLAIN = """
+import sys
+from streamlit import config
+from streamlit.web import bootstrap
+config._main_script_path = sys.argv[1]
+flags = {"server.port": int(sys.argv[2]), "server.address": "127.0.0.1", "server.headless": True}
+bootstrap.load_config_options(flags)
+bootstrap.run(sys.argv[1], False, [], flags)
+"""
+
+
+def test_app_py_served_without_its_st_app_refuses_to_run(tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    port = free_port()
+    cmd = [sys.executable, "-c", PLAIN, str(ROOT / "app.py"), str(port)]
+    proc, base = _serve(cmd, tmp_path, {"PORT": str(port)})
+    try:
+        assert (
+            _get_or_unreachable(f"{base}/media/0123abcd.csv")[0] == 404
+        )  # unguarded: Streamlit's own answer
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = browser.new_page()
+            page.goto(base)
+            expect(page.get_by_text("started without its download guard")).to_be_visible(timeout=60_000)
+            expect(page.get_by_role("button", name="Sign in")).to_have_count(0)
+            browser.close()
+    finally:
+        _stop(proc)
