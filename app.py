@@ -6,6 +6,12 @@ only reads. Pages are listed explicitly, so helpers such as ``pages/_common.py``
 Order matters: who is signed in is known (from the session or the cookie) before the navigation
 is built, so it lists only the pages that user may open; the gate that shows the sign-in form and
 stops comes after ``st.navigation``, so a deep link such as ``/performance`` survives signing in.
+
+This file is also the server's entry point: ``streamlit run app.py`` finds the ``st.App`` at the
+bottom (Streamlit's official way to add middleware) and serves it, with ``pages/_media_guard.py``
+in front of Streamlit's routes, so files under ``/media/`` go only to signed-in sessions. Every
+launch (``pulse up``, the systemd unit, the tests) runs ``streamlit run app.py``; a run that came
+by another way stops with the reason.
 """
 
 from __future__ import annotations
@@ -13,20 +19,18 @@ from __future__ import annotations
 import gc
 
 import streamlit as st
+from starlette.middleware import Middleware
 
 from core.access.policy import Principal
-from pages import _auth
-from pages import _common as ui
+from pages import _media_guard as media_guard
 
-st.set_page_config(
-    page_title="MCP Pulse",
-    page_icon=":material/monitor_heart:",
-    layout="wide",
-    initial_sidebar_state="expanded",
-)
+# The page modules are imported inside the functions: the server imports this module before
+# Streamlit's runtime exists, and their caches must be declared within it.
 
 
 def pages(who: Principal | None) -> dict[str, list[st.Page]]:
+    from pages import _auth
+
     return {
         "Monitor": [
             _auth.page(
@@ -145,9 +149,27 @@ def _freeze_heap() -> int:
     return gc.get_freeze_count()
 
 
-_freeze_heap()
-ui.backend()  # open (and migrate) the store once per process; a failure stops with advice
-signin = _auth.begin()  # never stops for a missing sign-in
-page = st.navigation(pages(signin.principal), position="sidebar" if signin.principal else "hidden")
-_auth.gate(signin, page)  # the sign-in form and a stop, or the user box and the page check
-page.run()
+def main() -> None:
+    """One run of the dashboard's script (every click)."""
+    st.set_page_config(
+        page_title="MCP Pulse",
+        page_icon=":material/monitor_heart:",
+        layout="wide",
+        initial_sidebar_state="expanded",
+    )
+    from pages import _auth
+    from pages import _common as ui
+
+    media_guard.require()  # a run that did not come through the st.App below stops here
+    _freeze_heap()
+    ui.backend()  # open (and migrate) the store once per process; a failure stops with advice
+    signin = _auth.begin()  # never stops for a missing sign-in
+    page = st.navigation(pages(signin.principal), position="sidebar" if signin.principal else "hidden")
+    _auth.gate(signin, page)  # the sign-in form and a stop, or the user box and the page check
+    page.run()
+
+
+if __name__ == "__main__":  # Streamlit runs this file as the script of every page run
+    main()
+else:  # `streamlit run app.py` finds this st.App and serves it (uvicorn imports this module as `app`)
+    app = st.App(__file__, middleware=[Middleware(media_guard.MediaGuard)])

@@ -28,12 +28,18 @@ def _own_figures(url: str, _backend: Backend) -> object:
     return _backend.record_own_figures()
 
 
+def shared() -> Backend:
+    """The process-wide backend of the configured database, also outside a page run (the
+    ``/media/`` guard asks it who a cookie signs in); PulseError when the store cannot be opened."""
+    settings = load_settings()
+    return _open_backend(settings.url, settings)
+
+
 def backend() -> Backend:
     """The process-wide backend of the configured database (one per URL), or a message and stop."""
     try:
-        settings = load_settings()
-        b = _open_backend(settings.url, settings)
-        _own_figures(settings.url, b)
+        b = shared()
+        _own_figures(b.url, b)
         return b
     except PulseError as exc:
         st.error(f"Cannot open the metrics store: {md_text(exc)}", icon=":material/error:")

@@ -80,12 +80,22 @@ class Sessions:
         made = self.repo.create(token_hash(token), username, client, self.now_ms())
         return None if made is None else Live(made, token)
 
-    def restore(self, token: str) -> Live | None:
-        """The session a cookie's token belongs to (a new browser tab or a reload), or None."""
+    def _by_token(self, token: str) -> SessionRecord | None:
         if not token or len(token) > 200:
             return None
-        found = self.repo.by_token_hash(token_hash(token))
+        return self.repo.by_token_hash(token_hash(token))
+
+    def restore(self, token: str) -> Live | None:
+        """The session a cookie's token belongs to (a new browser tab or a reload), or None."""
+        found = self._by_token(token)
         return None if found is None else self.check(found.id)
+
+    def peek(self, token: str) -> SessionRecord | None:
+        """The live session a cookie's token belongs to, or None, changing nothing: no rotation
+        (the browser would never get the new token) and no touch. For requests outside a script
+        run, such as a file download under ``/media/``."""
+        found = self._by_token(token)
+        return None if found is None or self.expired(found, self.now_ms()) else found
 
     def check(self, session_id: int) -> Live | None:
         """On every run of a signed-in session: None when it ended or expired (its row is then

@@ -170,6 +170,13 @@ class SignIn:
         """A cookie's token from a new browser session (reload, new tab)."""
         return self._signed(self.sessions.restore(token))
 
+    def holder(self, token: str) -> Principal | None:
+        """Who a cookie's token signs in, for a request outside a script run (a ``/media/``
+        download): the same session and user checks as a page run, but nothing is rotated, touched
+        or deleted. None when the session ended or expired, or its user is gone or disabled."""
+        found = self.sessions.peek(token)
+        return None if found is None else self.principal_of(found.username)
+
     def sign_out(self, session_id: int) -> None:
         self.sessions.end(session_id)
 
