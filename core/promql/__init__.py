@@ -5,7 +5,7 @@ and the sources (:class:`StoreSource`, :class:`MemorySource`). Semantics are Pro
 """
 
 from core.promql.api import Engine, evaluate_instant, evaluate_range, supported
-from core.promql.api_json import error_type, to_api_data
+from core.promql.api_json import error_type, to_api_data, to_api_reply
 from core.promql.errors import PromQLError, PromQLEvalError, PromQLParseError, PromQLUnsupported
 from core.promql.result import Matrix, Result, Sample, Scalar, Series, String, Vector
 from core.promql.source import MemorySource, ScopedSource, Source, StoreSource
@@ -32,4 +32,5 @@ __all__ = [
     "evaluate_range",
     "supported",
     "to_api_data",
+    "to_api_reply",
 ]

@@ -48,7 +48,13 @@ def _json(body: Any) -> bytes:
     try:
         return orjson.dumps(body)
     except TypeError:  # what orjson does not take (an int over 64 bits): the standard library's
-        return json.dumps(body).encode()
+        return json.dumps(body, default=_fragment).encode()
+
+
+def _fragment(o: object) -> Any:
+    if isinstance(o, orjson.Fragment):  # ready JSON text (a matrix's points): parsed back for json
+        return orjson.loads(o.contents)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
 class ApiError(Exception):

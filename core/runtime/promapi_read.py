@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from core.kernel.samples import now_ms
 from core.kernel.selector import Matcher
 from core.kernel.settings.api import ApiSettings
-from core.promql import Engine, error_type, to_api_data
+from core.promql import Engine, error_type, to_api_reply
 from core.promql.parse import Select, parse
 from core.views.promql_scope import TeamSource, list_series
 
@@ -106,7 +106,7 @@ def _required(req: Request, name: str) -> str:
 def query(req: Request) -> dict[str, Any]:
     text = _required(req, "query")
     t = time_ms(t_text, "time") if (t_text := req.get("time")) else now_ms()
-    return to_api_data(req.engine().instant(text, t))
+    return to_api_reply(req.engine().instant(text, t))
 
 
 def query_range(req: Request) -> dict[str, Any]:
@@ -120,7 +120,7 @@ def query_range(req: Request) -> dict[str, Any]:
         raise BadParam(
             'invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer'
         )
-    return to_api_data(req.engine().range(text, start, end, step))
+    return to_api_reply(req.engine().range(text, start, end, step))
 
 
 def _matchers(req: Request, required: bool) -> list[tuple[Matcher, ...]]:
