@@ -47,9 +47,10 @@ def from_series(ts: np.ndarray, vals: np.ndarray, ends: np.ndarray, range_ms: in
     change = (vals[1:] != vals[:-1]) & ~(np.isnan(vals[1:]) & np.isnan(vals[:-1]))
     drops = np.concatenate([[0], np.cumsum(drop)])  # drops[i]: drops between samples 0..i
     changed = np.concatenate([[0], np.cumsum(change)])
-    last = np.clip(hi - 1, 0, len(ts) - 1)
-    first = np.clip(lo, 0, len(ts) - 1)
-    prev = np.clip(hi - 2, 0, len(ts) - 1)
+    top = len(ts) - 1  # np.minimum/np.maximum: np.clip costs ~10 us a call (per series and query)
+    last = np.minimum(np.maximum(hi - 1, 0), top)
+    first = np.minimum(np.maximum(lo, 0), top)
+    prev = np.minimum(np.maximum(hi - 2, 0), top)
     resets = np.where(n >= 1, drops[last] - drops[first], 0)
     correction = np.zeros(len(ends))
     positions = np.flatnonzero(drop) + 1  # sample k dropped below sample k - 1

@@ -32,11 +32,12 @@ def bucket_quantile(q: np.ndarray, bounds: np.ndarray, counts: np.ndarray) -> np
         rank = q * total
         reached = c[:-1] >= rank[None, :]
         b = np.where(reached.any(axis=0), reached.argmax(axis=0), len(bounds) - 1)
-        prev = np.clip(b - 1, 0, None)
+        prev = np.maximum(b - 1, 0)
         cols = np.arange(steps)
         start = np.where(b > 0, bounds[prev], 0.0)
-        end = bounds[np.clip(b, 0, len(bounds) - 1)]
-        count = c[np.clip(b, 0, len(bounds) - 1), cols] - np.where(b > 0, c[prev, cols], 0.0)
+        inside = np.minimum(np.maximum(b, 0), len(bounds) - 1)
+        end = bounds[inside]
+        count = c[inside, cols] - np.where(b > 0, c[prev, cols], 0.0)
         r = rank - np.where(b > 0, c[prev, cols], 0.0)
         out = start + (end - start) * (r / count)
         out = np.where(b == len(bounds) - 1, bounds[-2], out)
