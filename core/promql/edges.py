@@ -15,6 +15,7 @@ import numpy as np
 
 Out = tuple[np.ndarray, np.ndarray]
 MAX_DROPS = 64  # more counter resets than this in one read: take the gathered path instead
+EDGE_CELLS = 1 << 18  # series x steps computed at once by from_many (a dozen arrays of that size)
 
 
 @dataclass
@@ -63,6 +64,58 @@ def from_series(ts: np.ndarray, vals: np.ndarray, ends: np.ndarray, range_ms: in
     )  # fmt: skip
 
 
+def from_many(
+    series: list[tuple[np.ndarray, np.ndarray]], ends: np.ndarray, range_ms: int
+) -> tuple[Edges, np.ndarray]:
+    """:func:`from_series` of many series at once: every array of the Edges is (series, steps).
+
+    The series are laid end to end and told apart by a key ``segment * width + time``, so one
+    ``searchsorted`` finds every window of every series, and the prefix counts run once (a drop
+    or change across two series is not counted). Same inputs, same arithmetic: the same floats as
+    :func:`from_series` row by row. The second value says which series have more than
+    ``MAX_DROPS`` counter drops (their row is to be taken from the gathered path, as there).
+    """
+    count = len(series)
+    sizes = np.array([len(ts) for ts, _ in series], dtype=np.int64)
+    off = np.concatenate(([0], np.cumsum(sizes)))
+    ts = np.concatenate([t for t, _ in series]) if count else np.zeros(0, np.int64)
+    vals = np.concatenate([v for _, v in series]) if count else np.zeros(0)
+    starts = ends - range_ms
+    base = min(int(ts.min()) if ts.size else 0, int(starts.min()))
+    width = max(int(ts.max()) if ts.size else 0, int(ends.max())) - base + 1
+    seg = np.repeat(np.arange(count, dtype=np.int64), sizes)
+    keys = seg * width + (ts - base)
+    rows = np.arange(count, dtype=np.int64)[:, None] * width
+    lo = np.searchsorted(keys, rows + (starts - base)[None, :], "left")
+    hi = np.searchsorted(keys, rows + (ends - base)[None, :], "right")
+    n = hi - lo
+    same = seg[1:] == seg[:-1] if ts.size else np.zeros(0, bool)  # neighbours in one series
+    drop = (vals[1:] < vals[:-1]) & same
+    change = (vals[1:] != vals[:-1]) & ~(np.isnan(vals[1:]) & np.isnan(vals[:-1])) & same
+    drops = np.concatenate(([0], np.cumsum(drop)))
+    changed = np.concatenate(([0], np.cumsum(change)))
+    end_index = max(ts.size - 1, 0)  # an empty series' rows point anywhere valid: its n is 0
+    too_many = (drops[np.maximum(off[1:] - 1, 0)] - drops[np.minimum(off[:-1], end_index)]) > MAX_DROPS
+    floor = np.minimum(off[:-1], end_index)[:, None]
+    top = np.minimum(np.maximum(off[1:] - 1, off[:-1]), end_index)[:, None]
+    last = np.minimum(np.maximum(hi - 1, floor), top)
+    first = np.minimum(np.maximum(lo, floor), top)
+    prev = np.minimum(np.maximum(hi - 2, floor), top)
+    if ts.size == 0:  # no sample anywhere: n is 0 everywhere, the rest only has to exist
+        z = np.zeros(n.shape)
+        return Edges(n, z, z, z, z, z, z, starts, ends, z, z, z), too_many
+    resets = np.where(n >= 1, drops[last] - drops[first], 0)
+    correction = np.zeros(n.shape)
+    positions = np.flatnonzero(drop) + 1
+    for r, s in zip(*np.nonzero(resets > 0), strict=True):
+        inside = positions[(positions > lo[r, s]) & (positions <= hi[r, s] - 1)]
+        correction[r, s] = vals[inside - 1].sum()
+    return Edges(
+        n, ts[first], vals[first], ts[prev], vals[prev], ts[last], vals[last], starts, ends,
+        correction, resets.astype(np.float64), np.where(n >= 1, changed[last] - changed[first], 0).astype(np.float64),
+    ), too_many  # fmt: skip
+
+
 def extrapolated(e: Edges, counter: bool, rate: bool) -> Out:
     """promql/functions.go ``extrapolatedRate`` (v2.42): rate, increase and delta."""
     ok = e.n >= 2
@@ -106,6 +159,6 @@ EDGE_FUNCTIONS = {
     "changes": lambda e: (e.changes, e.n >= 1),
     "count_over_time": lambda e: (e.n.astype(np.float64), e.n >= 1),
     "last_over_time": lambda e: (e.v1, e.n >= 1),
-    "present_over_time": lambda e: (np.ones(len(e.n)), e.n >= 1),
-    "absent_over_time": lambda e: (np.ones(len(e.n)), e.n >= 1),
+    "present_over_time": lambda e: (np.ones(e.n.shape), e.n >= 1),
+    "absent_over_time": lambda e: (np.ones(e.n.shape), e.n >= 1),
 }

@@ -15,7 +15,7 @@ from core.promql import selectors
 from core.promql.aggregate import aggregate
 from core.promql.binary import COMPARISON, scalar_scalar, set_operation, vector_scalar, vector_vector
 from core.promql.context import Ctx
-from core.promql.edges import EDGE_FUNCTIONS, from_series
+from core.promql.edges import EDGE_CELLS, EDGE_FUNCTIONS, from_many
 from core.promql.errors import PromQLEvalError, PromQLUnsupported
 from core.promql.functions import MATRIX_ARG, RANGE_FUNCTIONS
 from core.promql.instant import call_instant
@@ -103,12 +103,12 @@ def _range_call(plan: Call, ctx: Ctx) -> Block:
     n = len(ctx.steps)
     labels, values, present = [], [], []
     by_edges = EDGE_FUNCTIONS.get(plan.name)
-    for lb, (ts, vals) in zip(w.labels, w.series, strict=True):
-        ctx.budget.tick()
-        edges = from_series(ts, vals, w.ends, w.range_ms) if by_edges else None
-        if by_edges and edges is not None:
-            out, ok = by_edges(edges)
+    rows = _edge_rows(by_edges, w, ctx) if by_edges else {}
+    for i, (lb, (ts, vals)) in enumerate(zip(w.labels, w.series, strict=True)):
+        if i in rows:
+            out, ok = rows[i]
         else:
+            ctx.budget.tick()
             out, ok = np.zeros(n), np.zeros(n, bool)
             for g in gather(ts, vals, w.ends, w.range_ms):
                 v, k = fn(g, [a[g.steps] for a in extra], ctx.steps[g.steps])
@@ -123,6 +123,22 @@ def _range_call(plan: Call, ctx: Ctx) -> Block:
     if not labels:
         return Block.empty(n)
     return Block(labels, np.array(values), np.array(present)).merged()
+
+
+def _edge_rows(by_edges: Any, w: Windows, ctx: Ctx) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Each series' (values, present) of an edge function, from_many over as many series at a
+    time as fit ``EDGE_CELLS`` (series x steps); a series with too many counter drops is left out
+    (the gathered path takes it)."""
+    rows: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    per_batch = max(1, EDGE_CELLS // max(len(w.ends), 1))
+    for at in range(0, len(w.series), per_batch):
+        ctx.budget.tick()
+        edges, too_many = from_many(w.series[at : at + per_batch], w.ends, w.range_ms)
+        out, ok = by_edges(edges)
+        out, ok = np.broadcast_to(out, edges.n.shape), np.broadcast_to(ok, edges.n.shape)
+        for j in np.flatnonzero(~too_many).tolist():
+            rows[at + j] = (out[j], ok[j])
+    return rows
 
 
 def _call(plan: Call, ctx: Ctx) -> Value:

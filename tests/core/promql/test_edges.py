@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.promql.edges import EDGE_FUNCTIONS, MAX_DROPS, from_series
+from core.promql.edges import EDGE_FUNCTIONS, MAX_DROPS, from_many, from_series
 from core.promql.functions import RANGE_FUNCTIONS
 from core.promql.selectors import gather
 
@@ -42,3 +42,25 @@ def test_edges_equal_gathered_windows(name: str, resets: int, range_ms: int) -> 
 def test_many_resets_take_the_gathered_path() -> None:
     ts, vals = _series(MAX_DROPS + 1, seed=3)
     assert from_series(ts, vals, ts[-5:], 300_000) is None
+
+
+@pytest.mark.parametrize("name", sorted(EDGE_FUNCTIONS))
+def test_many_series_at_once_give_each_series_own_floats(name: str) -> None:
+    """from_many lays series end to end: no window, drop or change may cross from one series to
+    the next, an empty series has no sample, and every float equals from_series' row by row."""
+    series = [_series(r, seed=10 + r) for r in (0, 3, 12)]
+    series.insert(1, (np.zeros(0, np.int64), np.zeros(0)))  # an empty series between two others
+    series.append((series[0][0][:3], np.array([5.0, 1.0, 9.0])))  # a drop right at its start
+    series.append((np.zeros(0, np.int64), np.zeros(0)))  # and one empty at the end
+    series.insert(0, _series(MAX_DROPS + 1, seed=3))  # too many drops: left to the gathered path
+    ends = np.arange(int(series[1][0][0]) - 120_000, int(series[1][0][-1]) + 120_000, 41_000, dtype=np.int64)
+    with np.errstate(all="ignore"):
+        many, too_many = from_many(series, ends, 600_000)
+        out, ok = (np.broadcast_to(a, many.n.shape) for a in EDGE_FUNCTIONS[name](many))
+        assert too_many.tolist() == [True] + [False] * (len(series) - 1)
+        for row, (ts, vals) in enumerate(series[1:], start=1):
+            one = from_series(ts, vals, ends, 600_000)
+            assert one is not None
+            want, want_ok = (np.broadcast_to(a, ends.shape) for a in EDGE_FUNCTIONS[name](one))
+            assert (ok[row] == want_ok).all()
+            assert np.array_equal(out[row][want_ok], want[want_ok], equal_nan=True)
