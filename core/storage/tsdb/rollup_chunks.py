@@ -104,7 +104,9 @@ def read_chunks(
 def pack(conn: Connection, resolution: int, fresh: pl.DataFrame) -> int:
     """Merge rollup rows (SCHEMA columns) into the chunks of their spans; returns chunks written.
 
-    Rows of the same (series, ts) still in the rollup table would win on read, so they go.
+    Rows of the same span still in the rollup table would win on read, so they go, into the
+    chunk (fresh rows win over them): the span starts before ``fresh`` (a whole day or week),
+    and its other rows must not be lost.
     """
     if fresh.is_empty():
         return 0
@@ -116,7 +118,12 @@ def pack(conn: Connection, resolution: int, fresh: pl.DataFrame) -> int:
         c.resolution == resolution, c.series_id.in_(ids), c.start_ts >= lo, c.start_ts < hi
     )
     old = decode_many([(sid, blob) for sid, blob in conn.execute(old_q)])
-    merged = pl.concat([old, fresh.select(list(SCHEMA))]).unique(
+    # rows of the span still in the row table go into the chunk too: they are deleted below
+    rows_q = sa.select(*[table.c[n] for n in SCHEMA]).where(
+        table.c.series_id.in_(ids), table.c.ts >= lo, table.c.ts < hi
+    )
+    rows = pl.DataFrame(conn.execute(rows_q).all(), schema=SCHEMA, orient="row")
+    merged = pl.concat([old, rows, fresh.select(list(SCHEMA))]).unique(
         ["series_id", "ts"], keep="last", maintain_order=True
     )
     new = [{"resolution": resolution, **r} for r in _encode_rows(merged.sort("series_id", "ts"), width)]
