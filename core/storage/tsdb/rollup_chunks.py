@@ -132,6 +132,24 @@ def pack(conn: Connection, resolution: int, fresh: pl.DataFrame) -> int:
     return len(new)
 
 
+def drop(conn: Connection, resolution: int, ids: Sequence[int], lo: int, hi: int) -> None:
+    """Remove rollup rows of ``ids`` with lo <= ts < hi, from the row table and from the chunks
+    (chunks overlapping the span are re-encoded without them, or deleted when nothing is left)."""
+    table, c = ROLLUPS[resolution], rollup_chunks.c
+    ids = list(ids)
+    conn.execute(sa.delete(table).where(table.c.series_id.in_(ids), table.c.ts >= lo, table.c.ts < hi))
+    where = [c.resolution == resolution, c.series_id.in_(ids), c.end_ts >= lo, c.start_ts < hi]
+    found = conn.execute(sa.select(c.series_id, c.data).where(*where)).all()
+    if not found:
+        return
+    rows = decode_many([(sid, blob) for sid, blob in found])
+    rest = rows.filter((pl.col("ts") < lo) | (pl.col("ts") >= hi)).sort("series_id", "ts")
+    conn.execute(sa.delete(rollup_chunks).where(*where))
+    if not rest.is_empty():
+        new = [{"resolution": resolution, **r} for r in _encode_rows(rest, WIDTH[resolution])]
+        upsert(conn, rollup_chunks, new, ["resolution", "series_id", "start_ts"])
+
+
 def _compact_group(conn: Connection, resolution: int, ids: list[int], cutoff: int) -> int:
     table = ROLLUPS[resolution]
     q = sa.select(*[table.c[n] for n in SCHEMA]).where(table.c.series_id.in_(ids), table.c.ts < cutoff)
