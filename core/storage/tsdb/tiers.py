@@ -18,7 +18,8 @@ its raw samples; stored 1 m rows of such a series win where they exist. They exi
 they cannot be stale: rows written before the series was measured, in hours not recomputed since
 (a recomputed hour drops them: :func:`drop_minute_rows`), and rows that retention writes from the
 raw samples it is about to delete (:func:`keep_minutes`), so that ``minute_days`` still holds
-minute buckets after ``raw_days``.
+minute buckets after ``raw_days``; after a retention run, a series without the tier has rows only
+for buckets before the one after the raw cutoff.
 """
 
 from __future__ import annotations
@@ -104,10 +105,13 @@ def _oldest_raw(conn: Connection, ids: list[int]) -> int | None:
 def keep_minutes(engine: Engine, raw_cut: int, minute_cut: int) -> int:
     """Before retention drops raw samples older than ``raw_cut``: write the 1 m rows (from
     ``minute_cut`` on) of series without the tier from those samples, so minute reads older than
-    the raw retention answer as they did. Rows already stored win. Returns rows written."""
+    the raw retention answer as they did. Rows already stored win; rows of buckets that the raw
+    samples kept still cover completely (from the bucket after ``raw_cut``'s) are dropped, as they
+    are redundant (rows written before the series was measured, or before this version).
+    Returns rows written."""
     from core.storage.tsdb.read import read_raw, read_rollup
     from core.storage.tsdb.rollup import stats_from_raw
-    from core.storage.tsdb.rollup_chunks import pack
+    from core.storage.tsdb.rollup_chunks import drop, pack
 
     hi = -(-raw_cut // MINUTE) * MINUTE  # the bucket holding raw_cut is completed too
     written = 0
@@ -131,4 +135,5 @@ def keep_minutes(engine: Engine, raw_cut: int, minute_cut: int) -> int:
                     merged = merged.unique(["series_id", "ts"], keep="last", maintain_order=True)
                     pack(conn, MINUTE, merged.sort("series_id", "ts"))
                     written += fresh.height
+                drop(conn, MINUTE, part, hi, 2**62)  # rows the raw samples left still answer for
     return written

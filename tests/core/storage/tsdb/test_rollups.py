@@ -247,4 +247,3 @@ def test_rollup_of_a_minute_with_duplicates_in_one_batch(store: Store, width: in
     store.run_rollups()
     t = rollup_1m if width == MIN else rollup_1h
     assert table(store, t).drop("host").rows() == [(T0_MS - width, 1.0, 3.0, 4.0, 2, 3.0)]
-

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import pytest
 import sqlalchemy as sa
 
 from core.kernel.samples import Sample, labels_of
@@ -49,6 +50,16 @@ def hour_rows(store: Store, sids: list[int]) -> int:
             rc.resolution == HOUR, rc.series_id.in_(sids)
         )
         return int(rows) + int(conn.execute(q).scalar_one())
+
+
+def last_minute_row(store: Store, sids: list[int]) -> int:
+    """The newest bucket of these series' 1 m rows (row table or chunks), -1 if none."""
+    rc = rollup_chunks.c
+    with store.engine.connect() as conn:
+        rows = sa.select(sa.func.max(rollup_1m.c.ts)).where(rollup_1m.c.series_id.in_(sids))
+        packed = sa.select(sa.func.max(rc.end_ts)).where(rc.resolution == MIN, rc.series_id.in_(sids))
+        found = [conn.execute(q).scalar() for q in (rows, packed)]
+    return max([-1, *[int(v) for v in found if v is not None]])
 
 
 def interval_of(store: Store, sids: list[int]) -> list[int | None]:
@@ -146,9 +157,12 @@ def test_minute_reads_are_the_same_with_and_without_the_tier(store: Store, clock
     assert_same_reads(store, lo + 7 * MIN + 13, T0_MS - 17_000)  # unaligned range
 
 
+@pytest.mark.parametrize("upgraded", [False, True], ids=["measured", "rows-from-before"])
 def test_minutes_older_than_the_raw_retention_stay_readable(
-    make_store: Callable[..., Store], clock: FakeClock
+    make_store: Callable[..., Store], clock: FakeClock, upgraded: bool
 ) -> None:
+    """Retention writes b's minute rows from the raw samples it drops (or keeps the rows b had
+    from before it was measured, dropping those that the raw samples left still cover)."""
     store = make_store(retention={"raw_days": 1, "minute_days": 2, "hour_days": 30})
     rng = np.random.default_rng(3)
     lo = T0_MS - 3 * DAY
@@ -157,14 +171,21 @@ def test_minutes_older_than_the_raw_retention_stay_readable(
         write_both(store, pts[i : i + 20_000])
         if i == 0:
             force_tier(store, "a")
+            if upgraded:  # as stores before this version: every series with the tier
+                force_tier(store, "b")
     clock.advance(2 * 3600 + 7)
     store.compact()
-    store.apply_retention()
     b = ids(store, "b")
-    assert interval_of(store, b) == [15_000, 15_000]
+    assert minute_rows(store, b) == (2 * 3 * DAY // MIN if upgraded else 0)
+    if upgraded:
+        with store.engine.begin() as conn:  # then b measured: its rows so far stay, and win
+            conn.execute(sa.update(series).where(series.c.id.in_(b)).values(interval_ms=15_000))
+    assert_same_reads(store, lo, T0_MS)
+    store.apply_retention()
     raw_cut = clock.ms - DAY
     assert int(store.raw(b, 0, T0_MS)["ts"].min()) >= raw_cut  # raw samples before it are gone
     assert 0 < minute_rows(store, b) <= 2 * (DAY // MIN + 1)  # rows kept from them: a day's worth
+    assert last_minute_row(store, b) < raw_cut
     assert_same_reads(store, lo, T0_MS)
     store.apply_retention()  # again: rows already kept are not rewritten from what is left
     assert_same_reads(store, lo, T0_MS)
