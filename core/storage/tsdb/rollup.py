@@ -17,7 +17,14 @@ from sqlalchemy.engine import Connection, Engine
 from core.storage.engine import begin_locked, storage_errors
 from core.storage.schema import ROLLUPS, rollup_dirty
 from core.storage.tsdb import tiers
-from core.storage.tsdb.read import last_write_wins, read_raw, read_rollup, rollup_schema
+from core.storage.tsdb.read import (
+    RAW_SCHEMA,
+    last_write_wins,
+    read_raw,
+    read_raw_arrays,
+    read_rollup,
+    rollup_schema,
+)
 from core.storage.tsdb.rollup_chunks import pack, packed_cutoff
 
 MINUTE, HOUR = 60_000, 3_600_000
@@ -186,7 +193,8 @@ def _bare(
     buckets starting in [start, cut) from raw samples (stored rows win: frames later in the list
     win); from ``cut``, raw samples of [cut, end), as there."""
     whole = -(-start // width) * width if cut > start else start
-    raw = read_raw(conn, ids, whole, max(-(-cut // width) * width, end))
+    sid, t, v = read_raw_arrays(conn, ids, whole, max(-(-cut // width) * width, end))  # as read_raw
+    raw = pl.DataFrame({"series_id": sid, "ts": t, "value": v}, schema=RAW_SCHEMA)
     ts, names = pl.col("ts"), list(rollup_schema(columns))
     frames = []
     if cut > start:
