@@ -81,10 +81,14 @@ def measure(raw: pl.DataFrame, unknown: set[int]) -> dict[int, int]:
 
 def record(conn: Connection, measured: dict[int, int]) -> None:
     """Store measured intervals of series that have none yet (a recorded one never changes)."""
-    for sid, ms in measured.items():
-        conn.execute(
-            sa.update(series).where(series.c.id == sid, series.c.interval_ms.is_(None)).values(interval_ms=ms)
-        )
+    if not measured:
+        return
+    q = (
+        sa.update(series)
+        .where(series.c.id == sa.bindparam("sid"), series.c.interval_ms.is_(None))
+        .values(interval_ms=sa.bindparam("ms"))
+    )
+    conn.execute(q, [{"sid": sid, "ms": ms} for sid, ms in measured.items()])  # one executemany
 
 
 def drop_minute_rows(conn: Connection, ids: Sequence[int], lo: int, hi: int) -> None:
