@@ -32,6 +32,7 @@ series = Table(
     Column("metric", String(200), nullable=False, index=True),
     Column("labels", Text, nullable=False),
     Column("created_ms", BigInteger, nullable=False),
+    Column("interval_ms", Integer, nullable=True),  # typical sample interval, once measured (tiers.py)
 )
 
 head = Table(

@@ -1,7 +1,8 @@
 """Retention: drop data older than each resolution's retention period.
 
 Chunks that straddle the cutoff are trimmed and re-encoded, so nothing older than the retention
-period stays readable.
+period stays readable. Series without a 1 m rollup tier get their minute rows written from the
+raw samples about to be dropped first (:func:`core.storage.tsdb.tiers.keep_minutes`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from core.storage.engine import storage_errors
 from core.storage.schema import chunks, head, rollup_1h, rollup_1m, rollup_chunks
 from core.storage.tsdb.chunks import decode_table, encode_table
 from core.storage.tsdb.read import all_series_ids
+from core.storage.tsdb.tiers import keep_minutes
 
 DAY = 86_400_000
 
@@ -42,6 +44,8 @@ def apply_retention(engine: Engine, settings: RetentionSettings, now_ms: int) ->
     minute_cut = now_ms - int(settings.minute_days * DAY)
     hour_cut = now_ms - int(settings.hour_days * DAY)
     deleted = dict.fromkeys(("head", "chunks", "rollup_1m", "rollup_1h", "rollup_chunks"), 0)
+    if minute_cut < raw_cut:  # minutes of series without the 1 m tier, before their raw samples go
+        keep_minutes(engine, raw_cut, minute_cut)
     with storage_errors("applying retention"):
         with engine.begin() as conn:
             deleted["head"] = conn.execute(sa.delete(head).where(head.c.max_ts < raw_cut)).rowcount or 0

@@ -16,7 +16,15 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.storage.engine import begin_locked, storage_errors
 from core.storage.schema import ROLLUPS, rollup_dirty
-from core.storage.tsdb.read import all_series_ids, read_raw, read_rollup, rollup_schema
+from core.storage.tsdb import tiers
+from core.storage.tsdb.read import (
+    RAW_SCHEMA,
+    last_write_wins,
+    read_raw,
+    read_raw_arrays,
+    read_rollup,
+    rollup_schema,
+)
 from core.storage.tsdb.rollup_chunks import pack, packed_cutoff
 
 MINUTE, HOUR = 60_000, 3_600_000
@@ -115,6 +123,8 @@ def run_rollups(
     """Recompute the hours that hold dirty minutes: their minutes from raw, the hours from those.
 
     Whole hours are recomputed, so the 1 h rollup always comes from a complete set of minutes.
+    Series without a 1 m tier (:mod:`tiers`) get no minute rows: their rows in the recomputed
+    hours are dropped instead (they could be stale). Intervals not known yet are measured here.
     With ``pack_before``, results older than it go directly into rollup chunks (a backfill then
     never writes rows only to pack them again). Returns rollup rows computed.
     """
@@ -122,12 +132,22 @@ def run_rollups(
     with storage_errors("computing rollups"):
         with engine.connect() as conn:
             minutes = _dirty(conn, MINUTE)
-            ids = all_series_ids(conn)
+            known = tiers.intervals(conn)
+        ids = list(known)
         hours = sorted({m - m % HOUR for m in minutes})
         for lo, hi in _ranges(hours, HOUR):
             with begin_locked(engine, lock) as conn:
-                by_minute = stats_from_raw(read_raw(conn, ids, lo, hi), MINUTE)
+                raw = read_raw(conn, ids, lo, hi)
+                measured = tiers.measure(raw, {sid for sid, ms in known.items() if ms is None})
+                tiers.record(conn, measured)
+                known.update(measured)
+                by_minute = stats_from_raw(raw, MINUTE)
                 by_hour = stats_from_stats(by_minute, HOUR)
+                present = by_hour["series_id"].unique().to_list()
+                bare = [sid for sid in present if not tiers.has_minute_tier(known.get(sid))]
+                if bare:
+                    tiers.drop_minute_rows(conn, bare, lo, hi)
+                    by_minute = by_minute.filter(~pl.col("series_id").is_in(bare))
                 _store(conn, MINUTE, by_minute, pack_before)
                 _store(conn, HOUR, by_hour, pack_before)
                 _clear(conn, MINUTE, lo, hi)
@@ -141,15 +161,64 @@ def read_rollup_current(
     """Rollup rows of [start, end) that include samples not rolled up yet.
 
     Hours holding dirty minutes (and everything after them) are computed from raw on the fly,
-    so a query never misses the newest samples while it waits for the next rollup run.
+    so a query never misses the newest samples while it waits for the next rollup run. Minute
+    buckets of series without a 1 m tier (:mod:`tiers`) are computed from raw over the whole
+    range; their stored rows (only where raw samples may be gone) win before the dirty hours.
     ``columns``: the value columns wanted (default all), as in :func:`read_rollup`.
     """
     q = sa.select(sa.func.min(rollup_dirty.c.bucket)).where(rollup_dirty.c.resolution == MINUTE)
     dirty = conn.execute(q).scalar()
+    cut = end if dirty is None or dirty >= end else max(start, dirty - dirty % HOUR)
+    bare = tiers.without_minute_tier(conn, ids) if width == MINUTE else []
+    if not bare:
+        return _rolled_up(conn, width, ids, start, end, cut, columns)
+    schema = rollup_schema(columns)
+    skip = set(bare)
+    tiered = [sid for sid in ids if sid not in skip]
+    frames = [_rolled_up(conn, width, tiered, start, end, cut, columns)] if tiered else []
+    frames += _bare(conn, width, bare, start, end, cut, columns)
+    return last_write_wins([f.cast(schema) for f in frames], schema)  # type: ignore[arg-type]
+
+
+def _bare(
+    conn: Connection,
+    width: int,
+    ids: list[int],
+    start: int,
+    end: int,
+    cut: int,
+    columns: Sequence[str] | None,
+) -> list[pl.DataFrame]:
+    """What :func:`_rolled_up` gives, for series without stored rows: before ``cut``, whole
+    buckets starting in [start, cut) from raw samples (stored rows win: frames later in the list
+    win); from ``cut``, raw samples of [cut, end), as there."""
+    whole = -(-start // width) * width if cut > start else start
+    sid, t, v = read_raw_arrays(conn, ids, whole, max(-(-cut // width) * width, end))  # as read_raw
+    raw = pl.DataFrame({"series_id": sid, "ts": t, "value": v}, schema=RAW_SCHEMA)
+    ts, names = pl.col("ts"), list(rollup_schema(columns))
+    frames = []
+    if cut > start:
+        frames.append(stats_from_raw(raw.filter(ts < -(-cut // width) * width), width).select(names))
+    if cut < end:
+        frames.append(stats_from_raw(raw.filter((ts >= cut) & (ts < end)), width).select(names))
+    if cut > start:
+        frames.append(read_rollup(conn, ROLLUPS[width], ids, start, cut, columns))
+    return frames
+
+
+def _rolled_up(
+    conn: Connection,
+    width: int,
+    ids: list[int],
+    start: int,
+    end: int,
+    cut: int,
+    columns: Sequence[str] | None,
+) -> pl.DataFrame:
+    """Stored rows before ``cut`` (the first dirty hour, or ``end``), rows from raw after it."""
     table = ROLLUPS[width]
-    if dirty is None or dirty >= end:
+    if cut >= end:
         return read_rollup(conn, table, ids, start, end, columns)
-    cut = max(start, dirty - dirty % HOUR)
     done = read_rollup(conn, table, ids, start, cut, columns) if cut > start else None
     fresh = stats_from_raw(read_raw(conn, ids, cut, end), width).select(list(rollup_schema(columns)))
     return fresh if done is None else pl.concat([done, fresh.cast(done.schema)]).sort("series_id", "ts")

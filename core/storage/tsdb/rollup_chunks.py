@@ -104,7 +104,9 @@ def read_chunks(
 def pack(conn: Connection, resolution: int, fresh: pl.DataFrame) -> int:
     """Merge rollup rows (SCHEMA columns) into the chunks of their spans; returns chunks written.
 
-    Rows of the same (series, ts) still in the rollup table would win on read, so they go.
+    Rows of the same span still in the rollup table would win on read, so they go, into the
+    chunk (fresh rows win over them): the span starts before ``fresh`` (a whole day or week),
+    and its other rows must not be lost.
     """
     if fresh.is_empty():
         return 0
@@ -116,13 +118,36 @@ def pack(conn: Connection, resolution: int, fresh: pl.DataFrame) -> int:
         c.resolution == resolution, c.series_id.in_(ids), c.start_ts >= lo, c.start_ts < hi
     )
     old = decode_many([(sid, blob) for sid, blob in conn.execute(old_q)])
-    merged = pl.concat([old, fresh.select(list(SCHEMA))]).unique(
+    # rows of the span still in the row table go into the chunk too: they are deleted below
+    rows_q = sa.select(*[table.c[n] for n in SCHEMA]).where(
+        table.c.series_id.in_(ids), table.c.ts >= lo, table.c.ts < hi
+    )
+    rows = pl.DataFrame(conn.execute(rows_q).all(), schema=SCHEMA, orient="row")
+    merged = pl.concat([old, rows, fresh.select(list(SCHEMA))]).unique(
         ["series_id", "ts"], keep="last", maintain_order=True
     )
     new = [{"resolution": resolution, **r} for r in _encode_rows(merged.sort("series_id", "ts"), width)]
     upsert(conn, rollup_chunks, new, ["resolution", "series_id", "start_ts"])
     conn.execute(sa.delete(table).where(table.c.series_id.in_(ids), table.c.ts >= lo, table.c.ts < hi))
     return len(new)
+
+
+def drop(conn: Connection, resolution: int, ids: Sequence[int], lo: int, hi: int) -> None:
+    """Remove rollup rows of ``ids`` with lo <= ts < hi, from the row table and from the chunks
+    (chunks overlapping the span are re-encoded without them, or deleted when nothing is left)."""
+    table, c = ROLLUPS[resolution], rollup_chunks.c
+    ids = list(ids)
+    conn.execute(sa.delete(table).where(table.c.series_id.in_(ids), table.c.ts >= lo, table.c.ts < hi))
+    where = [c.resolution == resolution, c.series_id.in_(ids), c.end_ts >= lo, c.start_ts < hi]
+    found = conn.execute(sa.select(c.series_id, c.data).where(*where)).all()
+    if not found:
+        return
+    rows = decode_many([(sid, blob) for sid, blob in found])
+    rest = rows.filter((pl.col("ts") < lo) | (pl.col("ts") >= hi)).sort("series_id", "ts")
+    conn.execute(sa.delete(rollup_chunks).where(*where))
+    if not rest.is_empty():
+        new = [{"resolution": resolution, **r} for r in _encode_rows(rest, WIDTH[resolution])]
+        upsert(conn, rollup_chunks, new, ["resolution", "series_id", "start_ts"])
 
 
 def _compact_group(conn: Connection, resolution: int, ids: list[int], cutoff: int) -> int:

@@ -90,3 +90,18 @@ def test_rollups_of_old_hours_are_packed_directly_and_equal_raw(
             raw = store.select("m", start, start + 2 * DAY, step_ms=step, over_time=agg, resolution="raw")
             rolled = store.select("m", start, start + 2 * DAY, step_ms=step, over_time=agg, resolution=res)
             assert raw.equals(rolled), (agg, res)
+
+
+def test_a_late_sample_packed_with_its_day_keeps_the_day_s_other_minute_rows(
+    store: Store, clock: FakeClock
+) -> None:
+    """compact() packs a recomputed hour straight into its day's chunk: the rows of that day's
+    other hours, still in the row table, go into the chunk too (they were lost before)."""
+    lo = T0_MS - 6 * HOUR
+    store.write([Sample("m", labels_of(host=h), t, 1.0) for h in "abc" for t in range(lo, T0_MS, 5000)])
+    store.run_rollups()
+    store.write([Sample("m", labels_of(host="a"), T0_MS - 20 * MIN + 7, 1e6)])  # late: its hour dirty
+    clock.advance(2 * 86_400)
+    store.compact()
+    got = store.select("m", lo, T0_MS, step_ms=MIN, over_time="count", resolution="1m")
+    assert got.height == 3 * 360 and set(got["value"].to_list()) == {12.0, 13.0}

@@ -11,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from core.kernel.samples import Sample, labels_of
-from core.storage.schema import rollup_1h, rollup_1m, rollup_dirty
+from core.storage.schema import rollup_1h, rollup_1m, rollup_dirty, series
+from core.storage.tsdb.rollup import read_rollup_current
 from core.storage.tsdb.store import Store
 from tests.conftest import T0_MS, FakeClock
 
@@ -60,9 +61,27 @@ def recompute(model: Model, width: int) -> pl.DataFrame:
     )
 
 
-def assert_rollups_match(store: Store, model: Model) -> None:
+def current(store: Store) -> pl.DataFrame:
+    """Minute rollups as readers see them (rows, or computed from raw without the 1 m tier)."""
+    found = store.series("m")
+    host = dict(zip(found["id"], [lb["host"] for lb in found["labels"]], strict=True))
+    with store.engine.connect() as conn:
+        df = read_rollup_current(conn, MIN, sorted(host), 0, 2**62)
+    return df.with_columns(pl.col("series_id").replace_strict(host).alias("host")).drop("series_id")
+
+
+def force_tier(store: Store) -> None:
+    """Record a 1 s interval for every series: they keep the 1 m tier (tiers.py)."""
+    with store.engine.begin() as conn:
+        conn.execute(sa.update(series).values(interval_ms=1000))
+
+
+def assert_rollups_match(store: Store, model: Model, tier: bool = True) -> None:
     for t, width in ((rollup_1m, MIN), (rollup_1h, HOUR)):
         got, want = table(store, t), recompute(model, width)
+        if t is rollup_1m and not tier:
+            assert got.is_empty()
+            got = current(store).select(got.columns).sort("host", "ts")
         assert got.select("host", "ts", "count").equals(want.select("host", "ts", "count")), t.name
         for col in ("min", "max", "last"):
             assert got[col].to_list() == want[col].to_list(), (t.name, col)
@@ -102,22 +121,26 @@ def existing(
     return [(keys[i][0], keys[i][1], float(rng.normal(0, 100))) for i in picked]
 
 
+@pytest.mark.parametrize("tier", [True, False], ids=["1m-tier", "no-1m-tier"])
 def test_rollups_equal_a_recomputation_through_duplicates_late_samples_and_compaction(
-    make_store: Callable[..., Store], clock: FakeClock
+    make_store: Callable[..., Store], clock: FakeClock, tier: bool
 ) -> None:
+    """With the 1 m tier, its rows; without (samples ~15 s apart), what reads compute from raw."""
     store = make_store(ingest={"chunk_seconds": WINDOW // 1000})
     rng = np.random.default_rng(11)
     model: Model = {}
     write(store, model, random_samples(rng, T0_MS - 3 * HOUR, T0_MS, 1500))
+    if tier:
+        force_tier(store)
     write(store, model, existing(rng, model, T0_MS - HOUR, T0_MS, 60))  # duplicates: last write wins
     write(store, model, random_samples(rng, T0_MS - HOUR, T0_MS - 30 * MIN, 40))  # late, in the window
     assert store.run_rollups() > 0
     assert_raw_matches(store, model)
-    assert_rollups_match(store, model)
+    assert_rollups_match(store, model, tier)
 
     assert store.compact() > 0  # cutoff T0 - 1 h
     assert_raw_matches(store, model)
-    assert_rollups_match(store, model)
+    assert_rollups_match(store, model, tier)
 
     clock.advance(30 * 60)
     assert store.compact() > 0  # cutoff T0 - 30 min
@@ -126,10 +149,10 @@ def test_rollups_equal_a_recomputation_through_duplicates_late_samples_and_compa
     write(store, model, existing(rng, model, T0_MS - HOUR, T0_MS - 30 * MIN, 40))
     store.run_rollups()
     assert_raw_matches(store, model)
-    assert_rollups_match(store, model)
+    assert_rollups_match(store, model, tier)
     store.compact()  # merges them into the existing chunks
     assert_raw_matches(store, model)
-    assert_rollups_match(store, model)
+    assert_rollups_match(store, model, tier)
 
 
 def test_rollup_reads_equal_raw_reads(store: Store) -> None:
@@ -176,6 +199,7 @@ def test_only_dirty_buckets_are_recomputed(store: Store) -> None:
     first, second = T0_MS - 2 * HOUR, T0_MS - HOUR
     samples = [(h, first + i * 30_000, float(i)) for h in HOSTS for i in range(240)]  # two hours
     write(store, {}, samples)
+    force_tier(store)  # 30 s samples would get no 1 m rows
     assert {b for r, b in dirty(store) if r == MIN} == set(range(first, T0_MS, MIN))
     assert store.run_rollups() == 3 * 120 + 3 * 2  # every minute and both hours of three series
     assert dirty(store) == set()
