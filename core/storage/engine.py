@@ -33,6 +33,8 @@ def normalise_url(url: str) -> str:
 
 def _sqlite_pragmas(dbapi_conn: object, _record: object, busy_ms: int = 5000) -> None:
     cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
+    if cur.execute("PRAGMA page_count").fetchone()[0] == 0:  # a new file: free pages can be given back
+        cur.execute("PRAGMA auto_vacuum=INCREMENTAL")  # (core.storage.reclaim); only before any table
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")

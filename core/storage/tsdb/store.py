@@ -15,6 +15,7 @@ from core.kernel.samples import Sample
 from core.kernel.selector import Selector, parse_selector
 from core.kernel.settings import Settings
 from core.storage.engine import make_engine, storage_errors, upgrade
+from core.storage.reclaim import reclaim
 from core.storage.schema import ingest_rejects, meta, series
 from core.storage.tsdb import read
 from core.storage.tsdb.batch import Element, run_instant, run_queries
@@ -76,11 +77,14 @@ class Store:
             with storage_errors("listing series"), self.engine.connect() as conn:
                 ids = read.all_series_ids(conn)
             self.last_rollup_chunks = compact_rollups(self.engine, ids, stable, lock=self._lock)
+            reclaim(self.engine, self._lock)
             return written
 
     def apply_retention(self) -> dict[str, int]:
         with self._lock:
-            return apply_retention(self.engine, self.settings.retention, self.now_ms())
+            deleted = apply_retention(self.engine, self.settings.retention, self.now_ms())
+            reclaim(self.engine)
+            return deleted
 
     # -- reads ------------------------------------------------------------------
     def query(self, q: Query) -> pl.DataFrame:

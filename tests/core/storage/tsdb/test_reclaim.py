@@ -1,0 +1,74 @@
+"""Free pages left by compaction are given back to the file system (SQLite, new databases)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from core.kernel.samples import Sample, labels_of
+from core.kernel.settings import load_settings
+from core.storage.reclaim import reclaim
+from core.storage.tsdb import open_store
+from core.storage.tsdb.store import Store
+from tests.conftest import T0_MS, FakeClock
+
+HOUR = 3_600_000
+
+
+def _fill(store: Store) -> None:
+    for h in range(12):  # 12 hours of 50 series in head blocks; compaction moves 11 h to chunks
+        start = T0_MS - 13 * HOUR + h * HOUR
+        store.write(
+            [
+                Sample("m", labels_of(host=f"h{i}"), start + k * 15_000, float(k % 7))
+                for i in range(50)
+                for k in range(240)
+            ]
+        )
+
+
+def _file(store: Store, path: Path) -> tuple[int, int]:
+    with store.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        free = int(conn.exec_driver_sql("PRAGMA freelist_count").scalar_one())
+    return os.path.getsize(path), free
+
+
+def _everything(store: Store) -> list[tuple[object, ...]]:
+    return store.select("m", 0, 2**62, step_ms=1, over_time="last", resolution="raw").rows()
+
+
+def test_compaction_gives_the_freed_pages_back(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "pulse.db"
+    store = open_store(load_settings(database_url=f"sqlite:///{path}"), clock=clock)
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA auto_vacuum").scalar_one() == 2  # incremental, from creation
+    _fill(store)
+    before, _ = _file(store, path)
+    rows = _everything(store)
+    store.compact()
+    after, free = _file(store, path)
+    assert free == 0 and after < before * 0.6  # the head blocks' pages are not kept in the file
+    assert _everything(store) == rows
+    store.close()
+
+
+def test_a_database_without_auto_vacuum_is_left_as_it_is(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "pulse.db"
+    sqlite3.connect(path).execute("CREATE TABLE made_before (x)").connection.close()  # an older file
+    store = open_store(load_settings(database_url=f"sqlite:///{path}"), clock=clock)
+    _fill(store)
+    store.compact()
+    size, free = _file(store, path)
+    assert free > 0  # kept for later writes, as before; VACUUM would convert the file
+    assert reclaim(store.engine) == 0
+    store.close()
+
+
+def test_small_free_space_is_kept_for_the_next_writes(make_store: Callable[..., Store]) -> None:
+    store = make_store()
+    store.write([Sample("m", labels_of(host="a"), T0_MS - 5 * HOUR + k * 15_000, 1.0) for k in range(100)])
+    store.compact()
+    assert reclaim(store.engine) == 0  # under 1 MiB free (and PostgreSQL: autovacuum's business)
