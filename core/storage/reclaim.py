@@ -12,10 +12,14 @@ is left as it is (``VACUUM`` would convert it, offline). PostgreSQL is autovacuu
 from __future__ import annotations
 
 import contextlib
+import logging
 
 from sqlalchemy.engine import Engine
 
+from core.kernel.errors import StorageError
 from core.storage.engine import storage_errors
+
+log = logging.getLogger(__name__)
 
 MIN_FREE_BYTES = 1 << 20
 MIN_FREE_SHARE = 0.25
@@ -23,9 +27,18 @@ MIN_FREE_SHARE = 0.25
 
 def reclaim(engine: Engine, lock: contextlib.AbstractContextManager[object] | None = None) -> int:
     """Truncate the free pages of an incrementally vacuumed SQLite file when they are worth it;
-    returns the pages given back."""
+    returns the pages given back. Best effort: a busy or failing database keeps its free pages
+    until the next run (they are reused by writes meanwhile), and nothing is raised."""
     if engine.dialect.name != "sqlite":
         return 0
+    try:
+        return _reclaim(engine, lock)
+    except StorageError as exc:
+        log.debug("free pages not reclaimed this time: %s", exc)
+        return 0
+
+
+def _reclaim(engine: Engine, lock: contextlib.AbstractContextManager[object] | None) -> int:
     held = lock if lock is not None else contextlib.nullcontext()
     with storage_errors("reclaiming free pages"), held, engine.connect() as conn:
         pragma = conn.exec_driver_sql
