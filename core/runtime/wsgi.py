@@ -11,6 +11,7 @@ import logging
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from socketserver import ThreadingMixIn
 from typing import Any, Generic, TypeVar, cast
@@ -24,7 +25,35 @@ App = TypeVar("App")
 
 
 class _Server(ThreadingMixIn, WSGIServer):
+    """Requests run on a few warm threads, and on a new thread each only when those are all busy
+    (a slow client never holds the others up). A thread made for one request answers ~2 ms slower
+    on a 3 ms query than a warm one (its first allocations fault in a fresh malloc arena), which
+    is most of what a small PromQL query costs."""
+
     daemon_threads = True
+    warm_threads = 8
+
+    def server_activate(self) -> None:
+        super().server_activate()
+        self._warm = ThreadPoolExecutor(self.warm_threads, thread_name_prefix="pulse-http")
+        self._idle = threading.Semaphore(self.warm_threads)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._idle.acquire(blocking=False):
+            super().process_request(request, client_address)  # all warm threads busy: a new one
+            return
+        self._warm.submit(self._on_warm_thread, request, client_address)
+
+    def _on_warm_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            self.process_request_thread(request, client_address)  # finishes and closes the request
+        finally:
+            self._idle.release()
+
+    def server_close(self) -> None:
+        super().server_close()
+        if hasattr(self, "_warm"):
+            self._warm.shutdown(wait=False, cancel_futures=True)
 
 
 class _Handler(WSGIRequestHandler):
