@@ -4,7 +4,7 @@ Compaction and retention delete head blocks, rollup rows and chunks; SQLite keep
 the file as free pages for later writes (a demo week's last compaction left 10 MB free in a
 40 MB file). New databases are created with ``auto_vacuum = INCREMENTAL`` (see
 ``core.storage.engine``), and after maintenance :func:`reclaim` truncates the free pages once
-they are over a quarter of the file and over 1 MiB; below that they are kept for the next
+they are over a tenth of the file and over 1 MiB; below that they are kept for the next
 writes, which would only grow the file again. A database created before has no auto-vacuum and
 is left as it is (``VACUUM`` would convert it, offline). PostgreSQL is autovacuum's.
 """
@@ -22,7 +22,7 @@ from core.storage.engine import storage_errors
 log = logging.getLogger(__name__)
 
 MIN_FREE_BYTES = 1 << 20
-MIN_FREE_SHARE = 0.25
+MIN_FREE_SHARE = 0.10
 
 
 def reclaim(engine: Engine, lock: contextlib.AbstractContextManager[object] | None = None) -> int:
