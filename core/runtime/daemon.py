@@ -7,6 +7,7 @@ import os
 import threading
 import time
 
+from collectors.base import Health
 from collectors.registry import build_collectors
 from core.kernel.condition_log import ConditionLog
 from core.kernel.errors import ConfigError, StorageUnavailable
@@ -46,6 +47,23 @@ def health_samples(sched: PulseScheduler, ts: int) -> list[Sample]:
     return out
 
 
+def report_entry(h: Health, interval_s: float | None) -> dict[str, object]:
+    """One collector's line of the health report: its state, last error and success, and the
+    errors it keeps beside them (sources partly down; the last failed tool call per MCP server)."""
+    entry: dict[str, object] = {
+        "state": h.state,
+        "last_error": h.last_error,
+        "last_success_ms": h.last_success_ms,
+        "last_duration_s": h.last_duration_s,
+        "interval_s": interval_s,
+    }
+    if h.extra.get("partial_errors"):
+        entry["partial_errors"] = h.extra["partial_errors"]
+    if h.extra.get("last_tool_errors"):
+        entry["tool_errors"] = h.extra["last_tool_errors"]
+    return entry
+
+
 def publish_health(
     store: Store, sched: PulseScheduler, report: bool = True, node: str = "", leader: bool | None = None
 ) -> None:
@@ -53,14 +71,7 @@ def publish_health(
     (meta, one key per daemon) and as samples."""
     collectors = sched.collectors  # one dict: settings may replace it meanwhile
     snapshot = {
-        name: {
-            "state": h.state,
-            "last_error": h.last_error,
-            "last_success_ms": h.last_success_ms,
-            "last_duration_s": h.last_duration_s,
-            "interval_s": collectors[name].interval if name in collectors else None,
-            **({"partial_errors": h.extra["partial_errors"]} if h.extra.get("partial_errors") else {}),
-        }
+        name: report_entry(h, collectors[name].interval if name in collectors else None)
         for name, h in sched.health().items()
     }
     try:
