@@ -14,6 +14,7 @@ from core.kernel.errors import ConfigError, StorageUnavailable
 from core.kernel.samples import Sample, labels_of, now_ms
 from core.kernel.settings import Settings
 from core.runtime.alerting import check_alerting
+from core.runtime.daemon_logging import configure_daemon_logging
 from core.runtime.inbound_http import InboundServer, start_inbound
 from core.runtime.leadership import LeaderDuties, Leadership
 from core.runtime.promapi import ApiServer, start_api
@@ -101,12 +102,7 @@ def take_lock(settings: Settings) -> LeaderLock:
 def run_daemon(
     settings: Settings, stop: threading.Event, run_for_s: float | None = None, metrics_port: int | None = None
 ) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
-    # a run skipped because the last one still runs is counted in pulse_job_missed_total
-    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
-    for chatty in ("httpx", "httpcore", "mcp"):  # a line per scrape, per MCP session: noise
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+    configure_daemon_logging()
     collectors = build_collectors(settings)  # unknown names fail before the database is touched
     try:  # the whole configuration, rule files included, before any side effect
         check_alerting(settings)
