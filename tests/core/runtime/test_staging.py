@@ -138,8 +138,8 @@ def test_a_spill_is_cut_into_files_read_back_one_at_a_time(
 def test_samples_of_other_sources_are_written_between_the_files_of_a_big_body(tmp_path: Path) -> None:
     """Issue 15 item 18: a huge body's staged files do not hold back the other sources' samples
     (by hand: 370,000 samples drained in 42 s while the small targets' newest stored sample aged
-    to 42 s). What collection queues while a staged file is written goes in before the next one;
-    each series still receives its samples in time order."""
+    to 42 s). What collection queues while a staged file is written goes in before the next one,
+    and every sample is stored."""
     settings = load_settings(database_url=f"sqlite:///{tmp_path}/pulse.db", data_dir=tmp_path)
     store = open_store(settings)
     writer = BufferedWriter(store, tmp_path / "spool", max_buffer=100_000, retry_interval_s=0)
