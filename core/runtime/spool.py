@@ -114,6 +114,16 @@ class BufferedWriter:
         return self.spool.count()
 
     @property
+    def catching_up(self) -> int:
+        """Samples collected but held back by a store that failed or was stuck (memory and spool
+        files, not a big collection's staged files); 0 when the store has what was collected up
+        to the last write. Rules wait for it: evaluated before, they would see a gap."""
+        unstaged = self.spool.unstaged_count()
+        if self.last_error is None and not unstaged:
+            return 0
+        return len(self._buf) + unstaged
+
+    @property
     def spill_error(self) -> str | None:
         """The last spool write failure, until one succeeds."""
         return self.spool.error

@@ -70,6 +70,11 @@ class SpoolDir:
         with self.lock:
             return [p for p in self.files if p not in self.staged]
 
+    def unstaged_count(self) -> int:
+        """Samples in the spool files that are not a big collection's staged files."""
+        with self.lock:
+            return sum(n for p, n in self.files.items() if p not in self.staged)
+
     def next_staged(self) -> Path | None:
         """The oldest file adopted from a collection's stage, if any."""
         with self.lock:
