@@ -20,7 +20,9 @@ semantic conventions; every sample carries ``server`` plus the server's and the 
     Failed probes by the step that failed (connect, initialize, server/discover, ping, tools/list).
 ``mcp_client_tool_calls_total``, ``mcp_client_tool_errors_total`` ``{gen_ai_tool_name, mcp_method_name="tools/call"}``
     The configured tool call, and how many of those failed (``isError`` results, refusals, timeouts).
-    A failing tool call does not make the server down.
+    A failing tool call does not make the server down; the text of the last failed call, its tool
+    and its time stay in ``health.extra["last_tool_errors"]`` (the daemon's health report: the
+    Health page and ``pulse sources test`` show it).
 
 Some servers down: the others' samples are returned, the down ones get ``mcp_server_up 0`` and
 ``health.extra["partial_errors"]`` names them with the step and the reason (state "degraded").
@@ -67,6 +69,7 @@ class McpProbeCollector(SourceCollector[McpSource]):
         self._probe_errors: Counter[tuple[str, str]] = Counter()  # (server, step) -> failures
         self._tool_calls: Counter[str] = Counter()
         self._tool_errors: Counter[str] = Counter()
+        self._last_tool_errors: dict[str, dict[str, object]] = {}  # server -> tool, error, at_ms
 
     # -- probing --------------------------------------------------------------------------
     async def _probe_all(self) -> list[ProbeResult]:
@@ -134,6 +137,12 @@ class McpProbeCollector(SourceCollector[McpSource]):
         samples: list[Sample] = []
         for r in results:
             self._count(r)
+            if r.tool_error is not None and r.server.tool_call is not None:
+                self._last_tool_errors[r.server.name] = {
+                    "tool": r.server.tool_call.name,
+                    "error": r.tool_error,
+                    "at_ms": ts,
+                }
         for r in results:
             samples.extend(self._samples(r, ts))
         down = {r.server.name: str(r.error) for r in results if r.error is not None}
@@ -142,6 +151,7 @@ class McpProbeCollector(SourceCollector[McpSource]):
             servers_up=len(results) - len(down),
             max_concurrent_probes=max_overlap(results),
             tool_errors={r.server.name: r.tool_error for r in results if r.tool_error},
+            last_tool_errors={name: dict(e) for name, e in self._last_tool_errors.items()},
             partial_errors={} if len(down) == len(results) else down,
         )
         if len(down) == len(results):

@@ -89,6 +89,8 @@ def cmd_test(args: argparse.Namespace, settings: Settings) -> int:
     print(f"{cfg.name} ({cfg.kind}): {state} in {took:.2f}s, {len(samples)} samples")
     for group, err in sorted(partial.items()):
         print(f"  partial failure, {group}: {err}")
+    for server, e in sorted((collector.health.extra.get("last_tool_errors") or {}).items()):
+        print(f"  tool call {e['tool']} on {server} failed: {e['error']}")
     for s in samples[:SHOWN_SAMPLES]:
         print(_fmt(s))
     if len(samples) > SHOWN_SAMPLES:

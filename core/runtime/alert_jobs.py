@@ -11,9 +11,11 @@ import threading
 from collections.abc import Callable
 from functools import partial
 
+from core.kernel.errors import StorageUnavailable
 from core.kernel.settings import Settings
 from core.runtime.alerting import AlertService
 from core.runtime.scheduler import PulseScheduler
+from core.runtime.spool import BufferedWriter
 
 
 class JobGate:
@@ -47,12 +49,26 @@ class JobGate:
             return self._cond.wait_for(lambda: self._running == 0, timeout_s)
 
 
+def evaluate_when_caught_up(service: AlertService, group: str, writer: BufferedWriter) -> None:
+    """Evaluate ``group`` unless the store is still missing samples held during an outage: a rule
+    evaluated on that gap would resolve alerts that still hold (and fire them again seconds
+    later). Skipped runs are one log line per outage (the scheduler's)."""
+    held = writer.catching_up
+    if held:
+        raise StorageUnavailable(
+            f"{held} samples collected during a storage outage are not written yet; "
+            "rules wait for them so a gap does not resolve alerts that still hold"
+        )
+    service.evaluate(group)
+
+
 def schedule_alerting(
     service: AlertService, settings: Settings, sched: PulseScheduler, gate: JobGate | None = None
 ) -> list[str]:
     """Add the service's jobs (one per rule group, and the notify tick); returns their ids."""
     wrap = gate.wrap if gate is not None else (lambda fn: fn)
     for name, interval in service.groups.items():
-        sched.add_job(f"alerts:{name}", wrap(partial(service.evaluate, name)), interval)
+        evaluate = partial(evaluate_when_caught_up, service, name, sched.writer)
+        sched.add_job(f"alerts:{name}", wrap(evaluate), interval)
     sched.add_job("alerts:notify", wrap(service.tick), settings.alerting.notify_interval_s)
     return [f"alerts:{g}" for g in service.groups] + ["alerts:notify"]

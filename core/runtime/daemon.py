@@ -7,12 +7,14 @@ import os
 import threading
 import time
 
+from collectors.base import Health
 from collectors.registry import build_collectors
 from core.kernel.condition_log import ConditionLog
 from core.kernel.errors import ConfigError, StorageUnavailable
 from core.kernel.samples import Sample, labels_of, now_ms
 from core.kernel.settings import Settings
 from core.runtime.alerting import check_alerting
+from core.runtime.daemon_logging import configure_daemon_logging
 from core.runtime.inbound_http import InboundServer, start_inbound
 from core.runtime.leadership import LeaderDuties, Leadership
 from core.runtime.promapi import ApiServer, start_api
@@ -46,6 +48,23 @@ def health_samples(sched: PulseScheduler, ts: int) -> list[Sample]:
     return out
 
 
+def report_entry(h: Health, interval_s: float | None) -> dict[str, object]:
+    """One collector's line of the health report: its state, last error and success, and the
+    errors it keeps beside them (sources partly down; the last failed tool call per MCP server)."""
+    entry: dict[str, object] = {
+        "state": h.state,
+        "last_error": h.last_error,
+        "last_success_ms": h.last_success_ms,
+        "last_duration_s": h.last_duration_s,
+        "interval_s": interval_s,
+    }
+    if h.extra.get("partial_errors"):
+        entry["partial_errors"] = h.extra["partial_errors"]
+    if h.extra.get("last_tool_errors"):
+        entry["tool_errors"] = h.extra["last_tool_errors"]
+    return entry
+
+
 def publish_health(
     store: Store, sched: PulseScheduler, report: bool = True, node: str = "", leader: bool | None = None
 ) -> None:
@@ -53,14 +72,7 @@ def publish_health(
     (meta, one key per daemon) and as samples."""
     collectors = sched.collectors  # one dict: settings may replace it meanwhile
     snapshot = {
-        name: {
-            "state": h.state,
-            "last_error": h.last_error,
-            "last_success_ms": h.last_success_ms,
-            "last_duration_s": h.last_duration_s,
-            "interval_s": collectors[name].interval if name in collectors else None,
-            **({"partial_errors": h.extra["partial_errors"]} if h.extra.get("partial_errors") else {}),
-        }
+        name: report_entry(h, collectors[name].interval if name in collectors else None)
         for name, h in sched.health().items()
     }
     try:
@@ -90,12 +102,7 @@ def take_lock(settings: Settings) -> LeaderLock:
 def run_daemon(
     settings: Settings, stop: threading.Event, run_for_s: float | None = None, metrics_port: int | None = None
 ) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
-    # a run skipped because the last one still runs is counted in pulse_job_missed_total
-    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
-    for chatty in ("httpx", "httpcore", "mcp"):  # a line per scrape, per MCP session: noise
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+    configure_daemon_logging()
     collectors = build_collectors(settings)  # unknown names fail before the database is touched
     try:  # the whole configuration, rule files included, before any side effect
         check_alerting(settings)

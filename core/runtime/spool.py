@@ -1,6 +1,9 @@
 """A buffered writer: samples survive a database outage in memory, then in spool files on disk.
 
-Order is kept: spool files (oldest first), then the memory buffer, then the new batch. A spool file
+Order is kept: spool files (oldest first), then the memory buffer, then the new batch; the staged
+files of a big collection (:mod:`core.runtime.staging`) come last, one at a time, with what
+collection queued meanwhile written before each, so a huge body never holds back the other
+sources' samples for longer than one file's write. A spool file
 is JSON lines, a header ``{"format": "pulse-spool", "version": 1, "count": N}`` then one
 ``[metric, [[label, value], ...], ts_ms, value]`` per sample; it is written to a temporary name,
 fsynced and renamed, and deleted only after the store accepted its samples in one transaction.
@@ -109,6 +112,16 @@ class BufferedWriter:
     def spooled(self) -> int:
         """Samples in spool files on disk."""
         return self.spool.count()
+
+    @property
+    def catching_up(self) -> int:
+        """Samples collected but held back by a store that failed or was stuck (memory and spool
+        files, not a big collection's staged files); 0 when the store has what was collected up
+        to the last write. Rules wait for it: evaluated before, they would see a gap."""
+        unstaged = self.spool.unstaged_count()
+        if self.last_error is None and not unstaged:
+            return 0
+        return len(self._buf) + unstaged
 
     @property
     def spill_error(self) -> str | None:
@@ -262,26 +275,42 @@ class BufferedWriter:
             self._in_call_since = None
 
     def _drain_all(self, result: WriteResult) -> None:
-        for path in self.spool.oldest_first():
-            try:
-                samples = read_file(path, body=True)[1]
-            except (OSError, ValueError) as exc:
-                self.spool.set_aside(path, str(exc))
-                continue
-            _merge(result, self._timed_write(samples))
-            self.stats.recovered += self.spool.done(path)
-            self._gauge()
-        while self._buf:
-            chunk = [self._buf[i] for i in range(min(CHUNK, len(self._buf)))]
-            _merge(result, self._timed_write(chunk))
-            for _ in chunk:
-                self._buf.popleft()
-            self.stats.recovered += len(chunk)
-            self._gauge()
+        """Spool files, the memory buffer, then the staged files of big collections one at a
+        time, taking what collection queued meanwhile before each: a huge body's files never hold
+        back the other sources' samples for longer than one file's write (issue 15, item 18).
+        A source's samples can so reach the store out of order only when its next collection is
+        committed before the last one's files are written, by less than an interval (the store
+        accepts that much, ``ingest.out_of_order_window_s``)."""
+        while True:
+            for path in self.spool.unstaged_first():
+                self._write_file(path, result)
+            while self._buf:
+                chunk = [self._buf[i] for i in range(min(CHUNK, len(self._buf)))]
+                _merge(result, self._timed_write(chunk))
+                for _ in chunk:
+                    self._buf.popleft()
+                self.stats.recovered += len(chunk)
+                self._gauge()
+            staged = self.spool.next_staged()
+            if staged is None:
+                break
+            self._write_file(staged, result)
+            if self.last_error is None:  # after an outage the rest waits, in order, as it came
+                self._take_incoming()
         if self.last_error is not None:
             log.info("storage is back; pending samples written")
         self.last_error, self._retry_at, self._held_since, self._failures = None, 0.0, None, 0
         self.spool.told = False
+
+    def _write_file(self, path: Path, result: WriteResult) -> None:
+        try:
+            samples = read_file(path, body=True)[1]
+        except (OSError, ValueError) as exc:
+            self.spool.set_aside(path, str(exc))
+            return
+        _merge(result, self._timed_write(samples))
+        self.stats.recovered += self.spool.done(path)
+        self._gauge()
 
     def _hold(self, batch: Sequence[Sample]) -> None:
         if batch and self._held_since is None:

@@ -43,6 +43,7 @@ class SpoolDir:
         self.error: str | None = None  # the last spool write failure, until one succeeds
         self.told = False  # the first spill of a condition is logged, later ones counted
         self.files: dict[Path, int] = {}
+        self.staged: set[Path] = set()  # adopted from a collection's stage: drained after the rest
         for path_ in sorted(self.path.glob("spool-*.jsonl")):
             try:
                 self.files[path_] = read_file(path_, body=False)[0]
@@ -64,10 +65,26 @@ class SpoolDir:
         with self.lock:
             return list(self.files)
 
+    def unstaged_first(self) -> list[Path]:
+        """Spool files that are not a big collection's staged files (outage spills), oldest first."""
+        with self.lock:
+            return [p for p in self.files if p not in self.staged]
+
+    def unstaged_count(self) -> int:
+        """Samples in the spool files that are not a big collection's staged files."""
+        with self.lock:
+            return sum(n for p, n in self.files.items() if p not in self.staged)
+
+    def next_staged(self) -> Path | None:
+        """The oldest file adopted from a collection's stage, if any."""
+        with self.lock:
+            return next((p for p in self.files if p in self.staged), None)
+
     def done(self, path: Path) -> int:
         """``path`` was written to the store: forget and delete it; returns its sample count."""
         with self.lock:
             n = self.files.pop(path)
+            self.staged.discard(path)
         try:
             path.unlink()
         except OSError as exc:  # written already; a restart would replay it, which upserts
@@ -82,6 +99,7 @@ class SpoolDir:
                 os.replace(path, dest)
                 self._seq += 1
                 self.files[dest] = n
+                self.staged.add(dest)
 
     def write(self, samples: list[Sample], busy: bool = False) -> bool:
         """One fsynced spool file holding ``samples``; False (counted, logged once) if it failed.
@@ -160,5 +178,6 @@ class SpoolDir:
             log.error("cannot move %s aside: %s", path, exc)
         with self.lock:
             self.files.pop(path, None)
+            self.staged.discard(path)
         self.stats.set_aside += 1
         self.on_change()

@@ -28,6 +28,19 @@ def _num(value: object) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+def _tool_errors(found: object, now_ms: int) -> list[str]:
+    """The last failed tool call of each MCP server (a tool error leaves the source up)."""
+    if not isinstance(found, Mapping):
+        return []
+    out = []
+    for server, e in sorted(found.items()):
+        if isinstance(e, Mapping):
+            at = _num(e.get("at_ms"))
+            when = f" {ago(max(0.0, (now_ms - at) / 1000))}" if at is not None else ""
+            out.append(f"tool call {e.get('tool')} on {server} failed{when}: {e.get('error')}")
+    return out
+
+
 def _collector_row(name: str, h: Mapping[str, Any], now_ms: int) -> dict[str, Any]:
     state = str(h.get("state") or "down")
     interval, success = _num(h.get("interval_s")), _num(h.get("last_success_ms"))
@@ -36,6 +49,7 @@ def _collector_row(name: str, h: Mapping[str, Any], now_ms: int) -> dict[str, An
     partial = h.get("partial_errors") or {}
     if isinstance(partial, Mapping):
         errors += [f"{group}: {err}" for group, err in sorted(partial.items())]
+    errors += _tool_errors(h.get("tool_errors"), now_ms)
     if interval and age is not None and age > STALE_INTERVALS * interval:
         state = "down"
         errors.insert(

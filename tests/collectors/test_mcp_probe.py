@@ -102,6 +102,35 @@ def test_http_sdk_server_and_counters_across_collections(http_url: str) -> None:
     assert c.health.state == "up"
 
 
+def test_a_tool_calls_error_text_is_kept_in_the_daemons_report(http_url: str, tmp_path: Path) -> None:
+    """Issue 15 item 19: not only the counter. The last failed call's text, tool and time reach the
+    daemon's health report in the database and the Health page's collector table; the state stays up."""
+    from core.kernel.settings import load_settings
+    from core.runtime.daemon import report_entry
+    from core.storage.repos.health_report import read_report, write_report
+    from core.storage.tsdb.store import open_store
+    from core.views import collectors as collectors_view
+
+    clock = FakeClock()
+    cfg = source({"name": "web", "transport": "http", "url": http_url, "tool_call": {"name": "fail"}})
+    c = McpProbeCollector(cfg, clock=clock)
+    c.collect()
+    failed_ms = clock.ms
+    c.health.success(0.1, clock.ms)
+    text = "isError: Error executing tool fail: broken on purpose"
+    assert c.health.extra["last_tool_errors"] == {"web": {"tool": "fail", "error": text, "at_ms": failed_ms}}
+    store = open_store(load_settings(database_url=f"sqlite:///{tmp_path}/pulse.db"), clock=clock)
+    try:
+        write_report(store, {"mcp": report_entry(c.health, cfg.interval_s)}, "n1", True, clock.ms)
+        report = read_report(store)
+    finally:
+        store.close()
+    assert report["mcp"]["tool_errors"] == {"web": {"tool": "fail", "error": text, "at_ms": failed_ms}}
+    row = collectors_view.collector_health(report, failed_ms + 90_000).row(0, named=True)
+    assert row["state"] == "up"
+    assert row["error"] == f"tool call fail on web failed 2 min ago: {text}"
+
+
 @pytest.mark.parametrize("transport", ["stdio", "http"])
 def test_server_speaking_only_2026_07_28_is_up(transport: str) -> None:
     """It refuses initialize (-32022) and has no ping: probed with server/discover, never down."""
@@ -212,6 +241,7 @@ def test_cli_sources_test_ok_and_failed(
                     "transport": "http",
                     "url": http_url,
                     "headers": {"Authorization": "Bearer s3cr3t"},
+                    "tool_call": {"name": "fail"},
                 }
             ],
         },
@@ -226,6 +256,7 @@ def test_cli_sources_test_ok_and_failed(
     out = capsys.readouterr().out
     assert re.search(r"^good \(mcp\): OK in [\d.]+s, \d+ samples$", out, re.M), out
     assert 'mcp_server_up{server="web"} 1' in out and "s3cr3t" not in out
+    assert "  tool call fail on web failed: isError: Error executing tool fail: broken on purpose\n" in out
     assert main(["sources", "test", "dead"]) == 1
     out = capsys.readouterr().out
     assert "dead (mcp): FAILED" in out, out

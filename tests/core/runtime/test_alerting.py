@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from core.kernel.records.alerts import fingerprint
 from core.kernel.samples import Sample, labels_of
 from core.runtime.alerting import AlertService
 from core.storage.repos.notifications import read_deliveries
 from core.storage.tsdb import Store
 from tests.conftest import FakeClock
-from tests.receivers import Receiver
+from tests.promstack import Alertmanager
+from tests.receivers import Receiver, alertmanager  # noqa: F401
 
 RULES = """groups:
   - name: q
@@ -113,3 +116,32 @@ def test_pulse_collect_starts_with_a_prometheus_rule_file_it_cannot_fully_render
     logged = [r.getMessage() for r in caplog.records if "NodeDown" in r.getMessage()]
     assert len(logged) == 1 and 'function "tmpl" not defined' in logged[0]
     service.close()
+
+
+def test_alerts_reach_a_real_alertmanager_linked_to_the_alerts_page(
+    make_store: Callable[..., Store],
+    alertmanager: Alertmanager,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Issue 15 item 19: every alert Pulse sends to Alertmanager carries a ``generatorURL``, the
+    Alerts page of ``alerting.external_url`` opened at that alert (``?alert=<fingerprint>``)."""
+    clock = FakeClock((int(time.time()) // 30) * 30 - 600)  # the rule fires 5 min before now
+    (tmp_path / "rules.yml").write_text(RULES)
+    alerting = {
+        "default_rules": False,
+        "rule_files": [str(tmp_path / "rules.yml")],
+        "external_url": "https://pulse.example.com/",
+        "channels": [
+            {"type": "alertmanager", "name": "am", "url": alertmanager.url, "resend_interval_s": 600}
+        ],
+        "route": {"receivers": ["am"], "group_wait": "30s", "group_interval": "5m", "repeat_interval": "1h"},
+        "retry": {"attempts": 1},
+    }
+    store = make_store(clock=clock, alerting=alerting)
+    service = AlertService(store.settings, store, clock)
+    step(service, store, clock, 300)
+    service.close()
+    (got,) = alertmanager.alerts()
+    labels = got["labels"]
+    assert labels["alertname"] == "QueueStuck" and labels["queue"] == "builds"
+    assert got["generatorURL"] == f"https://pulse.example.com/alerts?alert={fingerprint(labels)}"
