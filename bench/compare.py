@@ -14,6 +14,7 @@ Prometheus time (below 1: Pulse faster), each against the target of issue 16.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -23,6 +24,7 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -108,14 +110,16 @@ def _agree(pulse: bytes, prom: bytes) -> str | None:
     return difference(p, o, ordered=False)
 
 
-def ingest_pulse(data: Dataset, folder: Path) -> tuple[float, int, Store]:
-    """Seconds of Store.write + compact() for every batch, the bytes on disk, and the store."""
+def ingest_pulse(data: Dataset, folder: Path, database_url: str | None = None) -> tuple[float, int, Store]:
+    """Seconds of Store.write + compact() for every batch, the bytes on disk, and the store
+    (SQLite in ``folder``, or the PostgreSQL ``database_url``)."""
     from core.kernel.settings import load_settings
     from core.storage.tsdb import open_store
 
     tokens = [{"name": "bench", "token": TOKEN}]
     api = {"enabled": True, "port": 0, "tokens": tokens, "max_samples": 500_000_000, "timeout_s": 600}
-    settings = load_settings(database_url=f"sqlite:///{folder}/pulse.db", data_dir=folder, api=api)
+    url = database_url or f"sqlite:///{folder}/pulse.db"
+    settings = load_settings(database_url=url, data_dir=folder, api=api)
     store = open_store(settings)
     took = 0.0
     for batch in data.sample_batches():
@@ -123,6 +127,10 @@ def ingest_pulse(data: Dataset, folder: Path) -> tuple[float, int, Store]:
         store.write(batch)
         store.compact()
         took += time.perf_counter() - t0
+    if database_url:
+        from bench.compare_pg import bytes_after_plain_vacuum
+
+        return took, bytes_after_plain_vacuum(database_url), store
     with store.engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     size = sum(p.stat().st_size for p in folder.glob("pulse.db*"))
@@ -130,7 +138,7 @@ def ingest_pulse(data: Dataset, folder: Path) -> tuple[float, int, Store]:
 
 
 def run_compare(
-    data: Dataset, folder: Path, runs: int, wait_compaction: bool = True
+    data: Dataset, folder: Path, runs: int, wait_compaction: bool = True, database_url: str | None = None
 ) -> tuple[list[dict[str, object]], list[str]]:
     from core.runtime.promapi import start_api
 
@@ -142,10 +150,15 @@ def run_compare(
     )
     prom_ingest_s = prom.backfill(data)
     prom.start()  # compacts the 2 h blocks promtool wrote while Pulse ingests
-    pulse_s, pulse_bytes, store = ingest_pulse(data, folder)
+    pulse_s, pulse_bytes, store = ingest_pulse(data, folder, database_url)
     n = data.n_samples
     rows: list[dict[str, object]] = []
-    notes.append(f"Pulse on disk: {_breakdown(folder / 'pulse.db', data.n_samples)}")
+    if database_url:
+        notes.append(
+            "Pulse on PostgreSQL: bytes are the schema's tables, indexes and TOAST after a plain VACUUM"
+        )
+    else:
+        notes.append(f"Pulse on disk: {_breakdown(folder / 'pulse.db', data.n_samples)}")
     server = start_api(store.settings.api, store, None)
     try:
         todo = queries(int(data.days * DAY_MS))
@@ -261,6 +274,11 @@ def main(argv: list[str]) -> int:
         help="100 series x 1 day, Prometheus' own compaction not waited for (about a minute)",
     )
     ap.add_argument("--json", type=Path, help="also write the rows to this JSON file")
+    ap.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="run Pulse on this PostgreSQL server (a schema of its own, dropped after) instead of SQLite",
+    )
     ap.add_argument("--hosts", type=int, help="hosts of 10 series each (default 10: 100 series)")
     ap.add_argument("--days", type=float, help="days of data (default 30, 1 with --quick)")
     ap.add_argument("--runs", type=int, help="timed runs per query, median taken (default 5, 3 with --quick)")
@@ -270,18 +288,30 @@ def main(argv: list[str]) -> int:
     data = Dataset(hosts=args.hosts or 10, days=days, end_ms=end)
     runs = args.runs or (3 if args.quick else 5)
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="pulse-compare-") as tmp:
-        rows, notes = run_compare(data, Path(tmp), runs, wait_compaction=not args.quick)
+    with tempfile.TemporaryDirectory(prefix="pulse-compare-") as tmp, _database(args.postgres) as url:
+        rows, notes = run_compare(data, Path(tmp), runs, wait_compaction=not args.quick, database_url=url)
     title = (
         time.strftime("bench compare, %Y-%m-%d %H:%M UTC, ", time.gmtime())
         + f"{platform.machine()} {platform.processor() or ''} ({_cpus()}), python {platform.python_version()}, "
-        + f"{data.n_series} series x {days:g} d = {data.n_samples:,} samples, medians of {runs}, "
+        + f"{data.n_series} series x {days:g} d = {data.n_samples:,} samples, "
+        + f"Pulse on {'PostgreSQL' if args.postgres else 'SQLite'}, medians of {runs}, "
         + f"{time.perf_counter() - t0:.0f} s, load average at the end {os.getloadavg()[0]:.1f}"
     )
     print_table(rows, notes, title)
     if args.json:
         args.json.write_text(json.dumps({"title": title, "rows": rows, "notes": notes}, indent=1))
     return 0
+
+
+@contextlib.contextmanager
+def _database(postgres: str | None) -> Iterator[str | None]:
+    if not postgres:
+        yield None
+        return
+    from bench.compare_pg import fresh_schema
+
+    with fresh_schema(postgres) as url:
+        yield url
 
 
 def _cpus() -> str:
