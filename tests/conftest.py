@@ -290,3 +290,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # a local HTTP receiver and a real Alertmanager, for every test that notifies (alerting, runtime, CLI)
 from tests.daemons import daemons  # noqa: E402,F401  # daemons started by a test, killed after it
 from tests.receivers import alertmanager, receiver  # noqa: E402,F401
+
+_REPO_DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def _repo_data_files() -> dict[str, float]:
+    return {p.name: p.stat().st_mtime for p in _REPO_DATA.iterdir()} if _REPO_DATA.is_dir() else {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _repository_data_folder_untouched() -> Iterator[None]:
+    """Tests write only to temporary folders: a file made or changed in the repository's own
+    data/ folder (a store or rule file opened with the default ``data_dir``) fails the run."""
+    before = _repo_data_files()
+    yield
+    after = _repo_data_files()
+    changed = sorted(name for name, mtime in after.items() if before.get(name) != mtime)
+    assert not changed, f"tests wrote {changed} into {_REPO_DATA}: give the store a tmp_path data_dir"

@@ -12,6 +12,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -138,7 +139,7 @@ def test_host_down_becomes_one_notification_per_receiver_and_its_resolution(
 
 
 def test_live_alerts_reach_a_real_alertmanager_and_an_smtp_server(
-    make_store: Callable[..., Store], alertmanager: Alertmanager, smtp: SmtpSink
+    make_store: Callable[..., Store], alertmanager: Alertmanager, smtp: SmtpSink, tmp_path: Path
 ) -> None:
     """In real time (Alertmanager judges endsAt by its own clock): a rule fires, both receive it."""
     alerting = {
@@ -159,7 +160,7 @@ def test_live_alerts_reach_a_real_alertmanager_and_an_smtp_server(
         "route": {"receivers": ["am", "mail"], "group_wait": "1s", "group_interval": "1m"},
         "retry": {"attempts": 1},
     }
-    store = make_store(clock=time.time, alerting=alerting)
+    store = make_store(clock=time.time, alerting=alerting, data_dir=tmp_path)  # never the repository's data/
     rules = store.settings.data_dir / "rules.yml"
     rules.parent.mkdir(parents=True, exist_ok=True)
     rules.write_text(
