@@ -35,45 +35,24 @@ class Edges:
 
 
 def from_series(ts: np.ndarray, vals: np.ndarray, ends: np.ndarray, range_ms: int) -> Edges | None:
-    starts = ends - range_ms
-    lo = np.searchsorted(ts, starts, "left")
-    hi = np.searchsorted(ts, ends, "right")
-    n = hi - lo
-    if len(ts) == 0:
-        z = np.zeros(len(ends))
-        return Edges(n, z, z, z, z, z, z, starts, ends, z, z, z)
-    drop = vals[1:] < vals[:-1]
-    if int(drop.sum()) > MAX_DROPS:
+    """The edges of one series' windows (one row of :func:`from_many`); None when it has more
+    than ``MAX_DROPS`` counter drops (the gathered path takes it)."""
+    many, too_many = from_many([(ts, vals)], ends, range_ms)
+    if too_many[0]:
         return None
-    change = (vals[1:] != vals[:-1]) & ~(np.isnan(vals[1:]) & np.isnan(vals[:-1]))
-    drops = np.concatenate([[0], np.cumsum(drop)])  # drops[i]: drops between samples 0..i
-    changed = np.concatenate([[0], np.cumsum(change)])
-    top = len(ts) - 1  # np.minimum/np.maximum: np.clip costs ~10 us a call (per series and query)
-    last = np.minimum(np.maximum(hi - 1, 0), top)
-    first = np.minimum(np.maximum(lo, 0), top)
-    prev = np.minimum(np.maximum(hi - 2, 0), top)
-    resets = np.where(n >= 1, drops[last] - drops[first], 0)
-    correction = np.zeros(len(ends))
-    positions = np.flatnonzero(drop) + 1  # sample k dropped below sample k - 1
-    for s in np.flatnonzero(resets > 0):
-        inside = positions[(positions > lo[s]) & (positions <= hi[s] - 1)]
-        correction[s] = vals[inside - 1].sum()
-    return Edges(
-        n, ts[first], vals[first], ts[prev], vals[prev], ts[last], vals[last], starts, ends,
-        correction, resets.astype(np.float64), np.where(n >= 1, changed[last] - changed[first], 0).astype(np.float64),
-    )  # fmt: skip
+    return Edges(*(a[0] if a.ndim == 2 else a for a in vars(many).values()))
 
 
 def from_many(
     series: list[tuple[np.ndarray, np.ndarray]], ends: np.ndarray, range_ms: int
 ) -> tuple[Edges, np.ndarray]:
-    """:func:`from_series` of many series at once: every array of the Edges is (series, steps).
+    """Each window's first, second-to-last and last sample, count and counter-reset correction
+    for many series at once: every array of the Edges is (series, steps).
 
     The series are laid end to end and told apart by a key ``segment * width + time``, so one
     ``searchsorted`` finds every window of every series, and the prefix counts run once (a drop
-    or change across two series is not counted). Same inputs, same arithmetic: the same floats as
-    :func:`from_series` row by row. The second value says which series have more than
-    ``MAX_DROPS`` counter drops (their row is to be taken from the gathered path, as there).
+    or change across two series never falls inside one series' window). The second value says which series have more
+    than ``MAX_DROPS`` counter drops (their rows are to be taken from the gathered path).
     """
     count = len(series)
     sizes = np.array([len(ts) for ts, _ in series], dtype=np.int64)
@@ -89,9 +68,10 @@ def from_many(
     lo = np.searchsorted(keys, rows + (starts - base)[None, :], "left")
     hi = np.searchsorted(keys, rows + (ends - base)[None, :], "right")
     n = hi - lo
-    same = seg[1:] == seg[:-1] if ts.size else np.zeros(0, bool)  # neighbours in one series
-    drop = (vals[1:] < vals[:-1]) & same
-    change = (vals[1:] != vals[:-1]) & ~(np.isnan(vals[1:]) & np.isnan(vals[:-1])) & same
+    # a pair across two series is counted in drops/changed at the later series' first index,
+    # which every difference below leaves out (a window's pairs start after its first sample)
+    drop = vals[1:] < vals[:-1]
+    change = (vals[1:] != vals[:-1]) & ~(np.isnan(vals[1:]) & np.isnan(vals[:-1]))
     drops = np.concatenate(([0], np.cumsum(drop)))
     changed = np.concatenate(([0], np.cumsum(change)))
     end_index = max(ts.size - 1, 0)  # an empty series' rows point anywhere valid: its n is 0

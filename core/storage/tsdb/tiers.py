@@ -24,7 +24,7 @@ for buckets before the one after the raw cutoff.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import polars as pl
 import sqlalchemy as sa
@@ -32,22 +32,16 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.storage.engine import storage_errors
 from core.storage.schema import chunks, head, rollup_1m, series
+from core.storage.tsdb.read import _parts
 
 MINUTE, DAY = 60_000, 86_400_000
 MIN_SAMPLES = 10  # per 1 m bucket at the series' interval, for the tier to be written
 MAX_INTERVAL_MS = MINUTE // MIN_SAMPLES  # 6 s
-_PART = 500
 
 
 def has_minute_tier(interval_ms: int | None) -> bool:
     """The rule: unknown intervals keep the tier; known ones need MIN_SAMPLES per minute."""
     return interval_ms is None or interval_ms <= MAX_INTERVAL_MS
-
-
-def _parts(ids: Sequence[int]) -> Iterator[list[int]]:
-    ids = list(ids)
-    for i in range(0, len(ids), _PART):
-        yield ids[i : i + _PART]
 
 
 def intervals(conn: Connection) -> dict[int, int | None]:
