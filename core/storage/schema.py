@@ -53,6 +53,7 @@ chunks = Table(
     Column("end_ts", BigInteger, nullable=False),
     Column("n", Integer, nullable=False),
     Column("data", LargeBinary, nullable=False),
+    Index("ix_chunks_series_end", "series_id", "end_ts"),  # ranges find their chunks by end (0016)
     sqlite_with_rowid=False,
 )
 
@@ -85,6 +86,7 @@ rollup_chunks = Table(
     Column("end_ts", BigInteger, nullable=False),
     Column("n", Integer, nullable=False),
     Column("data", LargeBinary, nullable=False),
+    Index("ix_rollup_chunks_series_end", "resolution", "series_id", "end_ts"),
     sqlite_with_rowid=False,
 )
 

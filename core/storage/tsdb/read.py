@@ -11,9 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.kernel.selector import Selector
-from core.storage.schema import ROLLUPS, chunks, head, series
+from core.storage.schema import ROLLUPS, head, series
 from core.storage.tsdb.block import unpack
 from core.storage.tsdb.chunks import decode
+from core.storage.tsdb.overlap import overlapping
 from core.storage.tsdb.series_index import find_series
 from core.storage.tsdb.series_index import metric_names as indexed_metric_names
 
@@ -92,10 +93,8 @@ def read_raw(conn: Connection, ids: Sequence[int], start: int, end: int) -> pl.D
     """
     frames: list[pl.DataFrame] = []
     for part in _parts(ids):
-        cq = sa.select(chunks.c.series_id, chunks.c.data).where(
-            chunks.c.series_id.in_(part), chunks.c.end_ts >= start, chunks.c.start_ts < end
-        )
-        for sid, blob in conn.execute(cq):
+        cq = overlapping(conn.dialect.name, ("series_id", "data"))
+        for sid, blob in conn.execute(cq, {"ids": part, "start": start, "end": end}):
             ts, values = decode(blob)
             keep = (ts >= start) & (ts < end)
             frames.append(_frame(np.full(int(keep.sum()), sid, np.int64), ts[keep], values[keep]))
@@ -119,10 +118,8 @@ def read_raw_arrays(
     tss: list[np.ndarray] = []
     vals: list[np.ndarray] = []
     for part in _parts(ids):
-        cq = sa.select(chunks.c.series_id, chunks.c.data).where(
-            chunks.c.series_id.in_(part), chunks.c.end_ts >= start, chunks.c.start_ts < end
-        )
-        for sid, blob in conn.execute(cq):
+        cq = overlapping(conn.dialect.name, ("series_id", "data"))
+        for sid, blob in conn.execute(cq, {"ids": part, "start": start, "end": end}):
             ts, values = decode(blob)
             keep = (ts >= start) & (ts < end)
             sids.append(np.full(int(keep.sum()), sid, np.int64))

@@ -13,11 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core.storage.schema import chunks
 from core.storage.tsdb.chunk_cache import decode_chunks
+from core.storage.tsdb.overlap import overlapping
 from core.storage.tsdb.read import _parts, head_blocks, is_stale
 
 SeriesArrays = dict[int, tuple[np.ndarray, np.ndarray]]
@@ -41,17 +40,6 @@ def _last_write_wins(ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np
     return ts[last], values[last]
 
 
-_CHUNKS_OF = (  # built once: an instant query's fixed cost is mostly building and compiling SQL
-    sa.select(chunks.c.series_id, chunks.c.start_ts, chunks.c.end_ts, chunks.c.data)
-    .where(
-        chunks.c.series_id.in_(sa.bindparam("ids", expanding=True)),
-        chunks.c.end_ts >= sa.bindparam("start"),
-        chunks.c.start_ts < sa.bindparam("end"),
-    )
-    .order_by(chunks.c.series_id, chunks.c.start_ts)
-)
-
-
 def _chunk_pieces(
     conn: Connection, ids: Sequence[int], start: int, end: int, intervals: Sequence[tuple[int, int]] | None
 ) -> dict[int, list[tuple]]:
@@ -60,8 +48,9 @@ def _chunk_pieces(
     bounds = _bounds(intervals) if intervals is not None else None
     sids: list[int] = []
     blobs: list[bytes] = []
+    q = overlapping(conn.dialect.name, ("series_id", "start_ts", "end_ts", "data"), ordered=True)
     for part in _parts(ids):
-        for sid, first, last, blob in conn.execute(_CHUNKS_OF, {"ids": part, "start": start, "end": end}):
+        for sid, first, last, blob in conn.execute(q, {"ids": part, "start": start, "end": end}):
             if bounds is not None and not _overlaps(np.array([first]), np.array([last]), bounds)[0]:
                 continue
             sids.append(int(sid))
@@ -146,11 +135,10 @@ def chunks_touched(
 ) -> tuple[int, int]:
     """(chunks overlapping ``intervals``, chunks overlapping [start, end)): what reading only the
     intervals would save, from the chunk index alone (no blob read)."""
-    c = chunks.c
+    q = overlapping(conn.dialect.name, ("start_ts", "end_ts"))
     touched = total = 0
     for part in _parts(ids):
-        q = sa.select(c.start_ts, c.end_ts).where(c.series_id.in_(part), c.end_ts >= start, c.start_ts < end)
-        rows = conn.execute(q).all()
+        rows = conn.execute(q, {"ids": part, "start": start, "end": end}).all()
         if rows:
             spans = np.array(rows, dtype=np.int64)
             touched += int(_overlaps(spans[:, 0], spans[:, 1], _bounds(intervals)).sum())

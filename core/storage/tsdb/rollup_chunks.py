@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from core.storage.engine import begin_locked, storage_errors
 from core.storage.schema import ROLLUPS, rollup_chunks
 from core.storage.tsdb.chunks import decode_tables, encode_table
+from core.storage.tsdb.overlap import overlapping
 from core.storage.upsert import upsert
 
 HOUR, DAY = 3_600_000, 86_400_000
@@ -88,16 +89,11 @@ def read_chunks(
     end: int,
     columns: Sequence[str] = VALUES,
 ) -> list[pl.DataFrame]:
-    c = rollup_chunks.c
+    q = overlapping(conn.dialect.name, ("series_id", "data"), rollup=True)
     found: list[tuple[int, bytes]] = []
     for i in range(0, len(ids), 500):
-        q = sa.select(c.series_id, c.data).where(
-            c.resolution == resolution,
-            c.series_id.in_(list(ids[i : i + 500])),
-            c.end_ts >= start,
-            c.start_ts < end,
-        )
-        found.extend((sid, blob) for sid, blob in conn.execute(q))
+        part = {"resolution": resolution, "ids": list(ids[i : i + 500]), "start": start, "end": end}
+        found.extend((sid, blob) for sid, blob in conn.execute(q, part))
     return [decode_many(found, start, end, columns)] if found else []
 
 
