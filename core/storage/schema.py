@@ -43,6 +43,7 @@ head = Table(
     Column("max_ts", BigInteger, nullable=False, index=True),
     Column("n", Integer, nullable=False),
     Column("data", LargeBinary, nullable=False),
+    sqlite_autoincrement=True,  # ids never reused: readers cache decoded blocks by id (0017)
 )
 
 chunks = Table(

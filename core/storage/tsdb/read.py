@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.kernel.selector import Selector
-from core.storage.schema import ROLLUPS, head, series
-from core.storage.tsdb.block import unpack
+from core.storage.schema import ROLLUPS, series
 from core.storage.tsdb.chunks import decode
+from core.storage.tsdb.head_cache import head_cache
 from core.storage.tsdb.overlap import overlapping
 from core.storage.tsdb.series_index import find_series
 from core.storage.tsdb.series_index import metric_names as indexed_metric_names
@@ -70,19 +70,13 @@ def metric_names(conn: Connection) -> list[str]:
     return list(conn.execute(sa.select(series.c.metric).distinct().order_by(series.c.metric)).scalars())
 
 
-_HEAD_OVERLAPPING = (
-    sa.select(head.c.data, head.c.n)
-    .where(head.c.max_ts >= sa.bindparam("start"), head.c.min_ts < sa.bindparam("end"))
-    .order_by(head.c.id)
-)
-
-
 def head_blocks(
     conn: Connection, start: int, end: int
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Decoded head blocks overlapping [start, end), in write order."""
-    for blob, n in conn.execute(_HEAD_OVERLAPPING, {"start": start, "end": end}):
-        yield unpack(blob, n)
+    """Decoded head blocks overlapping [start, end), in write order (each ordered by series,
+    write order kept within a series; read-only arrays from the process' head cache)."""
+    for block in head_cache(conn).blocks(conn, start, end):
+        yield block.sids, block.ts, block.values
 
 
 def read_raw(conn: Connection, ids: Sequence[int], start: int, end: int) -> pl.DataFrame:

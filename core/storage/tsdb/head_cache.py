@@ -1,0 +1,145 @@
+"""Decoded head blocks kept in memory, ordered by series, so that a query over recent samples
+neither fetches a block's bytes again nor scans all of its samples for the few series it wants.
+
+A head block is one written batch: a query over the last minutes fetched the whole block (1.5 MB
+for a backfilled day's tail) and tested every sample's series with ``np.isin``, for every query.
+
+The key is (id, n, min_ts, max_ts). It names one content because ids are never given to another
+block (AUTOINCREMENT on SQLite since migration 0017; a sequence on PostgreSQL) and the only
+change to a stored block is compaction trimming it in place, which always lowers ``n``. So the
+metadata query (index only) finds what is cached, and only the other blocks' bytes are fetched.
+A block rewritten between the two queries (another process compacting) is keyed by what was
+fetched.
+
+One cache per database engine (ids are unique only within a database), each bounded by the
+bytes it holds (``PULSE_HEAD_CACHE_MB``, default 32; 0 turns it off), least recently used out
+first. Arrays are read-only. A database file replaced under a running process by another
+database (not a copy of the same one) could share ids with the old one: restart the process.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from core.storage.schema import head
+from core.storage.tsdb.block import unpack
+
+Key = tuple[int, int, int, int]  # id, n, min_ts, max_ts
+
+_META = (
+    sa.select(head.c.id, head.c.n, head.c.min_ts, head.c.max_ts)
+    .where(head.c.max_ts >= sa.bindparam("start"), head.c.min_ts < sa.bindparam("end"))
+    .order_by(head.c.id)
+)
+_DATA = sa.select(head.c.id, head.c.n, head.c.min_ts, head.c.max_ts, head.c.data).where(
+    head.c.id.in_(sa.bindparam("ids", expanding=True))
+)
+
+
+@dataclass(frozen=True)
+class Block:
+    """One head block's samples ordered by series (write order kept within a series)."""
+
+    sids: np.ndarray  # int64, sorted
+    ts: np.ndarray
+    values: np.ndarray
+    present: np.ndarray  # the distinct series ids, sorted
+    first: np.ndarray  # where each of them starts in the arrays
+
+    @classmethod
+    def of(cls, sids: np.ndarray, ts: np.ndarray, values: np.ndarray) -> Block:
+        order = np.argsort(sids, kind="stable")
+        sids, ts, values = sids[order], ts[order], values[order]
+        present, first = np.unique(sids, return_index=True)
+        for a in (sids, ts, values, present, first):
+            a.flags.writeable = False
+        return cls(sids, ts, values, present, first)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.sids, self.ts, self.values, self.present, self.first))
+
+    def rows_of(self, wanted: np.ndarray) -> np.ndarray:
+        """Positions of the samples of the series in ``wanted`` (sorted, distinct), in order."""
+        at = np.searchsorted(self.present, wanted)
+        hit = at < self.present.size
+        hit[hit] = self.present[at[hit]] == wanted[hit]
+        at = at[hit]
+        if at.size == self.present.size:
+            return np.arange(self.sids.size)
+        starts = self.first[at]
+        stops = np.r_[self.first, self.sids.size][at + 1]
+        lengths = stops - starts
+        if not lengths.size:
+            return np.zeros(0, np.int64)
+        # concatenated aranges [start, stop) of each hit series, without a Python loop
+        offsets = np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
+        return np.arange(int(lengths.sum())) + offsets
+
+
+class HeadCache:
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[Key, Block] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def blocks(self, conn: Connection, start: int, end: int) -> Iterator[Block]:
+        """The head blocks overlapping [start, end), in write order."""
+        keys: list[Key] = [tuple(r) for r in conn.execute(_META, {"start": start, "end": end})]
+        with self._lock:
+            found = {k: b for k in keys if (b := self._entries.get(k)) is not None}
+            for k in found:
+                self._entries.move_to_end(k)
+            self.hits += len(found)
+            self.misses += len(keys) - len(found)
+        missing = [k[0] for k in keys if k not in found]
+        fetched: dict[int, tuple[Key, Block]] = {}
+        if missing:
+            for bid, n, lo, hi, blob in conn.execute(_DATA, {"ids": missing}):
+                fetched[bid] = ((bid, n, lo, hi), Block.of(*unpack(blob, n)))
+            self._keep(list(fetched.values()))
+        for k in keys:
+            if k in found:
+                yield found[k]
+            elif k[0] in fetched:  # else deleted meanwhile (compacted)
+                yield fetched[k[0]][1]
+
+    def _keep(self, items: list[tuple[Key, Block]]) -> None:
+        if self.max_bytes <= 0:
+            return
+        with self._lock:
+            for key, block in items:
+                if block.nbytes > self.max_bytes or key in self._entries:
+                    continue
+                self._entries[key] = block
+                self._bytes += block.nbytes
+            while self._bytes > self.max_bytes and self._entries:
+                _, old = self._entries.popitem(last=False)
+                self._bytes -= old.nbytes
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+
+_MAX_BYTES = int(float(os.environ.get("PULSE_HEAD_CACHE_MB", "32")) * 1024 * 1024)
+_CACHES: weakref.WeakKeyDictionary[Engine, HeadCache] = weakref.WeakKeyDictionary()
+_GUARD = threading.Lock()
+
+
+def head_cache(conn: Connection) -> HeadCache:
+    """The cache of the connection's database (ids are only unique within one database)."""
+    with _GUARD:
+        return _CACHES.setdefault(conn.engine, HeadCache(_MAX_BYTES))
