@@ -21,6 +21,7 @@ from core.promql.result import Block, Labels, key
 
 if TYPE_CHECKING:
     from core.promql.parse import At, Select, Window
+    from core.promql.source import RawSeries
 
 STALE_NAN_BITS = np.uint64(0x7FF0000000000002)
 _GATHER_CELLS = 1 << 20  # steps x samples gathered at once
@@ -42,24 +43,46 @@ def instant(ctx: Ctx, sel: Select) -> Block:
     refs = references(ctx, sel.offset_ms, sel.at)
     found = ctx.source.select(sel.matchers, int(refs.min()) - ctx.lookback_ms, int(refs.max()))
     ctx.budget.read(sum(len(ts) for _, ts, _ in found))
-    found.sort(key=lambda s: key(s[0]))
-    labels, values, present, stamps = [], [], [], []
-    for lb, ts, vals in found:
-        if len(ts) == 0:
-            continue
-        idx = np.searchsorted(ts, refs, "right") - 1
-        safe = np.maximum(idx, 0)  # not np.clip: ~10 us a call, once per series
-        got = vals[safe]
-        ok = (idx >= 0) & (ts[safe] >= refs - ctx.lookback_ms) & ~is_stale(got)
-        if ok.any():
-            labels.append(lb)
-            values.append(np.where(ok, got, 0.0))
-            present.append(ok)
-            stamps.append(ts[safe])
+    found = sorted((f for f in found if len(f[1])), key=lambda s: key(s[0]))
     steps = len(ctx.steps)
+    if not found:
+        return Block.empty(steps)
+    group = max(1, _CELLS // steps)  # bounds the series x steps matrices of one pass
+    parts = [_latest(found[i : i + group], refs, ctx.lookback_ms) for i in range(0, len(found), group)]
+    labels = [lb for part in parts for lb in part[0]]
     if not labels:
         return Block.empty(steps)
-    return Block(labels, np.array(values), np.array(present), np.array(stamps))
+    values, present, stamps = (np.concatenate([p[i] for p in parts]) for i in (1, 2, 3))
+    return Block(labels, values, present, stamps)
+
+
+_CELLS = 1 << 21
+
+
+def _latest(
+    found: list[RawSeries], refs: np.ndarray, lookback_ms: int
+) -> tuple[list[Labels], np.ndarray, np.ndarray, np.ndarray]:
+    """The newest sample at or before each reference time, within the lookback, of each series
+    that has one: (labels, values, present, stamps), the arrays series x steps.
+
+    Every series at once: laid end to end with keys ``series * span + (ts - base)``, one
+    searchsorted for every (series, step)."""
+    lens = np.fromiter((len(ts) for _, ts, _ in found), np.int64, len(found))
+    firsts = np.r_[0, np.cumsum(lens)[:-1]]
+    ts_all = np.concatenate([np.asarray(ts, np.int64) for _, ts, _ in found])
+    vals_all = np.concatenate([np.asarray(v, np.float64) for _, _, v in found])
+    base = min(int(ts_all.min()), int(refs.min()))
+    span = max(int(ts_all.max()), int(refs.max())) - base + 1
+    rows = np.arange(len(found), dtype=np.int64)
+    keys = np.repeat(rows * span, lens) + (ts_all - base)
+    idx = np.searchsorted(keys, rows[:, None] * span + (refs - base)[None, :], "right") - 1
+    inside = idx >= firsts[:, None]  # else the sample found belongs to the series before
+    safe = np.maximum(idx, 0)
+    got, stamps = vals_all[safe], ts_all[safe]
+    ok = inside & (stamps >= refs - lookback_ms) & ~is_stale(got)
+    keep = ok.any(axis=1)
+    labels = [f[0] for f, k in zip(found, keep.tolist(), strict=True) if k]
+    return labels, np.where(ok, got, 0.0)[keep], ok[keep], stamps[keep]
 
 
 @dataclass

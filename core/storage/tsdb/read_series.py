@@ -100,22 +100,34 @@ def read_series_arrays(
     """
     from_chunks = _chunk_pieces(conn, ids, start, end, intervals)
     from_head = _head_pieces(conn, ids, start, end)
+    sid_l: list[int] = []
+    ts_l: list[np.ndarray] = []
+    val_l: list[np.ndarray] = []
+    for sid in dict.fromkeys(ids):  # chunks first, then head blocks in write order: last write wins
+        for ts, values in from_chunks.get(sid, []) + from_head.get(sid, []):
+            sid_l.append(sid)
+            ts_l.append(ts)
+            val_l.append(values)
+    if not ts_l:
+        return {}
+    # every series at once: most reads are sorted, without duplicates or stale markers
+    ts_all = np.concatenate(ts_l).astype(np.int64, copy=False)
+    val_all = np.concatenate(val_l).astype(np.float64, copy=False)
+    sids = np.repeat(np.asarray(sid_l, np.int64), [t.size for t in ts_l])
+    cuts = np.flatnonzero(sids[1:] != sids[:-1]) + 1
+    firsts, stops = np.r_[0, cuts], np.r_[cuts, sids.size]
+    unordered = (ts_all[1:] <= ts_all[:-1]) & (sids[1:] == sids[:-1])
+    redo = set(sids[1:][unordered].tolist()) | set(sids[is_stale(val_all)].tolist())
     out: SeriesArrays = {}
-    for sid in ids:
-        pieces = from_chunks.get(sid, []) + from_head.get(sid, [])
-        if not pieces:
-            continue
-        if len(pieces) == 1:
-            ts, values = pieces[0]
-        else:
-            ts = np.concatenate([p[0] for p in pieces])
-            values = np.concatenate([p[1] for p in pieces])
-        ts, values = _last_write_wins(np.asarray(ts, np.int64), np.asarray(values, np.float64))
-        stale = is_stale(values)
-        if stale.any():
+    for sid, a, b in zip(sids[firsts].tolist(), firsts.tolist(), stops.tolist(), strict=True):
+        ts, values = ts_all[a:b], val_all[a:b]
+        if sid in redo:
+            ts, values = _last_write_wins(ts, values)
+            stale = is_stale(values)
             ts, values = ts[~stale], values[~stale]
-        if ts.size:
-            out[sid] = (ts, values)
+            if not ts.size:
+                continue
+        out[sid] = (ts, values)
     return out
 
 
