@@ -165,9 +165,9 @@ class StoreSource:
         others = tuple(m for m in matchers if m.label != NAME)
         found: list[tuple[int, Labels]] = []
         for metric in self._metric_names(by_name):
-            frame = self.store.series(Selector(metric, others))
-            for sid, labels in zip(frame["id"].to_list(), frame["labels"].to_list(), strict=True):
-                found.append((int(sid), {**labels, NAME: metric}))
+            for sid, labels in self.store.find_series(Selector(metric, others)):
+                labels[NAME] = metric  # the caller's own copy
+                found.append((sid, labels))
         return found
 
     def select(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[RawSeries]:

@@ -110,6 +110,12 @@ class Store:
         with storage_errors("listing series"), self.engine.connect() as conn:
             return read.select_series(conn, sel)
 
+    def find_series(self, selector: Selector) -> list[tuple[int, dict[str, str]]]:
+        """(id, labels) of the selector's series, by id: :meth:`series` without building a frame
+        (the PromQL engine's lookup, paid by every query)."""
+        with storage_errors("listing series"), self.engine.connect() as conn:
+            return read.find_series(conn, selector)
+
     def metrics(self) -> list[str]:
         with storage_errors("listing metrics"), self.engine.connect() as conn:
             return read.metric_names(conn)
