@@ -11,7 +11,7 @@ from typing import Any
 
 from bench import browser, stack
 from bench.load_ws import WsSession
-from bench.procstat import cpu_s, rss_mb, tree_cpu_s
+from bench.procstat import cpu_s, machine_busy_s, rss_mb, tree_cpu_s
 
 ROLES = ("admin", "team_lead", "developer", "viewer")
 
@@ -121,7 +121,7 @@ ALONE = {"bench", "driver"}  # measured without their children (chromium is a ch
 async def monitor(pids: dict[str, int], metrics_port: str, until: float, every_s: float, log: Log) -> None:
     """Every ``every_s``: CPU seconds and RSS of each process, and the worst job lag so far."""
     while time.monotonic() < until:
-        row = {"t": time.monotonic()}
+        row = {"t": time.monotonic(), "machine_cpu": machine_busy_s(), "machine_rss": 0.0}
         for name, pid in pids.items():
             row[f"{name}_cpu"] = cpu_s(pid, reaped=False) if name in ALONE else tree_cpu_s(pid)
             row[f"{name}_rss"] = rss_mb(pid)
