@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 
 from bench import browser, common, load_proxy, stack
 from bench.common import Row
+from bench.load_report import Plan, rows
 from bench.load_sessions import Log, monitor, session, sign_in, users, ws_session, ws_sign_in
 from collectors.demo.topology import TEAM_NAMES
 
@@ -114,111 +114,6 @@ def _lost(env: dict[str, str], start_ms: int, end_ms: int) -> tuple[int, int, fl
     return len(ts), (end_ms - start_ms) // 1000, max(gaps, default=0.0)
 
 
-def _usage(log: Log, name: str) -> tuple[float, float, float, float]:
-    """(CPU share over the run, RSS at start, RSS at the end, RSS peak) of a watched process."""
-    first, last = log.samples[0], log.samples[-1]
-    share = (last[f"{name}_cpu"] - first[f"{name}_cpu"]) / (last["t"] - first["t"])
-    peak = max(s[f"{name}_rss"] for s in log.samples)
-    return share, first[f"{name}_rss"], last[f"{name}_rss"], peak
-
-
-def _page_row(log: Log, kind: str, label: str) -> Row:
-    times = sorted(log.page_s[kind])
-    p50 = statistics.median(times) if times else float("nan")
-    few = len(times) < 20  # p95 interpolated between the runs seen, not beyond them
-    p95 = float("nan")
-    if len(times) >= 2:
-        p95 = statistics.quantiles(times, n=20, method="inclusive" if few else "exclusive")[-1]
-    return Row(
-        f"load: page time, {label} (reload or switch every {EVERY_S:.0f} s)",
-        f"p50 {p50:.2f} s, p95 {p95:.2f} s",
-        f"{len(times)} page runs{' (few: p95 within them)' if few else ''}; max {max(times or [0]):.1f} s",
-        "p95 < 2 s",
-        "ok" if p95 < 2 else "SLOW",
-    )
-
-
-def _rows(
-    log: Log, before: dict[str, float], after: dict[str, float], lost: tuple[int, int, float]
-) -> list[Row]:
-    late = max(
-        (v for j, v in log.lag.items() if j.startswith("alerts:") and j != "alerts:notify"), default=None
-    )
-    grew = {k: after.get(k, 0) - before.get(k, 0) for k in after}
-    stored, expected, gap = lost
-    missed = ", ".join(f"{k[7:]} {v:.0f}" for k, v in grew.items() if k.startswith("missed ") and v)
-    ws = SESSIONS - BROWSERS
-    rows = [
-        Row(
-            f"load: {SESSIONS} sessions ({ws} websocket, {BROWSERS} chromium), {UI_PROCESSES} UI process(es)",
-            f"{log.signed_in} signed in",
-            f"sign-in median {statistics.median(log.sign_in_s or [0]):.1f} s",
-            f"{SESSIONS}",
-            "ok" if log.signed_in == SESSIONS else "FAIL",
-        ),
-        *([_page_row(log, "ws", f"{ws} websocket session(s)")] if ws else []),
-        *([_page_row(log, "browser", f"{BROWSERS} chromium session(s)")] if BROWSERS else []),
-        Row(
-            "load: errors",
-            f"{len(log.errors)}",
-            "; ".join(log.errors[:3])[:300],
-            "none",
-            "ok" if not log.errors else "FAIL",
-        ),
-        Row(
-            f"load: samples lost ({PROBE}, every 1 s)",
-            f"{max(0, expected - stored - 1)}",
-            f"{stored} stored of {expected} s; largest gap {gap:.1f} s",
-            "none",
-            "ok" if expected - stored <= 1 and gap < 2.5 else "FAIL",
-        ),
-        Row(
-            f"load: alert evaluation (every {EVAL_S} s), worst start lag",
-            "no evaluation seen" if late is None else f"{late:.2f} s",
-            f"missed runs {grew.get('pulse_job_missed_total', 0):.0f} ({missed or 'none'}), job errors {grew.get('pulse_job_errors_total', 0):.0f},"
-            f" collector errors {grew.get('pulse_collector_errors_total', 0):.0f}",
-            "< 1 s, none missed",
-            "ok" if late is not None and late < 1 and "alerts:" not in missed else "LATE",
-        ),
-    ]
-    labels = {
-        "daemon": "`pulse collect`",
-        "haproxy": "haproxy",
-        "chromium": f"chromium, {BROWSERS} session(s)",
-        "driver": "Playwright's driver (node, without chromium)",
-        "bench": f"the load generator (this Python process: {ws} websocket clients, Playwright's client)",
-    }
-    names = [n[:-4] for n in (log.samples[0] if log.samples else {}) if n.endswith("_cpu")]
-    for name in names:
-        share, r0, r1, peak = _usage(log, name)
-        if name == "machine":
-            ours = sum(_usage(log, n)[0] for n in names if n != "machine")
-            note = f"this benchmark's processes {ours:.0%}, other work on the machine {share - ours:.0%}"
-            rows.append(
-                Row(f"load: the whole machine ({os.cpu_count()} cores)", f"{share:.0%} of one core", note)
-            )
-            continue
-        rows.append(
-            Row(
-                f"load: {labels.get(name, f'dashboard (streamlit) {name}')}",
-                f"{share:.0%} of one core",
-                f"RSS {r0:.0f} MB at start, {r1:.0f} MB at the end (peak {peak:.0f} MB)",
-            )
-        )
-    runs = len(log.page_s["ws"]) + len(log.page_s["browser"])
-    ui_s = sum(_usage(log, n)[0] for n in names if n.startswith("ui")) * (
-        log.samples[-1]["t"] - log.samples[0]["t"]
-    )
-    rows.append(
-        Row(
-            "load: dashboard CPU per page run (all UI processes)",
-            f"{ui_s / max(runs, 1):.2f} CPU s",
-            f"{ui_s:.0f} CPU s over {runs} page runs (and the live refresh's and assets' work between)",
-        )
-    )
-    return rows
-
-
 def _start_uis(env: dict[str, str], folder: Path, pids: dict[str, int]) -> tuple[list[Any], str]:
     """``UI_PROCESSES`` dashboards, behind HAProxy when more than one: (processes, base URL)."""
     procs, bases = [], []
@@ -268,4 +163,5 @@ def run(folder: Path) -> list[Row]:
         for proc in reversed(uis):
             stack.stop(proc)
         stack.stop(daemon)
-    return _rows(log, before, after, _lost(env, start_ms, end_ms - 2000))
+    plan = Plan(SESSIONS, BROWSERS, UI_PROCESSES, EVERY_S, EVAL_S, PROBE)
+    return rows(log, plan, before, after, _lost(env, start_ms, end_ms - 2000))
