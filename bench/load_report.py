@@ -102,7 +102,8 @@ def usage_rows(log: Log, browsers: int, ws: int) -> list[Row]:
         "haproxy": "haproxy",
         "chromium": f"chromium, {browsers} session(s)",
         "driver": "Playwright's driver (node, without chromium)",
-        "bench": f"the load generator (this Python process: {ws} websocket clients, Playwright's client)",
+        "bench": f"the load generator (this Python process: {ws} websocket clients"
+        + (", Playwright's client)" if browsers else ")"),
     }
     names = [n[:-4] for n in (log.samples[0] if log.samples else {}) if n.endswith("_cpu")]
     for name in names:
