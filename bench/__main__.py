@@ -72,9 +72,24 @@ SUITES = {
 OPT_IN = {"bigtarget", "noise", "first-start", "db-advice", "compare", "takeover", "overhead", "load"}
 
 
+def _load_options(argv: list[str]) -> list[str]:
+    """Take ``--browsers N`` and ``--ui-processes N`` (bench load's) out of ``argv``."""
+    rest = list(argv)
+    for flag, attr, low in (("--browsers", "BROWSERS", 0), ("--ui-processes", "UI_PROCESSES", 1)):
+        if flag in rest:
+            at = rest.index(flag)
+            value = rest[at + 1] if at + 1 < len(rest) else ""
+            if not value.isdigit() or not low <= int(value) <= (load.SESSIONS if low == 0 else 16):
+                raise ValueError(f"{flag} takes a number ({low}-{load.SESSIONS if low == 0 else 16})")
+            setattr(load, attr, int(value))
+            del rest[at : at + 2]
+    return rest
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] in (["-h"], ["--help"]):
         print(f"usage: python -m bench [NAME ...] [--quick]   (default: all but {', '.join(sorted(OPT_IN))})")
+        print("       python -m bench load [--quick] [--browsers N] [--ui-processes N]   (see bench/load.py)")
         print(
             f"       python -m bench compare [--quick] [--json PATH]   (see --help)\nnames: {', '.join(SUITES)}"
         )
@@ -83,6 +98,11 @@ def main(argv: list[str]) -> int:
         return compare.main(argv[1:])
     common.QUICK = "--quick" in argv  # short windows of the long benchmarks (overhead, load, optimize)
     argv = [a for a in argv if a != "--quick"]
+    try:
+        argv = _load_options(argv)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     names = argv or [n for n in SUITES if n not in OPT_IN]
     unknown = [n for n in names if n not in SUITES]
     if unknown:

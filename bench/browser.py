@@ -57,3 +57,13 @@ def chromium_pid() -> int:
         if child.name().startswith("chrom") and "--type=" not in " ".join(child.cmdline()):
             return int(child.pid)
     raise RuntimeError("chromium's main process not found")
+
+
+def driver_pid() -> int | None:
+    """Playwright's driver (node), a child of this process that starts chromium, or None."""
+    import psutil
+
+    for child in psutil.Process().children():
+        if child.name().startswith("node"):
+            return int(child.pid)
+    return None

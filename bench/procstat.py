@@ -48,6 +48,12 @@ def tree_cpu_s(pid: int) -> float:
     return total
 
 
+def machine_busy_s() -> float:
+    """CPU seconds all processes of the machine spent busy (every core: not idle, not iowait)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / TICK  # user..steal minus idle and iowait
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of ``pid`` alone (VmRSS), MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

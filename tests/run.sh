@@ -9,6 +9,7 @@ apt_need=()
 [ -x /usr/bin/prometheus ] || apt_need+=(prometheus)
 [ -x /usr/bin/prometheus-node-exporter ] || apt_need+=(prometheus-node-exporter)
 [ -x /usr/bin/prometheus-alertmanager ] || apt_need+=(prometheus-alertmanager)
+[ -x /usr/sbin/haproxy ] || apt_need+=(haproxy)  # bench load's proxy (tests/bench/test_load_proxy.py)
 # HypoPG for the database index advice tests (hypothetical indexes in a throwaway cluster)
 [ -n "$(ls /usr/share/postgresql/*/extension/hypopg.control 2>/dev/null)" ] ||
   apt_need+=("postgresql-$(ls /usr/lib/postgresql | sort -n | tail -1)-hypopg")
