@@ -65,11 +65,12 @@ def _rollup(name: str) -> Table:
         metadata,
         Column("series_id", Integer, primary_key=True),
         Column("ts", BigInteger, primary_key=True),
-        Column("min", Float, nullable=False),
-        Column("max", Float, nullable=False),
-        Column("sum", Float, nullable=False),
+        # NULL is NaN (SQLite has no NaN; migration 0018, read.rollup_rows)
+        Column("min", Float, nullable=True),
+        Column("max", Float, nullable=True),
+        Column("sum", Float, nullable=True),
         Column("count", Integer, nullable=False),
-        Column("last", Float, nullable=False),
+        Column("last", Float, nullable=True),
         sqlite_with_rowid=False,
     )
 

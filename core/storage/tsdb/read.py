@@ -70,13 +70,19 @@ def metric_names(conn: Connection) -> list[str]:
     return list(conn.execute(sa.select(series.c.metric).distinct().order_by(series.c.metric)).scalars())
 
 
-def head_blocks(
-    conn: Connection, start: int, end: int
+def head_rows(
+    conn: Connection, ids: Sequence[int], start: int, end: int
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Decoded head blocks overlapping [start, end), in write order (each ordered by series,
-    write order kept within a series; read-only arrays from the process' head cache)."""
+    """The samples of ``ids`` with start <= ts < end in each head block overlapping the range,
+    in write order (series found by binary search in the cached blocks, not by ``np.isin``)."""
+    wanted = np.unique(np.asarray(ids, dtype=np.int64))
     for block in head_cache(conn).blocks(conn, start, end):
-        yield block.sids, block.ts, block.values
+        rows = block.rows_of(wanted)
+        ts = block.ts[rows]
+        keep = (ts >= start) & (ts < end)
+        if keep.any():
+            rows = rows[keep]
+            yield block.sids[rows], ts[keep], block.values[rows]
 
 
 def read_raw(conn: Connection, ids: Sequence[int], start: int, end: int) -> pl.DataFrame:
@@ -92,11 +98,8 @@ def read_raw(conn: Connection, ids: Sequence[int], start: int, end: int) -> pl.D
             ts, values = decode(blob)
             keep = (ts >= start) & (ts < end)
             frames.append(_frame(np.full(int(keep.sum()), sid, np.int64), ts[keep], values[keep]))
-    wanted = np.asarray(ids, dtype=np.int64)
-    for sids, ts, values in head_blocks(conn, start, end):
-        keep = (ts >= start) & (ts < end) & np.isin(sids, wanted)
-        if keep.any():
-            frames.append(_frame(sids[keep], ts[keep], values[keep]))
+    for sids, ts, values in head_rows(conn, ids, start, end):
+        frames.append(_frame(sids, ts, values))
     return without_stale(last_write_wins(frames, RAW_SCHEMA))
 
 
@@ -119,13 +122,10 @@ def read_raw_arrays(
             sids.append(np.full(int(keep.sum()), sid, np.int64))
             tss.append(np.asarray(ts[keep], np.int64))
             vals.append(np.asarray(values[keep], np.float64))
-    wanted = np.asarray(ids, dtype=np.int64)
-    for hs, ts, values in head_blocks(conn, start, end):
-        keep = (ts >= start) & (ts < end) & np.isin(hs, wanted)
-        if keep.any():
-            sids.append(np.asarray(hs[keep], np.int64))
-            tss.append(np.asarray(ts[keep], np.int64))
-            vals.append(np.asarray(values[keep], np.float64))
+    for hs, ts, values in head_rows(conn, ids, start, end):
+        sids.append(np.asarray(hs, np.int64))
+        tss.append(np.asarray(ts, np.int64))
+        vals.append(np.asarray(values, np.float64))
     if not sids:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64)
     sid, ts, value = np.concatenate(sids), np.concatenate(tss), np.concatenate(vals)
@@ -169,6 +169,14 @@ def _fetch_plain(conn: Connection, q: sa.Select[Any]) -> Sequence[Any]:
     return rows
 
 
+def rollup_rows(rows: Sequence[Any], schema: dict[str, Any]) -> pl.DataFrame:
+    """Rollup rows fetched from a rollup table as a frame; a NULL value is a NaN (SQLite stores
+    a NaN as NULL: a minute of NaN samples, migration 0018)."""
+    frame = pl.DataFrame(rows, schema=schema, orient="row")
+    floats = [name for name, kind in schema.items() if kind == pl.Float64]
+    return frame.with_columns(pl.col(floats).fill_null(float("nan"))) if floats else frame
+
+
 def read_rollup(
     conn: Connection,
     table: sa.Table,
@@ -192,7 +200,7 @@ def read_rollup(
         q = sa.select(*cols).where(table.c.series_id.in_(part), table.c.ts >= start, table.c.ts < end)
         rows = _fetch_plain(conn, q)
         if rows:
-            frames.append(pl.DataFrame(rows, schema=schema, orient="row"))
+            frames.append(rollup_rows(rows, schema))
     return last_write_wins(frames, schema)
 
 

@@ -16,9 +16,8 @@ import numpy as np
 from sqlalchemy.engine import Connection
 
 from core.storage.tsdb.chunk_cache import decode_chunks
-from core.storage.tsdb.head_cache import head_cache
 from core.storage.tsdb.overlap import overlapping
-from core.storage.tsdb.read import _parts, is_stale
+from core.storage.tsdb.read import _parts, head_rows, is_stale
 
 SeriesArrays = dict[int, tuple[np.ndarray, np.ndarray]]
 _EMPTY_TS, _EMPTY_V = np.zeros(0, np.int64), np.zeros(0, np.float64)
@@ -65,17 +64,11 @@ def _chunk_pieces(
 
 
 def _head_pieces(conn: Connection, ids: Sequence[int], start: int, end: int) -> dict[int, list[tuple]]:
-    wanted = np.unique(np.asarray(ids, dtype=np.int64))
     sids_l, ts_l, val_l = [], [], []
-    for block in head_cache(conn).blocks(conn, start, end):
-        rows = block.rows_of(wanted)
-        ts = block.ts[rows]
-        keep = (ts >= start) & (ts < end)
-        if keep.any():
-            rows = rows[keep]
-            sids_l.append(block.sids[rows])
-            ts_l.append(ts[keep])
-            val_l.append(block.values[rows])
+    for block_sids, block_ts, block_values in head_rows(conn, ids, start, end):
+        sids_l.append(block_sids)
+        ts_l.append(block_ts)
+        val_l.append(block_values)
     if not sids_l:
         return {}
     sids, ts, values = np.concatenate(sids_l), np.concatenate(ts_l), np.concatenate(val_l)

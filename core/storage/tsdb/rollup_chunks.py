@@ -23,6 +23,7 @@ from core.storage.engine import begin_locked, storage_errors
 from core.storage.schema import ROLLUPS, rollup_chunks
 from core.storage.tsdb.chunks import decode_tables, encode_table
 from core.storage.tsdb.overlap import overlapping
+from core.storage.tsdb.read import rollup_rows
 from core.storage.upsert import upsert
 
 HOUR, DAY = 3_600_000, 86_400_000
@@ -118,7 +119,7 @@ def pack(conn: Connection, resolution: int, fresh: pl.DataFrame) -> int:
     rows_q = sa.select(*[table.c[n] for n in SCHEMA]).where(
         table.c.series_id.in_(ids), table.c.ts >= lo, table.c.ts < hi
     )
-    rows = pl.DataFrame(conn.execute(rows_q).all(), schema=SCHEMA, orient="row")
+    rows = rollup_rows(conn.execute(rows_q).all(), SCHEMA)
     merged = pl.concat([old, rows, fresh.select(list(SCHEMA))]).unique(
         ["series_id", "ts"], keep="last", maintain_order=True
     )
@@ -150,7 +151,7 @@ def _compact_group(conn: Connection, resolution: int, ids: list[int], cutoff: in
     table = ROLLUPS[resolution]
     q = sa.select(*[table.c[n] for n in SCHEMA]).where(table.c.series_id.in_(ids), table.c.ts < cutoff)
     rows = conn.execute(q).all()
-    return pack(conn, resolution, pl.DataFrame(rows, schema=SCHEMA, orient="row")) if rows else 0
+    return pack(conn, resolution, rollup_rows(rows, SCHEMA)) if rows else 0
 
 
 def packed_cutoff(resolution: int, stable_before_ms: int) -> int:
