@@ -1,4 +1,8 @@
-"""Rule evaluation: 1,000 rules against the embedded store, one cycle (target < 1 s)."""
+"""Rule evaluation: 1,000 rules against the embedded store, one cycle (target < 250 ms, issue 16).
+
+The rules of a group share their reads (core.storage.tsdb.batch): one series lookup per metric,
+selectors matched through an inverted index, the windows reduced in numpy (tsdb/window.py).
+"""
 
 from __future__ import annotations
 
@@ -89,7 +93,7 @@ def run(folder: Path) -> list[Row]:
             f"{RULES} rules, one evaluation cycle (distinct selectors; {firing} firing)",
             f"{took * 1000:.0f} ms",
             f"{took / base:.2f}x {RULES} bare store queries ({base * 1000:.0f} ms)",
-            "< 1 s",
-            "ok" if took < 1.0 else "MISS",
+            "< 250 ms",
+            "ok" if took < 0.25 else "MISS",
         )
     ]

@@ -9,6 +9,7 @@ and ``\\Q...\\E`` work, inline flags apply anywhere, and lookarounds and backref
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
@@ -58,7 +59,7 @@ class Matcher:
         except ValueError as exc:
             raise QueryError(f"bad regular expression for label {self.label!r}: {exc}") from None
 
-    def matches(self, labels: dict[str, str]) -> bool:
+    def matches(self, labels: Mapping[str, str]) -> bool:
         got = labels.get(self.label, "")
         if self.op == "=":
             return got == self.value
@@ -73,7 +74,7 @@ class Selector:
     metric: str
     matchers: tuple[Matcher, ...] = ()
 
-    def matches(self, labels: dict[str, str]) -> bool:
+    def matches(self, labels: Mapping[str, str]) -> bool:
         return all(m.matches(labels) for m in self.matchers)
 
     def __str__(self) -> str:

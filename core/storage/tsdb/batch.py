@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import polars as pl
 from sqlalchemy.engine import Connection
 
 from core.kernel.selector import Selector
 from core.kernel.settings import RetentionSettings
+from core.storage.tsdb.matching import matching_ids
 from core.storage.tsdb.query import (
     BUCKET,
     SID,
@@ -28,15 +30,32 @@ from core.storage.tsdb.query import (
     pick_resolution,
 )
 from core.storage.tsdb.read import select_series
+from core.storage.tsdb.window import fits, window_values
 
 Element = tuple[dict[str, str], float]
-Plan = tuple[list[int], dict[int, list[int]], pl.DataFrame, dict[int, dict[str, str]]]
+
+
+@dataclass
+class Plan:
+    """Queries sharing one series lookup and one read: the first one stands for them all."""
+
+    members: list[int]  # indexes of the queries
+    wanted: dict[int, list[int]]  # series ids of each member
+    union: list[int]  # every member's series, sorted
+    label_of: dict[int, dict[str, str]]
+    query: Query
+    step_ms: int
+    resolution: str
+
+    def frame(self, conn: Connection) -> pl.DataFrame:
+        """The shared per-series frame (``query.per_series``)."""
+        labels = [self.label_of[s] for s in self.union]
+        return per_series(conn, self.query, self.union, labels, self.step_ms, self.resolution)
 
 
 def _plans(
     conn: Connection, qs: Sequence[Query], retention: RetentionSettings, now_ms: int
 ) -> Iterator[Plan]:
-    """(member query indexes, series ids per member, shared per-series frame, labels by id)."""
     groups: dict[tuple[str, int, int, int, str, str, float, tuple[str, ...], bool], list[int]]
     groups = defaultdict(list)
     for i, q in enumerate(qs):
@@ -48,11 +67,11 @@ def _plans(
     for (metric, _start, _end, step, res, *_same), members in groups.items():
         found = select_series(conn, Selector(metric))
         label_of = dict(zip(found["id"].to_list(), found["labels"].to_list(), strict=True))
-        wanted = {i: [sid for sid, lb in label_of.items() if qs[i].selector.matches(lb)] for i in members}
+        picked = matching_ids(label_of, [qs[i].selector for i in members])
+        wanted = dict(zip(members, picked, strict=True))
         union = sorted({sid for ids in wanted.values() for sid in ids})
         if union:
-            frame = per_series(conn, qs[members[0]], union, [label_of[s] for s in union], step, res)
-            yield members, wanted, frame, label_of
+            yield Plan(members, wanted, union, label_of, qs[members[0]], step, res)
 
 
 def run_queries(
@@ -60,11 +79,12 @@ def run_queries(
 ) -> list[pl.DataFrame]:
     """Each query's result, as ``run_query`` would give it."""
     out = [empty_result(q) for q in qs]
-    for members, wanted, frame, label_of in _plans(conn, qs, retention, now_ms):
-        for i in members:
-            if wanted[i]:
-                names = {k for sid in wanted[i] for k in label_of[sid]}
-                out[i] = finish(frame.filter(pl.col(SID).is_in(wanted[i])), qs[i], names)
+    for plan in _plans(conn, qs, retention, now_ms):
+        frame = plan.frame(conn)
+        for i in plan.members:
+            if ids := plan.wanted[i]:
+                names = {k for sid in ids for k in plan.label_of[sid]}
+                out[i] = finish(frame.filter(pl.col(SID).is_in(ids)), qs[i], names)
     return out
 
 
@@ -73,11 +93,22 @@ def run_instant(
 ) -> list[list[Element]]:
     """Each query's latest bucket per label set (per series, or per ``by`` group with ``across``)."""
     out: list[list[Element]] = [[] for _ in qs]
-    for members, wanted, frame, label_of in _plans(conn, qs, retention, now_ms):
-        last = (
-            frame.sort(BUCKET).group_by(SID).last().drop_nulls("value").filter(pl.col("value").is_not_nan())
-        )
-        value_of = dict(zip(last[SID].to_list(), last["value"].to_list(), strict=True))
+    for plan in _plans(conn, qs, retention, now_ms):
+        members, wanted, label_of = plan.members, plan.wanted, plan.label_of
+        across = any(qs[i].across is not None for i in members)
+        if not across and fits(plan.query, plan.step_ms, plan.resolution):
+            value_of = window_values(conn, plan.query, plan.union, plan.step_ms)
+            value_of = {s: v for s, v in value_of.items() if v == v}  # NaN: no value, as below
+        else:
+            frame = plan.frame(conn)
+            last = (
+                frame.sort(BUCKET)
+                .group_by(SID)
+                .last()
+                .drop_nulls("value")
+                .filter(pl.col("value").is_not_nan())
+            )
+            value_of = dict(zip(last[SID].to_list(), last["value"].to_list(), strict=True))
         for i in members:
             q = qs[i]
             if q.across is None:

@@ -458,6 +458,19 @@ def _raw_samples(prom: Prometheus, metric: str, at_s: float) -> list[Sample]:
     return out
 
 
+def _landed_after(prom: Prometheus, metrics: set[str], at_s: float) -> None:
+    """Wait until every series of ``metrics`` has a sample newer than ``at_s``: scrapes of a target
+    land in order, so every sample up to ``at_s`` is in (a scrape that took longer than expected
+    on a loaded machine would otherwise land between Prometheus' answer and the raw read)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        newest = [float(e["value"][1]) for m in metrics for e in _query(prom, f"timestamp({m})", time.time())]
+        if newest and min(newest) > at_s:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"no sample of {sorted(metrics)} after {at_s} within 30 s")
+
+
 THRESHOLD_RULES: list[dict[str, Any]] = [
     {"query": "node_memory_MemAvailable_bytes", "window": "5s", "threshold": 0},
     {"query": "node_memory_MemAvailable_bytes", "over": "max", "window": "5s", "threshold": 0},
@@ -489,14 +502,16 @@ def test_exported_expression_on_real_prometheus_matches_pulse(
     prometheus: Prometheus, make_store: Callable[..., Store], spec: dict[str, Any]
 ) -> None:
     r = Rule.model_validate({"alert": "MemAvailable", **spec})
-    at_s = round(time.time() - 1.5, 3)  # a moment ago: every scrape up to it has landed
+    at_s = round(time.time() - 1.5, 3)  # a moment ago
+    metrics = {str(m) for m in (r.query, r.divide_by) if m is not None}
+    _landed_after(prometheus, metrics, at_s)  # every scrape up to it has landed
     got = {
         tuple(sorted((k, v) for k, v in e["metric"].items() if k != "__name__")): float(e["value"][1])
         for e in _query(prometheus, to_promql(r), at_s)  # (alerts drop __name__; last_over_time keeps it)
     }
     clock = FakeClock(at_s)
     store = make_store(clock=clock)
-    store.write([s for m in {r.query, r.divide_by} - {None} for s in _raw_samples(prometheus, str(m), at_s)])
+    store.write([s for m in metrics for s in _raw_samples(prometheus, m, at_s)])
     cycle = Cycle(clock.ms)
     pulse = {
         tuple(sorted(lb.items())): v
