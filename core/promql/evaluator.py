@@ -97,26 +97,27 @@ def _range_call(plan: Call, ctx: Ctx) -> Block:
     arg = plan.args[pos]
     if isinstance(arg, Window) and (from_rollups := rollup_call(plan, arg, ctx)) is not None:
         return from_rollups
-    w = selectors.windows(ctx, arg) if isinstance(arg, Window) else subquery_windows(arg, ctx)
     extra = [np.asarray(evaluate(a, ctx), dtype=np.float64) for i, a in enumerate(plan.args) if i != pos]
     fn = RANGE_FUNCTIONS[plan.name]
     n = len(ctx.steps)
     labels, values, present = [], [], []
     by_edges = EDGE_FUNCTIONS.get(plan.name)
-    rows = _edge_rows(by_edges, w, ctx) if by_edges else {}
-    for i, (lb, (ts, vals)) in enumerate(zip(w.labels, w.series, strict=True)):
-        if i in rows:
-            out, ok = rows[i]
-        else:
-            ctx.budget.tick()
-            out, ok = np.zeros(n), np.zeros(n, bool)
-            for g in gather(ts, vals, w.ends, w.range_ms):
-                v, k = fn(g, [a[g.steps] for a in extra], ctx.steps[g.steps])
-                out[g.steps], ok[g.steps] = v, k
-        if ok.any():
-            labels.append(lb if plan.name == "last_over_time" else drop_name(lb))
-            values.append(out)
-            present.append(ok)
+    parts = selectors.window_parts(ctx, arg) if isinstance(arg, Window) else [subquery_windows(arg, ctx)]
+    for w in parts:  # a part of the series at a time: its raw samples go before the next part's come
+        rows = _edge_rows(by_edges, w, ctx) if by_edges else {}
+        for i, (lb, (ts, vals)) in enumerate(zip(w.labels, w.series, strict=True)):
+            if i in rows:
+                out, ok = rows[i]
+            else:
+                ctx.budget.tick()
+                out, ok = np.zeros(n), np.zeros(n, bool)
+                for g in gather(ts, vals, w.ends, w.range_ms):
+                    v, k = fn(g, [a[g.steps] for a in extra], ctx.steps[g.steps])
+                    out[g.steps], ok[g.steps] = v, k
+            if ok.any():
+                labels.append(lb if plan.name == "last_over_time" else drop_name(lb))
+                values.append(out)
+                present.append(ok)
     if plan.name == "absent_over_time":
         seen: np.ndarray = np.asarray(np.array(present).any(axis=0)) if present else np.zeros(n, bool)
         return Block([dict(plan.absent_labels)], np.ones((1, n)), ~seen[None, :]).compact()

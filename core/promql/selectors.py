@@ -18,6 +18,7 @@ import numpy as np
 
 from core.promql.context import Ctx
 from core.promql.result import Block, Labels, key
+from core.promql.source import select_parts
 
 if TYPE_CHECKING:
     from core.promql.parse import At, Select, Window
@@ -41,14 +42,15 @@ def references(ctx: Ctx, offset_ms: int, at: At | None) -> np.ndarray:
 
 def instant(ctx: Ctx, sel: Select) -> Block:
     refs = references(ctx, sel.offset_ms, sel.at)
-    found = ctx.source.select(sel.matchers, int(refs.min()) - ctx.lookback_ms, int(refs.max()))
-    ctx.budget.read(sum(len(ts) for _, ts, _ in found))
-    found = sorted((f for f in found if len(f[1])), key=lambda s: key(s[0]))
     steps = len(ctx.steps)
-    if not found:
-        return Block.empty(steps)
     group = max(1, _CELLS // steps)  # bounds the series x steps matrices of one pass
-    parts = [_latest(found[i : i + group], refs, ctx.lookback_ms) for i in range(0, len(found), group)]
+    parts = []
+    for part in select_parts(ctx.source, sel.matchers, int(refs.min()) - ctx.lookback_ms, int(refs.max())):
+        ctx.budget.read(sum(len(ts) for _, ts, _ in part))  # a part's samples are dropped after it
+        found = sorted((f for f in part if len(f[1])), key=lambda s: key(s[0]))
+        parts += [_latest(found[i : i + group], refs, ctx.lookback_ms) for i in range(0, len(found), group)]
+    if not parts:
+        return Block.empty(steps)
     labels = [lb for part in parts for lb in part[0]]
     if not labels:
         return Block.empty(steps)
@@ -96,17 +98,28 @@ class Windows:
 
 
 def windows(ctx: Ctx, w: Window) -> Windows:
+    """Every series' window at once (a range vector result)."""
+    parts = list(window_parts(ctx, w))
     ends = references(ctx, w.sel.offset_ms, w.sel.at)
-    found = ctx.source.select(w.sel.matchers, int(ends.min()) - w.range_ms, int(ends.max()))
-    ctx.budget.read(sum(len(ts) for _, ts, _ in found))
-    found.sort(key=lambda s: key(s[0]))
-    labels, series = [], []
-    for lb, ts, vals in found:
-        fresh = ~is_stale(vals)
-        if fresh.any():
-            labels.append(lb)
-            series.append((ts[fresh], vals[fresh]))
-    return Windows(labels, series, ends, w.range_ms)
+    return Windows(
+        [lb for p in parts for lb in p.labels], [s for p in parts for s in p.series], ends, w.range_ms
+    )
+
+
+def window_parts(ctx: Ctx, w: Window) -> Iterator[Windows]:
+    """The windows a part of the series at a time (source.select_parts), in label order: a range
+    function over many series holds one part's raw samples at a time."""
+    ends = references(ctx, w.sel.offset_ms, w.sel.at)
+    for found in select_parts(ctx.source, w.sel.matchers, int(ends.min()) - w.range_ms, int(ends.max())):
+        ctx.budget.read(sum(len(ts) for _, ts, _ in found))
+        found.sort(key=lambda s: key(s[0]))
+        labels, series = [], []
+        for lb, ts, vals in found:
+            fresh = ~is_stale(vals)
+            if fresh.any():
+                labels.append(lb)
+                series.append((ts[fresh], vals[fresh]))
+        yield Windows(labels, series, ends, w.range_ms)
 
 
 @dataclass

@@ -8,7 +8,7 @@ place that knows the Store's read API.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -31,6 +31,22 @@ MIN_STORE_WIDTH = 3_600_000
 
 class Source(Protocol):
     def select(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[RawSeries]: ...
+
+
+PART_SAMPLES = 2_000_000  # samples one read may hold (32 MB of arrays): bounds a query's memory
+_MIN_INTERVAL_MS = 1_000  # the densest series assumed when guessing a read's size cheaply
+
+
+def select_parts(
+    source: Source, matchers: Sequence[Matcher], start_ms: int, end_ms: int
+) -> Iterator[list[RawSeries]]:
+    """What ``source.select`` answers, in parts of about ``PART_SAMPLES`` samples, in label order
+    across parts, where the source can read that way (``select_parts``); else in one part."""
+    parts = getattr(source, "select_parts", None)
+    if parts is None:
+        yield source.select(matchers, start_ms, end_ms)
+        return
+    yield from parts(matchers, start_ms, end_ms)
 
 
 class RollupSource(Protocol):
@@ -131,6 +147,11 @@ class ScopedSource:
     def select(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[RawSeries]:
         return self.inner.select((*matchers, *self.matchers), start_ms, end_ms)
 
+    def select_parts(
+        self, matchers: Sequence[Matcher], start_ms: int, end_ms: int
+    ) -> Iterator[list[RawSeries]]:
+        return select_parts(self.inner, (*matchers, *self.matchers), start_ms, end_ms)
+
     def select_rollup(
         self,
         matchers: Sequence[Matcher],
@@ -172,11 +193,37 @@ class StoreSource:
 
     def select(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[RawSeries]:
         found = self._found(matchers)
-        if not found:
-            return []
+        return self._read(found, start_ms, end_ms) if found else []
+
+    def _read(self, found: list[tuple[int, Labels]], start_ms: int, end_ms: int) -> list[RawSeries]:
         by_sid = self.store.raw_series([sid for sid, _ in found], start_ms, end_ms + 1)
         empty = (np.zeros(0, np.int64), np.zeros(0, np.float64))
         return [(labels, *by_sid.get(sid, empty)) for sid, labels in found]
+
+    def select_parts(
+        self, matchers: Sequence[Matcher], start_ms: int, end_ms: int
+    ) -> Iterator[list[RawSeries]]:
+        """Series in label order, read a group at a time so that no read holds much more than
+        ``PART_SAMPLES`` samples (sizes from the chunk index and the head blocks' counts; asked
+        only when a read of every series at one sample a second could exceed it)."""
+        found = sorted(self._found(matchers), key=lambda f: key(f[1]))
+        span = max(end_ms - start_ms, 0) // _MIN_INTERVAL_MS + 1
+        if not found or len(found) * span <= PART_SAMPLES:
+            if found:
+                yield self._read(found, start_ms, end_ms)
+            return
+        in_chunks, in_head = self.store.stored_counts([sid for sid, _ in found], start_ms, end_ms + 1)
+        head_share = in_head // len(found) + 1  # the head's samples, as if every series had its share
+        group: list[tuple[int, Labels]] = []
+        size = 0
+        for sid, labels in found:
+            n = in_chunks.get(sid, 0) + head_share
+            if group and size + n > PART_SAMPLES:
+                yield self._read(group, start_ms, end_ms)
+                group, size = [], 0
+            group.append((sid, labels))
+            size += n
+        yield self._read(group, start_ms, end_ms)
 
     def select_rollup(
         self,

@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from core.storage.schema import head
 from core.storage.tsdb.chunk_cache import decode_chunks
 from core.storage.tsdb.overlap import overlapping
 from core.storage.tsdb.read import _parts, head_rows, is_stale
@@ -169,3 +171,17 @@ def read_rollup_arrays(
     cuts = np.flatnonzero(np.diff(sids)) + 1
     bounds = zip(np.r_[0, cuts].tolist(), np.r_[cuts, sids.size].tolist(), strict=True)
     return {int(sids[a]): tuple(np.asarray(c[a:b]) for c in cols) for a, b in bounds}
+
+
+def stored_counts(conn: Connection, ids: Sequence[int], start: int, end: int) -> tuple[dict[int, int], int]:
+    """(samples per series in the chunks overlapping [start, end), samples of every head block
+    overlapping it): a reader's estimate of a read's size, from the indexes and the blocks' row
+    counts alone (no blob read)."""
+    per: dict[int, int] = {}
+    q = overlapping(conn.dialect.name, ("series_id", "n"))
+    for part in _parts(ids):
+        for sid, n in conn.execute(q, {"ids": part, "start": start, "end": end}):
+            per[int(sid)] = per.get(int(sid), 0) + int(n)
+    h = head.c
+    in_head = sa.select(sa.func.coalesce(sa.func.sum(h.n), 0)).where(h.max_ts >= start, h.min_ts < end)
+    return per, int(conn.execute(in_head).scalar_one())

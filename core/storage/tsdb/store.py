@@ -151,6 +151,14 @@ class Store:
         with storage_errors("reading samples"), self.engine.connect() as conn:
             return read_series_arrays(conn, ids, start_ms, end_ms)
 
+    def stored_counts(self, ids: Sequence[int], start_ms: int, end_ms: int) -> tuple[dict[int, int], int]:
+        """(samples per series in raw chunks overlapping [start, end), samples of the head blocks
+        overlapping it, all series): how large a read would be, before reading."""
+        from core.storage.tsdb.read_series import stored_counts
+
+        with storage_errors("reading samples"), self.engine.connect() as conn:
+            return stored_counts(conn, ids, start_ms, end_ms)
+
     def edge_reads(
         self, ids: Sequence[int], intervals: Sequence[tuple[int, int]], start_ms: int, end_ms: int
     ) -> tuple[int, int]:

@@ -1,0 +1,71 @@
+"""A query over many series reads them a part at a time (source.select_parts): the answers are
+those of one read, the parts really are several, and a team's scope still applies to each."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from core.kernel.samples import Sample, labels_of
+from core.kernel.selector import Matcher
+from core.promql import Engine, ScopedSource, StoreSource
+from core.promql import source as source_mod
+from core.promql.result import Matrix, key
+from core.storage.tsdb.store import Store
+from tests.conftest import T0_MS
+
+HOUR = 3_600_000
+QUERIES = [
+    "m",
+    "rate(c_total[5m])",
+    "sum by (team) (rate(c_total[10m]))",
+    "max_over_time(m[15m])",
+    "count_over_time(m[1h])",
+    'absent_over_time(m{host="nobody"}[5m])',
+    "topk(3, m)",
+]
+
+
+@pytest.fixture
+def filled(store: Store) -> Store:
+    rng = np.random.default_rng(3)
+    samples = []
+    for h in range(12):
+        lb = labels_of(host=f"h{h:02}", team="ab"[h % 2])
+        for k, t in enumerate(range(T0_MS - 6 * HOUR, T0_MS, 15_000)):
+            samples.append(Sample("m", lb, t, float(rng.normal())))
+            samples.append(Sample("c_total", lb, t, float(k % 500)))  # restarts every 500 samples
+    store.write(samples)
+    store.compact()  # most in chunks, the last hours in head blocks
+    return store
+
+
+def _rows(result: Matrix) -> dict[tuple, list[float]]:
+    return {key(s.labels): [round(v, 9) if math.isfinite(v) else v for v in s.values] for s in result.series}
+
+
+def test_parts_answer_what_one_read_answers(filled: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    eng = Engine(StoreSource(filled))
+    whole = [_rows(eng.range(q, T0_MS - 5 * HOUR, T0_MS, 60_000)) for q in QUERIES]
+    reads: list[int] = []
+    real = StoreSource._read
+
+    def counted(self: StoreSource, found: list, start: int, end: int) -> list:
+        reads.append(len(found))
+        return real(self, found, start, end)
+
+    monkeypatch.setattr(source_mod, "PART_SAMPLES", 3_000)  # about 2 series of 6 hours a part
+    monkeypatch.setattr(StoreSource, "_read", counted)
+    parts = [_rows(eng.range(q, T0_MS - 5 * HOUR, T0_MS, 60_000)) for q in QUERIES]
+    assert parts == whole
+    assert max(reads) <= 2 and len(reads) >= 6 * len(QUERIES)  # 12 series, two or fewer a read
+
+
+def test_a_scope_applies_to_every_part(filled: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(source_mod, "PART_SAMPLES", 3_000)
+    scoped = ScopedSource(StoreSource(filled), [Matcher("team", "=", "a")])
+    got = Engine(scoped).range("m", T0_MS - 5 * HOUR, T0_MS, 60_000)
+    assert isinstance(got, Matrix) and len(got.series) == 6
+    assert {s.labels["team"] for s in got.series} == {"a"}
