@@ -33,7 +33,7 @@ class Source(Protocol):
     def select(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[RawSeries]: ...
 
 
-PART_SAMPLES = 2_000_000  # samples one read may hold (32 MB of arrays): bounds a query's memory
+PART_SAMPLES = 500_000  # samples one read may hold (8 MB of arrays): bounds a query's memory
 _MIN_INTERVAL_MS = 1_000  # the densest series assumed when guessing a read's size cheaply
 
 
