@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from core.kernel.samples import Sample, labels_of
 from core.kernel.settings import load_settings
@@ -81,3 +82,29 @@ def test_small_free_space_is_kept_for_the_next_writes(make_store: Callable[..., 
     store.write([Sample("m", labels_of(host="a"), T0_MS - 5 * HOUR + k * 15_000, 1.0) for k in range(100)])
     store.compact()
     assert reclaim(store.engine) == 0  # under 1 MiB free (and PostgreSQL: autovacuum's business)
+
+
+@pytest.mark.postgres
+def test_on_postgresql_head_space_is_reused_after_each_compaction(pg_schema_url: str) -> None:
+    """A backfill writes a day at a time and compacts: without a VACUUM of the head table between
+    days, every day's head rows stayed as dead TOAST space (84 MB after 30 days of 100 series)."""
+    clock = FakeClock()
+    store = open_store(load_settings(database_url=pg_schema_url), clock=clock)
+    rng = np.random.default_rng(5)
+    sizes = []
+    for day in range(4):
+        start = T0_MS - (5 - day) * 24 * HOUR
+        ts = np.arange(start, start + 24 * HOUR, 60_000)
+        values = rng.random((20, ts.size)).tolist()
+        store.write(
+            [
+                Sample("m", labels_of(host=f"h{i}"), int(t), values[i][k])
+                for i in range(20)
+                for k, t in enumerate(ts)
+            ]
+        )
+        store.compact()
+        with store.engine.connect() as conn:
+            sizes.append(int(conn.exec_driver_sql("SELECT pg_total_relation_size('head')").scalar_one()))
+    store.close()
+    assert sizes[-1] <= sizes[0] * 1.5, sizes  # the first day's space serves the later ones
