@@ -9,7 +9,7 @@ index (no samples read) with the same narrowing. Build one per request: kinds an
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from core.kernel.selector import Matcher, Selector
@@ -48,6 +48,15 @@ class TeamSource:
         for sel in self._narrowed(matchers):
             out += self.inner.select((Matcher(NAME, "=", sel.metric), *sel.matchers), start_ms, end_ms)
         return out
+
+    def select_parts(
+        self, matchers: Sequence[Matcher], start_ms: int, end_ms: int
+    ) -> Iterator[list[RawSeries]]:
+        """As :meth:`select`, a part at a time (core.promql.source.select_parts), metric by metric."""
+        for sel in self._narrowed(matchers):
+            yield from self.inner.select_parts(
+                (Matcher(NAME, "=", sel.metric), *sel.matchers), start_ms, end_ms
+            )
 
     def select_rollup(
         self,

@@ -69,3 +69,19 @@ def test_a_scope_applies_to_every_part(filled: Store, monkeypatch: pytest.Monkey
     got = Engine(scoped).range("m", T0_MS - 5 * HOUR, T0_MS, 60_000)
     assert isinstance(got, Matrix) and len(got.series) == 6
     assert {s.labels["team"] for s in got.series} == {"a"}
+
+
+def test_the_api_team_source_reads_in_parts_within_its_teams(
+    filled: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.views.promql_scope import TeamSource
+
+    monkeypatch.setattr(source_mod, "PART_SAMPLES", 3_000)
+    reads: list[int] = []
+    real = StoreSource._read
+    monkeypatch.setattr(
+        StoreSource, "_read", lambda self, f, a, b: reads.append(len(f)) or real(self, f, a, b)
+    )
+    got = Engine(TeamSource(filled, ["a"])).range("rate(c_total[5m])", T0_MS - 5 * HOUR, T0_MS, 60_000)
+    assert isinstance(got, Matrix) and len(got.series) == 6
+    assert {s.labels["team"] for s in got.series} == {"a"} and len(reads) >= 3 and max(reads) <= 2
