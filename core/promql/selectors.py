@@ -67,9 +67,13 @@ def _latest(
     """The newest sample at or before each reference time, within the lookback, of each series
     that has one: (labels, values, present, stamps), the arrays series x steps.
 
-    Every series at once: laid end to end with keys ``series * span + (ts - base)``, one
-    searchsorted for every (series, step)."""
+    Short series (an instant query's few minutes) all at once: laid end to end with keys
+    ``series * span + (ts - base)``, one searchsorted for every (series, step). Long ones (a
+    range query over days) one searchsorted each: laying millions of samples end to end cost
+    more than the loop it saves."""
     lens = np.fromiter((len(ts) for _, ts, _ in found), np.int64, len(found))
+    if lens.sum() > _LONG * len(found):
+        return _latest_each(found, refs, lookback_ms)
     firsts = np.r_[0, np.cumsum(lens)[:-1]]
     ts_all = np.concatenate([np.asarray(ts, np.int64) for _, ts, _ in found])
     vals_all = np.concatenate([np.asarray(v, np.float64) for _, _, v in found])
@@ -85,6 +89,30 @@ def _latest(
     keep = ok.any(axis=1)
     labels = [f[0] for f, k in zip(found, keep.tolist(), strict=True) if k]
     return labels, np.where(ok, got, 0.0)[keep], ok[keep], stamps[keep]
+
+
+_LONG = 1_000  # samples per series, on average, from which each series is searched on its own
+
+
+def _latest_each(
+    found: list[RawSeries], refs: np.ndarray, lookback_ms: int
+) -> tuple[list[Labels], np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_latest`, series by series."""
+    labels, values, present, stamps = [], [], [], []
+    for lb, ts, vals in found:
+        idx = np.searchsorted(ts, refs, "right") - 1
+        safe = np.maximum(idx, 0)
+        got, at = vals[safe], ts[safe]
+        ok = (idx >= 0) & (at >= refs - lookback_ms) & ~is_stale(got)
+        if ok.any():
+            labels.append(lb)
+            values.append(np.where(ok, got, 0.0))
+            present.append(ok)
+            stamps.append(at)
+    if not labels:
+        z = np.zeros((0, refs.size))
+        return [], z, z.astype(bool), z.astype(np.int64)
+    return labels, np.array(values), np.array(present), np.array(stamps)
 
 
 @dataclass

@@ -85,3 +85,26 @@ def test_the_api_team_source_reads_in_parts_within_its_teams(
     got = Engine(TeamSource(filled, ["a"])).range("rate(c_total[5m])", T0_MS - 5 * HOUR, T0_MS, 60_000)
     assert isinstance(got, Matrix) and len(got.series) == 6
     assert {s.labels["team"] for s in got.series} == {"a"} and len(reads) >= 3 and max(reads) <= 2
+
+
+def test_long_series_searched_one_by_one_give_what_all_at_once_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.promql import selectors
+
+    rng = np.random.default_rng(11)
+    found = []
+    for i in range(7):
+        ts = np.sort(
+            rng.choice(np.arange(0, 4_000_000, 1_000), size=int(rng.integers(0, 3_000)), replace=False)
+        )
+        vals = rng.normal(size=ts.size)
+        vals[rng.random(ts.size) < 0.05] = np.frombuffer(np.uint64(0x7FF0000000000002).tobytes(), np.float64)[
+            0
+        ]
+        found.append(({"i": str(i)}, ts.astype(np.int64), vals))
+    refs = np.arange(-300_000, 4_300_000, 37_000, dtype=np.int64)
+    each = selectors._latest_each(found, refs, 300_000)
+    monkeypatch.setattr(selectors, "_LONG", 10**9)  # all at once
+    together = selectors._latest(found, refs, 300_000)
+    assert each[0] == together[0]
+    assert np.array_equal(each[1], together[1]) and np.array_equal(each[2], together[2])
+    assert np.array_equal(each[3][each[2]], together[3][together[2]])  # stamps where a sample is
