@@ -91,10 +91,12 @@ def main(argv: list[str]) -> int:
         print(f"usage: python -m bench [NAME ...] [--quick]   (default: all but {', '.join(sorted(OPT_IN))})")
         print("       python -m bench load [--quick] [--browsers N] [--ui-processes N]   (see bench/load.py)")
         print(
-            f"       python -m bench compare [--quick] [--json PATH]   (see --help)\nnames: {', '.join(SUITES)}"
+            "       python -m bench compare [--quick] [--json PATH]   (see --help)\n"
+            "       python -m bench compare --scaling [--quick] [--json PATH]   (100 to 10,000 series)\n"
+            f"names: {', '.join(SUITES)}"
         )
         return 0
-    if argv[:1] == ["compare"]:  # its own options: --quick, --json PATH (see bench/compare.py)
+    if argv[:1] == ["compare"]:  # its own options: --quick, --json PATH, --scaling (see bench/compare.py)
         return compare.main(argv[1:])
     common.QUICK = "--quick" in argv  # short windows of the long benchmarks (overhead, load, optimize)
     argv = [a for a in argv if a != "--quick"]

@@ -9,6 +9,10 @@ Pulse's Prometheus API (served in this process on loopback) and to Prometheus' o
 interleaved, a warm-up then the median of several runs; results are checked to agree (series by
 series, relative 1e-9). Ratios: ingest and bytes Pulse / Prometheus, queries Pulse time /
 Prometheus time (below 1: Pulse faster), each against the target of issue 16.
+
+``python -m bench compare --scaling [--quick] [--json PATH]`` (bench/compare_scaling.py): the
+same comparison at 100, 1,000 and 10,000 series x 1 day (ingest, bytes per sample, three
+queries' p50, peak memory of each phase), one row per series count and figure.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from bench.compare_data import DAY_MS, STEP_MS, Dataset
 from bench.compare_prom import PromServer
 
 if TYPE_CHECKING:
+    from core.kernel.settings import Settings
     from core.storage.tsdb import Store
 
 TOKEN = "bench-compare-token-0123456789"
@@ -110,17 +115,23 @@ def _agree(pulse: bytes, prom: bytes) -> str | None:
     return difference(p, o, ordered=False)
 
 
-def ingest_pulse(data: Dataset, folder: Path, database_url: str | None = None) -> tuple[float, int, Store]:
-    """Seconds of Store.write + compact() for every batch, the bytes on disk, and the store
-    (SQLite in ``folder``, or the PostgreSQL ``database_url``)."""
+def pulse_settings(folder: Path, database_url: str | None = None) -> Settings:
+    """Pulse's settings for the bench: the store in ``folder`` (or at ``database_url``), the
+    Prometheus API on a free loopback port with the bench's token and no sample limit."""
     from core.kernel.settings import load_settings
-    from core.storage.tsdb import open_store
 
     tokens = [{"name": "bench", "token": TOKEN}]
     api = {"enabled": True, "port": 0, "tokens": tokens, "max_samples": 500_000_000, "timeout_s": 600}
     url = database_url or f"sqlite:///{folder}/pulse.db"
-    settings = load_settings(database_url=url, data_dir=folder, api=api)
-    store = open_store(settings)
+    return load_settings(database_url=url, data_dir=folder, api=api)
+
+
+def ingest_pulse(data: Dataset, folder: Path, database_url: str | None = None) -> tuple[float, int, Store]:
+    """Seconds of Store.write + compact() for every batch, the bytes on disk, and the store
+    (SQLite in ``folder``, or the PostgreSQL ``database_url``)."""
+    from core.storage.tsdb import open_store
+
+    store = open_store(pulse_settings(folder, database_url))
     took = 0.0
     for batch in data.sample_batches():
         t0 = time.perf_counter()
@@ -267,6 +278,10 @@ def print_table(rows: list[dict[str, object]], notes: list[str], title: str) -> 
 
 
 def main(argv: list[str]) -> int:
+    if "--scaling" in argv:  # its own options: see bench/compare_scaling.py
+        from bench import compare_scaling
+
+        return compare_scaling.main([a for a in argv if a != "--scaling"])
     ap = argparse.ArgumentParser(prog="python -m bench compare", description=__doc__.split("\n\n")[0])
     ap.add_argument(
         "--quick",

@@ -3,9 +3,11 @@
 Per host (10 series): 4 noisy CPU gauges (``bench_cpu_ratio``, 3 decimals), 2 request counters
 with Poisson increments and a process restart every few days (``bench_requests_total``, codes 200
 and 500), and a classic histogram of 4 buckets (``bench_latency_seconds_bucket``). Scrape times
-jitter by up to 20 ms, as a real scraper's do. Generated one day at a time (bounded memory): as
-Pulse ``Sample`` tuples for the Store and as OpenMetrics text for ``promtool tsdb
-create-blocks-from openmetrics``, identical values.
+jitter by up to 20 ms, as a real scraper's do. Generated one slice of time at a time (a day by
+default; ``python -m bench compare --scaling`` takes 15 minutes, so 10,000 series never make one
+giant frame): as Pulse ``Sample`` tuples for the Store (in batches of bounded size) and as
+OpenMetrics text for ``promtool tsdb create-blocks-from openmetrics`` (one file per day, or one
+file written slice by slice), identical values for the same slicing.
 """
 
 from __future__ import annotations
@@ -96,23 +98,28 @@ class Dataset:
                 vals[o + 6 : o + 10] = lat[4 * i : 4 * i + 4]
             yield ts, vals
 
-    def sample_batches(self, chunk_ms: int = DAY_MS) -> Iterator[list[Sample]]:
-        """Each chunk as Pulse samples, in time order (as a scraper delivers them)."""
+    def sample_batches(self, chunk_ms: int = DAY_MS, batch: int | None = None) -> Iterator[list[Sample]]:
+        """Each chunk as Pulse samples, in time order (as a scraper delivers them); with ``batch``,
+        in lists of at most that many samples (the Python objects of a whole chunk of 10,000
+        series would outweigh the store's own memory)."""
         keys = self.series_labels()
         for ts, vals in self.chunks(chunk_ms):
             order = np.argsort(ts, axis=None, kind="stable")
             rows, cols = np.unravel_index(order, ts.shape)
-            t_list, v_list = ts[rows, cols].tolist(), vals[rows, cols].tolist()
-            yield [
-                Sample(keys[r][0], keys[r][1], t, v)
-                for r, t, v in zip(rows.tolist(), t_list, v_list, strict=True)
-            ]
+            step = batch or order.size
+            for a in range(0, order.size, step):
+                r_part, c_part = rows[a : a + step], cols[a : a + step]
+                t_list, v_list = ts[r_part, c_part].tolist(), vals[r_part, c_part].tolist()
+                yield [
+                    Sample(keys[r][0], keys[r][1], t, v)
+                    for r, t, v in zip(r_part.tolist(), t_list, v_list, strict=True)
+                ]
 
     def write_openmetrics(self, folder: Path) -> list[Path]:
         """The same samples as OpenMetrics files, one per day (promtool re-reads its whole input
         for every 2 h block it writes, so one 30-day file would be read 360 times)."""
         keys = self.series_labels()
-        names = [m + "{" + ",".join(f'{k}="{v}"' for k, v in lb) + "}" for m, lb in keys]
+        names = [self._om_name(m, lb) for m, lb in keys]
         paths = []
         for day, (ts, vals) in enumerate(self.chunks()):
             path = folder / f"day{day:03d}.om.txt"
@@ -125,3 +132,19 @@ class Dataset:
                 f.write("# EOF\n")
             paths.append(path)
         return paths
+
+    def write_openmetrics_file(self, path: Path, chunk_ms: int) -> int:
+        """All samples as one OpenMetrics file, written a slice of ``chunk_ms`` at a time (series by
+        series within a slice, so a series' samples stay in time order); returns the bytes written."""
+        names = [self._om_name(m, lb) for m, lb in self.series_labels()]
+        with path.open("w") as f:
+            for ts, vals in self.chunks(chunk_ms):
+                secs, values = (ts / 1000).tolist(), vals.tolist()
+                for i, name in enumerate(names):
+                    f.writelines(f"{name} {v!r} {t:.3f}\n" for t, v in zip(secs[i], values[i], strict=True))
+            f.write("# EOF\n")
+        return path.stat().st_size
+
+    @staticmethod
+    def _om_name(metric: str, labels: tuple[tuple[str, str], ...]) -> str:
+        return metric + "{" + ",".join(f'{k}="{v}"' for k, v in labels) + "}"

@@ -4,14 +4,47 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
 from bench.compare_data import Dataset
+from bench.procstat import peak_rss_bytes
 from tests.promstack import PROMETHEUS, PROMTOOL, Managed, free_port
 
 NOT_DATA = {"queries.active", "lock"}  # Prometheus' query log and lock file: not samples
+
+# A small Python that forks and execs the command and reports its wait4 ru_maxrss: Linux keeps a
+# process' maxrss across exec, so a child forked straight from a large bench process would report
+# at least that process' RSS; forked from this launcher (a few MB), the figure is the command's.
+_LAUNCHER = """import os, sys, time
+t0 = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss, time.perf_counter() - t0)
+"""
+
+
+def wait4_run(argv: list[str]) -> tuple[float, int]:
+    """Run ``argv`` to completion: its seconds and its peak RSS in bytes (``os.wait4``'s
+    ru_maxrss, taken by a small launcher); a non-zero exit raises with the end of its stderr."""
+    with tempfile.TemporaryFile() as err:
+        out = subprocess.run(
+            [sys.executable, "-S", "-c", _LAUNCHER, *argv],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+            check=True,
+        )
+        code, maxrss_kb, seconds = out.stdout.split()
+        if int(code):
+            err.seek(0)
+            raise RuntimeError(f"{argv[0]} exited with {code}: {err.read().decode(errors='replace')[-1500:]}")
+    return float(seconds), int(maxrss_kb) * 1024
 
 
 class PromServer:
@@ -37,6 +70,17 @@ class PromServer:
             took += time.perf_counter() - t0
             path.unlink()
         return took
+
+    def backfill_file(self, path: Path) -> tuple[float, int]:
+        """promtool on one file: its seconds and its peak RSS in bytes (see ``wait4_run``)."""
+        return wait4_run(
+            [PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", "-q", str(path), str(self.data)]
+        )
+
+    def peak_rss(self) -> int:
+        """The running server's peak resident memory in bytes (VmHWM of /proc/PID/status)."""
+        assert self.proc is not None and self.proc.proc is not None
+        return peak_rss_bytes(self.proc.proc.pid)
 
     def start(self) -> None:
         config = self.root / "prometheus.yml"

@@ -62,6 +62,15 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def peak_rss_bytes(pid: int | str = "self") -> int:
+    """Peak resident memory of ``pid`` since its exec (VmHWM), bytes. Unlike ``ru_maxrss`` of
+    getrusage or wait4, it does not start at the RSS of the parent that forked it."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmHWM in /proc/{pid}/status (a kernel thread, or a process that has exited)")
+
+
 @dataclass
 class Windows:
     """Per-window CPU shares (CPU s per wall s) of each watched process, and a rate per window."""

@@ -11,8 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from core.kernel.samples import Sample, labels_of
-from core.storage.schema import rollup_1h, rollup_1m, rollup_dirty, series
-from core.storage.tsdb.rollup import read_rollup_current
+from core.storage.schema import rollup_1h, rollup_1m, rollup_chunks, rollup_dirty, series
+from core.storage.tsdb.rollup import SLICE_SAMPLES, read_rollup_current, run_rollups
+from core.storage.tsdb.rollup_chunks import decode_many
 from core.storage.tsdb.store import Store
 from tests.conftest import T0_MS, FakeClock
 
@@ -247,3 +248,63 @@ def test_rollup_of_a_minute_with_duplicates_in_one_batch(store: Store, width: in
     store.run_rollups()
     t = rollup_1m if width == MIN else rollup_1h
     assert table(store, t).drop("host").rows() == [(T0_MS - width, 1.0, 3.0, 4.0, 2, 3.0)]
+
+
+def stored_rollups(store: Store) -> dict[str, pl.DataFrame]:
+    """Both row tables and both resolutions' chunks (decoded), by series id and time."""
+    out = {t.name: table(store, t) for t in (rollup_1m, rollup_1h)}
+    with store.engine.connect() as conn:
+        for resolution in (MIN, HOUR):
+            q = (
+                sa.select(rollup_chunks.c.series_id, rollup_chunks.c.data)
+                .where(rollup_chunks.c.resolution == resolution)
+                .order_by(rollup_chunks.c.series_id, rollup_chunks.c.start_ts)
+            )
+            out[f"chunks {resolution}"] = decode_many([tuple(r) for r in conn.execute(q)])
+    return out
+
+
+@pytest.mark.parametrize("tier", [True, False], ids=["1m-tier", "no-1m-tier"])
+@pytest.mark.parametrize("pack_before", [None, T0_MS - 12 * HOUR], ids=["rows", "packed"])
+def test_rollups_are_identical_when_raw_samples_are_read_in_slices(
+    store: Store, tier: bool, pack_before: int | None
+) -> None:
+    """30 h of 8 series at 15 s (two day-long spans): read whole, then again in slices of ~500
+    samples (an hour, in groups of two series, stored every slice or two), the same rollups
+    (sums equal to the last bits: polars adds a group's values in an order of its own)."""
+    rng = np.random.default_rng(17)
+    hosts = [f"h{i}" for i in range(8)]
+    ts = np.arange(T0_MS - 30 * HOUR, T0_MS - HOUR, 15_000)
+    batch = [
+        Sample("m", labels_of(host=h), int(t) + int(rng.integers(-20, 21)), float(rng.normal(0, 100)))
+        for t in ts
+        for h in hosts
+    ]
+    batch += batch[-50:-40]  # duplicates: the same values again
+    assert store.write(batch).accepted == len(batch)
+    if tier:
+        force_tier(store)
+    with store.engine.connect() as conn:
+        marks = [dict(r._mapping) for r in conn.execute(sa.select(rollup_dirty))]
+        intervals = dict(conn.execute(sa.select(series.c.id, series.c.interval_ms)).all())
+    assert len(ts) * len(hosts) > 50 * 500  # many slices below
+
+    whole = run_rollups(store.engine, pack_before, max_samples=SLICE_SAMPLES)
+    first = stored_rollups(store)
+    with store.engine.begin() as conn:  # back to before the run
+        for t in (rollup_1m, rollup_1h, rollup_chunks):
+            conn.execute(sa.delete(t))
+        conn.execute(sa.insert(rollup_dirty), marks)
+        for sid, ms in intervals.items():
+            conn.execute(sa.update(series).where(series.c.id == sid).values(interval_ms=ms))
+    sliced = run_rollups(store.engine, pack_before, max_samples=500)
+    second = stored_rollups(store)
+
+    assert sliced == whole > 0
+    assert not first["rollup_1h" if pack_before is None else f"chunks {HOUR}"].is_empty()
+    assert (not first["rollup_1m"].is_empty() or not first[f"chunks {MIN}"].is_empty()) == tier
+    for name, frame in first.items():  # sums to the last bits (polars adds in an order of its own)
+        assert second[name].drop("sum").equals(frame.drop("sum")), name
+        np.testing.assert_allclose(
+            second[name]["sum"].to_numpy(), frame["sum"].to_numpy(), rtol=1e-12, atol=1e-9
+        )
