@@ -28,7 +28,7 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -269,7 +269,12 @@ def print_table(rows: list[dict[str, object]], notes: list[str], title: str) -> 
         + (str(r["target"]), str(r["verdict"]))
         for r in rows
     ]
-    widths = [max(len(r[i]) for r in table) for i in range(len(head))]
+    print_aligned(title, table, notes)
+
+
+def print_aligned(title: str, table: Sequence[tuple[str, ...]], notes: list[str]) -> None:
+    """The title, the table's rows in aligned columns (the first row its head), then the notes."""
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
     print(title)
     for r in table:
         print(" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
@@ -305,17 +310,33 @@ def main(argv: list[str]) -> int:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="pulse-compare-") as tmp, _database(args.postgres) as url:
         rows, notes = run_compare(data, Path(tmp), runs, wait_compaction=not args.quick, database_url=url)
+    detail = (
+        f"{data.n_series} series x {days:g} d = {data.n_samples:,} samples, "
+        f"Pulse on {'PostgreSQL' if args.postgres else 'SQLite'}, medians of {runs}"
+    )
+    report("bench compare", detail, t0, rows, notes, args.json, print_table)
+    return 0
+
+
+def report(
+    what: str,
+    detail: str,
+    t0: float,
+    rows: list[dict[str, object]],
+    notes: list[str],
+    json_path: Path | None,
+    printer: Callable[[list[dict[str, object]], list[str], str], None],
+) -> None:
+    """Print the rows under a title (when, where, ``detail``, how long, the load), and write
+    them to ``json_path`` if given."""
     title = (
-        time.strftime("bench compare, %Y-%m-%d %H:%M UTC, ", time.gmtime())
-        + f"{platform.machine()} {platform.processor() or ''} ({_cpus()}), python {platform.python_version()}, "
-        + f"{data.n_series} series x {days:g} d = {data.n_samples:,} samples, "
-        + f"Pulse on {'PostgreSQL' if args.postgres else 'SQLite'}, medians of {runs}, "
+        time.strftime(f"{what}, %Y-%m-%d %H:%M UTC, ", time.gmtime())
+        + f"{platform.machine()} ({_cpus()}), python {platform.python_version()}, {detail}, "
         + f"{time.perf_counter() - t0:.0f} s, load average at the end {os.getloadavg()[0]:.1f}"
     )
-    print_table(rows, notes, title)
-    if args.json:
-        args.json.write_text(json.dumps({"title": title, "rows": rows, "notes": notes}, indent=1))
-    return 0
+    printer(rows, notes, title)
+    if json_path:
+        json_path.write_text(json.dumps({"title": title, "rows": rows, "notes": notes}, indent=1))
 
 
 @contextlib.contextmanager

@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import os
-import platform
 import shutil
 import statistics
 import sys
@@ -27,7 +24,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.compare import TOKEN, H, Q, _agree, _breakdown, _cpus, _get, _params, _timed, queries
+from bench.compare import (
+    TOKEN,
+    H,
+    Q,
+    _agree,
+    _breakdown,
+    _get,
+    _params,
+    _timed,
+    print_aligned,
+    queries,
+    report,
+)
 from bench.compare_data import DAY_MS, Dataset
 from bench.compare_prom import PromServer
 from bench.compare_scaling_pulse import SLICE_MS, run_ingest, serving
@@ -133,12 +142,7 @@ def print_table(rows: list[dict[str, object]], notes: list[str], title: str) -> 
         _, n, figure = str(r["figure"]).split("_", 2)
         ratio = f"{r['ratio']:.2f}x" + ("" if r.get("agree", True) else " (results differ)")
         table.append((f"{int(n):,}", figure, _fmt(r["pulse"]), _fmt(r["prometheus"]), str(r["unit"]), ratio))
-    widths = [max(len(line[i]) for line in table) for i in range(len(head))]
-    print(title)
-    for line in table:
-        print(" | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
-    for note in notes:
-        print(f"- {note}")
+    print_aligned(title, table, notes)
 
 
 def main(argv: list[str]) -> int:
@@ -172,13 +176,6 @@ def main(argv: list[str]) -> int:
             rows += got
             notes += said
             shutil.rmtree(folder)
-    title = (
-        time.strftime("bench compare --scaling, %Y-%m-%d %H:%M UTC, ", time.gmtime())
-        + f"{platform.machine()} ({_cpus()}), python {platform.python_version()}, "
-        + f"{hours:g} h at 15 s, Pulse on SQLite, query medians of {runs}, "
-        + f"{time.perf_counter() - t0:.0f} s, load average at the end {os.getloadavg()[0]:.1f}"
-    )
-    print_table(rows, notes, title)
-    if args.json:
-        args.json.write_text(json.dumps({"title": title, "rows": rows, "notes": notes}, indent=1))
+    detail = f"{hours:g} h at 15 s, Pulse on SQLite, query medians of {runs}"
+    report("bench compare --scaling", detail, t0, rows, notes, args.json, print_table)
     return 0 if all(r.get("agree", True) for r in rows) else 1
