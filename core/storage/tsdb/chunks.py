@@ -3,7 +3,10 @@
 Timestamps are stored as delta-of-delta integers; values as scaled decimal integers when every
 value in the chunk is an exact decimal with at most 9 fraction digits (the approach of
 VictoriaMetrics), else as XOR-ed float bits (Gorilla). Both integer streams are zig-zag coded,
-packed at the narrowest width, byte-shuffled and zlib-compressed. Lossless.
+packed at the narrowest width, byte-shuffled and zstd-compressed (level 3). Lossless.
+
+Version 1 chunks (written before 2026-12-04) are zlib-compressed and still read: zstd made the
+same payloads 1% smaller, 3x faster to compress and 2x faster to decompress (bench data).
 """
 
 from __future__ import annotations
@@ -12,17 +15,32 @@ import struct
 import zlib
 from collections.abc import Sequence
 
+import cramjam
 import numpy as np
 
-_VERSION = 1
+_VERSION = 2  # 1: zlib, 2: zstd
+_ZSTD_LEVEL = 3
 _FLOAT = 255
 _HEADER = struct.Struct("<BBIq")  # version, column count, row count, first timestamp; then a mode per column
 _WIDTHS = ((1, np.uint8), (2, np.uint16), (4, np.uint32), (8, np.uint64))
 
 
+def compress(body: bytes) -> bytes:
+    """A chunk's payload compressed as version ``_VERSION`` chunks hold it."""
+    return bytes(cramjam.zstd.compress(body, level=_ZSTD_LEVEL))
+
+
+def _payload(version: int, data: bytes | memoryview) -> bytes:
+    if version == _VERSION:
+        return bytes(cramjam.zstd.decompress(bytes(data)))
+    if version == 1:
+        return zlib.decompress(data)
+    raise ValueError(f"unknown chunk version {version}")
+
+
 def _zigzag(a: np.ndarray) -> np.ndarray:
-    a = a.astype(np.int64)
-    return ((a << 1) ^ (a >> 63)).astype(np.uint64)
+    a = np.asarray(a, dtype=np.int64)
+    return ((a << 1) ^ (a >> 63)).view(np.uint64)
 
 
 def _unzigzag(z: np.ndarray) -> np.ndarray:
@@ -96,16 +114,14 @@ def encode_table(ts: np.ndarray, columns: list[np.ndarray]) -> bytes:
         modes.append(mode)
         body.append(_pack(stream))
     header = _HEADER.pack(_VERSION, len(columns), n, int(ts[0]) if n else 0) + bytes(modes)
-    return header + zlib.compress(b"".join(body), 6)
+    return header + compress(b"".join(body))
 
 
 def decode_table(blob: bytes) -> tuple[np.ndarray, list[np.ndarray]]:
     """Inverse of :func:`encode_table`: (int64 timestamps, float64 columns)."""
     version, ncols, n, first = _HEADER.unpack_from(blob)
-    if version != _VERSION:
-        raise ValueError(f"unknown chunk version {version}")
     modes = blob[_HEADER.size : _HEADER.size + ncols]
-    rest = memoryview(zlib.decompress(blob[_HEADER.size + ncols :]))
+    rest = memoryview(_payload(version, blob[_HEADER.size + ncols :]))
     dod_z, rest = _unpack(rest, n)
     columns = []
     for mode in modes:
@@ -166,14 +182,12 @@ def decode_tables(
     groups: dict[tuple[int, bytes, tuple[int, ...]], list[tuple[int, int, bytes]]] = {}
     for i, blob in enumerate(blobs):
         version, k, n, first = _HEADER.unpack_from(blob)
-        if version != _VERSION:
-            raise ValueError(f"unknown chunk version {version}")
         if k != ncols:
             raise ValueError(f"chunk has {k} columns, expected {ncols}")
         counts[i] = n
         if n:
             modes = bytes(blob[_HEADER.size : _HEADER.size + k])
-            payload = zlib.decompress(blob[_HEADER.size + k :])
+            payload = _payload(version, blob[_HEADER.size + k :])
             groups.setdefault((n, modes, _layout(payload, n, k)), []).append((i, first, payload))
     offsets = np.concatenate(([0], np.cumsum(counts)))
     total = int(offsets[-1])

@@ -26,7 +26,8 @@ from core.kernel.settings import IngestSettings
 from core.storage.engine import begin_locked, storage_errors
 from core.storage.schema import chunks, head
 from core.storage.tsdb.block import pack, unpack
-from core.storage.tsdb.chunks import decode, encode
+from core.storage.tsdb.chunks import decode
+from core.storage.tsdb.chunks_many import encode_segments
 from core.storage.tsdb.compaction_plan import HeadBlock, series_ranges, units
 from core.storage.tsdb.read import RAW_SCHEMA, last_write_wins
 from core.storage.upsert import upsert
@@ -59,22 +60,27 @@ def _merged(old: bytes, ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray,
 
 
 def _chunk_rows(data: pl.DataFrame, width: int, old: dict[tuple[int, int], bytes]) -> list[dict[str, object]]:
-    """One encoded chunk per (series, window) of ``data`` (sorted by series_id, ts)."""
+    """One encoded chunk per (series, window) of ``data`` (sorted by series_id, ts), all encoded at once."""
     sids, ts_all, vals = (data[c].to_numpy() for c in ("series_id", "ts", "value"))
+    if not sids.size:
+        return []
     starts = ts_all - ts_all % width
-    cuts = np.flatnonzero((np.diff(sids) != 0) | (np.diff(starts) != 0)) + 1
-    rows: list[dict[str, object]] = []
-    for a, b in zip(np.r_[0, cuts].tolist(), np.r_[cuts, sids.size].tolist(), strict=True):
-        sid, start = int(sids[a]), int(starts[a])
-        ts, values = ts_all[a:b], vals[a:b]
-        prev = old.get((sid, start))
-        if prev is not None:
-            ts, values = _merged(prev, ts, values)
-        n = int(ts.size)
-        rows.append(
-            {"series_id": sid, "start_ts": start, "end_ts": int(ts[-1]), "n": n, "data": encode(ts, values)}
-        )
-    return rows
+    bounds = np.r_[0, np.flatnonzero((np.diff(sids) != 0) | (np.diff(starts) != 0)) + 1, sids.size]
+    keys = list(zip(sids[bounds[:-1]].tolist(), starts[bounds[:-1]].tolist(), strict=True))
+    if any(key in old for key in keys):  # late samples into chunks already written: merge those
+        pieces = [
+            _merged(old[key], ts_all[a:b], vals[a:b]) if key in old else (ts_all[a:b], vals[a:b])
+            for key, a, b in zip(keys, bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)
+        ]
+        ts_all = np.concatenate([t for t, _ in pieces])
+        vals = np.concatenate([v for _, v in pieces])
+        bounds = np.r_[0, np.cumsum([t.size for t, _ in pieces])]
+    blobs = encode_segments(ts_all, [vals], bounds)
+    ends, counts = ts_all[bounds[1:] - 1].tolist(), np.diff(bounds).tolist()
+    return [
+        {"series_id": sid, "start_ts": start, "end_ts": end, "n": n, "data": blob}
+        for (sid, start), end, n, blob in zip(keys, ends, counts, blobs, strict=True)
+    ]
 
 
 def _write_chunks(conn: Connection, data: pl.DataFrame, width: int, lo: int, hi: int) -> int:

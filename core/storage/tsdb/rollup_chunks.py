@@ -21,7 +21,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.storage.engine import begin_locked, storage_errors
 from core.storage.schema import ROLLUPS, rollup_chunks
-from core.storage.tsdb.chunks import decode_tables, encode_table
+from core.storage.tsdb.chunks import decode_tables
+from core.storage.tsdb.chunks_many import encode_segments
 from core.storage.tsdb.overlap import overlapping
 from core.storage.tsdb.read import rollup_rows
 from core.storage.upsert import upsert
@@ -35,22 +36,25 @@ SCHEMA |= {"count": pl.Int64, "last": pl.Float64}
 
 
 def _encode_rows(frame: pl.DataFrame, width: int) -> list[dict[str, object]]:
+    if frame.is_empty():
+        return []
     sids, ts_all = frame["series_id"].to_numpy(), frame["ts"].to_numpy()
     cols = [frame[c].to_numpy().astype(np.float64) for c in VALUES]
     starts = ts_all - ts_all % width
-    cuts = np.flatnonzero((np.diff(sids) != 0) | (np.diff(starts) != 0)) + 1
-    out: list[dict[str, object]] = []
-    for a, b in zip(np.r_[0, cuts].tolist(), np.r_[cuts, sids.size].tolist(), strict=True):
-        out.append(
-            {
-                "series_id": int(sids[a]),
-                "start_ts": int(starts[a]),
-                "end_ts": int(ts_all[b - 1]),
-                "n": b - a,
-                "data": encode_table(ts_all[a:b], [c[a:b] for c in cols]),
-            }
+    bounds = np.r_[0, np.flatnonzero((np.diff(sids) != 0) | (np.diff(starts) != 0)) + 1, sids.size]
+    firsts, lasts = bounds[:-1], bounds[1:] - 1
+    blobs = encode_segments(ts_all, cols, bounds)
+    return [
+        {"series_id": sid, "start_ts": start, "end_ts": end, "n": n, "data": blob}
+        for sid, start, end, n, blob in zip(
+            sids[firsts].tolist(),
+            starts[firsts].tolist(),
+            ts_all[lasts].tolist(),
+            np.diff(bounds).tolist(),
+            blobs,
+            strict=True,
         )
-    return out
+    ]
 
 
 def decode_many(

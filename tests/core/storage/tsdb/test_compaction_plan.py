@@ -67,14 +67,14 @@ def test_a_big_window_is_compacted_in_passes_each_chunk_encoded_once(
     before = everything(store)
     monkeypatch.setattr(compaction, "_MAX_SAMPLES", 500)
     monkeypatch.setattr(compaction, "_PASS_SAMPLES", 2_000)  # 9,600 samples: about 5 passes
-    encoded = Counter[tuple[int, int]]()
-    real = compaction.encode
+    encoded = Counter[str]()
+    real = compaction.encode_segments
 
-    def counting(ts: np.ndarray, values: np.ndarray) -> bytes:
-        encoded[(int(ts[0]) // (2 * HOUR), int(values.size))] += 1
-        return real(ts, values)
+    def counting(ts: np.ndarray, columns: list[np.ndarray], bounds: np.ndarray) -> list[bytes]:
+        encoded["chunks"] += bounds.size - 1
+        return real(ts, columns, bounds)
 
-    monkeypatch.setattr(compaction, "encode", counting)
+    monkeypatch.setattr(compaction, "encode_segments", counting)
     passes = Counter[str]()
     real_begin = compaction.begin_locked
 
@@ -86,7 +86,7 @@ def test_a_big_window_is_compacted_in_passes_each_chunk_encoded_once(
 
     monkeypatch.setattr(compaction, "begin_locked", counted)
     assert store.compact() == 20
-    assert sum(encoded.values()) == 20  # one encode per chunk (was 20 per chunk: 480 x 20 / 500)
+    assert encoded["chunks"] == 20  # one encode per chunk (was 20 per chunk: 480 x 20 / 500)
     assert 5 <= passes["transactions"] <= 7  # the passes, then the delete
     assert rows(store, head) == []
     assert everything(store).equals(before)
