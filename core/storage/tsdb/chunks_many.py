@@ -76,12 +76,28 @@ def _packed(stream: np.ndarray, a: int, b: int, top: int) -> bytes:
     raise AssertionError("unreachable")
 
 
+_GROUP = 262_144  # values encoded per round of array passes: bounds the temporaries (~30 MB)
+
+
 def encode_segments(ts: np.ndarray, columns: list[np.ndarray], bounds: np.ndarray) -> list[bytes]:
     """One :func:`chunks.encode_table` blob per segment ``[bounds[i], bounds[i + 1])`` of the arrays.
 
     ``ts`` (int64, sorted within each segment) and the float64 ``columns`` hold the segments end
-    to end; ``bounds`` starts at 0, ends at ``ts.size`` and has no empty segment.
+    to end; ``bounds`` starts at 0, ends at ``ts.size`` and has no empty segment. Segments are
+    encoded a group of about ``_GROUP`` values at a time.
     """
+    bounds = np.asarray(bounds, np.int64)
+    out: list[bytes] = []
+    i = 0
+    while i < bounds.size - 1:
+        j = max(i + 1, int(np.searchsorted(bounds, bounds[i] + _GROUP, side="right")) - 1)
+        a, b = int(bounds[i]), int(bounds[j])
+        out += _encode_group(ts[a:b], [c[a:b] for c in columns], bounds[i : j + 1] - a)
+        i = j
+    return out
+
+
+def _encode_group(ts: np.ndarray, columns: list[np.ndarray], bounds: np.ndarray) -> list[bytes]:
     ts = np.asarray(ts, dtype=np.int64)
     starts, counts = bounds[:-1], np.diff(bounds)
     if starts.size == 0:

@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 
 import numpy as np
-import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -29,11 +28,11 @@ from core.storage.tsdb.block import pack, unpack
 from core.storage.tsdb.chunks import decode
 from core.storage.tsdb.chunks_many import encode_segments
 from core.storage.tsdb.compaction_plan import HeadBlock, series_ranges, units
-from core.storage.tsdb.read import RAW_SCHEMA, last_write_wins
+from core.storage.tsdb.read import Arrays, latest_writes
 from core.storage.upsert import upsert
 
 _MAX_SAMPLES = 500_000  # per transaction: bounds memory, and the time other writers wait
-_PASS_SAMPLES = 2_000_000  # per transaction of a window compacted a range of series at a time
+_PASS_SAMPLES = 1_000_000  # per transaction of a window compacted a range of series at a time
 _FETCH = 64  # head blocks read per query of a window's pass
 
 
@@ -59,9 +58,9 @@ def _merged(old: bytes, ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray,
     return all_ts[last], all_vals[last]
 
 
-def _chunk_rows(data: pl.DataFrame, width: int, old: dict[tuple[int, int], bytes]) -> list[dict[str, object]]:
-    """One encoded chunk per (series, window) of ``data`` (sorted by series_id, ts), all encoded at once."""
-    sids, ts_all, vals = (data[c].to_numpy() for c in ("series_id", "ts", "value"))
+def _chunk_rows(data: Arrays, width: int, old: dict[tuple[int, int], bytes]) -> list[dict[str, object]]:
+    """One encoded chunk per (series, window) of ``data`` (sorted by series, ts), all encoded at once."""
+    sids, ts_all, vals = data
     if not sids.size:
         return []
     starts = ts_all - ts_all % width
@@ -83,21 +82,19 @@ def _chunk_rows(data: pl.DataFrame, width: int, old: dict[tuple[int, int], bytes
     ]
 
 
-def _write_chunks(conn: Connection, data: pl.DataFrame, width: int, lo: int, hi: int) -> int:
-    ids = data["series_id"].unique().to_list()
+def _write_chunks(conn: Connection, data: Arrays, width: int, lo: int, hi: int) -> int:
+    ids = np.unique(data[0]).tolist()
     new = _chunk_rows(data, width, _existing(conn, ids, lo, hi))
     upsert(conn, chunks, new, ["series_id", "start_ts"])
     return len(new)
 
 
 def _compact_blocks(conn: Connection, rows: list[tuple[int, bytes, int]], cutoff: int, width: int) -> int:
-    frames = []
+    pieces: list[Arrays] = []
     for block_id, blob, n in rows:
         sids, ts, values = unpack(blob, n)
         old = ts < cutoff
-        frames.append(
-            pl.DataFrame({"series_id": sids[old], "ts": ts[old], "value": values[old]}, schema=RAW_SCHEMA)
-        )
+        pieces.append((sids[old], ts[old], values[old]))
         if old.all():
             conn.execute(sa.delete(head).where(head.c.id == block_id))
         else:  # keep the newer part in place: same id, so it still reads as written when it was
@@ -112,8 +109,8 @@ def _compact_blocks(conn: Connection, rows: list[tuple[int, bytes, int]], cutoff
                     data=pack(sids[keep], ts[keep], values[keep]),
                 )
             )
-    data = last_write_wins(frames, RAW_SCHEMA)
-    lo = int(data["ts"].to_numpy().min()) // width * width
+    data = latest_writes(pieces)
+    lo = int(data[1].min()) // width * width
     return _write_chunks(conn, data, width, lo, cutoff)
 
 
@@ -146,15 +143,11 @@ def _compact_window(
     written = 0
     for first, last in series_ranges(counted, _PASS_SAMPLES):
         with begin_locked(engine, lock) as conn:
-            frames = []
+            pieces: list[Arrays] = []
             for sids, ts, values in _unpacked(conn, ids):
                 keep = (sids >= first) & (sids <= last)
-                frames.append(
-                    pl.DataFrame(
-                        {"series_id": sids[keep], "ts": ts[keep], "value": values[keep]}, schema=RAW_SCHEMA
-                    )
-                )
-            written += _write_chunks(conn, last_write_wins(frames, RAW_SCHEMA), width, lo, lo + width)
+                pieces.append((sids[keep], ts[keep], values[keep]))
+            written += _write_chunks(conn, latest_writes(pieces), width, lo, lo + width)
     with begin_locked(engine, lock) as conn:
         for i in range(0, len(ids), 500):
             conn.execute(sa.delete(head).where(head.c.id.in_(ids[i : i + 500])))

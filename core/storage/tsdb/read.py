@@ -40,6 +40,24 @@ def series_time_order(sid: np.ndarray, ts: np.ndarray) -> np.ndarray:
     return np.lexsort((np.arange(sid.size), ts, sid))
 
 
+Arrays = tuple[np.ndarray, np.ndarray, np.ndarray]  # series ids, timestamps, values
+
+
+def latest_writes(pieces: Sequence[Arrays]) -> Arrays:
+    """Pieces (series, ts, value) in write order as one sorted set: a (series, ts) present twice
+    keeps the later piece's value (as :func:`last_write_wins`, without DataFrames)."""
+    if not pieces:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64)
+    sid = np.concatenate([np.asarray(p[0], np.int64) for p in pieces])
+    ts = np.concatenate([np.asarray(p[1], np.int64) for p in pieces])
+    value = np.concatenate([np.asarray(p[2], np.float64) for p in pieces])
+    order = series_time_order(sid, ts)
+    sid, ts, value = sid[order], ts[order], value[order]
+    last = np.ones(sid.size, dtype=bool)
+    last[:-1] = (sid[1:] != sid[:-1]) | (ts[1:] != ts[:-1])  # the later write of a (series, ts) wins
+    return sid[last], ts[last], value[last]
+
+
 def last_write_wins(frames: list[pl.DataFrame], schema: dict[str, Any]) -> pl.DataFrame:
     """One frame sorted by series and time; a (series, ts) present twice keeps its later frame's row.
 
@@ -127,29 +145,16 @@ def read_raw_arrays(
     For long ranges (range evaluation of rules): no DataFrame per chunk, the same last write wins
     and the same stale markers dropped.
     """
-    sids: list[np.ndarray] = []
-    tss: list[np.ndarray] = []
-    vals: list[np.ndarray] = []
+    pieces: list[Arrays] = []
     for part in _parts(ids):
         cq = overlapping(conn.dialect.name, ("series_id", "data"))
         for sid, blob in conn.execute(cq, {"ids": part, "start": start, "end": end}):
             ts, values = decode(blob)
             keep = (ts >= start) & (ts < end)
-            sids.append(np.full(int(keep.sum()), sid, np.int64))
-            tss.append(np.asarray(ts[keep], np.int64))
-            vals.append(np.asarray(values[keep], np.float64))
-    for hs, ts, values in head_rows(conn, ids, start, end):
-        sids.append(np.asarray(hs, np.int64))
-        tss.append(np.asarray(ts, np.int64))
-        vals.append(np.asarray(values, np.float64))
-    if not sids:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64)
-    sid, ts, value = np.concatenate(sids), np.concatenate(tss), np.concatenate(vals)
-    order = series_time_order(sid, ts)  # by series, time, then write order
-    sid, ts, value = sid[order], ts[order], value[order]
-    last = np.ones(sid.size, dtype=bool)
-    last[:-1] = (sid[1:] != sid[:-1]) | (ts[1:] != ts[:-1])  # the later write of a (series, ts) wins
-    keep = last & ~is_stale(value)
+            pieces.append((np.full(int(keep.sum()), sid, np.int64), ts[keep], values[keep]))
+    pieces.extend(head_rows(conn, ids, start, end))
+    sid, ts, value = latest_writes(pieces)
+    keep = ~is_stale(value)
     return sid[keep], ts[keep], value[keep]
 
 

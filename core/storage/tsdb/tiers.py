@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -59,18 +60,21 @@ def without_minute_tier(conn: Connection, ids: Sequence[int]) -> list[int]:
     return sorted(out)
 
 
-def measure(raw: pl.DataFrame, unknown: set[int]) -> dict[int, int]:
-    """Median gap (ms, at least 1) of each series of ``unknown`` with MIN_SAMPLES samples in ``raw``
-    (raw samples sorted by series and time, one per timestamp)."""
-    if not unknown or raw.is_empty():
+def measure(sid: np.ndarray, ts: np.ndarray, unknown: set[int]) -> dict[int, int]:
+    """Median gap (ms, at least 1) of each series of ``unknown`` with MIN_SAMPLES samples among
+    raw samples (series ids and times sorted by series and time, one per timestamp)."""
+    if not unknown or not sid.size:
         return {}
-    gaps = (
-        raw.filter(pl.col("series_id").is_in(list(unknown)))
-        .group_by("series_id")
-        .agg(pl.len().alias("n"), pl.col("ts").diff().median().alias("gap"))
-        .filter(pl.col("n") >= MIN_SAMPLES)
-    )
-    return {int(s): max(1, round(g)) for s, g in zip(gaps["series_id"], gaps["gap"], strict=True)}
+    mask = np.isin(sid, np.fromiter(unknown, np.int64, len(unknown)))
+    s, t = sid[mask], ts[mask]
+    if not s.size:
+        return {}
+    starts = np.r_[0, np.flatnonzero(s[1:] != s[:-1]) + 1, s.size]
+    found: dict[int, int] = {}
+    for a, b in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True):
+        if b - a >= MIN_SAMPLES:
+            found[int(s[a])] = max(1, round(float(np.median(np.diff(t[a:b])))))
+    return found
 
 
 def record(conn: Connection, measured: dict[int, int]) -> None:

@@ -59,6 +59,20 @@ def test_segments_encode_as_each_alone(segments: list[tuple[np.ndarray, list[np.
         np.testing.assert_array_equal(got, want)
 
 
+def test_segments_are_encoded_a_group_at_a_time_with_the_same_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.storage.tsdb import chunks_many
+
+    rng = np.random.default_rng(5)
+    sizes = rng.integers(1, 120, 60)
+    ts = np.concatenate([np.cumsum(rng.integers(1, 30_000, n)) for n in sizes])
+    col = np.round(rng.normal(size=ts.size), 2)
+    bounds = np.r_[0, np.cumsum(sizes)]
+    whole = encode_segments(ts, [col], bounds)
+    monkeypatch.setattr(chunks_many, "_GROUP", 50)  # most groups hold one segment, some several
+    assert encode_segments(ts, [col], bounds) == whole
+    assert whole == [encode_table(ts[a:b], [col[a:b]]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
 def test_an_empty_segment_is_refused() -> None:
     with pytest.raises(ValueError, match="empty segment"):
         encode_segments(np.arange(3), [np.zeros(3)], np.array([0, 0, 3]))
