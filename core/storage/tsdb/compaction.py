@@ -7,9 +7,10 @@ merged into the existing chunk on the next run; reads merge chunks and head bloc
 Every chunk is encoded once per run: the head blocks of one window are compacted together
 (:mod:`compaction_plan` groups them). A window holding more than ``_PASS_SAMPLES`` (10,000
 series x 15 s hold 14.4M in a 6-hour window) is compacted a range of series at a time, each
-range in its own transaction, and its blocks deleted once all ranges are in: memory stays
-bounded, and a run cut short in between only leaves samples that are both in a chunk and in
-the head, which the next run merges again to the same chunk (reads meanwhile see them once).
+range in its own transaction (reading only the blocks that hold series of the range), and its
+blocks deleted once all ranges are in: memory stays bounded, and a run cut short in between only
+leaves samples that are both in a chunk and in the head, which the next run merges again to the
+same chunk (reads meanwhile see them once).
 """
 
 from __future__ import annotations
@@ -89,69 +90,100 @@ def _write_chunks(conn: Connection, data: Arrays, width: int, lo: int, hi: int) 
     return len(new)
 
 
-def _compact_blocks(conn: Connection, rows: list[tuple[int, bytes, int]], cutoff: int, width: int) -> int:
+Windows = dict[int, set[int] | None]  # block id -> the windows (starts) to take from it; None: all
+
+
+def _compact_blocks(
+    conn: Connection, rows: list[tuple[int, bytes, int]], take: Windows, cutoff: int, width: int
+) -> int:
+    """The samples before ``cutoff`` of each block's windows in ``take`` into chunks; the blocks
+    keep the rest (a block straddling into a window compacted by its own passes keeps that part)."""
     pieces: list[Arrays] = []
     for block_id, blob, n in rows:
         sids, ts, values = unpack(blob, n)
         old = ts < cutoff
+        windows = take.get(block_id)
+        if windows is not None:
+            old &= np.isin(ts - ts % width, np.fromiter(windows, np.int64, len(windows)))
         pieces.append((sids[old], ts[old], values[old]))
-        if old.all():
-            conn.execute(sa.delete(head).where(head.c.id == block_id))
-        else:  # keep the newer part in place: same id, so it still reads as written when it was
-            keep = ~old
-            conn.execute(
-                sa.update(head)
-                .where(head.c.id == block_id)
-                .values(
-                    min_ts=int(ts[keep].min()),
-                    max_ts=int(ts[keep].max()),
-                    n=int(keep.sum()),
-                    data=pack(sids[keep], ts[keep], values[keep]),
-                )
-            )
+        _trim(conn, block_id, sids, ts, values, ~old)
     data = latest_writes(pieces)
+    if not data[0].size:  # blocks a window pass of this run has taken already
+        return 0
     lo = int(data[1].min()) // width * width
     return _write_chunks(conn, data, width, lo, cutoff)
 
 
 def _compact_batch(
-    engine: Engine, lock: AbstractContextManager[object] | None, ids: list[int], cutoff: int, width: int
+    engine: Engine, lock: AbstractContextManager[object] | None, take: Windows, cutoff: int, width: int
 ) -> int:
     with begin_locked(engine, lock) as conn:
-        q = sa.select(head.c.id, head.c.data, head.c.n).where(head.c.id.in_(ids)).order_by(head.c.id)
-        return _compact_blocks(conn, [tuple(r) for r in conn.execute(q)], cutoff, width)
+        q = sa.select(head.c.id, head.c.data, head.c.n).where(head.c.id.in_(list(take))).order_by(head.c.id)
+        return _compact_blocks(conn, [tuple(r) for r in conn.execute(q)], take, cutoff, width)
 
 
-def _unpacked(conn: Connection, ids: list[int]) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """The blocks ``ids`` in that (write) order, unpacked, a few fetched at a time."""
+def _unpacked(conn: Connection, ids: list[int]) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+    """(id, series, ts, values) of the blocks ``ids`` still there, in that (write) order,
+    a few fetched at a time."""
     for i in range(0, len(ids), _FETCH):
         q = sa.select(head.c.id, head.c.data, head.c.n).where(head.c.id.in_(ids[i : i + _FETCH]))
         found = {bid: (blob, n) for bid, blob, n in conn.execute(q)}
         for bid in ids[i : i + _FETCH]:
             if bid in found:
-                yield unpack(*found[bid])
+                yield (bid, *unpack(*found[bid]))
 
 
 def _compact_window(
-    engine: Engine, lock: AbstractContextManager[object] | None, blocks: list[HeadBlock], width: int
+    engine: Engine, lock: AbstractContextManager[object] | None, blocks: list[HeadBlock], lo: int, width: int
 ) -> int:
-    """The blocks of one window (all before the cutoff), a range of series per transaction."""
-    ids = [b.id for b in blocks]
-    lo = blocks[0].min_ts // width * width
+    """The samples of window [lo, lo + width) in ``blocks``, a range of series per transaction;
+    then the blocks lose them (deleted, or trimmed in place when they straddle into the next)."""
+    ids, hi = [b.id for b in blocks], lo + width
     with engine.connect() as conn:
-        counted = [np.unique(sids, return_counts=True) for sids, _, _ in _unpacked(conn, ids)]
+        counted = {
+            bid: np.unique(s[(t >= lo) & (t < hi)], return_counts=True)
+            for bid, s, t, _ in _unpacked(conn, ids)
+        }
+    spans = {bid: (int(u[0]), int(u[-1])) for bid, (u, _) in counted.items() if u.size}
     written = 0
-    for first, last in series_ranges(counted, _PASS_SAMPLES):
+    for first, last in series_ranges(list(counted.values()), _PASS_SAMPLES):
+        wanted = [bid for bid in ids if bid in spans and spans[bid][0] <= last and spans[bid][1] >= first]
         with begin_locked(engine, lock) as conn:
             pieces: list[Arrays] = []
-            for sids, ts, values in _unpacked(conn, ids):
-                keep = (sids >= first) & (sids <= last)
+            for _, sids, ts, values in _unpacked(conn, wanted):  # blocks holding series of the range
+                keep = (sids >= first) & (sids <= last) & (ts >= lo) & (ts < hi)
                 pieces.append((sids[keep], ts[keep], values[keep]))
-            written += _write_chunks(conn, latest_writes(pieces), width, lo, lo + width)
+            written += _write_chunks(conn, latest_writes(pieces), width, lo, hi)
+    inside = [b.id for b in blocks if b.min_ts >= lo and b.max_ts < hi]
+    straddling = [b.id for b in blocks if not (b.min_ts >= lo and b.max_ts < hi)]
     with begin_locked(engine, lock) as conn:
-        for i in range(0, len(ids), 500):
-            conn.execute(sa.delete(head).where(head.c.id.in_(ids[i : i + 500])))
+        for i in range(0, len(inside), 500):
+            conn.execute(sa.delete(head).where(head.c.id.in_(inside[i : i + 500])))
+        q = sa.select(head.c.id, head.c.data, head.c.n).where(head.c.id.in_(straddling))
+        for block_id, blob, n in conn.execute(q).all():
+            sids, ts, values = unpack(blob, n)
+            _trim(conn, block_id, sids, ts, values, (ts < lo) | (ts >= hi))
     return written
+
+
+def _trim(
+    conn: Connection, block_id: int, sids: np.ndarray, ts: np.ndarray, values: np.ndarray, keep: np.ndarray
+) -> None:
+    """Keep only the ``keep`` samples of a head block, in place (same id: it still reads as
+    written when it was), or delete it when none are left."""
+    if not keep.any():
+        conn.execute(sa.delete(head).where(head.c.id == block_id))
+        return
+    conn.execute(
+        sa.update(head)
+        .where(head.c.id == block_id)
+        .values(
+            min_ts=int(ts[keep].min()),
+            max_ts=int(ts[keep].max()),
+            n=int(keep.sum()),
+            data=pack(sids[keep], ts[keep], values[keep]),
+        )
+    )
 
 
 def compact(
@@ -166,16 +198,22 @@ def compact(
         with engine.connect() as conn:
             q = sa.select(head.c.id, head.c.n, head.c.min_ts, head.c.max_ts)
             todo = [HeadBlock(*r) for r in conn.execute(q.where(head.c.min_ts < cutoff).order_by(head.c.id))]
-        batch: list[int] = []
+        batch: Windows = {}
         total = 0
-        for unit in [*units(todo, width), []]:
-            size = sum(b.n for b in unit)
-            if batch and (not unit or total + size > _MAX_SAMPLES):
+        for unit in [*units(todo, width, cutoff), None]:
+            size = sum(b.n for b in unit.blocks) if unit else 0
+            if batch and (unit is None or total + size > _MAX_SAMPLES):
                 written += _compact_batch(engine, lock, batch, cutoff, width)
-                batch, total = [], 0
-            if size > _PASS_SAMPLES and unit[0].single_window(width):
-                written += _compact_window(engine, lock, unit, width)
-            elif unit:
-                batch += [b.id for b in unit]
-                total += size
+                batch, total = {}, 0
+            if unit is None:
+                break
+            if size > _PASS_SAMPLES and unit.window is not None:
+                written += _compact_window(engine, lock, unit.blocks, unit.window, width)
+                continue
+            for b in unit.blocks:
+                if unit.window is None:
+                    batch[b.id] = None
+                elif (windows := batch.setdefault(b.id, set())) is not None:
+                    windows.add(unit.window)
+            total += size
     return written

@@ -23,26 +23,35 @@ class HeadBlock(NamedTuple):
     min_ts: int
     max_ts: int
 
-    def single_window(self, width: int) -> bool:
-        return self.min_ts // width == self.max_ts // width
+
+class Unit(NamedTuple):
+    """Blocks to compact together: those touching ``window`` (its start, ms), or one block alone
+    (``window`` None) that spans more windows than a scrape straddling a boundary does."""
+
+    window: int | None
+    blocks: list[HeadBlock]
 
 
-def units(blocks: Iterable[HeadBlock], width: int) -> Iterator[list[HeadBlock]]:
+def units(blocks: Iterable[HeadBlock], width: int, cutoff: int) -> Iterator[Unit]:
     """``blocks`` (in id order) as units to compact together, in an order that keeps write order.
 
-    Consecutive blocks within single windows are grouped by window (blocks of different windows
-    share no (series, time), so their order does not matter); a block spanning windows ends the
-    groups so far and is a unit alone.
+    Blocks within one window, or straddling two (a scrape written across a boundary), join the
+    group of each window before ``cutoff`` they touch, in id order; blocks of different windows
+    share no (series, time), so the groups' order does not matter. A block spanning more windows
+    (a backfill's batch) ends the groups so far and is a unit alone.
     """
     groups: dict[int, list[HeadBlock]] = {}
+    last_window = (cutoff - 1) // width
     for block in blocks:
-        if block.single_window(width):
-            groups.setdefault(block.min_ts // width, []).append(block)
+        first, last = block.min_ts // width, min(block.max_ts // width, last_window)
+        if last - first <= 1:
+            for w in range(first, last + 1):
+                groups.setdefault(w, []).append(block)
         else:
-            yield from groups.values()
+            yield from (Unit(w * width, g) for w, g in groups.items())
             groups = {}
-            yield [block]
-    yield from groups.values()
+            yield Unit(None, [block])
+    yield from (Unit(w * width, g) for w, g in groups.items())
 
 
 def series_ranges(counted: list[tuple[np.ndarray, np.ndarray]], budget: int) -> list[tuple[int, int]]:

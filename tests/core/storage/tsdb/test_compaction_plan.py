@@ -33,10 +33,18 @@ def block(i: int, lo: int, hi: int, n: int = 10) -> HeadBlock:
 
 
 def test_blocks_of_one_window_go_together_and_a_spanning_block_keeps_its_place() -> None:
-    todo = [block(1, 0, 50), block(2, 120, 150), block(3, 60, 99), block(4, 90, 210), block(5, 10, 20)]
-    got = [[b.id for b in unit] for unit in units(todo, W)]
-    # 1 and 3 share window 0; block 4 spans windows 0-2 and must come after 1 and 3, before 5
-    assert got == [[1, 3], [2], [4], [5]]
+    todo = [
+        block(1, 0, 50),
+        block(2, 120, 150),
+        block(3, 60, 99),
+        block(4, 90, 210),  # spans windows 0-2: after 1 and 3, before 5
+        block(5, 10, 20),
+        block(6, 95, 105),  # straddles windows 0 and 1: joins both groups
+        block(7, 250, 310),  # straddles 2 and 3, but window 3 is at the cutoff: only window 2
+        block(8, 110, 120),
+    ]
+    got = [(u.window, [b.id for b in u.blocks]) for u in units(todo, W, cutoff=300)]
+    assert got == [(0, [1, 3]), (100, [2]), (None, [4]), (0, [5, 6]), (100, [6, 8]), (200, [7])]
 
 
 @given(
@@ -91,6 +99,44 @@ def test_a_big_window_is_compacted_in_passes_each_chunk_encoded_once(
     assert rows(store, head) == []
     assert everything(store).equals(before)
     assert 999.0 in everything(store)["value"].to_list()
+
+
+def test_blocks_straddling_window_boundaries_are_split_not_merged_twice(
+    make_store: Callable[..., Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every scrape batch straddles a boundary (a batch spans 90 s across it): each chunk is still
+    encoded once, late overwrites keep their value, and what stays past the cutoff stays in the head."""
+    store = make_store(ingest={"chunk_seconds": 7200})
+    rng = np.random.default_rng(2)
+    start, end = T0_MS - 6 * HOUR - 45_000, T0_MS - HOUR
+    for lo in range(start, end, 90_000):  # batches of 90 s, offset by 45 s from every boundary
+        batch = [
+            Sample("m", labels_of(host=f"h{h}"), t + h, round(float(rng.normal()), 2))
+            for t in range(lo, min(lo + 90_000, end), 15_000)
+            for h in range(12)
+        ]
+        store.write(batch)
+    store.write([Sample("m", labels_of(host="h5"), T0_MS - 4 * HOUR + 5, 123.0)])  # an overwrite
+    before = everything(store)
+    monkeypatch.setattr(compaction, "_MAX_SAMPLES", 500)
+    monkeypatch.setattr(compaction, "_PASS_SAMPLES", 2_000)
+    encoded = Counter[str]()
+    real = compaction.encode_segments
+
+    def counting(ts: np.ndarray, columns: list[np.ndarray], bounds: np.ndarray) -> list[bytes]:
+        encoded["chunks"] += bounds.size - 1
+        return real(ts, columns, bounds)
+
+    monkeypatch.setattr(compaction, "encode_segments", counting)
+    written = store.compact()  # cutoff T0 - 2 h: windows [T0-6h-2h.., T0-2h) in chunks
+    assert written == encoded["chunks"] == 12 * 3  # the 45 s before T0 - 6 h, and two whole windows
+    assert everything(store).equals(before)
+    assert all(min_ts >= T0_MS - 2 * HOUR for _, min_ts, *_ in rows(store, head))
+    stored = rows(store, chunks)
+    assert (
+        len(stored) == 12 * 3
+        and sum(r[3] for r in stored) == before.filter(before["ts"].dt.epoch("ms") < T0_MS - 2 * HOUR).height
+    )
 
 
 def test_a_run_cut_short_between_passes_loses_and_doubles_nothing(
