@@ -65,6 +65,19 @@ def test_series_ranges_cover_every_series_once_within_the_budget(
         assert sum(inside) <= budget or len(inside) == 1
 
 
+def count_encoded(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Counts the chunks compaction encodes (``["chunks"]``) from now on."""
+    encoded = Counter[str]()
+    real = compaction.encode_segments
+
+    def counting(ts: np.ndarray, columns: list[np.ndarray], bounds: np.ndarray) -> list[bytes]:
+        encoded["chunks"] += bounds.size - 1
+        return real(ts, columns, bounds)
+
+    monkeypatch.setattr(compaction, "encode_segments", counting)
+    return encoded
+
+
 def test_a_big_window_is_compacted_in_passes_each_chunk_encoded_once(
     make_store: Callable[..., Store], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -75,14 +88,7 @@ def test_a_big_window_is_compacted_in_passes_each_chunk_encoded_once(
     before = everything(store)
     monkeypatch.setattr(compaction, "_MAX_SAMPLES", 500)
     monkeypatch.setattr(compaction, "_PASS_SAMPLES", 2_000)  # 9,600 samples: about 5 passes
-    encoded = Counter[str]()
-    real = compaction.encode_segments
-
-    def counting(ts: np.ndarray, columns: list[np.ndarray], bounds: np.ndarray) -> list[bytes]:
-        encoded["chunks"] += bounds.size - 1
-        return real(ts, columns, bounds)
-
-    monkeypatch.setattr(compaction, "encode_segments", counting)
+    encoded = count_encoded(monkeypatch)
     passes = Counter[str]()
     real_begin = compaction.begin_locked
 
@@ -120,14 +126,7 @@ def test_blocks_straddling_window_boundaries_are_split_not_merged_twice(
     before = everything(store)
     monkeypatch.setattr(compaction, "_MAX_SAMPLES", 500)
     monkeypatch.setattr(compaction, "_PASS_SAMPLES", 2_000)
-    encoded = Counter[str]()
-    real = compaction.encode_segments
-
-    def counting(ts: np.ndarray, columns: list[np.ndarray], bounds: np.ndarray) -> list[bytes]:
-        encoded["chunks"] += bounds.size - 1
-        return real(ts, columns, bounds)
-
-    monkeypatch.setattr(compaction, "encode_segments", counting)
+    encoded = count_encoded(monkeypatch)
     written = store.compact()  # cutoff T0 - 2 h: windows [T0-6h-2h.., T0-2h) in chunks
     assert written == encoded["chunks"] == 12 * 3  # the 45 s before T0 - 6 h, and two whole windows
     assert everything(store).equals(before)
