@@ -61,6 +61,8 @@ def _array_text(arr: np.ndarray) -> str:
     """The numbers of a numpy array as orjson writes them, comma-separated, with Go's "2" for
     "2.0" (plain ``str.replace``: a regex over 10^5 numbers costs more than writing them)."""
     text = orjson.dumps(arr, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    if arr.dtype.kind in "iu":  # integers have no ".0" to take off
+        return text[1:-1]
     return text.replace(".0,", ",").replace(".0]", "]")[1:-1]
 
 

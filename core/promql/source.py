@@ -195,8 +195,10 @@ class StoreSource:
         found = self._found(matchers)
         return self._read(found, start_ms, end_ms) if found else []
 
-    def _read(self, found: list[tuple[int, Labels]], start_ms: int, end_ms: int) -> list[RawSeries]:
-        by_sid = self.store.raw_series([sid for sid, _ in found], start_ms, end_ms + 1)
+    def _read(
+        self, found: list[tuple[int, Labels]], start_ms: int, end_ms: int, cached: bool = True
+    ) -> list[RawSeries]:
+        by_sid = self.store.raw_series([sid for sid, _ in found], start_ms, end_ms + 1, cached)
         empty = (np.zeros(0, np.int64), np.zeros(0, np.float64))
         return [(labels, *by_sid.get(sid, empty)) for sid, labels in found]
 
@@ -214,16 +216,17 @@ class StoreSource:
             return
         in_chunks, in_head = self.store.stored_counts([sid for sid, _ in found], start_ms, end_ms + 1)
         head_share = in_head // len(found) + 1  # the head's samples, as if every series had its share
+        cached = self.store.cacheable(sum(in_chunks.values()) + in_head)  # else parts push each other out
         group: list[tuple[int, Labels]] = []
         size = 0
         for sid, labels in found:
             n = in_chunks.get(sid, 0) + head_share
             if group and size + n > PART_SAMPLES:
-                yield self._read(group, start_ms, end_ms)
+                yield self._read(group, start_ms, end_ms, cached)
                 group, size = [], 0
             group.append((sid, labels))
             size += n
-        yield self._read(group, start_ms, end_ms)
+        yield self._read(group, start_ms, end_ms, cached)
 
     def select_rollup(
         self,

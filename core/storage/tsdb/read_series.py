@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from core.storage.schema import head
 from core.storage.tsdb.chunk_cache import decode_chunks
+from core.storage.tsdb.chunks import decode_tables
 from core.storage.tsdb.overlap import overlapping
 from core.storage.tsdb.read import _parts, head_rows, is_stale
 
@@ -42,43 +43,60 @@ def _last_write_wins(ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np
     return ts[last], values[last]
 
 
-def _chunk_pieces(
+Flat = tuple[np.ndarray, np.ndarray, np.ndarray]  # series id, ts, value per sample
+
+
+def _chunk_rows(
     conn: Connection, ids: Sequence[int], start: int, end: int, intervals: Sequence[tuple[int, int]] | None
-) -> dict[int, list[tuple]]:
-    """Samples of the chunks overlapping [start, end) per series, in chunk order (decoded through
-    the process' chunk cache; the misses together, one numpy pass per chunk layout)."""
-    bounds = _bounds(intervals) if intervals is not None else None
+) -> tuple[list[int], list[bytes]]:
+    """(series id, blob) of the chunks overlapping [start, end) (and ``intervals``), ordered by
+    series and start within each part of ``ids``: a series' chunks are adjacent, in time order."""
     sids: list[int] = []
     blobs: list[bytes] = []
     q = overlapping(conn.dialect.name, ("series_id", "start_ts", "end_ts", "data"), ordered=True)
     for part in _parts(ids):
-        for sid, first, last, blob in conn.execute(q, {"ids": part, "start": start, "end": end}):
-            if bounds is not None and not _overlaps(np.array([first]), np.array([last]), bounds)[0]:
-                continue
-            sids.append(int(sid))
-            blobs.append(blob)
-    pieces: dict[int, list[tuple]] = {}
-    for sid, decoded in zip(sids, decode_chunks(blobs), strict=True):
-        ts, values = _cut(*decoded, start, end)
-        if ts.size:
-            pieces.setdefault(sid, []).append((ts, values))
-    return pieces
+        rows = conn.execute(q, {"ids": part, "start": start, "end": end}).all()
+        if intervals is not None and rows:
+            spans = np.array([(first, last) for _, first, last, _ in rows], dtype=np.int64)
+            inside = _overlaps(spans[:, 0], spans[:, 1], _bounds(intervals)).tolist()
+            rows = [r for r, keep in zip(rows, inside, strict=True) if keep]
+        sids += [int(r[0]) for r in rows]
+        blobs += [r[3] for r in rows]
+    return sids, blobs
 
 
-def _head_pieces(conn: Connection, ids: Sequence[int], start: int, end: int) -> dict[int, list[tuple]]:
-    sids_l, ts_l, val_l = [], [], []
-    for block_sids, block_ts, block_values in head_rows(conn, ids, start, end):
-        sids_l.append(block_sids)
-        ts_l.append(block_ts)
-        val_l.append(block_values)
-    if not sids_l:
-        return {}
-    sids, ts, values = np.concatenate(sids_l), np.concatenate(ts_l), np.concatenate(val_l)
-    order = np.argsort(sids, kind="stable")  # keeps write order within a series
-    sids, ts, values = sids[order], ts[order], values[order]
-    cuts = np.flatnonzero(np.diff(sids)) + 1
-    bounds = zip(np.r_[0, cuts].tolist(), np.r_[cuts, sids.size].tolist(), strict=True)
-    return {int(sids[a]): [(ts[a:b], values[a:b])] for a, b in bounds}
+def _chunk_samples(
+    conn: Connection,
+    ids: Sequence[int],
+    start: int,
+    end: int,
+    intervals: Sequence[tuple[int, int]] | None,
+    cached: bool,
+) -> Flat:
+    """Samples of the chunks overlapping [start, end), cut to it, laid end to end: each series'
+    chunks adjacent and in chunk order. ``cached``: decoded through the process' chunk cache (a
+    read the cache can hold: a dashboard's refresh reads the same chunks again); else decoded in
+    one pass straight into the flat arrays, without the cache's copy per chunk (a read larger
+    than the cache would only push out what it holds)."""
+    sids, blobs = _chunk_rows(conn, ids, start, end, intervals)
+    if not blobs:
+        return np.zeros(0, np.int64), _EMPTY_TS, _EMPTY_V
+    if cached:  # each chunk cut before the copy: an instant query keeps minutes of 6-hour chunks
+        cut = [_cut(ts, values, start, end) for ts, values in decode_chunks(blobs)]
+        counts = np.array([t.size for t, _ in cut], np.int64)
+        ts, values = np.concatenate([t for t, _ in cut]), np.concatenate([v for _, v in cut])
+        return np.repeat(np.asarray(sids, np.int64), counts), ts, values
+    counts, ts, (values,) = decode_tables(blobs, 1)
+    keep = (ts >= start) & (ts < end)
+    return np.repeat(np.asarray(sids, np.int64), counts)[keep], ts[keep], values[keep]
+
+
+def _head_samples(conn: Connection, ids: Sequence[int], start: int, end: int) -> Flat | None:
+    """Samples of the head blocks in [start, end), in write order, or None when there are none."""
+    found = list(head_rows(conn, ids, start, end))
+    if not found:
+        return None
+    return tuple(np.concatenate([f[i] for f in found]) for i in range(3))  # type: ignore[return-value]
 
 
 def read_series_arrays(
@@ -87,28 +105,32 @@ def read_series_arrays(
     start: int,
     end: int,
     intervals: Sequence[tuple[int, int]] | None = None,
+    cached: bool = True,
 ) -> SeriesArrays:
     """Samples with start <= ts < end of each of ``ids`` that has any: sid -> (int64 ts, float64 values).
 
     With ``intervals`` (sorted, disjoint, closed), only chunks overlapping one of them are read:
-    every sample inside the intervals is returned, others may be.
+    every sample inside the intervals is returned, others may be. ``cached=False`` for reads
+    larger than the chunk cache (see :func:`_chunk_samples`).
     """
-    from_chunks = _chunk_pieces(conn, ids, start, end, intervals)
-    from_head = _head_pieces(conn, ids, start, end)
-    sid_l: list[int] = []
-    ts_l: list[np.ndarray] = []
-    val_l: list[np.ndarray] = []
-    for sid in dict.fromkeys(ids):  # chunks first, then head blocks in write order: last write wins
-        for ts, values in from_chunks.get(sid, []) + from_head.get(sid, []):
-            sid_l.append(sid)
-            ts_l.append(ts)
-            val_l.append(values)
-    if not ts_l:
+    sids, ts_all, val_all = _chunk_samples(conn, ids, start, end, intervals, cached)
+    head = _head_samples(conn, ids, start, end)
+    if head is not None:  # chunks first, then head blocks in write order: last write wins
+        sids, ts_all, val_all = (
+            np.concatenate((a, b)) for a, b in zip((sids, ts_all, val_all), head, strict=True)
+        )
+        order = np.argsort(sids, kind="stable")
+        sids, ts_all, val_all = sids[order], ts_all[order], val_all[order]
+    if not sids.size:
         return {}
-    # every series at once: most reads are sorted, without duplicates or stale markers
-    ts_all = np.concatenate(ts_l).astype(np.int64, copy=False)
-    val_all = np.concatenate(val_l).astype(np.float64, copy=False)
-    sids = np.repeat(np.asarray(sid_l, np.int64), [t.size for t in ts_l])
+    ts_all = ts_all.astype(np.int64, copy=False)
+    val_all = val_all.astype(np.float64, copy=False)
+    return _split(sids, ts_all, val_all)
+
+
+def _split(sids: np.ndarray, ts_all: np.ndarray, val_all: np.ndarray) -> SeriesArrays:
+    """Per series views of samples laid end to end by series; a series whose samples are out of
+    order, written twice or stale-marked is sorted (last write wins) and cleaned on its own."""
     cuts = np.flatnonzero(sids[1:] != sids[:-1]) + 1
     firsts, stops = np.r_[0, cuts], np.r_[cuts, sids.size]
     unordered = (ts_all[1:] <= ts_all[:-1]) & (sids[1:] == sids[:-1])
@@ -180,8 +202,8 @@ def stored_counts(conn: Connection, ids: Sequence[int], start: int, end: int) ->
     per: dict[int, int] = {}
     q = overlapping(conn.dialect.name, ("series_id", "n"))
     for part in _parts(ids):
-        for sid, n in conn.execute(q, {"ids": part, "start": start, "end": end}):
-            per[int(sid)] = per.get(int(sid), 0) + int(n)
+        for sid, n in conn.execute(q, {"ids": part, "start": start, "end": end}).all():  # one fetch
+            per[sid] = per.get(sid, 0) + n
     h = head.c
     in_head = sa.select(sa.func.coalesce(sa.func.sum(h.n), 0)).where(h.max_ts >= start, h.min_ts < end)
     return per, int(conn.execute(in_head).scalar_one())

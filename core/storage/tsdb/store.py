@@ -27,6 +27,7 @@ from core.storage.tsdb.rollup import run_rollups
 from core.storage.tsdb.rollup_chunks import compact_rollups
 
 HOUR_MS = 3_600_000
+DECODED_BYTES = 16  # a decoded raw sample: int64 timestamp + float64 value
 
 
 class Store:
@@ -143,13 +144,21 @@ class Store:
             return read.read_raw_arrays(conn, ids, start_ms, end_ms)
 
     def raw_series(
-        self, ids: Sequence[int], start_ms: int, end_ms: int
+        self, ids: Sequence[int], start_ms: int, end_ms: int, cached: bool = True
     ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-        """Raw samples per series (start <= ts < end): the PromQL engine's read, no frames built."""
+        """Raw samples per series (start <= ts < end): the PromQL engine's read, no frames built.
+        ``cached=False`` for a part of a read that :meth:`cacheable` says the chunk cache cannot hold."""
         from core.storage.tsdb.read_series import read_series_arrays
 
         with storage_errors("reading samples"), self.engine.connect() as conn:
-            return read_series_arrays(conn, ids, start_ms, end_ms)
+            return read_series_arrays(conn, ids, start_ms, end_ms, cached=cached)
+
+    @staticmethod
+    def cacheable(samples: int) -> bool:
+        """Whether a read of ``samples`` raw samples fits the process' decoded-chunk cache."""
+        from core.storage.tsdb.chunk_cache import CACHE
+
+        return samples * DECODED_BYTES <= CACHE.max_bytes
 
     def stored_counts(self, ids: Sequence[int], start_ms: int, end_ms: int) -> tuple[dict[int, int], int]:
         """(samples per series in raw chunks overlapping [start, end), samples of the head blocks

@@ -13,6 +13,7 @@ from core.kernel.selector import Matcher
 from core.promql import Engine, ScopedSource, StoreSource
 from core.promql import source as source_mod
 from core.promql.result import Matrix, key
+from core.storage.tsdb.chunk_cache import CACHE
 from core.storage.tsdb.store import Store
 from tests.conftest import T0_MS
 
@@ -46,21 +47,28 @@ def _rows(result: Matrix) -> dict[tuple, list[float]]:
     return {key(s.labels): [round(v, 9) if math.isfinite(v) else v for v in s.values] for s in result.series}
 
 
-def test_parts_answer_what_one_read_answers(filled: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("cache_mb", [64, 0.01])
+def test_parts_answer_what_one_read_answers(
+    filled: Store, monkeypatch: pytest.MonkeyPatch, cache_mb: float
+) -> None:
+    """Also when the whole read is larger than the chunk cache (0.01 MB here): then the parts are
+    decoded straight into flat arrays, past the cache, and the answers stay the same."""
     eng = Engine(StoreSource(filled))
     whole = [_rows(eng.range(q, T0_MS - 5 * HOUR, T0_MS, 60_000)) for q in QUERIES]
-    reads: list[int] = []
+    reads: list[tuple[int, bool]] = []
     real = StoreSource._read
 
-    def counted(self: StoreSource, found: list, start: int, end: int) -> list:
-        reads.append(len(found))
-        return real(self, found, start, end)
+    def counted(self: StoreSource, found: list, start: int, end: int, cached: bool = True) -> list:
+        reads.append((len(found), cached))
+        return real(self, found, start, end, cached)
 
     monkeypatch.setattr(source_mod, "PART_SAMPLES", 3_000)  # about 2 series of 6 hours a part
     monkeypatch.setattr(StoreSource, "_read", counted)
+    monkeypatch.setattr(CACHE, "max_bytes", int(cache_mb * 1024 * 1024))
     parts = [_rows(eng.range(q, T0_MS - 5 * HOUR, T0_MS, 60_000)) for q in QUERIES]
     assert parts == whole
-    assert max(reads) <= 2 and len(reads) >= 6 * len(QUERIES)  # 12 series, two or fewer a read
+    assert max(n for n, _ in reads) <= 2 and len(reads) >= 6 * len(QUERIES)  # 12 series, two or fewer a read
+    assert {cached for _, cached in reads} == {cache_mb > 1}
 
 
 def test_a_scope_applies_to_every_part(filled: Store, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -80,7 +88,7 @@ def test_the_api_team_source_reads_in_parts_within_its_teams(
     reads: list[int] = []
     real = StoreSource._read
     monkeypatch.setattr(
-        StoreSource, "_read", lambda self, f, a, b: reads.append(len(f)) or real(self, f, a, b)
+        StoreSource, "_read", lambda self, f, a, b, c=True: reads.append(len(f)) or real(self, f, a, b, c)
     )
     got = Engine(TeamSource(filled, ["a"])).range("rate(c_total[5m])", T0_MS - 5 * HOUR, T0_MS, 60_000)
     assert isinstance(got, Matrix) and len(got.series) == 6

@@ -178,3 +178,24 @@ def test_decode_tables_equals_decoding_each_blob_bit_for_bit() -> None:
         np.testing.assert_array_equal(cols_all[j].view(np.uint64), want.view(np.uint64))
     with pytest.raises(ValueError, match="columns"):
         decode_tables(blobs[:1], 2)
+
+
+@pytest.mark.parametrize("width", [1, 2, 4])
+def test_narrow_streams_decode_their_extreme_deltas(width: int) -> None:
+    """A stream packed at ``width`` bytes is zig-zag decoded in that width: its extreme deltas
+    (the most negative and the largest positive signed value of that width) survive, in values
+    and in timestamps, through decode_tables as through decode."""
+    from core.storage.tsdb.chunks import _pack, _zigzag, decode_table, decode_tables, encode_table
+
+    low, high = -(2 ** (8 * width - 1)), 2 ** (8 * width - 1) - 1
+    steps = np.array([0, high, low, low, high, high, low, 1, -1, 0], dtype=np.int64)
+    values = np.cumsum(steps).astype(np.float64)
+    assert _pack(_zigzag(np.diff(values.astype(np.int64), prepend=0)))[0] == width
+    gaps = np.array([15_000] * 3 + [15_000 + high, 15_000 + high + low, 15_000] * 2 + [15_000])
+    ts = T0_MS + np.cumsum(gaps).astype(np.int64)
+    blob = encode_table(ts, [values])
+    _, (want,) = decode_table(blob)
+    counts, got_ts, (got,) = decode_tables([blob, blob], 1)
+    np.testing.assert_array_equal(want, values)
+    np.testing.assert_array_equal(got, np.concatenate([values, values]))
+    np.testing.assert_array_equal(got_ts, np.concatenate([ts, ts]))
