@@ -18,6 +18,7 @@ from core.promql.result import NAME, Labels, key
 from core.promql.rollup_windows import Buckets
 
 if TYPE_CHECKING:
+    from core.storage.tsdb.head_cache import Block as HeadBlock
     from core.storage.tsdb.store import Store
 
 RawSeries = tuple[Labels, np.ndarray, np.ndarray]
@@ -196,9 +197,14 @@ class StoreSource:
         return self._read(found, start_ms, end_ms) if found else []
 
     def _read(
-        self, found: list[tuple[int, Labels]], start_ms: int, end_ms: int, cached: bool = True
+        self,
+        found: list[tuple[int, Labels]],
+        start_ms: int,
+        end_ms: int,
+        cached: bool = True,
+        head: Sequence[HeadBlock] | None = None,
     ) -> list[RawSeries]:
-        by_sid = self.store.raw_series([sid for sid, _ in found], start_ms, end_ms + 1, cached)
+        by_sid = self.store.raw_series([sid for sid, _ in found], start_ms, end_ms + 1, cached, head)
         empty = (np.zeros(0, np.int64), np.zeros(0, np.float64))
         return [(labels, *by_sid.get(sid, empty)) for sid, labels in found]
 
@@ -217,16 +223,17 @@ class StoreSource:
         in_chunks, in_head = self.store.stored_counts([sid for sid, _ in found], start_ms, end_ms + 1)
         head_share = in_head // len(found) + 1  # the head's samples, as if every series had its share
         cached = self.store.cacheable(sum(in_chunks.values()) + in_head)  # else parts push each other out
+        head = self.store.head_blocks(start_ms, end_ms + 1) if in_head else None  # decoded once, not per part
         group: list[tuple[int, Labels]] = []
         size = 0
         for sid, labels in found:
             n = in_chunks.get(sid, 0) + head_share
             if group and size + n > PART_SAMPLES:
-                yield self._read(group, start_ms, end_ms, cached)
+                yield self._read(group, start_ms, end_ms, cached, head)
                 group, size = [], 0
             group.append((sid, labels))
             size += n
-        yield self._read(group, start_ms, end_ms, cached)
+        yield self._read(group, start_ms, end_ms, cached, head)
 
     def select_rollup(
         self,

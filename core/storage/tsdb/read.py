@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from core.kernel.selector import Selector
 from core.storage.schema import ROLLUPS, series
 from core.storage.tsdb.chunks import decode
-from core.storage.tsdb.head_cache import head_cache
+from core.storage.tsdb.head_cache import Block, head_cache
 from core.storage.tsdb.overlap import overlapping
 from core.storage.tsdb.series_index import find_series
 from core.storage.tsdb.series_index import metric_names as indexed_metric_names
@@ -105,12 +105,13 @@ def metric_names(conn: Connection) -> list[str]:
 
 
 def head_rows(
-    conn: Connection, ids: Sequence[int], start: int, end: int
+    conn: Connection, ids: Sequence[int], start: int, end: int, blocks: Sequence[Block] | None = None
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """The samples of ``ids`` with start <= ts < end in each head block overlapping the range,
-    in write order (series found by binary search in the cached blocks, not by ``np.isin``)."""
+    in write order (series found by binary search in the cached blocks, not by ``np.isin``).
+    ``blocks``: the head blocks overlapping the range, already decoded (a read in parts)."""
     wanted = np.unique(np.asarray(ids, dtype=np.int64))
-    for block in head_cache(conn).blocks(conn, start, end):
+    for block in head_cache(conn).blocks(conn, start, end) if blocks is None else blocks:
         rows = block.rows_of(wanted)
         ts = block.ts[rows]
         keep = (ts >= start) & (ts < end)

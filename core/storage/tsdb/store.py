@@ -20,6 +20,7 @@ from core.storage.schema import ingest_rejects, meta, series
 from core.storage.tsdb import read
 from core.storage.tsdb.batch import Element, run_instant, run_queries
 from core.storage.tsdb.compaction import compact
+from core.storage.tsdb.head_cache import Block as HeadBlock
 from core.storage.tsdb.ingest import Writer, WriteResult
 from core.storage.tsdb.query import Query, run_query
 from core.storage.tsdb.retention import apply_retention
@@ -144,14 +145,27 @@ class Store:
             return read.read_raw_arrays(conn, ids, start_ms, end_ms)
 
     def raw_series(
-        self, ids: Sequence[int], start_ms: int, end_ms: int, cached: bool = True
+        self,
+        ids: Sequence[int],
+        start_ms: int,
+        end_ms: int,
+        cached: bool = True,
+        head: Sequence[HeadBlock] | None = None,
     ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
         """Raw samples per series (start <= ts < end): the PromQL engine's read, no frames built.
-        ``cached=False`` for a part of a read that :meth:`cacheable` says the chunk cache cannot hold."""
+        For a read in parts: ``cached=False`` when :meth:`cacheable` says the chunk cache cannot
+        hold the whole read, ``head`` the blocks of :meth:`head_blocks`, decoded once for all parts."""
         from core.storage.tsdb.read_series import read_series_arrays
 
         with storage_errors("reading samples"), self.engine.connect() as conn:
-            return read_series_arrays(conn, ids, start_ms, end_ms, cached=cached)
+            return read_series_arrays(conn, ids, start_ms, end_ms, cached=cached, head_blocks=head)
+
+    def head_blocks(self, start_ms: int, end_ms: int) -> list[HeadBlock]:
+        """The head blocks overlapping [start, end), decoded, for the parts of one read to share."""
+        from core.storage.tsdb.read_series import head_blocks
+
+        with storage_errors("reading samples"), self.engine.connect() as conn:
+            return head_blocks(conn, start_ms, end_ms)
 
     @staticmethod
     def cacheable(samples: int) -> bool:

@@ -7,13 +7,16 @@ import math
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 
 from core.kernel.samples import Sample, labels_of
 from core.kernel.selector import Matcher
 from core.promql import Engine, ScopedSource, StoreSource
 from core.promql import source as source_mod
 from core.promql.result import Matrix, key
+from core.storage.schema import head
 from core.storage.tsdb.chunk_cache import CACHE
+from core.storage.tsdb.head_cache import head_cache
 from core.storage.tsdb.store import Store
 from tests.conftest import T0_MS
 
@@ -58,9 +61,11 @@ def test_parts_answer_what_one_read_answers(
     reads: list[tuple[int, bool]] = []
     real = StoreSource._read
 
-    def counted(self: StoreSource, found: list, start: int, end: int, cached: bool = True) -> list:
+    def counted(
+        self: StoreSource, found: list, start: int, end: int, cached: bool = True, head: object = None
+    ) -> list:
         reads.append((len(found), cached))
-        return real(self, found, start, end, cached)
+        return real(self, found, start, end, cached, head)  # type: ignore[arg-type]
 
     monkeypatch.setattr(source_mod, "PART_SAMPLES", 3_000)  # about 2 series of 6 hours a part
     monkeypatch.setattr(StoreSource, "_read", counted)
@@ -69,6 +74,25 @@ def test_parts_answer_what_one_read_answers(
     assert parts == whole
     assert max(n for n, _ in reads) <= 2 and len(reads) >= 6 * len(QUERIES)  # 12 series, two or fewer a read
     assert {cached for _, cached in reads} == {cache_mb > 1}
+
+
+def test_the_parts_of_a_read_decode_each_head_block_once(
+    filled: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A head the head cache cannot hold (turned off here) is decoded once for the whole read,
+    not once per part: every part needs every block, as collection writes all series together."""
+    with filled.engine.connect() as conn:
+        cache = head_cache(conn)
+        blocks = conn.execute(sa.select(sa.func.count()).select_from(head)).scalar_one()
+    assert blocks >= 1
+    eng = Engine(StoreSource(filled))
+    whole = _rows(eng.range("m", T0_MS - 5 * HOUR, T0_MS, 60_000))
+    monkeypatch.setattr(cache, "max_bytes", 0)
+    cache.clear()
+    monkeypatch.setattr(source_mod, "PART_SAMPLES", 3_000)  # six parts or more
+    misses = cache.misses
+    assert _rows(eng.range("m", T0_MS - 5 * HOUR, T0_MS, 60_000)) == whole
+    assert cache.misses - misses == blocks
 
 
 def test_a_scope_applies_to_every_part(filled: Store, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -88,7 +112,9 @@ def test_the_api_team_source_reads_in_parts_within_its_teams(
     reads: list[int] = []
     real = StoreSource._read
     monkeypatch.setattr(
-        StoreSource, "_read", lambda self, f, a, b, c=True: reads.append(len(f)) or real(self, f, a, b, c)
+        StoreSource,
+        "_read",
+        lambda self, f, a, b, c=True, h=None: reads.append(len(f)) or real(self, f, a, b, c, h),
     )
     got = Engine(TeamSource(filled, ["a"])).range("rate(c_total[5m])", T0_MS - 5 * HOUR, T0_MS, 60_000)
     assert isinstance(got, Matrix) and len(got.series) == 6
