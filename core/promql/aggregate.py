@@ -34,6 +34,10 @@ def _groups(b: Block, labels: tuple[str, ...], without: bool) -> dict[tuple, tup
 def _fold(op: str, v: np.ndarray, p: np.ndarray) -> np.ndarray:
     """One group's rows (in order) folded into one value per step."""
     steps = v.shape[1]
+    if op == "sum":  # the running sum in row order: an absent row adds -0.0, which changes no sum
+        return np.cumsum(np.where(p, v, -0.0), axis=0)[-1]  # (cumsum adds in order; np.sum may pair)
+    if op in ("count", "group"):
+        return p.sum(axis=0, dtype=np.float64) if op == "count" else np.ones(steps)
     value, mean = np.zeros(steps), np.zeros(steps)
     count = np.zeros(steps)
     for row, here in zip(v, p, strict=True):
