@@ -54,19 +54,21 @@ class Block:
     values: np.ndarray
     present: np.ndarray  # the distinct series ids, sorted
     first: np.ndarray  # where each of them starts in the arrays
+    stop: np.ndarray  # and where it ends
 
     @classmethod
     def of(cls, sids: np.ndarray, ts: np.ndarray, values: np.ndarray) -> Block:
         order = np.argsort(sids, kind="stable")
         sids, ts, values = sids[order], ts[order], values[order]
         present, first = np.unique(sids, return_index=True)
-        for a in (sids, ts, values, present, first):
+        stop = np.append(first[1:], sids.size)
+        for a in (sids, ts, values, present, first, stop):
             a.flags.writeable = False
-        return cls(sids, ts, values, present, first)
+        return cls(sids, ts, values, present, first, stop)
 
     @property
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.sids, self.ts, self.values, self.present, self.first))
+        return sum(a.nbytes for a in (self.sids, self.ts, self.values, self.present, self.first, self.stop))
 
     def rows_of(self, wanted: np.ndarray) -> np.ndarray:
         """Positions of the samples of the series in ``wanted`` (sorted, distinct), in order."""
@@ -77,13 +79,12 @@ class Block:
         if at.size == self.present.size:
             return np.arange(self.sids.size)
         starts = self.first[at]
-        stops = np.r_[self.first, self.sids.size][at + 1]
-        lengths = stops - starts
+        lengths = self.stop[at] - starts
         if not lengths.size:
             return np.zeros(0, np.int64)
         # concatenated aranges [start, stop) of each hit series, without a Python loop
-        offsets = np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
-        return np.arange(int(lengths.sum())) + offsets
+        ends = np.cumsum(lengths)
+        return np.arange(int(ends[-1])) + np.repeat(starts - (ends - lengths), lengths)
 
 
 class HeadCache:

@@ -183,12 +183,15 @@ class Writer:
                     rejects[reason, _metric_of(batch[j])] += 1
             good_ts = ts[ok]
             if good_ts.size:
+                # stored ordered by series (write order kept within one): readers order each
+                # block by series (head_cache.Block.of), which is then one pass, not a sort per read
+                by_series = np.argsort(sids[ok], kind="stable")
                 conn.execute(
                     sa.insert(head).values(
                         min_ts=int(good_ts.min()),
                         max_ts=int(good_ts.max()),
                         n=int(good_ts.size),
-                        data=pack(sids[ok], good_ts, values[ok]),
+                        data=pack(sids[ok][by_series], good_ts[by_series], values[ok][by_series]),
                     )
                 )
                 mark_dirty(conn, MINUTE_MS, np.unique(good_ts - good_ts % MINUTE_MS).tolist())

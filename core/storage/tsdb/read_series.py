@@ -49,11 +49,13 @@ Flat = tuple[np.ndarray, np.ndarray, np.ndarray]  # series id, ts, value per sam
 
 def _chunk_rows(
     conn: Connection, ids: Sequence[int], start: int, end: int, intervals: Sequence[tuple[int, int]] | None
-) -> tuple[list[int], list[bytes]]:
-    """(series id, blob) of the chunks overlapping [start, end) (and ``intervals``), ordered by
-    series and start within each part of ``ids``: a series' chunks are adjacent, in time order."""
+) -> tuple[list[int], list[bytes], list[bool]]:
+    """(series id, blob, whole) of the chunks overlapping [start, end) (and ``intervals``), ordered
+    by series and start within each part of ``ids``: a series' chunks are adjacent, in time
+    order. ``whole``: the chunk lies inside [start, end), no sample of it to cut."""
     sids: list[int] = []
     blobs: list[bytes] = []
+    whole: list[bool] = []
     q = overlapping(conn.dialect.name, ("series_id", "start_ts", "end_ts", "data"), ordered=True)
     for part in _parts(ids):
         rows = conn.execute(q, {"ids": part, "start": start, "end": end}).all()
@@ -63,7 +65,8 @@ def _chunk_rows(
             rows = [r for r, keep in zip(rows, inside, strict=True) if keep]
         sids += [int(r[0]) for r in rows]
         blobs += [r[3] for r in rows]
-    return sids, blobs
+        whole += [start <= r[1] and r[2] < end for r in rows]
+    return sids, blobs, whole
 
 
 def _chunk_samples(
@@ -79,11 +82,12 @@ def _chunk_samples(
     read the cache can hold: a dashboard's refresh reads the same chunks again); else decoded in
     one pass straight into the flat arrays, without the cache's copy per chunk (a read larger
     than the cache would only push out what it holds)."""
-    sids, blobs = _chunk_rows(conn, ids, start, end, intervals)
+    sids, blobs, whole = _chunk_rows(conn, ids, start, end, intervals)
     if not blobs:
         return np.zeros(0, np.int64), _EMPTY_TS, _EMPTY_V
     if cached:  # each chunk cut before the copy: an instant query keeps minutes of 6-hour chunks
-        cut = [_cut(ts, values, start, end) for ts, values in decode_chunks(blobs)]
+        decoded = decode_chunks(blobs)
+        cut = [d if w else _cut(*d, start, end) for d, w in zip(decoded, whole, strict=True)]
         counts = np.array([t.size for t, _ in cut], np.int64)
         ts, values = np.concatenate([t for t, _ in cut]), np.concatenate([v for _, v in cut])
         return np.repeat(np.asarray(sids, np.int64), counts), ts, values
@@ -119,19 +123,51 @@ def read_series_arrays(
     overlapping at least [start, end), decoded once for all the parts of a read (see
     :func:`head_blocks`); else they come from the head cache.
     """
+    ids = sorted(set(ids))  # the chunks' samples come ordered by series id
     sids, ts_all, val_all = _chunk_samples(conn, ids, start, end, intervals, cached)
     head = _head_samples(conn, ids, start, end, head_blocks)
     if head is not None:  # chunks first, then head blocks in write order: last write wins
-        sids, ts_all, val_all = (
-            np.concatenate((a, b)) for a, b in zip((sids, ts_all, val_all), head, strict=True)
-        )
-        order = np.argsort(sids, kind="stable")
-        sids, ts_all, val_all = sids[order], ts_all[order], val_all[order]
+        sids, ts_all, val_all = _merged((sids, ts_all, val_all), head)
     if not sids.size:
         return {}
     ts_all = ts_all.astype(np.int64, copy=False)
     val_all = val_all.astype(np.float64, copy=False)
     return _split(sids, ts_all, val_all)
+
+
+def _runs(sids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(series id, first index, count) of each run of equal ids in ``sids`` (sorted, not empty)."""
+    first = np.r_[0, np.flatnonzero(sids[1:] != sids[:-1]) + 1]
+    return sids[first], first, np.diff(np.r_[first, sids.size])
+
+
+def _merged(chunk: Flat, head: Flat) -> Flat:
+    """Chunk samples (ordered by series) and head samples (in write order) laid end to end by
+    series, a series' chunk samples first, then its head samples in write order. The head part
+    is sorted (stably) on its own, then both are placed run by run (a run: one series' samples):
+    a stable sort of both together cost 0.9 s of an all-series query over 10,000 series."""
+    order = np.argsort(head[0], kind="stable")
+    head = (head[0][order], head[1][order], head[2][order])
+    if not chunk[0].size or not head[0].size:
+        return head if chunk[0].size == 0 else chunk
+    c_sid, c_first, c_count = _runs(chunk[0])
+    h_sid, h_first, h_count = _runs(head[0])
+    every = np.union1d(c_sid, h_sid)
+    c_at, h_at = np.searchsorted(every, c_sid), np.searchsorted(every, h_sid)
+    sizes = np.zeros(every.size, np.int64)
+    in_chunks = np.zeros(every.size, np.int64)
+    in_chunks[c_at] = c_count
+    sizes[c_at] += c_count
+    sizes[h_at] += h_count
+    starts = np.cumsum(sizes) - sizes  # where each series begins in the merged arrays
+    at_chunk = np.repeat(starts[c_at] - c_first, c_count) + np.arange(chunk[0].size)
+    at_head = np.repeat(starts[h_at] + in_chunks[h_at] - h_first, h_count) + np.arange(head[0].size)
+    out = []
+    for c, h in zip(chunk, head, strict=True):
+        both = np.empty(c.size + h.size, np.result_type(c, h))
+        both[at_chunk], both[at_head] = c, h
+        out.append(both)
+    return out[0], out[1], out[2]
 
 
 def head_blocks(conn: Connection, start: int, end: int) -> list[Block]:

@@ -98,3 +98,27 @@ def test_two_databases_in_one_process_do_not_share_cached_blocks(tmp_path: Path,
     finally:
         for store in stores:
             store.close()
+
+
+def test_a_written_block_is_stored_ordered_by_series_in_write_order_within_each(store: Store) -> None:
+    """Readers order every head block by series: stored that way, that is one pass per read,
+    not a sort. A (series, ts) written twice in one batch still reads back as its last write."""
+    from core.storage.tsdb.block import unpack
+
+    hosts = ["c", "a", "b"]
+    batch = [
+        Sample("m", labels_of(host=hosts[i % 3]), T0_MS - 60_000 * (i // 3), float(i)) for i in range(30)
+    ]
+    batch.append(Sample("m", labels_of(host="a"), T0_MS, 99.0))  # host a at T0 again: the last write
+    store.write(batch)
+    with store.engine.connect() as conn:
+        ((blob, n),) = conn.execute(sa.select(head.c.data, head.c.n)).all()
+    sids, ts, values = unpack(blob, n)
+    assert (np.diff(sids) >= 0).all()
+    for sid in np.unique(sids).tolist():
+        mine = values[sids == sid].tolist()
+        assert mine == sorted(mine)  # the batch's order within the series (values rise with i)
+    found = store.series("m")
+    sid_a = next(i for i, lb in zip(found["id"], found["labels"], strict=True) if lb["host"] == "a")
+    got_ts, got_v = store.raw_series([sid_a], T0_MS - HOUR, T0_MS + 1)[sid_a]
+    assert got_ts[-1] == T0_MS and got_v[-1] == 99.0
