@@ -135,6 +135,9 @@ def read_series_arrays(
     return _split(sids, ts_all, val_all)
 
 
+_SMALL = 50_000  # samples under which chunk and head samples are merged by one stable sort
+
+
 def _runs(sids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(series id, first index, count) of each run of equal ids in ``sids`` (sorted, not empty)."""
     first = np.r_[0, np.flatnonzero(sids[1:] != sids[:-1]) + 1]
@@ -146,6 +149,10 @@ def _merged(chunk: Flat, head: Flat) -> Flat:
     series, a series' chunk samples first, then its head samples in write order. The head part
     is sorted (stably) on its own, then both are placed run by run (a run: one series' samples):
     a stable sort of both together cost 0.9 s of an all-series query over 10,000 series."""
+    if chunk[0].size + head[0].size < _SMALL:  # a few numpy calls instead of some forty
+        both = [np.concatenate((c, h)) for c, h in zip(chunk, head, strict=True)]
+        order = np.argsort(both[0], kind="stable")
+        return both[0][order], both[1][order], both[2][order]
     order = np.argsort(head[0], kind="stable")
     head = (head[0][order], head[1][order], head[2][order])
     if not chunk[0].size or not head[0].size:
