@@ -303,6 +303,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--days", type=float, help="days of data (default 30, 1 with --quick)")
     ap.add_argument("--runs", type=int, help="timed runs per query, median taken (default 5, 3 with --quick)")
     args = ap.parse_args(argv)
+    from core.kernel.malloc import tune_malloc
+
+    tune_malloc()  # Pulse is served in this process: tuned as the daemon (core.cli.main) tunes it
     days = args.days or (1.0 if args.quick else 30.0)
     end = int(time.time() * 1000) // H * H
     data = Dataset(hosts=args.hosts or 10, days=days, end_ms=end)

@@ -140,6 +140,9 @@ def serving(folder: Path) -> Iterator[tuple[str, Child]]:
 
 
 def main(argv: list[str]) -> int:
+    from core.kernel.malloc import tune_malloc
+
+    tune_malloc()  # as the daemon (core.cli.main) does
     if argv[:1] == ["ingest"]:
         report = ingest(Path(argv[1]), int(argv[2]), float(argv[3]), int(argv[4]))
         print(json.dumps(report), flush=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.kernel.errors import ConfigError, PulseError
+from core.kernel.malloc import tune_malloc
 from core.kernel.settings import Settings, load_settings
 from core.kernel.times import parse_duration_ms, parse_time_ms
 
@@ -237,6 +238,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    tune_malloc()  # numpy's large temporaries reused, not faulted in anew (core/kernel/malloc.py)
     args = build_parser(argv).parse_args(argv)
     try:
         settings = load_settings()

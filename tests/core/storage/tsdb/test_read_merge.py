@@ -15,19 +15,20 @@ SIDS = st.lists(st.integers(0, 6), max_size=40)
 
 
 @settings(max_examples=300, deadline=None)
-@given(SIDS, SIDS, st.sampled_from([0, read_series._SMALL]))
+@given(SIDS, SIDS, st.sampled_from([0, read_series._SMALL]), st.sampled_from([0, read_series._FEW_SERIES]))
 def test_merged_is_a_stable_sort_of_chunks_then_head(
-    chunk_sids: list[int], head_sids: list[int], small: int
+    chunk_sids: list[int], head_sids: list[int], small: int, few: int
 ) -> None:
     c_sid = np.sort(np.asarray(chunk_sids, np.int64))
     h_sid = np.asarray(head_sids, np.int64)
     chunk = (c_sid, np.arange(c_sid.size, dtype=np.int64), np.arange(c_sid.size) + 0.5)
     head = (h_sid, 1000 + np.arange(h_sid.size, dtype=np.int64), 1000 + np.arange(h_sid.size) + 0.5)
-    saved, read_series._SMALL = read_series._SMALL, small  # 0: every merge run by run
+    saved = read_series._SMALL, read_series._FEW_SERIES
+    read_series._SMALL, read_series._FEW_SERIES = small, few  # 0: run by run; 0: by scatters
     try:
         got = _merged(chunk, head)
     finally:
-        read_series._SMALL = saved
+        read_series._SMALL, read_series._FEW_SERIES = saved
     both = [np.concatenate((a, b)) for a, b in zip(chunk, head, strict=True)]
     order = np.argsort(both[0], kind="stable")
     for g, want in zip(got, both, strict=True):
