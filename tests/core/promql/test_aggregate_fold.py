@@ -31,7 +31,11 @@ def test_sum_and_count_are_prometheus_loop(rows: int, steps: int, data: st.DataO
     p = data.draw(arrays(np.bool_, (rows, steps)))
     present = p.any(axis=0)
     want, got = prometheus_sum(v, p)[present], _fold("sum", v, p)[present]
-    assert want.tobytes() == got.tobytes()  # bit for bit: NaN, -0.0 and the order of additions
+    # bit for bit (-0.0 and the order of additions), except a NaN's sign and payload: which of
+    # two NaN operands x86 passes on differs between a scalar add and numpy's, and a NaN is
+    # written "NaN" whatever its bits (a sum is never a stale marker)
+    assert (np.isnan(want) == np.isnan(got)).all()
+    assert want[~np.isnan(want)].tobytes() == got[~np.isnan(got)].tobytes()
     assert _fold("count", v, p).tolist() == p.sum(axis=0).tolist()
 
 
