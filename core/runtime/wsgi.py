@@ -58,6 +58,10 @@ class _Server(ThreadingMixIn, WSGIServer):
 
 class _Handler(WSGIRequestHandler):
     timeout = 10.0  # a client that stops sending is dropped (socket timeout)
+    # Replies buffered: wsgiref writes the status line, each header group and the body apart,
+    # five sendall() calls for a small reply (0.1 ms of a 0.6 ms request); one when buffered.
+    # wsgiref flushes after every body chunk, so a streamed reply is not held back.
+    wbufsize = 1 << 16
     linger_s = 2.0  # after refusing an unread body, how long to discard what the client still sends
 
     def get_environ(self) -> dict[str, Any]:
