@@ -2,7 +2,7 @@
 
 Per sample, Python only does one dict lookup (series id) and two ``np.fromiter`` reads; validation (future,
 out-of-order window, cardinality) is vectorised. NaN and infinite values are stored bit for bit, as Prometheus
-stores them (its stale marker, a NaN with other bits, too: reads leave it out, see ``read.without_stale``). Caches (series ids, per-series heads) are only
+stores them (its stale marker, a NaN with other bits, too: reads leave it out, see ``read_series.read_flat``). Caches (series ids, per-series heads) are only
 updated after the transaction commits, so a failed write leaves nothing stale behind.
 """
 

@@ -16,7 +16,8 @@ from sqlalchemy.engine import Connection
 from core.kernel.errors import QueryError
 from core.kernel.selector import Selector, parse_selector
 from core.kernel.settings import RetentionSettings
-from core.storage.tsdb.read import read_raw, select_series
+from core.storage.tsdb.read import select_series
+from core.storage.tsdb.read_series import read_raw
 from core.storage.tsdb.rollup import read_rollup_current
 
 OverTime = Literal["avg", "min", "max", "sum", "count", "last", "rate", "increase", "quantile"]

@@ -12,9 +12,7 @@ from sqlalchemy.engine import Connection
 
 from core.kernel.selector import Selector
 from core.storage.schema import ROLLUPS, series
-from core.storage.tsdb.chunks import decode
 from core.storage.tsdb.head_cache import Block, head_cache
-from core.storage.tsdb.overlap import overlapping
 from core.storage.tsdb.series_index import find_series
 from core.storage.tsdb.series_index import metric_names as indexed_metric_names
 
@@ -120,67 +118,12 @@ def head_rows(
             yield block.sids[rows], ts[keep], block.values[rows]
 
 
-def read_raw(conn: Connection, ids: Sequence[int], start: int, end: int) -> pl.DataFrame:
-    """Raw samples of ``ids`` with start <= ts < end from chunks and head blocks, sorted.
-
-    A (series, ts) written twice keeps the last write: chunks come first, head blocks after them
-    in write order.
-    """
-    frames: list[pl.DataFrame] = []
-    for part in _parts(ids):
-        cq = overlapping(conn.dialect.name, ("series_id", "data"))
-        for sid, blob in conn.execute(cq, {"ids": part, "start": start, "end": end}):
-            ts, values = decode(blob)
-            keep = (ts >= start) & (ts < end)
-            frames.append(_frame(np.full(int(keep.sum()), sid, np.int64), ts[keep], values[keep]))
-    for sids, ts, values in head_rows(conn, ids, start, end):
-        frames.append(_frame(sids, ts, values))
-    return without_stale(last_write_wins(frames, RAW_SCHEMA))
-
-
-def read_raw_arrays(
-    conn: Connection, ids: Sequence[int], start: int, end: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """As :func:`read_raw`, as numpy arrays (series id, ts, value) sorted by series and time.
-
-    For long ranges (range evaluation of rules): no DataFrame per chunk, the same last write wins
-    and the same stale markers dropped.
-    """
-    pieces: list[Arrays] = []
-    for part in _parts(ids):
-        cq = overlapping(conn.dialect.name, ("series_id", "data"))
-        for sid, blob in conn.execute(cq, {"ids": part, "start": start, "end": end}):
-            ts, values = decode(blob)
-            keep = (ts >= start) & (ts < end)
-            pieces.append((np.full(int(keep.sum()), sid, np.int64), ts[keep], values[keep]))
-    pieces.extend(head_rows(conn, ids, start, end))
-    sid, ts, value = latest_writes(pieces)
-    keep = ~is_stale(value)
-    return sid[keep], ts[keep], value[keep]
-
-
 STALE_NAN_BITS = 0x7FF0000000000002  # Prometheus' staleness marker (value.StaleNaN)
 
 
 def is_stale(values: np.ndarray) -> np.ndarray:
     """Which values are Prometheus' stale marker: a NaN told apart from a real NaN by its bits."""
     return np.ascontiguousarray(values, dtype=np.float64).view(np.uint64) == np.uint64(STALE_NAN_BITS)
-
-
-def without_stale(raw: pl.DataFrame) -> pl.DataFrame:
-    """Raw samples less stale markers: a marker ends a series, it is not a value (as in PromQL).
-
-    Real NaN and infinite values stay: aggregations treat them as Prometheus does (max and min
-    skip NaN unless every value is NaN; sum and avg give NaN; count counts them).
-    """
-    if raw.is_empty():
-        return raw
-    stale = is_stale(raw["value"].to_numpy())
-    return raw.filter(pl.Series(~stale)) if stale.any() else raw
-
-
-def _frame(sids: np.ndarray, ts: np.ndarray, values: np.ndarray) -> pl.DataFrame:
-    return pl.DataFrame({"series_id": sids, "ts": ts, "value": values}, schema=RAW_SCHEMA)
 
 
 def _fetch_plain(conn: Connection, q: sa.Select[Any]) -> Sequence[Any]:

@@ -1,11 +1,13 @@
-"""Raw samples of many series as one numpy pair per series, for the PromQL engine.
+"""Raw samples read from chunks and head blocks: per series for the PromQL engine
+(:func:`read_series_arrays`), laid end to end for Pulse's own queries, rollups and compaction
+(:func:`read_flat`, :func:`read_raw`).
 
-:func:`read_raw` builds polars frames per chunk and merges them with a sort over every sample,
-which is what a long range query paid most of its time for. Here chunks arrive ordered by series
+A frame per chunk merged with a sort over every sample is what a long range query paid most of
+its time for. Here chunks arrive ordered by series
 and start, are cut to the range with ``searchsorted`` (they are sorted), and concatenated per
 series; only a series that also has samples in the head blocks, or whose chunks overlap (a late
 write compacted after its neighbours), is sorted, and a (series, ts) written twice keeps its
-last write, as :func:`read_raw` does. Stale markers are dropped, as there.
+last write. Stale markers are dropped (a marker ends a series, it is not a value).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -21,7 +24,7 @@ from core.storage.tsdb.chunk_cache import decode_chunks
 from core.storage.tsdb.chunks import decode_tables
 from core.storage.tsdb.head_cache import Block, head_cache
 from core.storage.tsdb.overlap import overlapping
-from core.storage.tsdb.read import _parts, head_rows, is_stale
+from core.storage.tsdb.read import RAW_SCHEMA, _parts, head_rows, is_stale, latest_writes
 
 SeriesArrays = dict[int, tuple[np.ndarray, np.ndarray]]
 _EMPTY_TS, _EMPTY_V = np.zeros(0, np.int64), np.zeros(0, np.float64)
@@ -133,6 +136,43 @@ def read_series_arrays(
     ts_all = ts_all.astype(np.int64, copy=False)
     val_all = val_all.astype(np.float64, copy=False)
     return _split(sids, ts_all, val_all)
+
+
+def read_flat(conn: Connection, ids: Sequence[int], start: int, end: int, cached: bool = True) -> Flat:
+    """Raw samples of ``ids`` with start <= ts < end as arrays (series id, ts, value), sorted by
+    series then time; a (series, ts) written twice keeps its last write; stale markers dropped.
+
+    ``cached``: chunks decoded through the process' chunk cache (a dashboard's or a rule's read,
+    asked again at the next refresh); False for reads that pass once over much data (rollups,
+    compaction), which would only push out what the cache holds.
+    """
+    ids = sorted(set(ids))  # the chunks' samples come ordered by series id
+    flat = _chunk_samples(conn, ids, start, end, None, cached)
+    head = _head_samples(conn, ids, start, end, None)
+    if head is not None:  # chunks first, then head blocks in write order: last write wins
+        flat = _merged(flat, head)
+    sids, ts, values = flat[0], flat[1].astype(np.int64, copy=False), flat[2].astype(np.float64, copy=False)
+    if sids.size > 1 and bool(np.any((ts[1:] <= ts[:-1]) & (sids[1:] == sids[:-1]))):
+        sids, ts, values = latest_writes([(sids, ts, values)])  # a stable sort: the last write stays last
+    stale = is_stale(values)
+    if stale.any():
+        keep = ~stale
+        return sids[keep], ts[keep], values[keep]
+    return sids, ts, values
+
+
+def read_raw(conn: Connection, ids: Sequence[int], start: int, end: int) -> pl.DataFrame:
+    """:func:`read_flat` as one frame (series_id, ts, value), sorted by series and time.
+
+    One frame for the whole read: a frame per chunk and per head block, concatenated and sorted,
+    cost a dashboard refresh more than its queries (a head block is written every collection)."""
+    sids, ts, values = read_flat(conn, ids, start, end)
+    return pl.DataFrame({"series_id": sids, "ts": ts, "value": values}, schema=RAW_SCHEMA)
+
+
+def read_raw_arrays(conn: Connection, ids: Sequence[int], start: int, end: int) -> Flat:
+    """:func:`read_flat` past the chunk cache: the read of rollups, compaction and range rules."""
+    return read_flat(conn, ids, start, end, cached=False)
 
 
 _SMALL = 50_000  # samples under which chunk and head samples are merged by one stable sort

@@ -21,14 +21,8 @@ from sqlalchemy.engine import Connection, Engine
 from core.storage.engine import begin_locked, storage_errors
 from core.storage.schema import ROLLUPS, head, rollup_dirty
 from core.storage.tsdb import stats, tiers
-from core.storage.tsdb.read import (
-    RAW_SCHEMA,
-    last_write_wins,
-    read_raw,
-    read_raw_arrays,
-    read_rollup,
-    rollup_schema,
-)
+from core.storage.tsdb.read import RAW_SCHEMA, last_write_wins, read_rollup, rollup_schema
+from core.storage.tsdb.read_series import read_raw, read_raw_arrays
 from core.storage.tsdb.rollup_chunks import pack, packed_cutoff
 
 MINUTE, HOUR = 60_000, 3_600_000

@@ -17,7 +17,7 @@ from core.kernel.settings import Settings
 from core.storage.engine import make_engine, storage_errors, upgrade
 from core.storage.reclaim import reclaim
 from core.storage.schema import ingest_rejects, meta, series
-from core.storage.tsdb import read
+from core.storage.tsdb import read, read_series
 from core.storage.tsdb.batch import Element, run_instant, run_queries
 from core.storage.tsdb.compaction import compact
 from core.storage.tsdb.head_cache import Block as HeadBlock
@@ -135,14 +135,14 @@ class Store:
 
     def raw(self, ids: Sequence[int], start_ms: int, end_ms: int) -> pl.DataFrame:
         with storage_errors("reading samples"), self.engine.connect() as conn:
-            return read.read_raw(conn, ids, start_ms, end_ms)
+            return read_series.read_raw(conn, ids, start_ms, end_ms)
 
     def raw_arrays(
         self, ids: Sequence[int], start_ms: int, end_ms: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Raw samples as arrays (series id, ts, value), sorted: for reads of long ranges."""
         with storage_errors("reading samples"), self.engine.connect() as conn:
-            return read.read_raw_arrays(conn, ids, start_ms, end_ms)
+            return read_series.read_raw_arrays(conn, ids, start_ms, end_ms)
 
     def raw_series(
         self,
@@ -155,17 +155,15 @@ class Store:
         """Raw samples per series (start <= ts < end): the PromQL engine's read, no frames built.
         For a read in parts: ``cached=False`` when :meth:`cacheable` says the chunk cache cannot
         hold the whole read, ``head`` the blocks of :meth:`head_blocks`, decoded once for all parts."""
-        from core.storage.tsdb.read_series import read_series_arrays
-
         with storage_errors("reading samples"), self.engine.connect() as conn:
-            return read_series_arrays(conn, ids, start_ms, end_ms, cached=cached, head_blocks=head)
+            return read_series.read_series_arrays(
+                conn, ids, start_ms, end_ms, cached=cached, head_blocks=head
+            )
 
     def head_blocks(self, start_ms: int, end_ms: int) -> list[HeadBlock]:
         """The head blocks overlapping [start, end), decoded, for the parts of one read to share."""
-        from core.storage.tsdb.read_series import head_blocks
-
         with storage_errors("reading samples"), self.engine.connect() as conn:
-            return head_blocks(conn, start_ms, end_ms)
+            return read_series.head_blocks(conn, start_ms, end_ms)
 
     @staticmethod
     def cacheable(samples: int) -> bool:
@@ -177,37 +175,29 @@ class Store:
     def stored_counts(self, ids: Sequence[int], start_ms: int, end_ms: int) -> tuple[dict[int, int], int]:
         """(samples per series in raw chunks overlapping [start, end), samples of the head blocks
         overlapping it, all series): how large a read would be, before reading."""
-        from core.storage.tsdb.read_series import stored_counts
-
         with storage_errors("reading samples"), self.engine.connect() as conn:
-            return stored_counts(conn, ids, start_ms, end_ms)
+            return read_series.stored_counts(conn, ids, start_ms, end_ms)
 
     def edge_reads(
         self, ids: Sequence[int], intervals: Sequence[tuple[int, int]], start_ms: int, end_ms: int
     ) -> tuple[int, int]:
         """(raw chunks the intervals touch, raw chunks in [start, end)): is a rollup read worth it."""
-        from core.storage.tsdb.read_series import chunks_touched
-
         with storage_errors("reading samples"), self.engine.connect() as conn:
-            return chunks_touched(conn, ids, intervals, start_ms, end_ms)
+            return read_series.chunks_touched(conn, ids, intervals, start_ms, end_ms)
 
     def raw_series_within(
         self, ids: Sequence[int], start_ms: int, end_ms: int, intervals: Sequence[tuple[int, int]]
     ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
         """As :meth:`raw_series`, reading only the chunks that overlap ``intervals`` (closed)."""
-        from core.storage.tsdb.read_series import read_series_arrays
-
         with storage_errors("reading samples"), self.engine.connect() as conn:
-            return read_series_arrays(conn, ids, start_ms, end_ms, intervals)
+            return read_series.read_series_arrays(conn, ids, start_ms, end_ms, intervals)
 
     def rollup_series(
         self, width_ms: int, ids: Sequence[int], start_ms: int, end_ms: int
     ) -> dict[int, tuple[np.ndarray, ...]]:
         """Rollup rows per series (bucket start, count, sum, min, max), newest samples included."""
-        from core.storage.tsdb.read_series import read_rollup_arrays
-
         with storage_errors("reading rollups"), self.engine.connect() as conn:
-            return read_rollup_arrays(conn, width_ms, ids, start_ms, end_ms)
+            return read_series.read_rollup_arrays(conn, width_ms, ids, start_ms, end_ms)
 
     # -- small key/value facts ------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

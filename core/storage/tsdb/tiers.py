@@ -111,7 +111,8 @@ def keep_minutes(engine: Engine, raw_cut: int, minute_cut: int) -> int:
     samples kept still cover completely (from the bucket after ``raw_cut``'s) are dropped, as they
     are redundant (rows written before the series was measured, or before this version).
     Returns rows written."""
-    from core.storage.tsdb.read import read_raw, read_rollup
+    from core.storage.tsdb.read import read_rollup
+    from core.storage.tsdb.read_series import read_raw
     from core.storage.tsdb.rollup import stats_from_raw
     from core.storage.tsdb.rollup_chunks import drop, pack
 

@@ -23,7 +23,7 @@ import numpy as np
 from sqlalchemy.engine import Connection
 
 from core.storage.tsdb.query import LOOKBACK_MS, Query
-from core.storage.tsdb.read import read_raw_arrays
+from core.storage.tsdb.read_series import read_raw_arrays
 
 GAUGES = ("avg", "min", "max", "sum", "count", "last")
 COUNTERS = ("rate", "increase")
