@@ -11,7 +11,8 @@ import streamlit as st
 
 from core.access import policy as auth
 from core.kernel.errors import PulseError
-from core.kernel.settings import Settings, load_settings
+from core.kernel.settings import Settings
+from core.kernel.settings.current import current_settings
 from core.kernel.text import md_text
 from core.seam import Backend, Console, open_backend
 from pages import _keys as K
@@ -31,7 +32,7 @@ def _own_figures(url: str, _backend: Backend) -> object:
 def shared() -> Backend:
     """The process-wide backend of the configured database, also outside a page run (the
     ``/media/`` guard asks it who a cookie signs in); PulseError when the store cannot be opened."""
-    settings = load_settings()
+    settings = current_settings()  # built again only when the variables or the file changed
     return _open_backend(settings.url, settings)
 
 
