@@ -1,5 +1,6 @@
 """The decoded head-block cache: a block trimmed by compaction or a new block is never answered
-from the cache, ids are never reused, and picking a block's series gives what a scan gives."""
+from the cache, ids are never reused, picking a block's series gives what a scan gives, and
+blocks cached merged by id range read as the blocks themselves."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pytest
 import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
 from core.kernel.samples import Sample, labels_of
 from core.storage.schema import head
-from core.storage.tsdb.head_cache import Block, head_cache
+from core.storage.tsdb import head_cache as head_cache_mod
+from core.storage.tsdb.head_cache import GROUP, Block, head_cache
 from core.storage.tsdb.store import Store
 from tests.conftest import T0_MS, FakeClock
 
@@ -122,3 +125,50 @@ def test_a_written_block_is_stored_ordered_by_series_in_write_order_within_each(
     sid_a = next(i for i, lb in zip(found["id"], found["labels"], strict=True) if lb["host"] == "a")
     got_ts, got_v = store.raw_series([sid_a], T0_MS - HOUR, T0_MS + 1)[sid_a]
     assert got_ts[-1] == T0_MS and got_v[-1] == 99.0
+
+
+def _small_blocks(store: Store, count: int) -> tuple[list[int], int]:
+    """``count`` writes of one sample for each of two series (one head block each), 10 s apart."""
+    first = T0_MS - HOUR
+    for i in range(count):
+        store.write([Sample("m", labels_of(host=h), first + i * 10_000, float(i)) for h in ("a", "b")])
+    return store.series("m")["id"].to_list(), first
+
+
+@pytest.mark.parametrize("merge_limit", [head_cache_mod.MERGE_LIMIT, 1])  # 1: every block on its own
+def test_blocks_merged_by_id_range_read_as_the_blocks(
+    make_store: Callable[..., Store], clock: FakeClock, monkeypatch: pytest.MonkeyPatch, merge_limit: int
+) -> None:
+    monkeypatch.setattr(head_cache_mod, "MERGE_LIMIT", merge_limit)
+    store = make_store()
+    count = 2 * GROUP + 20  # three id ranges at least
+    ids, first = _small_blocks(store, count)
+    with store.engine.connect() as conn:
+        cache = head_cache(conn)
+        cache.clear()
+        blocks = list(cache.blocks(conn, first, T0_MS))
+    assert len(blocks) == (count if merge_limit == 1 else len({i // GROUP for i in _block_ids(store)}))
+    every = store.raw_series(ids, first, T0_MS)
+    assert {sid: v.tolist() for sid, (_, v) in every.items()} == {sid: [float(i) for i in range(count)] for sid in ids}
+    inside = store.raw_series(ids, first + 700_000, first + 900_000)  # a window in the middle
+    assert all(ts.tolist() == list(range(first + 700_000, first + 900_000, 10_000)) for ts, _ in inside.values())
+    misses = cache.misses
+    store.raw_series(ids, first + 300_000, first + 1_200_000)
+    assert cache.misses == misses  # every block from the cache
+
+
+def _block_ids(store: Store) -> list[int]:
+    return [bid for bid, _ in _heads(store)]
+
+
+def test_a_new_block_in_a_cached_group_is_read_and_its_write_wins(
+    make_store: Callable[..., Store], clock: FakeClock
+) -> None:
+    store = make_store()
+    ids, first = _small_blocks(store, GROUP // 2)  # one group, not full
+    store.raw_series(ids, first, T0_MS)  # cached
+    store.write([Sample("m", labels_of(host="a"), first + 50_000, 99.0)])  # (a, ts) again, a new block
+    (sid_a,) = store.series('m{host="a"}')["id"].to_list()
+    ts, values = store.raw_series(ids, first, T0_MS)[sid_a]
+    assert ts.tolist() == [first + i * 10_000 for i in range(GROUP // 2)]
+    assert values.tolist() == [99.0 if i == 5 else float(i) for i in range(GROUP // 2)]
