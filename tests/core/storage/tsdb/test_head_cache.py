@@ -149,9 +149,13 @@ def test_blocks_merged_by_id_range_read_as_the_blocks(
         blocks = list(cache.blocks(conn, first, T0_MS))
     assert len(blocks) == (count if merge_limit == 1 else len({i // GROUP for i in _block_ids(store)}))
     every = store.raw_series(ids, first, T0_MS)
-    assert {sid: v.tolist() for sid, (_, v) in every.items()} == {sid: [float(i) for i in range(count)] for sid in ids}
+    assert {sid: v.tolist() for sid, (_, v) in every.items()} == {
+        sid: [float(i) for i in range(count)] for sid in ids
+    }
     inside = store.raw_series(ids, first + 700_000, first + 900_000)  # a window in the middle
-    assert all(ts.tolist() == list(range(first + 700_000, first + 900_000, 10_000)) for ts, _ in inside.values())
+    assert all(
+        ts.tolist() == list(range(first + 700_000, first + 900_000, 10_000)) for ts, _ in inside.values()
+    )
     misses = cache.misses
     store.raw_series(ids, first + 300_000, first + 1_200_000)
     assert cache.misses == misses  # every block from the cache
