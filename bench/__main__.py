@@ -87,7 +87,9 @@ def _load_options(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    if argv[:1] in (["-h"], ["--help"]):
+    if argv[:1] == ["compare"]:  # its own options: --quick, --json PATH, --scaling (see bench/compare.py)
+        return compare.main(argv[1:])
+    if "-h" in argv or "--help" in argv:  # also after a name: `python -m bench load --help`
         print(f"usage: python -m bench [NAME ...] [--quick]   (default: all but {', '.join(sorted(OPT_IN))})")
         print("       python -m bench load [--quick] [--browsers N] [--ui-processes N]   (see bench/load.py)")
         print(
@@ -96,8 +98,6 @@ def main(argv: list[str]) -> int:
             f"names: {', '.join(SUITES)}"
         )
         return 0
-    if argv[:1] == ["compare"]:  # its own options: --quick, --json PATH, --scaling (see bench/compare.py)
-        return compare.main(argv[1:])
     common.QUICK = "--quick" in argv  # short windows of the long benchmarks (overhead, load, optimize)
     argv = [a for a in argv if a != "--quick"]
     try:
