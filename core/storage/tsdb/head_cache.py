@@ -104,9 +104,9 @@ class Block:
         return np.arange(int(ends[-1])) + np.repeat(starts - (ends - lengths), lengths)
 
 
-def _groups(keys: list[Key]) -> list[Group]:
+def _groups(keys: list[Key], start: int, end: int) -> list[Group]:
     """Keys (ordered by id) cut into groups of one id range each; a group over MERGE_LIMIT
-    samples becomes one group per block."""
+    samples becomes one group per block overlapping [start, end) (its others are not read)."""
     runs: list[list[Key]] = []
     for key in keys:
         if runs and runs[-1][0][0] // GROUP == key[0] // GROUP:
@@ -116,7 +116,7 @@ def _groups(keys: list[Key]) -> list[Group]:
     out: list[Group] = []
     for run in runs:
         if sum(k[1] for k in run) > MERGE_LIMIT:
-            out.extend((k,) for k in run)
+            out.extend((k,) for k in run if k[3] >= start and k[2] < end)
         else:
             out.append(tuple(run))
     return out
@@ -141,7 +141,7 @@ class HeadCache:
         """Blocks holding every head sample in [start, end) (and maybe others around it: the
         reader cuts to the range), in write order: merged groups, or single blocks."""
         keys: list[Key] = [tuple(r) for r in conn.execute(_META, {"start": start, "end": end})]
-        groups = _groups(keys)
+        groups = _groups(keys, start, end)
         with self._lock:
             found = {g: b for g in groups if (b := self._entries.get(g)) is not None}
             for g in found:

@@ -159,6 +159,9 @@ def test_blocks_merged_by_id_range_read_as_the_blocks(
     misses = cache.misses
     store.raw_series(ids, first + 300_000, first + 1_200_000)
     assert cache.misses == misses  # every block from the cache
+    with store.engine.connect() as conn:  # blocks kept one by one: only those of the range are read
+        narrow = list(cache.blocks(conn, first + 300_000, first + 400_000))
+    assert len(narrow) == (10 if merge_limit == 1 else 1)
 
 
 def _block_ids(store: Store) -> list[int]:
