@@ -3,9 +3,8 @@
 (:func:`read_flat`, :func:`read_raw`).
 
 A frame per chunk merged with a sort over every sample is what a long range query paid most of
-its time for. Here chunks arrive ordered by series
-and start, are cut to the range with ``searchsorted`` (they are sorted), and concatenated per
-series; only a series that also has samples in the head blocks, or whose chunks overlap (a late
+its time for. Here chunks arrive ordered by series and start, are cut to the range with
+``searchsorted`` (they are sorted), and concatenated per series; only a series that also has samples in the head blocks, or whose chunks overlap (a late
 write compacted after its neighbours), is sorted, and a (series, ts) written twice keeps its
 last write. Stale markers are dropped (a marker ends a series, it is not a value).
 """
@@ -109,6 +108,26 @@ def _head_samples(
     return tuple(np.concatenate([f[i] for f in found]) for i in range(3))  # type: ignore[return-value]
 
 
+def _laid_out(
+    conn: Connection,
+    ids: Sequence[int],
+    start: int,
+    end: int,
+    intervals: Sequence[tuple[int, int]] | None,
+    cached: bool,
+    head_blocks: Sequence[Block] | None,
+) -> Flat:
+    """Chunk and head samples laid end to end by series (int64 ts, float64 values), a series'
+    chunk samples first, then its head samples in write order; not yet checked for order,
+    rewrites or stale markers."""
+    ids = sorted(set(ids))  # the chunks' samples come ordered by series id
+    flat = _chunk_samples(conn, ids, start, end, intervals, cached)
+    head = _head_samples(conn, ids, start, end, head_blocks)
+    if head is not None:  # chunks first, then head blocks in write order: last write wins
+        flat = _merged(flat, head)
+    return flat[0], flat[1].astype(np.int64, copy=False), flat[2].astype(np.float64, copy=False)
+
+
 def read_series_arrays(
     conn: Connection,
     ids: Sequence[int],
@@ -126,16 +145,8 @@ def read_series_arrays(
     overlapping at least [start, end), decoded once for all the parts of a read (see
     :func:`head_blocks`); else they come from the head cache.
     """
-    ids = sorted(set(ids))  # the chunks' samples come ordered by series id
-    sids, ts_all, val_all = _chunk_samples(conn, ids, start, end, intervals, cached)
-    head = _head_samples(conn, ids, start, end, head_blocks)
-    if head is not None:  # chunks first, then head blocks in write order: last write wins
-        sids, ts_all, val_all = _merged((sids, ts_all, val_all), head)
-    if not sids.size:
-        return {}
-    ts_all = ts_all.astype(np.int64, copy=False)
-    val_all = val_all.astype(np.float64, copy=False)
-    return _split(sids, ts_all, val_all)
+    sids, ts_all, val_all = _laid_out(conn, ids, start, end, intervals, cached, head_blocks)
+    return _split(sids, ts_all, val_all) if sids.size else {}
 
 
 def read_flat(conn: Connection, ids: Sequence[int], start: int, end: int, cached: bool = True) -> Flat:
@@ -146,12 +157,7 @@ def read_flat(conn: Connection, ids: Sequence[int], start: int, end: int, cached
     asked again at the next refresh); False for reads that pass once over much data (rollups,
     compaction), which would only push out what the cache holds.
     """
-    ids = sorted(set(ids))  # the chunks' samples come ordered by series id
-    flat = _chunk_samples(conn, ids, start, end, None, cached)
-    head = _head_samples(conn, ids, start, end, None)
-    if head is not None:  # chunks first, then head blocks in write order: last write wins
-        flat = _merged(flat, head)
-    sids, ts, values = flat[0], flat[1].astype(np.int64, copy=False), flat[2].astype(np.float64, copy=False)
+    sids, ts, values = _laid_out(conn, ids, start, end, None, cached, None)
     if sids.size > 1 and bool(np.any((ts[1:] <= ts[:-1]) & (sids[1:] == sids[:-1]))):
         sids, ts, values = latest_writes([(sids, ts, values)])  # a stable sort: the last write stays last
     stale = is_stale(values)
