@@ -130,6 +130,8 @@ def check_rules(text: str, origin: str = "<rules>", prometheus_source: str | Non
         where = f"{origin}:{mark.line + 1}" if mark is not None else origin
         out.errors.append(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}")
         return out
+    if data is None or data == {} or (isinstance(data, dict) and "groups" in data and data["groups"] is None):
+        data = {"groups": []}  # an empty file, or `groups:` with nothing: no rules, as promtool reads it
     if not isinstance(data, dict) or not isinstance(data.get("groups"), list):
         out.errors.append(f"{origin}: a rule file is a mapping with a 'groups' list")
         return out
@@ -137,7 +139,8 @@ def check_rules(text: str, origin: str = "<rules>", prometheus_source: str | Non
     names: set[str] = set()
     for i, g in enumerate(data["groups"]):
         gline = f"{origin}:{lines.get((i,), '?')}"
-        if not isinstance(g, dict) or not isinstance(g.get("rules", []), list):
+        # `rules:` with nothing under it (None) is an empty group, as promtool reads it
+        if not isinstance(g, dict) or not isinstance(g.get("rules") or [], list):
             errors.append(
                 f"{gline}: group {i + 1}: a group is a mapping with name, interval and a rules list"
             )
@@ -206,14 +209,41 @@ def load_rules(settings: Settings) -> RuleSet:
     out = RuleSet()
     files: list[tuple[Path, str | None]] = [(DEFAULT_RULES, None)] if a.default_rules else []
     files += [(p, None) for p in a.rule_files] + [(f.path, f.source) for f in a.prometheus_rule_files]
-    seen: set[str] = set()
-    for path, source in files:
-        rs = load_rule_file(path, source)
+    loaded = [(path, load_rule_file(path, source)) for path, source in files]
+    names = _group_names(loaded)
+    for path, rs in loaded:
         for g in rs.groups:
-            if g.name in seen:
-                raise ConfigError(f"{path}: rule group {g.name!r} is already defined in another rule file")
-            seen.add(g.name)
-            out.files[g.name] = str(path)
-        out.groups += rs.groups
+            name = names[(str(path), g.name)]
+            if name in out.files:
+                raise ConfigError(f"{path}: rule group {name!r} is already defined in {out.files[name]}")
+            out.files[name] = str(path)
+            out.groups.append(g if name == g.name else g.model_copy(update={"name": name}))
         out.warnings += rs.warnings
     return out
+
+
+def _group_names(loaded: list[tuple[Path, RuleSet]]) -> dict[tuple[str, str], str]:
+    """(file, group name) -> the name the group runs under. Prometheus keys groups by file and
+    name, and community packs reuse names across files ("EmbeddedExporter" in dozens of
+    awesome-prometheus-alerts files), so a name found in several files is qualified by the
+    shortest tail of each file's path that tells them apart: "EmbeddedExporter
+    (caddy/embedded-exporter.yml)". A name used by one file only is kept as it is."""
+    holders: dict[str, list[Path]] = {}
+    for path, rs in loaded:
+        for g in rs.groups:
+            holders.setdefault(g.name, []).append(path)
+    out: dict[tuple[str, str], str] = {}
+    for name, paths in holders.items():
+        for path in paths:
+            out[(str(path), name)] = name if len(paths) == 1 else f"{name} ({_tail(path, paths)})"
+    return out
+
+
+def _tail(path: Path, among: list[Path]) -> str:
+    """The fewest trailing parts of ``path`` that no other path of ``among`` ends with."""
+    parts = path.parts
+    for n in range(1, len(parts) + 1):
+        tail = parts[-n:]
+        if sum(p.parts[-n:] == tail for p in among) == 1:
+            return "/".join(tail)
+    return str(path)  # the same file listed twice: its full path (then refused as defined twice)

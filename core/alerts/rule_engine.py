@@ -36,9 +36,11 @@ log = logging.getLogger(__name__)
 
 
 def rule_key(group: str, rule: Rule) -> str:
-    """Stable identity of a rule: group/alert, plus its static labels when it has any."""
+    """Stable identity of a rule: group/alert, plus its static labels when it has any, plus
+    "#n" for the n-th rule of the group with that name and those labels (n >= 2)."""
     extra = ",".join(f"{k}={v}" for k, v in sorted(rule.labels.items()))
-    return f"{group}/{rule.alert}" + (f"{{{extra}}}" if extra else "")
+    nth = f"#{rule.ordinal + 1}" if rule.ordinal else ""
+    return f"{group}/{rule.alert}" + (f"{{{extra}}}" if extra else "") + nth
 
 
 @dataclass

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from core.kernel.errors import QueryError
 from core.kernel.records.alerts import SEVERITIES
@@ -23,7 +23,7 @@ from core.storage.tsdb.query import Across, OverTime
 
 Op = Literal[">", "<", ">=", "<=", "==", "!="]
 ConditionKind = Literal["threshold", "absent", "change", "anomaly", "predict", "forecast", "anomaly_score"]
-_ALERTNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _LABEL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 OPS = {
@@ -92,12 +92,24 @@ class Rule(BaseModel):
     severity: str = "warning"
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
+    # the n-th rule of its group with this alert name and these labels (0: the first); set by
+    # RuleGroup, not read from files: it keeps such rules' states apart (see ``rule_key``)
+    _ordinal: int = PrivateAttr(0)
+
+    @property
+    def ordinal(self) -> int:
+        return self._ordinal
 
     @field_validator("alert")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not _ALERTNAME.match(v):
-            raise ValueError(f"alert name {v!r} must match [A-Za-z_][A-Za-z0-9_]*")
+        # Prometheus takes any label value as an alert name ("JvmNon-heapMemoryFillingUp",
+        # "MysqlTooManyConnections(>80%)" in community rule packs); only control characters are
+        # refused here, as they would break log lines and notification subjects.
+        if not v.strip():
+            raise ValueError("alert name is empty")
+        if _CONTROL.search(v):
+            raise ValueError(f"alert name {v!r} holds a control character (a newline or tab)")
         return v
 
     @field_validator("severity")
@@ -166,13 +178,20 @@ class RuleGroup(BaseModel):
         return default_s if self.interval_s is None else self.interval_s
 
     @model_validator(mode="after")
-    def _unique(self) -> RuleGroup:
-        seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+    def _ordinals(self) -> RuleGroup:
+        """Number the rules that share an alert name and labels. Prometheus evaluates each of
+        them (mixins ship one rule per severity under one name: etcd's, CoreDNS',
+        Alertmanager's), so they are kept, each a copy told apart by its ordinal."""
+        seen: dict[tuple[str, tuple[tuple[str, str], ...]], int] = {}
+        numbered = []
         for r in self.rules:
             key = (r.alert, tuple(sorted(r.labels.items())))
-            if key in seen:
-                raise ValueError(f"rule {r.alert!r} appears twice with the same labels")
-            seen.add(key)
+            n = seen[key] = seen.get(key, -1) + 1
+            if n or r.ordinal:
+                r = r.model_copy()
+                r._ordinal = n
+            numbered.append(r)
+        object.__setattr__(self, "rules", tuple(numbered))  # frozen: set once, while validated
         return self
 
 

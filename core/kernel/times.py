@@ -202,8 +202,11 @@ _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 
 
 def parse_duration_ms(text: str) -> int:
-    """``90s``, ``15m``, ``1h30m``, ``7d`` -> milliseconds."""
+    """``90s``, ``15m``, ``1h30m``, ``7d`` -> milliseconds; ``0`` alone is 0, as in Prometheus
+    (``for: 0`` in mixins' rule files)."""
     text = text.strip()
+    if text == "0":
+        return 0
     parts = _DURATION.findall(text)
     if not parts or "".join(a + b for a, b in parts) != text:
         raise QueryError(

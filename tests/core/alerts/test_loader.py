@@ -60,10 +60,6 @@ GOOD_RULE = "      - alert: A\n        query: cpu\n        threshold: 1\n"
             "interval: Input should be greater than or equal to 1",
         ),
         (
-            "groups:\n  - name: g\n    rules:\n" + GOOD_RULE + GOOD_RULE,
-            "rule 'A' appears twice with the same labels",
-        ),
-        (
             "groups:\n  - name: g\n    rules:\n      - just a string\n",
             "r.yml:4: group 'g', rule 1: a rule is a mapping",
         ),
@@ -76,7 +72,7 @@ def test_malformed_rule_files_name_file_line_group_and_rule(text: str, expected:
 
 
 def test_every_bad_rule_is_reported_not_only_the_first() -> None:
-    text = "groups:\n  - name: g\n    rules:\n      - alert: bad name\n        query: a\n      - alert: B\n        query: a\n        severity: page\n"
+    text = 'groups:\n  - name: g\n    rules:\n      - alert: "bad\\tname"\n        query: a\n      - alert: B\n        query: a\n        severity: page\n'
     with pytest.raises(ConfigError) as err:
         parse_rules(text, "r.yml")
     assert "r.yml:4" in str(err.value) and "r.yml:6" in str(err.value) and "severity 'page'" in str(err.value)
