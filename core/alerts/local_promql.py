@@ -26,7 +26,8 @@ def local_promql(store: Store, max_samples: int = 50_000_000, timeout_s: float =
 
     def run(expr: str, at_ms: int) -> list[Element]:
         try:
-            result = engine.instant(expr, at_ms)
+            with store.pinned():  # the rule's lookups and reads on one connection
+                result = engine.instant(expr, at_ms)
         except PromQLError as exc:
             raise ValueError(f"PromQL on Pulse's store: {exc}") from exc
         if not isinstance(result, Vector):

@@ -168,7 +168,8 @@ class PromApiApp:
         if not self._slots.acquire(timeout=self.settings.timeout_s):  # queued, as Prometheus does
             raise ApiError(503, "timeout", "too many concurrent queries; retry later")
         try:
-            return 200, {"status": "success", "data": handler(ctx)}, []
+            with self.store.pinned():  # the request's reads on one connection
+                return 200, {"status": "success", "data": handler(ctx)}, []
         except read.BadParam as exc:
             raise ApiError(400, "bad_data", str(exc)) from None
         except QueryError as exc:
