@@ -172,4 +172,7 @@ def main() -> None:
 if __name__ == "__main__":  # Streamlit runs this file as the script of every page run
     main()
 else:  # `streamlit run app.py` finds this st.App and serves it (uvicorn imports this module as `app`)
+    from core.kernel.malloc import share_arenas
+
+    share_arenas()  # before the sessions' threads: they share two malloc arenas (core/kernel/malloc.py)
     app = st.App(__file__, middleware=[Middleware(media_guard.MediaGuard)])

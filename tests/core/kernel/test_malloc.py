@@ -31,3 +31,55 @@ def test_the_pulse_command_tunes_before_anything_else(monkeypatch: pytest.Monkey
     with pytest.raises(SystemExit):
         cli.main(["--help"])
     assert calls == ["tuned"]
+
+
+_ARENAS = """
+import ctypes, ctypes.util, os, sys, threading
+{setup}
+os.dup2(1, 2)  # malloc_stats() writes to stderr
+libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+alive = threading.Barrier(8)
+def work():
+    libc.free(libc.malloc(300_000))
+    alive.wait()  # all eight alive at once: none can take an arena another one left
+libc.malloc_stats()  # the arenas before: a library may have started threads of its own
+print("--- threads", flush=True)
+threads = [threading.Thread(target=work) for _ in range(8)]
+for t in threads: t.start()
+for t in threads: t.join()
+libc.malloc_stats()
+"""
+
+
+@pytest.mark.parametrize(
+    ("setup", "tune", "most"),
+    [
+        ("from core.kernel.malloc import tune_malloc; tune_malloc()", "1", malloc.ARENA_MAX),
+        ("from core.kernel.malloc import tune_malloc; tune_malloc()", "0", None),
+        ("import app  # as the dashboard's server imports it", "1", malloc.ARENA_MAX),
+    ],
+    ids=["daemon", "turned-off", "dashboard"],
+)
+def test_threads_share_the_arenas(setup: str, tune: str, most: int | None) -> None:
+    """Eight threads that allocate: with the tuning (the ``pulse`` command's, or the dashboard's
+    arena limit) they share ARENA_MAX arenas (each arena keeps up to TRIM_THRESHOLD of freed
+    memory); without it each gets its own."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PULSE_MALLOC_TUNE": tune}
+    done = subprocess.run(
+        [sys.executable, "-c", _ARENAS.format(setup=setup)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    before, after = (part.count("Arena ") for part in done.stdout.split("--- threads"))
+    if most is None:
+        assert after > max(before, malloc.ARENA_MAX)
+    else:  # none beyond the limit (or beyond those made before it was set)
+        assert 1 <= after <= max(before, most)
