@@ -16,6 +16,8 @@ from prometheus_client import (
     start_http_server,
 )
 
+from core.storage.tsdb import chunk_cache, head_cache
+
 if TYPE_CHECKING:
     from core.storage.tsdb.ingest import WriteResult
 
@@ -105,6 +107,15 @@ class SelfMetrics:
         self.leader_changes = Counter(
             "pulse_leader_changes", "Times this daemon became the leader or stopped being it", registry=r
         )
+        self.cache_bytes = Gauge(
+            "pulse_cache_bytes",
+            "Bytes held by the store's read caches of this process (chunks: decoded raw chunks,"
+            " PULSE_CHUNK_CACHE_MB; head: decoded head blocks, PULSE_HEAD_CACHE_MB)",
+            ["cache"],
+            registry=r,
+        )
+        self.cache_bytes.labels(cache="chunks").set_function(chunk_cache.cached_bytes)
+        self.cache_bytes.labels(cache="head").set_function(head_cache.cached_bytes)
         self.process = ProcessCollector(registry=r)
 
     # -- recording helpers ------------------------------------------------------------

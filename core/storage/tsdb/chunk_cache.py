@@ -88,6 +88,11 @@ def _decode(blobs: list[bytes]) -> list[Decoded]:
 CACHE = ChunkCache(int(float(os.environ.get("PULSE_CHUNK_CACHE_MB", "64")) * 1024 * 1024))
 
 
+def cached_bytes() -> int:
+    """Bytes the process' chunk cache holds (decoded arrays and their keys)."""
+    return CACHE._bytes
+
+
 def decode_chunks(blobs: list[bytes]) -> list[Decoded]:
     """Raw chunks decoded through the process' cache."""
     return CACHE.decode_many(blobs)

@@ -190,6 +190,13 @@ _CACHES: weakref.WeakKeyDictionary[Engine, HeadCache] = weakref.WeakKeyDictionar
 _GUARD = threading.Lock()
 
 
+def cached_bytes() -> int:
+    """Bytes the head caches of every database of this process hold."""
+    with _GUARD:
+        caches = list(_CACHES.values())
+    return sum(c._bytes for c in caches)
+
+
 def head_cache(conn: Connection) -> HeadCache:
     """The cache of the connection's database (ids are only unique within one database)."""
     with _GUARD:

@@ -6,6 +6,7 @@ import socket
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import prometheus_client
 import pytest
@@ -92,3 +93,28 @@ def test_serve_on_a_fixed_port_and_stop_releases_it() -> None:
     assert not thread.is_alive()
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
         pass
+
+
+def test_cache_bytes_follow_the_stores_read_caches(served: tuple[SelfMetrics, int], tmp_path: Path) -> None:
+    """A read of compacted chunks and of head blocks fills both caches; the gauges show it."""
+    from core.kernel.samples import Sample, labels_of
+    from core.kernel.selector import parse_selector
+    from core.kernel.settings import load_settings
+    from core.storage.tsdb import chunk_cache, open_store
+
+    _, port = served
+    chunk_cache.CACHE.clear()
+    store = open_store(load_settings(database_url=f"sqlite:///{tmp_path}/p.db"))
+    try:
+        now = store.now_ms()
+        old = now - 3 * 86_400_000  # compacted into chunks (past the out-of-order window)
+        store.write([Sample("m", labels_of(h="a"), old + i * 15_000, float(i)) for i in range(500)])
+        store.compact()
+        store.write([Sample("m", labels_of(h="a"), now - i * 15_000, float(i)) for i in range(100)])
+        (sid,) = [sid for sid, _ in store.find_series(parse_selector("m"))]
+        store.raw_series([sid], old - 1, now + 1)
+        v, _ = scrape(port)
+        assert v["pulse_cache_bytes", (("cache", "chunks"),)] == chunk_cache.cached_bytes() > 0
+        assert v["pulse_cache_bytes", (("cache", "head"),)] >= 100 * 16  # ts + value of 100 samples
+    finally:
+        store.close()
