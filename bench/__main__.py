@@ -28,6 +28,7 @@ from bench import (
     process,
     promql,
     query,
+    rss,
     rules,
     scrape,
     selfmon,
@@ -64,12 +65,13 @@ SUITES = {
     "compare": compare.run,
     "takeover": takeover.run,
     "load": load.run,
+    "rss": rss.run,
     "bigtarget": bigtarget.run,
 }
 
 
 # minutes long: run by name (`python -m bench noise`)
-OPT_IN = {"bigtarget", "noise", "first-start", "db-advice", "compare", "takeover", "overhead", "load"}
+OPT_IN = {"bigtarget", "noise", "first-start", "db-advice", "compare", "takeover", "overhead", "load", "rss"}
 
 
 def _load_options(argv: list[str]) -> list[str]:
