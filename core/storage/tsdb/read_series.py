@@ -136,8 +136,12 @@ def read_series_arrays(
     intervals: Sequence[tuple[int, int]] | None = None,
     cached: bool = True,
     head_blocks: Sequence[Block] | None = None,
+    keep_stale: bool = False,
 ) -> SeriesArrays:
     """Samples with start <= ts < end of each of ``ids`` that has any: sid -> (int64 ts, float64 values).
+
+    Stale markers are dropped unless ``keep_stale`` (the PromQL engine's read: a marker ends a
+    series at once for instant selectors, as in Prometheus; its range functions drop them).
 
     With ``intervals`` (sorted, disjoint, closed), only chunks overlapping one of them are read:
     every sample inside the intervals is returned, others may be. ``cached=False`` for reads
@@ -146,7 +150,7 @@ def read_series_arrays(
     :func:`head_blocks`); else they come from the head cache.
     """
     sids, ts_all, val_all = _laid_out(conn, ids, start, end, intervals, cached, head_blocks)
-    return _split(sids, ts_all, val_all) if sids.size else {}
+    return _split(sids, ts_all, val_all, keep_stale) if sids.size else {}
 
 
 def read_flat(conn: Connection, ids: Sequence[int], start: int, end: int, cached: bool = True) -> Flat:
@@ -246,20 +250,26 @@ def head_blocks(conn: Connection, start: int, end: int) -> list[Block]:
     return list(head_cache(conn).blocks(conn, start, end))
 
 
-def _split(sids: np.ndarray, ts_all: np.ndarray, val_all: np.ndarray) -> SeriesArrays:
+def _split(
+    sids: np.ndarray, ts_all: np.ndarray, val_all: np.ndarray, keep_stale: bool = False
+) -> SeriesArrays:
     """Per series views of samples laid end to end by series; a series whose samples are out of
-    order, written twice or stale-marked is sorted (last write wins) and cleaned on its own."""
+    order, written twice or (unless ``keep_stale``) stale-marked is sorted (last write wins) and
+    cleaned on its own."""
     cuts = np.flatnonzero(sids[1:] != sids[:-1]) + 1
     firsts, stops = np.r_[0, cuts], np.r_[cuts, sids.size]
     unordered = (ts_all[1:] <= ts_all[:-1]) & (sids[1:] == sids[:-1])
-    redo = set(sids[1:][unordered].tolist()) | set(sids[is_stale(val_all)].tolist())
+    redo = set(sids[1:][unordered].tolist())
+    if not keep_stale:
+        redo |= set(sids[is_stale(val_all)].tolist())
     out: SeriesArrays = {}
     for sid, a, b in zip(sids[firsts].tolist(), firsts.tolist(), stops.tolist(), strict=True):
         ts, values = ts_all[a:b], val_all[a:b]
         if sid in redo:
             ts, values = _last_write_wins(ts, values)
-            stale = is_stale(values)
-            ts, values = ts[~stale], values[~stale]
+            if not keep_stale:
+                stale = is_stale(values)
+                ts, values = ts[~stale], values[~stale]
             if not ts.size:
                 continue
         out[sid] = (ts, values)

@@ -179,12 +179,13 @@ class Store:
         cached: bool = True,
         head: Sequence[HeadBlock] | None = None,
     ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-        """Raw samples per series (start <= ts < end): the PromQL engine's read, no frames built.
+        """Raw samples per series (start <= ts < end), stale markers kept: the PromQL engine's
+        read, no frames built.
         For a read in parts: ``cached=False`` when :meth:`cacheable` says the chunk cache cannot
         hold the whole read, ``head`` the blocks of :meth:`head_blocks`, decoded once for all parts."""
         with storage_errors("reading samples"), self._reading() as conn:
             return read_series.read_series_arrays(
-                conn, ids, start_ms, end_ms, cached=cached, head_blocks=head
+                conn, ids, start_ms, end_ms, cached=cached, head_blocks=head, keep_stale=True
             )
 
     def head_blocks(self, start_ms: int, end_ms: int) -> list[HeadBlock]:

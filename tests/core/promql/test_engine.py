@@ -157,6 +157,26 @@ def test_the_store_source_matches_the_memory_source(store: Store, clock: FakeClo
         assert ours.samples and as_set == {(key(x.labels), x.value) for x in ref.samples}, query
 
 
+def test_stale_markers_in_the_store_end_a_series_as_in_memory(store: Store, clock: FakeClock) -> None:
+    """A stale marker written to the store (remote write, a recording rule's vanished series)
+    ends the series at once for instant selectors; range functions leave it out."""
+    stale = float(np.array([0x7FF0000000000002], dtype=np.uint64).view(np.float64)[0])
+    mem = MemorySource()
+    points = [(i * 15_000, float(i)) for i in range(20)] + [(20 * 15_000, stale)]
+    store.write([Sample("up_total", (("host", "h1"),), T0_MS - 600_000 + t, v) for t, v in points])
+    for t, v in points:
+        mem.add({"__name__": "up_total", "host": "h1"}, T0_MS - 600_000 + t, v)
+    for at in (19, 20, 21, 25):  # before, at and after the marker (within the 5-minute lookback)
+        t = T0_MS - 600_000 + at * 15_000
+        for query in ["up_total", "rate(up_total[2m])", "count_over_time(up_total[10m])"]:
+            ours, ref = Engine(StoreSource(store)).instant(query, t), Engine(mem).instant(query, t)
+            assert isinstance(ours, Vector) and isinstance(ref, Vector)
+            got = {(key(x.labels), x.value) for x in ours.samples}
+            assert got == {(key(x.labels), x.value) for x in ref.samples}, (query, at)
+            if query == "up_total":
+                assert bool(got) == (at < 20), at
+
+
 def test_a_scoped_source_only_shows_its_series() -> None:
     scoped = ScopedSource(_source(), [Matcher("host", "=~", "a|b")])
     got = Engine(scoped).instant("sum by (host) (temp) or sum by (host) (rate(req_total[5m]))", 3_000_000)
