@@ -3,7 +3,8 @@
 Both formats share the outer shape ``groups: [{name, interval, rules: [...]}]``. A Pulse rule
 has ``query`` (a selector) or ``promql`` + ``source``; a Prometheus rule has ``expr`` and is
 imported as a ``promql`` rule evaluated through the named Prometheus source (its ``severity``
-label becomes the rule's severity). Recording rules (``record:``) are skipped and reported.
+label becomes the rule's severity). Recording rules (``record:`` + ``expr``, the same in both
+formats) are kept in their group's ``recording`` (core/alerts/recording.py).
 
 ``expr``/``promql`` are parsed as PromQL (promql-parser) and every error of every rule is
 collected (``check_rules``; ``parse_rules`` raises them together). A label or annotation template
@@ -22,6 +23,7 @@ import promql_parser
 import yaml
 from pydantic import ValidationError
 
+from core.alerts.recording import RecordingRule
 from core.alerts.rules import Rule, RuleGroup
 from core.alerts.templates import TemplateError, check_template, uses_query
 from core.kernel.errors import ConfigError
@@ -36,12 +38,15 @@ class RuleSet:
     groups: list[RuleGroup] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    skipped_recording: int = 0
     files: dict[str, str] = field(default_factory=dict)  # group name -> the rule file it came from
 
     @property
     def rules(self) -> int:
         return sum(len(g.rules) for g in self.groups)
+
+    @property
+    def recording(self) -> int:
+        return sum(len(g.recording) for g in self.groups)
 
 
 def _lines(text: str) -> dict[tuple[int, ...], int]:
@@ -149,7 +154,8 @@ def check_rules(text: str, origin: str = "<rules>", prometheus_source: str | Non
         if gname in names:
             errors.append(f"{gline}: group {gname!r} appears twice")
         names.add(gname)
-        rules = []
+        rules: list[Rule] = []
+        recs: list[RecordingRule] = []
         for j, r in enumerate(g.get("rules") or []):
             rline = f"{origin}:{lines.get((i, j), '?')}"
             label = f"group {gname!r}, rule {j + 1}"
@@ -157,11 +163,14 @@ def check_rules(text: str, origin: str = "<rules>", prometheus_source: str | Non
                 errors.append(f"{rline}: {label}: a rule is a mapping")
                 continue
             label = f"group {gname!r}, rule {r.get('alert') or r.get('record') or j + 1!r}"
-            if "record" in r:
-                out.warnings.append(f"{rline}: {label}: recording rules are not imported (skipped)")
-                out.skipped_recording += 1
-                continue
             problems = _promql_errors(r)
+            if "record" in r:
+                try:
+                    recs.append(RecordingRule.model_validate({"source": prometheus_source or None, **r}))
+                except ValidationError as exc:
+                    problems += _why(exc)
+                errors += [f"{rline}: {label}: {p}" for p in problems]
+                continue
             try:
                 raw = _from_prometheus(r, prometheus_source) if "expr" in r else r
                 rule = Rule.model_validate(raw)
@@ -176,7 +185,9 @@ def check_rules(text: str, origin: str = "<rules>", prometheus_source: str | Non
             errors += [f"{rline}: {label}: {p}" for p in problems]
         try:
             out.groups.append(
-                RuleGroup.model_validate({**{k: v for k, v in g.items() if k != "rules"}, "rules": rules})
+                RuleGroup.model_validate(
+                    {**{k: v for k, v in g.items() if k != "rules"}, "rules": rules, "recording": recs}
+                )
             )
         except ValidationError as exc:
             errors += [f"{gline}: group {gname!r}: {p}" for p in _why(exc)]

@@ -52,6 +52,7 @@ import yaml
 
 from core.alerts.conditions import MIN_BASELINE_POINTS, TREND_POINTS
 from core.alerts.conditions.anomaly_score import STEP_MS
+from core.alerts.recording import recording_doc
 from core.alerts.rules import Rule, RuleGroup
 from core.kernel.selector import parse_selector
 
@@ -223,12 +224,13 @@ def _rule(rule: Rule) -> dict[str, object]:
     return out
 
 
-def group_doc(g: RuleGroup, rules: list[dict[str, object]]) -> dict[str, object]:
-    """A group's mapping; ``interval`` only when the group has one (else the global one applies)."""
+def group_doc(g: RuleGroup, rules: list[dict[str, object]], pulse: bool = False) -> dict[str, object]:
+    """A group's mapping; ``interval`` only when the group has one (else the global one applies);
+    its recording rules first (they are evaluated first), then ``rules``."""
     out: dict[str, object] = {"name": g.name}
     if g.interval_s is not None:
         out["interval"] = duration(g.interval_s)
-    return {**out, "rules": rules}
+    return {**out, "rules": [recording_doc(r, pulse) for r in g.recording] + rules}
 
 
 def export_rules(groups: Iterable[RuleGroup], header: str = "") -> str:

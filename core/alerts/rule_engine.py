@@ -1,7 +1,8 @@
 """The rule engine: evaluates groups of rules, advances alert states, persists them.
 
-``AlertEngine.evaluate(group)`` runs one cycle of one group at the engine's clock: each rule's
-query and condition (core.alerts.conditions), then the state machine (core.alerts.state), then
+``AlertEngine.evaluate(group)`` runs one cycle of one group at the engine's clock: first its
+recording rules (core/alerts/recording.py: PromQL evaluated, the result written to the store),
+then each alerting rule's query and condition (core.alerts.conditions), then the state machine (core.alerts.state), then
 one transaction that stores the new states and transitions. A rule whose query fails keeps its
 previous states (a broken query must not resolve every alert) and reports the error in its
 health, like Prometheus' rule health.
@@ -26,9 +27,12 @@ from core.alerts.conditions import (
     rule_values,
 )
 from core.alerts.promfuncs import QueryFn, Sample
+from core.alerts.recording import RecordingRule, recorded, recording_key
 from core.alerts.rules import Rule, RuleGroup
 from core.alerts.state import advance
 from core.kernel.records.alerts import RESOLVED_RETENTION_MS, AlertState, Transition
+from core.kernel.samples import Labels
+from core.kernel.samples import Sample as StoreSample
 from core.storage import Database
 from core.storage.repos.alert_states import load_states, save_states
 
@@ -57,6 +61,7 @@ class CycleResult:
     transitions: list[Transition] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
     queries: int = 0
+    recorded: int = 0  # samples written by the group's recording rules
     duration_s: float = 0.0
 
 
@@ -72,6 +77,7 @@ class AlertEngine:
         external_labels: Mapping[str, str] | None = None,
         forecast: ForecastFn | None = None,
         score: ScoreFn | None = None,
+        write: Callable[[list[StoreSample]], object] | None = None,
     ) -> None:
         self.store, self.engine, self.promql, self.clock = store, engine, promql, clock
         self.forecast, self.score = forecast, score  # the series models of two condition kinds
@@ -81,6 +87,8 @@ class AlertEngine:
         self.known = {rule_key(g.name, r) for g in self.groups.values() for r in g.rules}
         self.states: dict[str, dict[str, AlertState]] = load_states(engine)
         self.health: dict[str, RuleHealth] = {}
+        self.write = write  # where recording rules' series go (the store's write)
+        self.recorded: dict[str, set[Labels]] = {}  # recording rule -> label sets of its last cycle
 
     def retire_removed_rules(self, keep_prefix: str) -> list[str]:
         """Resolve the alerts of rules no longer in the rule files (except keys with ``keep_prefix``,
@@ -113,6 +121,8 @@ class AlertEngine:
         cycle = Cycle(int(self.clock() * 1000), self.external_url, forecast=self.forecast, score=self.score)
         result = CycleResult(group.name, cycle.now_ms)
         changed: dict[str, dict[str, AlertState]] = {}
+        for i, rec in enumerate(group.recording):  # first: the group's alerts may read what they write
+            self._record(recording_key(group.name, i, rec), rec, cycle, result)
         try:
             prefetch(self.store, group.rules, cycle)
         except Exception as exc:  # the rules then query one by one and report their own errors
@@ -154,6 +164,28 @@ class AlertEngine:
             self.states.update(changed)
         result.queries, result.duration_s = cycle.queries, time.perf_counter() - t0
         return result
+
+    def _record(self, key: str, rec: RecordingRule, cycle: Cycle, result: CycleResult) -> None:
+        """One recording rule: its expr at the cycle's time, the result written (with stale
+        markers for the series it no longer returns); an error is the rule's health."""
+        h = self.health.setdefault(key, RuleHealth())
+        r0 = time.perf_counter()
+        try:
+            if self.promql is None or self.write is None:
+                raise ValueError("recording rules need PromQL and a store to write to (pulse collect)")
+            elements = self.promql(rec.source or OWN_STORE, rec.expr, cycle.now_ms)
+            samples, seen = recorded(rec, elements, cycle.now_ms, self.recorded.get(key, set()))
+            self.write(samples)
+        except Exception as exc:  # one broken rule never stops the others
+            h.last_error = f"{type(exc).__name__}: {exc}"
+            result.errors[key] = h.last_error
+            log.warning("recording rule %s failed: %s", key, h.last_error)
+        else:
+            h.last_error = None
+            self.recorded[key] = seen
+            result.recorded += len(samples)
+        finally:
+            h.last_eval_ms, h.last_duration_s = cycle.now_ms, time.perf_counter() - r0
 
     def alerts(self, states: Iterable[str] = ("pending", "firing", "resolved")) -> list[AlertState]:
         """Current states; resolved ones only while they are kept (RESOLVED_RETENTION_MS)."""

@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from core.alerts.recording import RecordingRule
 from core.kernel.errors import QueryError
 from core.kernel.records.alerts import SEVERITIES
 from core.kernel.selector import parse_selector
@@ -172,6 +173,9 @@ class RuleGroup(BaseModel):
         " global evaluation_interval",
     )
     rules: tuple[Rule, ...] = ()
+    recording: tuple[RecordingRule, ...] = Field(
+        (), description="Recording rules, evaluated before the group's alerting rules at each cycle"
+    )
 
     def every(self, default_s: float) -> float:
         """The group's evaluation interval in seconds (its own, else the default)."""

@@ -117,6 +117,11 @@ def import_prometheus(
         return out
     lines = _lines(text)
     for i, g in enumerate(rs.groups):
+        if g.recording:
+            out.warnings.append(
+                f"{origin}: group {g.name!r}: {len(g.recording)} recording rule(s) not imported: UI rules"
+                " are alerting rules (list the file in alerting.prometheus_rule_files to run them)"
+            )
         for j, r in enumerate(g.rules):
             where = f"{origin}:{lines.get((i, j), '?')}: group {g.name!r}, rule {r.alert!r}"
             why = clash(g.name, r.alert, files)

@@ -45,7 +45,7 @@ def _report_errors(exc: ConfigError) -> None:
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     """Every file, every error of every rule (PromQL parsed), then the warnings (templates Pulse
-    cannot render, skipped recording rules): warnings never fail the check."""
+    cannot render): warnings never fail the check."""
     failed = 0
     for name in args.files:
         try:
@@ -63,7 +63,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
             promql = sum(1 for g in rs.groups for r in g.rules if r.promql is not None)
             print(
                 f"{name}: OK, {len(rs.groups)} group(s), {rs.rules} alerting rule(s)"
-                f" ({rs.rules - promql} Pulse, {promql} PromQL)"
+                f" ({rs.rules - promql} Pulse, {promql} PromQL), {rs.recording} recording rule(s)"
             )
         for w in rs.warnings:
             print(f"  warning: {w}")
@@ -98,14 +98,14 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     header = f"Prometheus alerting rules exported by `pulse rules export` from {shown}."
     _write(export_rules(groups, header), args.output)
     if args.output not in (None, "-"):
-        n = sum(len(g.rules) for g in groups)
+        n = sum(len(g.rules) + len(g.recording) for g in groups)
         print(f"wrote {n} rule(s) in {len(groups)} group(s) to {args.output}", file=sys.stderr)
     return 0
 
 
 def dump_pulse(groups: list[RuleGroup], header: str = "") -> str:
     """Rule groups as a Pulse rule file (what ``parse_rules`` reads back)."""
-    doc = {"groups": [group_doc(g, [pulse_rule(r) for r in g.rules]) for g in groups]}
+    doc = {"groups": [group_doc(g, [pulse_rule(r) for r in g.rules], pulse=True) for g in groups]}
     lines = [f"# {line}" for line in header.splitlines()]
     body = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=10_000)
     return "\n".join(lines) + ("\n" if lines else "") + body
@@ -135,10 +135,9 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         f"Imported by `pulse rules import` from {Path(args.file).name}: PromQL kept, evaluated on {where}."
     )
     _write(dump_pulse(rs.groups, header), args.output)
-    skipped = rs.skipped_recording
     print(
-        f"imported {rs.rules} alerting rule(s) in {len(rs.groups)} group(s)"
-        + (f"; skipped {skipped} recording rule(s)" if skipped else ""),
+        f"imported {rs.rules} alerting rule(s) and {rs.recording} recording rule(s)"
+        f" in {len(rs.groups)} group(s)",
         file=sys.stderr,
     )
     return 0

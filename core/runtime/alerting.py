@@ -83,6 +83,7 @@ class AlertService:
             external_url=a.external_url,
             external_labels=a.external_labels,
             **series_models(rules.groups),
+            write=store.write,  # recording rules' series
         )
         removed = self.engine.retire_removed_rules(keep_prefix=INBOUND_PREFIX)
         if removed:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from core.alerts.recording import RecordingRule, recording_key
 from core.alerts.rule_engine import RuleHealth, rule_key
 from core.alerts.rules import Rule
 from core.kernel.records.alerts import AlertState
@@ -101,13 +102,32 @@ def _rule(group: str, rule: Rule, health: RuleHealth | None, states: dict[str, A
         "lastEvaluation": GO_ZERO_TIME,
         "type": "alerting",
     }
+    _health(out, health)
+    return out
+
+
+def _recording(rec: RecordingRule, health: RuleHealth | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": rec.record, "query": rec.expr}
+    if rec.labels:  # as Prometheus (`omitempty`)
+        out["labels"] = dict(rec.labels)
+    out |= {
+        "health": "unknown",
+        "evaluationTime": 0.0,
+        "lastEvaluation": GO_ZERO_TIME,
+        "type": "recording",
+    }
+    _health(out, health)
+    return out
+
+
+def _health(out: dict[str, Any], health: RuleHealth | None) -> None:
+    """A rule's health, error, evaluation time and last evaluation, once it has been evaluated."""
     if health is not None and health.last_eval_ms is not None:
         out["health"] = "err" if health.last_error else "ok"
         if health.last_error:
             out["lastError"] = health.last_error
         out["evaluationTime"] = health.last_duration_s
         out["lastEvaluation"] = rfc3339(health.last_eval_ms)
-    return out
 
 
 def _pulse_query(rule: Rule) -> str:
@@ -139,8 +159,15 @@ def _groups(service: AlertService, req: Request, kind: str) -> Iterable[dict[str
     engine = service.engine
     health, states = dict(engine.health), dict(engine.states)
     default_s = service.settings.alerting.evaluation_interval_s
-    for name, group in list(engine.groups.items()):
+    files = service.rule_files
+    for name, group in sorted(
+        engine.groups.items(), key=lambda g: (files.get(g[0], ""), g[0])
+    ):  # as Prometheus
         listed = []
+        for i, rec in enumerate(group.recording if kind != "alert" else ()):  # evaluated first
+            if teams is not None and rec.labels.get("team") not in teams:
+                continue  # a team's token sees the recording rules labelled with its team only
+            listed.append(_recording(rec, health.get(recording_key(name, i, rec))))
         for rule in group.rules if kind != "record" else ():
             key = rule_key(name, rule)
             mine = {fp: s for fp, s in states.get(key, {}).items() if shown(dict(s.labels))}

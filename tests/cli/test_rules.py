@@ -87,7 +87,7 @@ def test_check_counts_pulse_and_prometheus_files(tmp_path: Path, capsys: pytest.
     out = capsys.readouterr().out
     assert f"{pulse}: OK, 1 group(s), 1 alerting rule(s) (1 Pulse, 0 PromQL)" in out
     assert f"{prom}: OK, 1 group(s), 1 alerting rule(s) (0 Pulse, 1 PromQL)" in out
-    assert f"{prom}:4: group 'node', rule 'instance:cpu:rate5m': recording rules are not imported" in out
+    assert f"{prom}: OK, 1 group(s), 1 alerting rule(s) (0 Pulse, 1 PromQL), 1 recording rule(s)" in out
     assert f"{DEFAULT}: OK, 3 group(s), 13 alerting rule(s)" in out
 
 
@@ -151,9 +151,11 @@ def test_export_files_to_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[st
     out = tmp_path / "out" / "rules.yml"
     out.parent.mkdir()
     assert main(["rules", "export", str(pulse), str(prom), "-o", str(out)]) == 0
-    assert f"wrote 2 rule(s) in 2 group(s) to {out}" in capsys.readouterr().err
+    assert f"wrote 3 rule(s) in 2 group(s) to {out}" in capsys.readouterr().err  # one recording rule
     promtool_check(out)
-    rules = {r["alert"]: r for g in yaml.safe_load(out.read_text())["groups"] for r in g["rules"]}
+    every = [r for g in yaml.safe_load(out.read_text())["groups"] for r in g["rules"]]
+    assert [r["record"] for r in every if "record" in r] == ["instance:cpu:rate5m"]
+    rules = {r["alert"]: r for r in every if "alert" in r}
     assert rules["NodeDown"]["expr"] == 'up{job="node"} == 0'
     assert rules["CpuHigh"]["for"] == "10m"
     assert 'ALERTS{alertname="CpuHigh", alertstate="firing"' in rules["CpuHigh"]["expr"]
@@ -185,11 +187,15 @@ def test_import_writes_pulse_rules_that_keep_the_promql(
     out = tmp_path / "pulse.yml"
     assert main(["rules", "import", str(prom), "--source", "prom", "-o", str(out)]) == 0
     err = capsys.readouterr().err
-    assert "prom.yml:4: group 'node', rule 'instance:cpu:rate5m': recording rules are not imported" in err
-    assert "imported 1 alerting rule(s) in 1 group(s); skipped 1 recording rule(s)" in err
+    assert "imported 1 alerting rule(s) and 1 recording rule(s) in 1 group(s)" in err
     assert "no prometheus source named" not in err
     doc = yaml.safe_load(out.read_text())
-    (r,) = doc["groups"][0]["rules"]
+    rec, r = doc["groups"][0]["rules"]
+    assert rec == {
+        "record": "instance:cpu:rate5m",
+        "expr": "rate(node_cpu_seconds_total[5m])",
+        "source": "prom",
+    }
     assert r == {
         "alert": "NodeDown",
         "promql": 'up{job="node"} == 0',
@@ -203,9 +209,10 @@ def test_import_writes_pulse_rules_that_keep_the_promql(
     assert rs_group.rules[0].promql == 'up{job="node"} == 0'
     again = tmp_path / "again.yml"
     assert main(["rules", "export", str(out), "-o", str(again)]) == 0
-    exported = yaml.safe_load(again.read_text())["groups"][0]["rules"][0]
-    assert exported["expr"] == 'up{job="node"} == 0'
-    assert exported["labels"] == {"severity": "critical"}
+    exported = yaml.safe_load(again.read_text())["groups"][0]["rules"]
+    assert exported[0] == {"record": "instance:cpu:rate5m", "expr": "rate(node_cpu_seconds_total[5m])"}
+    assert exported[1]["expr"] == 'up{job="node"} == 0'
+    assert exported[1]["labels"] == {"severity": "critical"}
 
 
 def test_import_to_stdout_notes_an_unknown_source(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -296,7 +303,8 @@ def test_import_then_export_keeps_the_file_equivalent_for_promtool(
     for doc in (yaml.safe_load(imported.read_text()), yaml.safe_load(exported.read_text())):
         # a group without interval gains none (Prometheus' global evaluation_interval applies)
         assert [g.get("interval") for g in doc["groups"]] == [g.get("interval") for g in src]
-    exp = {r["alert"]: r for g in yaml.safe_load(exported.read_text())["groups"] for r in g["rules"]}
+    every = [r for g in yaml.safe_load(exported.read_text())["groups"] for r in g["rules"]]
+    exp = {r["alert"]: r for r in every if "alert" in r}
     assert exp["DiskAlmostFull"]["labels"] == {"severity": "page", "team": "storage"}
     # the original's promtool unit test passes against the export
     (tmp_path / "roundtrip.test.yml").write_text((RULEFILES / "roundtrip.test.yml").read_text())
@@ -332,7 +340,7 @@ def test_the_daemon_loads_a_prometheus_rule_file_whose_templates_it_cannot_rende
     assert rs.groups[0].every(settings.alerting.evaluation_interval_s) == 60
 
 
-def test_import_counts_skipped_recording_rules_apart_from_template_warnings(
+def test_import_counts_recording_rules_apart_from_template_warnings(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     prom = write(
@@ -343,4 +351,4 @@ def test_import_counts_skipped_recording_rules_apart_from_template_warnings(
     assert main(["rules", "import", str(prom), "--source", "prom", "-o", str(tmp_path / "out.yml")]) == 0
     err = capsys.readouterr().err
     assert "rule 'NodeDown': annotations.summary: template: __alert_NodeDown:1: function \"shout\"" in err
-    assert "imported 1 alerting rule(s) in 1 group(s); skipped 1 recording rule(s)" in err
+    assert "imported 1 alerting rule(s) and 1 recording rule(s) in 1 group(s)" in err

@@ -122,7 +122,7 @@ def test_prometheus_import_all_or_nothing_with_file_and_line(admin: RuleAdmin, s
 
     ok = admin.import_prometheus("team.rules.yml", PROM)
     assert ok.errors == [] and [r.name for r in admin.repo.all()] == ["ApiDown"]
-    assert any("recording rules are not imported" in w for w in ok.warnings)
+    assert any("1 recording rule(s) not imported: UI rules are alerting rules" in w for w in ok.warnings)
     assert not any("interval" in w for w in ok.warnings)
     stored = yaml.safe_load(admin.repo.all()[0].rule_yaml)
     assert stored == {

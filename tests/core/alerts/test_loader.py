@@ -103,9 +103,13 @@ def test_prometheus_rule_file_import() -> None:
         120,
     )
     assert rule.labels == {"team": "infra"} and rs.groups[0].interval_s == 15
-    assert rs.warnings == [
-        "prom.yml:5: group 'node', rule 'instance:cpu:rate5m': recording rules are not imported (skipped)"
-    ]
+    assert rs.warnings == []
+    (rec,) = rs.groups[0].recording
+    assert (rec.record, rec.expr, rec.source) == (
+        "instance:cpu:rate5m",
+        "rate(node_cpu_seconds_total[5m])",
+        "prom-main",
+    )
 
 
 def test_unreadable_file(tmp_path: Path) -> None:
