@@ -2,8 +2,8 @@
 
 ``AlertEngine.evaluate(group)`` runs one cycle of one group at the engine's clock: first its
 recording rules (core/alerts/recording.py: PromQL evaluated, the result written to the store),
-then each alerting rule's query and condition (core.alerts.conditions), then the state machine (core.alerts.state), then
-one transaction that stores the new states and transitions. A rule whose query fails keeps its
+then each alerting rule's query and condition (core.alerts.conditions), then the state machine
+(core.alerts.state), then one transaction that stores the new states and transitions. A rule whose query fails keeps its
 previous states (a broken query must not resolve every alert) and reports the error in its
 health, like Prometheus' rule health.
 """
@@ -175,7 +175,9 @@ class AlertEngine:
                 raise ValueError("recording rules need PromQL and a store to write to (pulse collect)")
             elements = self.promql(rec.source or OWN_STORE, rec.expr, cycle.now_ms)
             samples, seen = recorded(rec, elements, cycle.now_ms, self.recorded.get(key, set()))
-            self.write(samples)
+            refused = getattr(self.write(samples), "rejected", None)  # the store's WriteResult
+            if refused:
+                raise ValueError(f"the store refused {sum(refused.values())} sample(s): {dict(refused)}")
         except Exception as exc:  # one broken rule never stops the others
             h.last_error = f"{type(exc).__name__}: {exc}"
             result.errors[key] = h.last_error

@@ -130,3 +130,19 @@ def test_without_a_store_to_write_to_the_rule_reports_it(
 def test_bad_recording_rules_name_the_line(rule: str, problem: str) -> None:
     rs = check_rules("groups:\n  - name: g\n    rules:\n" + rule, "r.yml")
     assert any(problem in e for e in rs.errors), rs.errors
+
+
+def test_samples_the_store_refuses_are_the_rules_error(
+    make_store: Callable[..., Store], clock: FakeClock
+) -> None:
+    store = make_store(ingest={"max_series_per_metric": 1})
+    put(store, "req_total", lambda t: t * 2.0, 5, host="a")
+    two = RULES.replace(", host: overridden-not", "").replace(
+        "sum by (host) (rate(req_total[1m]))", "sum by (host) (rate(req_total[1m])) or vector(1)"
+    )
+    engine, group = _engine(store, clock, two)  # two series of host:req:rate1m, one allowed
+    errors = engine.evaluate("g").errors
+    assert (
+        "the store refused 1 sample(s): {'cardinality': 1}"
+        in errors[recording_key("g", 0, group.recording[0])]
+    )
