@@ -35,7 +35,11 @@ def body() -> None:
         for s, g, a, r in df.select("source", "group", "alert", "revision").iter_rows()
     }
     reopen(rules, picks)
-    st.caption(f"{df.height} rules: the default pack, the rule files of the settings, and rules made here.")
+    recording = rules.recording_rules()
+    also = f" The rule files also hold {recording} recording rules (not listed here)." if recording else ""
+    st.caption(
+        f"{df.height} rules: the default pack, the rule files of the settings, and rules made here.{also}"
+    )
     render.grid(df.select(*COLUMNS), COLUMNS)
     st.selectbox("Rule to open", [NEW, *picks], key=K.W_RULE_PICK, on_change=load, args=(rules, picks))
     loaded = st.session_state.get(K.RULES_LOADED)

@@ -119,6 +119,11 @@ class AlertRules:
                     return rule_text(r, g.interval_s)
         return None
 
+    def recording_rules(self) -> int:
+        """How many recording rules the rule files hold (they run beside the alerting rules; not
+        listed in :meth:`table`, which is the alerting rules an admin may open and edit)."""
+        return self._admin().files.recording
+
     def metric_names(self) -> list[str]:
         self._c.require(Action.MANAGE_SETTINGS)
         return self._store.metrics()

@@ -289,3 +289,16 @@ def test_an_opened_file_rule_names_what_the_form_cannot_hold(app: AppFactory, em
         "1m",
     )
     assert any("no field for over of the rule" in c.value for c in at.caption), [c.value for c in at.caption]
+
+
+def test_the_recording_rules_of_the_files_are_counted(
+    app: AppFactory, empty_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "records.yml"
+    path.write_text(
+        "groups:\n  - name: r\n    rules:\n      - record: job:up:sum\n        expr: sum by (job) (up)\n"
+    )
+    monkeypatch.setenv("PULSE_ALERTING__PROMETHEUS_RULE_FILES", json.dumps([{"path": str(path)}]))
+    at = app(empty_url, PAGE)
+    assert not at.exception
+    assert "The rule files also hold 1 recording rules (not listed here)." in at.caption[0].value
