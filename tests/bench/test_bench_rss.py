@@ -27,3 +27,21 @@ def test_readings_follow_a_process_that_grows() -> None:
         proc.wait()
     assert len(points) >= 4
     assert points[-1][1] - points[0][1] > 30  # 60 MiB touched in the first 1.5 s
+
+
+def test_cache_mib_reads_the_daemons_cache_gauges() -> None:
+    import numpy as np
+
+    from core.runtime.selfmetrics import SelfMetrics, stop_server
+    from core.storage.tsdb import chunk_cache, head_cache
+    from core.storage.tsdb.chunks import encode
+
+    blob = encode(np.arange(0, 150_000, 15, dtype=np.int64), np.arange(10_000, dtype=np.float64))
+    chunk_cache.decode_chunks([blob])  # one chunk in the process' cache: ~160 KB decoded
+    server, thread, port = SelfMetrics().serve("127.0.0.1", 0)
+    try:
+        assert chunk_cache.cached_bytes() > 150_000
+        expected = (chunk_cache.cached_bytes() + head_cache.cached_bytes()) / 2**20
+        assert rss.cache_mib(port) == pytest.approx(expected)
+    finally:
+        stop_server(server, thread)
