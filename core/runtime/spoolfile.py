@@ -16,6 +16,7 @@ from core.kernel.files import open_private
 from core.kernel.samples import Sample
 
 FORMAT, VERSION = "pulse-spool", 1
+_HEADER_START = json.dumps({"format": FORMAT, "version": VERSION, "count": 0})[:-2]  # up to the count
 
 
 class SpoolCorrupt(ValueError):
@@ -69,10 +70,14 @@ def read_file(path: Path, body: bool) -> tuple[int, list[Sample]]:
 
 def salvage(path: Path) -> list[Sample]:
     """The whole samples of an unfinished spill (a ``.tmp`` file a killed process left): every
-    complete line that decodes; a torn last line is dropped. ValueError if the header is unreadable."""
+    complete line that decodes; a torn last line is dropped; none when the process was killed
+    before the header line was whole (an empty file, a torn header). ValueError if a whole header
+    is not a Pulse spool header."""
     with open(path, encoding="utf-8", errors="replace") as f:
         text = f.read()
-    head, _, body = text.partition("\n")
+    head, newline, body = text.partition("\n")
+    if not newline and _HEADER_START.startswith(head[: len(_HEADER_START)]):
+        return []  # killed while writing the header line: no sample was written yet
     try:
         header: Any = json.loads(head or "null")
     except ValueError as exc:

@@ -245,3 +245,17 @@ def test_the_whole_lines_of_a_spill_a_killed_process_left_are_recovered(
     assert w2.flush()
     assert stored(store) == 25
     assert list(spool.iterdir()) == []
+
+
+@pytest.mark.parametrize("left", ["", '{"format": "pulse-sp'], ids=["empty", "torn-header"])
+def test_a_spill_killed_before_its_header_was_whole_is_removed_not_set_aside(
+    tmp_path: Path, store: Store, left: str
+) -> None:
+    """kill -9 right after the spill file was created (seen in the fault suite): it holds no
+    sample, so it is removed, not kept as ``*.bad`` for an operator to look at."""
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    (spool / "spool-000000000001.jsonl.tmp").write_text(left)
+    w = BufferedWriter(store, spool, max_buffer=10, retry_interval_s=0)
+    assert w.pending == 0 and w.stats.set_aside == 0
+    assert list(spool.iterdir()) == []
