@@ -59,3 +59,27 @@ def tune_malloc() -> bool:
 def share_arenas() -> bool:
     """Only the arena limit (the dashboard's process); True when the C library took it."""
     return _mallopt(((M_ARENA_MAX, ARENA_MAX),))
+
+
+TRIM_EVERY_S = 60.0
+_trimmed_at = [float("-inf")]
+
+
+def trim_heap(now_s: float) -> bool:
+    """Give the heap's free pages back to the system (glibc's ``malloc_trim(0)``), at most every
+    ``TRIM_EVERY_S``; True when it ran. With ``TRIM_THRESHOLD`` nothing is given back on ``free``,
+    so the daemon's heap would keep the peak of whatever its jobs and queries once held at the same
+    time (measured: 6-12 MB more RSS after 10 minutes of ``pulse collect``); once a minute keeps
+    the reuse within a burst of queries and drops what an idle minute did not use. The daemon's
+    ``self`` job calls it; ``PULSE_MALLOC_TUNE=0`` or a C library without it: nothing."""
+    if os.environ.get("PULSE_MALLOC_TUNE", "1") == "0" or now_s - _trimmed_at[0] < TRIM_EVERY_S:
+        return False
+    _trimmed_at[0] = now_s
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        malloc_trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return False
+    malloc_trim.argtypes, malloc_trim.restype = [ctypes.c_size_t], ctypes.c_int
+    malloc_trim(0)
+    return True

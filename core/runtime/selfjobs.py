@@ -7,9 +7,11 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 
 from core.kernel.condition_log import ConditionLog
 from core.kernel.errors import StorageUnavailable
+from core.kernel.malloc import trim_heap
 from core.kernel.samples import now_ms
 from core.runtime.scheduler import PulseScheduler
 from core.runtime.selfstats import daemon_samples
@@ -44,6 +46,7 @@ def publish_self(store: Store, sched: PulseScheduler) -> None:
         store, sched.metrics.registry, durations, w.spool_dir, w.spooled, outbox, node=node
     )
     sched.writer.write(samples)
+    trim_heap(time.monotonic())  # at most once a minute (core/kernel/malloc.py)
 
 
 def take_requests(requests: JobRequests, sched: PulseScheduler, daemon: str) -> list[str]:

@@ -16,6 +16,7 @@ from prometheus_client import (
     start_http_server,
 )
 
+from core.storage.engine import sqlite_memory_used
 from core.storage.tsdb import chunk_cache, head_cache
 
 if TYPE_CHECKING:
@@ -110,12 +111,14 @@ class SelfMetrics:
         self.cache_bytes = Gauge(
             "pulse_cache_bytes",
             "Bytes held by the store's read caches of this process (chunks: decoded raw chunks,"
-            " PULSE_CHUNK_CACHE_MB; head: decoded head blocks, PULSE_HEAD_CACHE_MB)",
+            " PULSE_CHUNK_CACHE_MB; head: decoded head blocks, PULSE_HEAD_CACHE_MB; sqlite: SQLite's"
+            " page caches, 2 MB per pooled connection)",
             ["cache"],
             registry=r,
         )
         self.cache_bytes.labels(cache="chunks").set_function(chunk_cache.cached_bytes)
         self.cache_bytes.labels(cache="head").set_function(head_cache.cached_bytes)
+        self.cache_bytes.labels(cache="sqlite").set_function(sqlite_memory_used)
         self.process = ProcessCollector(registry=r)
 
     # -- recording helpers ------------------------------------------------------------

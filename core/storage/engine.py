@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 
@@ -39,6 +40,29 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object, busy_ms: int = 5000) ->
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     cur.close()
+
+
+@functools.cache
+def _sqlite_memory_fn() -> Callable[[], int] | None:
+    import ctypes
+    import ctypes.util
+    import sqlite3  # noqa: F401  # loads the library Python's sqlite3 uses, so its counters are ours
+
+    try:
+        lib = ctypes.CDLL(ctypes.util.find_library("sqlite3") or "libsqlite3.so.0")
+        used = lib.sqlite3_memory_used
+    except (OSError, AttributeError):
+        return None
+    used.restype = ctypes.c_int64
+    return used
+
+
+def sqlite_memory_used() -> int:
+    """Bytes SQLite holds in this process (``sqlite3_memory_used``: the page caches of the pooled
+    connections, 2 MB each by default, their schemas and statements); 0 where the library cannot
+    be reached (a Python whose sqlite3 is linked in statically)."""
+    used = _sqlite_memory_fn()
+    return int(used()) if used is not None else 0
 
 
 _GUARDS: weakref.WeakKeyDictionary[Engine, IoGuard] = weakref.WeakKeyDictionary()

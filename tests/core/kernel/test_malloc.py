@@ -83,3 +83,35 @@ def test_threads_share_the_arenas(setup: str, tune: str, most: int | None) -> No
         assert after > max(before, malloc.ARENA_MAX)
     else:  # none beyond the limit (or beyond those made before it was set)
         assert 1 <= after <= max(before, most)
+
+
+_TRIM = """
+import ctypes, sys
+from core.kernel.malloc import trim_heap, tune_malloc
+tune_malloc()
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+def rss():
+    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmRSS")) // 1024
+blocks = [libc.malloc(1 << 20) for _ in range(100)]  # 100 MB from the heap (under the mmap threshold)
+for b in blocks:
+    ctypes.memset(b, 1, 1 << 20)
+high = rss()
+for b in blocks:
+    libc.free(b)
+kept = rss()  # under TRIM_THRESHOLD (128 MB): kept
+ran = trim_heap(1000.0), trim_heap(1030.0), trim_heap(1060.0)
+print(high, kept, rss(), *ran)
+"""
+
+
+def test_trim_gives_the_free_heap_back_at_most_once_a_minute() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _TRIM], capture_output=True, text=True, check=True)
+    high, kept, trimmed, *ran = done.stdout.split()
+    assert int(kept) > int(high) - 20  # freed but kept by the tuning
+    assert int(trimmed) < int(kept) - 80  # given back
+    assert ran == ["True", "False", "True"]

@@ -116,5 +116,6 @@ def test_cache_bytes_follow_the_stores_read_caches(served: tuple[SelfMetrics, in
         v, _ = scrape(port)
         assert v["pulse_cache_bytes", (("cache", "chunks"),)] == chunk_cache.cached_bytes() > 0
         assert v["pulse_cache_bytes", (("cache", "head"),)] >= 100 * 16  # ts + value of 100 samples
+        assert v["pulse_cache_bytes", (("cache", "sqlite"),)] > 0  # the store's connection's pages
     finally:
         store.close()
