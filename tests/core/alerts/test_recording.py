@@ -31,6 +31,17 @@ RULES = """groups:
 """
 
 
+PLAIN = RULES.replace(", host: overridden-not", "")  # the rule's labels without the host
+
+
+def _two_hosts(make_store: Callable[..., Store]) -> Store:
+    """A store with two counters: host a at 2/s, host b at 0.5/s, for the last 5 minutes."""
+    store = make_store()
+    put(store, "req_total", lambda t: t * 2.0, 5, host="a")
+    put(store, "req_total", lambda t: t * 0.5, 5, host="b")
+    return store
+
+
 def _engine(store: Store, clock: FakeClock, text: str) -> tuple[AlertEngine, RuleGroup]:
     (group,) = parse_rules(text, "r.yml").groups
     reader = promql_reader([], local_promql(store))
@@ -45,10 +56,8 @@ def _instant(store: Store, query: str) -> dict[str, float]:
 def test_recorded_series_and_the_alert_that_reads_them_in_one_cycle(
     make_store: Callable[..., Store], clock: FakeClock
 ) -> None:
-    store = make_store()
-    put(store, "req_total", lambda t: t * 2.0, 5, host="a")
-    put(store, "req_total", lambda t: t * 0.5, 5, host="b")
-    engine, group = _engine(store, clock, RULES.replace(", host: overridden-not", ""))
+    store = _two_hosts(make_store)
+    engine, group = _engine(store, clock, PLAIN)
     result = engine.evaluate("g")
     assert not result.errors and result.recorded == 2
     assert _instant(store, "host:req:rate1m") == pytest.approx({"a": 2.0, "b": 0.5})
@@ -64,11 +73,9 @@ def test_recorded_series_and_the_alert_that_reads_them_in_one_cycle(
 def test_the_rules_labels_win_and_a_series_that_is_gone_is_marked_stale(
     make_store: Callable[..., Store], clock: FakeClock
 ) -> None:
-    store = make_store()
-    put(store, "req_total", lambda t: t * 2.0, 5, host="a")
-    put(store, "req_total", lambda t: t * 0.5, 5, host="b")
-    text = RULES.replace("sum by (host) (rate(req_total[1m]))", "sum by (host) (rate(req_total[1m])) > 1")
-    engine, _ = _engine(store, clock, text.replace(", host: overridden-not", ""))
+    store = _two_hosts(make_store)
+    text = PLAIN.replace("sum by (host) (rate(req_total[1m]))", "sum by (host) (rate(req_total[1m])) > 1")
+    engine, _ = _engine(store, clock, text)
     engine.evaluate("g")
     assert _instant(store, "host:req:rate1m") == pytest.approx({"a": 2.0})
     clock.advance(120)  # host a stops: no sample in the last minute, so no rate
@@ -137,7 +144,7 @@ def test_samples_the_store_refuses_are_the_rules_error(
 ) -> None:
     store = make_store(ingest={"max_series_per_metric": 1})
     put(store, "req_total", lambda t: t * 2.0, 5, host="a")
-    two = RULES.replace(", host: overridden-not", "").replace(
+    two = PLAIN.replace(
         "sum by (host) (rate(req_total[1m]))", "sum by (host) (rate(req_total[1m])) or vector(1)"
     )
     engine, group = _engine(store, clock, two)  # two series of host:req:rate1m, one allowed
