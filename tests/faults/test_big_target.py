@@ -24,6 +24,7 @@ GROWTH_BOUND_MB = 350
 # (their newest stored sample at most 6-7 s old in runs alone; 25 s once in a full fault-suite run
 # at load ~3.7, cause not pinned down). Before, it aged until the whole body was in (24-42 s)
 REFRESHED_AT_LEAST = 3
+FRESH_S = 5.0  # or: the small targets' newest stored sample never older than five of their intervals
 
 
 def test_a_huge_slow_target_does_not_delay_the_small_ones_or_hold_its_body(tmp_path: Path) -> None:
@@ -50,9 +51,11 @@ def test_a_huge_slow_target_does_not_delay_the_small_ones_or_hold_its_body(tmp_p
         handed_kib = watch.peak_kib  # parsed and staged; the writer is still writing its series
         lags = small_lags_while_draining(d, tmp_path)
         # the small targets' newest stored sample moves on while the body's files are written
-        # (before, it aged until the whole body was in: no refresh at all until the end)
+        # (before, it aged until the whole body was in, 24-42 s, with no refresh until the end):
+        # it stays fresh all along, or it is seen refreshed several times. Counting drops alone
+        # failed runs whose lags never passed 2.3 s (refreshed every second or so)
         refreshed = sum(b < a - 0.5 for a, b in zip(lags, lags[1:], strict=False))
-        assert refreshed >= REFRESHED_AT_LEAST, str(lags)
+        assert max(lags, default=0) <= FRESH_S or refreshed >= REFRESHED_AT_LEAST, str(lags)
         watch.stop()
         for s in smalls:
             gaps = s.gaps(since=sent_from)
