@@ -11,16 +11,15 @@ the same once ``__name__`` is dropped are an error of the rule for that cycle (P
 from __future__ import annotations
 
 import re
-import struct
 from collections.abc import Iterable, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.kernel.samples import Labels, Sample, labels_of
+from core.storage.tsdb.read import STALE_NAN
 
 _METRIC = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _LABEL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-STALE_NAN = struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000002))[0]  # Prometheus' StaleNaN
 
 
 class RecordingRule(BaseModel):

@@ -119,6 +119,7 @@ def head_rows(
 
 
 STALE_NAN_BITS = 0x7FF0000000000002  # Prometheus' staleness marker (value.StaleNaN)
+STALE_NAN = float(np.array([STALE_NAN_BITS], dtype=np.uint64).view(np.float64)[0])  # the marker as a value
 
 
 def is_stale(values: np.ndarray) -> np.ndarray:
