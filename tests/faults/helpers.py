@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,11 +29,21 @@ def cluster_pids(cluster: ThrowawayCluster) -> list[int]:
     return pids
 
 
+def _stopped(pid: int) -> bool:
+    """Whether ``pid`` is stopped now (or gone): a SIGSTOP takes effect only when the process
+    next leaves the kernel, e.g. after the fork() it may be in the middle of."""
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state in ("T", "t", "Z", "X")
+
+
 def freeze(cluster: ThrowawayCluster) -> list[int]:
     """kill -STOP the whole cluster: it keeps its sockets open (the kernel still accepts and
-    acknowledges) but never answers, like a hung host. The postmaster stops first, so it forks no
-    backend after its children were listed; the listing repeats until it finds no new child (a
-    backend forked between the listing and the postmaster's stop would otherwise answer)."""
+    acknowledges) but never answers, like a hung host. The postmaster stops first, and its children
+    are listed only once it is seen stopped, so no backend forked meanwhile escapes; the listing
+    repeats until it finds no new child (a backend forked in a fork() the stop interrupted)."""
     stopped: list[int] = []
     while True:
         fresh = [pid for pid in cluster_pids(cluster) if pid not in stopped]
@@ -42,6 +53,9 @@ def freeze(cluster: ThrowawayCluster) -> list[int]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGSTOP)
         stopped += fresh
+        deadline = time.monotonic() + 5
+        while not all(_stopped(pid) for pid in stopped) and time.monotonic() < deadline:
+            time.sleep(0.01)
 
 
 def thaw(pids: list[int]) -> None:
