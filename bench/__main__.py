@@ -75,15 +75,22 @@ OPT_IN = {"bigtarget", "noise", "first-start", "db-advice", "compare", "takeover
 
 
 def _load_options(argv: list[str]) -> list[str]:
-    """Take ``--browsers N`` and ``--ui-processes N`` (bench load's) out of ``argv``."""
+    """Take bench load's ``--browsers N`` and ``--ui-processes N`` and bench rss's ``--minutes N``
+    and ``--warmup N`` out of ``argv``."""
     rest = list(argv)
-    for flag, attr, low in (("--browsers", "BROWSERS", 0), ("--ui-processes", "UI_PROCESSES", 1)):
+    options = (
+        ("--browsers", load, "BROWSERS", 0, load.SESSIONS),
+        ("--ui-processes", load, "UI_PROCESSES", 1, 16),
+        ("--minutes", rss, "MINUTES", 2, 24 * 60),
+        ("--warmup", rss, "WARMUP", 1, 24 * 60),
+    )
+    for flag, module, attr, low, high in options:
         if flag in rest:
             at = rest.index(flag)
             value = rest[at + 1] if at + 1 < len(rest) else ""
-            if not value.isdigit() or not low <= int(value) <= (load.SESSIONS if low == 0 else 16):
-                raise ValueError(f"{flag} takes a number ({low}-{load.SESSIONS if low == 0 else 16})")
-            setattr(load, attr, int(value))
+            if not value.isdigit() or not low <= int(value) <= high:
+                raise ValueError(f"{flag} takes a number ({low}-{high})")
+            setattr(module, attr, int(value))
             del rest[at : at + 2]
     return rest
 
@@ -94,6 +101,7 @@ def main(argv: list[str]) -> int:
     if "-h" in argv or "--help" in argv:  # also after a name: `python -m bench load --help`
         print(f"usage: python -m bench [NAME ...] [--quick]   (default: all but {', '.join(sorted(OPT_IN))})")
         print("       python -m bench load [--quick] [--browsers N] [--ui-processes N]   (see bench/load.py)")
+        print("       python -m bench rss [--quick] [--minutes N] [--warmup N]   (see bench/rss.py)")
         print(
             "       python -m bench compare [--quick] [--json PATH]   (see --help)\n"
             "       python -m bench compare --scaling [--quick] [--json PATH]   (100 to 10,000 series)\n"
@@ -104,6 +112,7 @@ def main(argv: list[str]) -> int:
     argv = [a for a in argv if a != "--quick"]
     try:
         argv = _load_options(argv)
+        rss.plan()  # --warmup shorter than --minutes
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2

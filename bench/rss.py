@@ -2,8 +2,8 @@
 
 ``pulse collect`` with the default collectors and intervals (the demo platform included) on a
 fresh SQLite store, its RSS (VmRSS) and its read caches (``pulse_cache_bytes`` on its /metrics)
-read every 30 s for 60 minutes (``--quick``: every 10 s for 6 minutes). The first 15 minutes
-(``--quick``: 2) are the warm-up: rollups and compaction run for the first time, the allocator's
+read every 30 s for 60 minutes (``--quick``: every 10 s for 6 minutes; ``--minutes N`` for
+longer). The first 15 minutes (``--quick``: 2; ``--warmup N``) are the warm-up: rollups and compaction run for the first time, the allocator's
 arenas reach their working size. After it, two least-squares slopes in MiB per hour: of RSS, and
 of RSS less the caches. The caches are bounded (chunks 64 MB, head blocks 32 MB by default,
 SQLite's page caches 2 MB per connection) but fill over hours, as the head grows and compaction turns it into chunks: the head cache alone grew
@@ -25,9 +25,18 @@ TARGET_MIB_PER_H = 5.0
 Reading = tuple[float, float, float]  # seconds since start, RSS MiB, caches MiB
 
 
-def _plan() -> tuple[float, float, float]:
+MINUTES: int | None = None  # --minutes N: run this long instead
+WARMUP: int | None = None  # --warmup N: minutes of warm-up instead
+
+
+def plan() -> tuple[float, float, float]:
     """(minutes in all, minutes of warm-up, seconds between readings)."""
-    return (6.0, 2.0, 10.0) if common.QUICK else (60.0, 15.0, 30.0)
+    minutes, warmup, every = (6.0, 2.0, 10.0) if common.QUICK else (60.0, 15.0, 30.0)
+    minutes = float(MINUTES or minutes)
+    warmup = float(WARMUP or min(warmup, minutes / 2))
+    if warmup >= minutes:
+        raise ValueError(f"--warmup ({warmup:g} min) must be shorter than the run ({minutes:g} min)")
+    return minutes, warmup, every
 
 
 def cache_mib(port: str | int) -> float:
@@ -54,7 +63,7 @@ def slope_per_hour(points: list[tuple[float, float]]) -> float:
 
 
 def run(folder: Path) -> list[Row]:
-    minutes, warmup, every = _plan()
+    minutes, warmup, every = plan()
     env = stack.pulse_env(folder, "rss")
     daemon = stack.start_daemon(env, folder / "rss")
     try:
