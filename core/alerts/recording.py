@@ -15,8 +15,7 @@ from collections.abc import Iterable, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from core.kernel.samples import Labels, Sample, labels_of
-from core.storage.tsdb.read import STALE_NAN
+from core.kernel.samples import STALE_NAN, Labels, Sample, labels_of
 
 _METRIC = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _LABEL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

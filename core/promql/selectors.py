@@ -19,17 +19,13 @@ import numpy as np
 from core.promql.context import Ctx
 from core.promql.result import Block, Labels, key
 from core.promql.source import select_parts
+from core.storage.tsdb.read import is_stale
 
 if TYPE_CHECKING:
     from core.promql.parse import At, Select, Window
     from core.promql.source import RawSeries
 
-STALE_NAN_BITS = np.uint64(0x7FF0000000000002)
 _GATHER_CELLS = 1 << 20  # steps x samples gathered at once
-
-
-def is_stale(values: np.ndarray) -> np.ndarray:
-    return values.view(np.uint64) == STALE_NAN_BITS
 
 
 def references(ctx: Ctx, offset_ms: int, at: At | None) -> np.ndarray:

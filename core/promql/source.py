@@ -16,6 +16,7 @@ import numpy as np
 from core.kernel.selector import Matcher, Selector
 from core.promql.result import NAME, Labels, key
 from core.promql.rollup_windows import Buckets
+from core.storage.tsdb.read import is_stale
 
 if TYPE_CHECKING:
     from core.storage.tsdb.head_cache import Block as HeadBlock
@@ -133,10 +134,6 @@ class MemorySource:
             inside = (ts >= start_ms) & (ts <= end_ms)
             out.append((labels, cut, ts[inside], values[inside]))
         return out
-
-
-def is_stale(values: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(values, dtype=np.float64).view(np.uint64) == np.uint64(0x7FF0000000000002)
 
 
 class ScopedSource:

@@ -11,8 +11,6 @@ here (metadata, exemplars, native histograms) are skipped by protobuf as unknown
 from __future__ import annotations
 
 import functools
-import math
-import struct
 from typing import Any
 
 import cramjam
@@ -22,7 +20,6 @@ from google.protobuf.message import DecodeError
 from core.kernel.samples import Sample
 
 NAME = "__name__"
-STALE_NAN_BITS = 0x7FF0000000000002  # Prometheus' stale marker; Pulse stores no stale markers
 
 
 class WriteRefused(Exception):
@@ -84,12 +81,7 @@ def decode(body: bytes, max_bytes: int, max_samples: int) -> list[Sample]:
         if not metric:
             raise WriteRefused(400, "a time series has no __name__ label")
         key = tuple(sorted((k, v) for k, v in labels.items() if v != ""))
-        for s in ts.samples:
-            if math.isnan(s.value) and _is_stale(s.value):
-                continue  # a series ended: Pulse keeps no stale markers (the lookback ends it)
-            out.append(Sample(metric, key, int(s.timestamp), float(s.value)))
+        # stale markers (a target gone, a series no longer exposed) are kept, bits and all: PromQL
+        # ends the series at the marker as Prometheus does; Pulse's own reads skip them
+        out += [Sample(metric, key, int(s.timestamp), float(s.value)) for s in ts.samples]
     return out
-
-
-def _is_stale(v: float) -> bool:
-    return struct.unpack("<Q", struct.pack("<d", v))[0] == STALE_NAN_BITS

@@ -1,7 +1,9 @@
 """The spool's counters and its file format.
 
 A spool file is a header ``{"format": "pulse-spool", "version": 1, "count": N}`` then one JSON line
-``[metric, [[label, value], ...], ts_ms, value]`` per sample."""
+``[metric, [[label, value], ...], ts_ms, value]`` per sample. A value is a JSON number, or
+``NaN``/``Infinity``/``-Infinity`` (Python's json), or the string ``"stale"`` for Prometheus' stale
+marker, whose NaN bits a JSON ``NaN`` would lose."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from core.kernel.files import open_private
-from core.kernel.samples import Sample
+from core.kernel.samples import STALE_NAN, Sample, is_stale_value
 
 FORMAT, VERSION = "pulse-spool", 1
 _HEADER_START = json.dumps({"format": FORMAT, "version": VERSION, "count": 0})[:-2]  # up to the count
@@ -23,12 +25,18 @@ class SpoolCorrupt(ValueError):
     """A spool file cannot be read back whole."""
 
 
+STALE = "stale"  # the stale marker in a spool line
+
+
 def encode(s: Sample) -> str:
-    return json.dumps([s.metric, [list(kv) for kv in s.labels], s.ts, s.value])
+    value = STALE if is_stale_value(s.value) else s.value
+    return json.dumps([s.metric, [list(kv) for kv in s.labels], s.ts, value])
 
 
 def decode(line: str) -> Sample:
     metric, labels, ts, value = json.loads(line)
+    if value == STALE:
+        value = STALE_NAN
     if not isinstance(metric, str) or not isinstance(ts, int) or not isinstance(value, int | float):
         raise SpoolCorrupt(f"bad sample {line[:120]!r}")
     if not all(

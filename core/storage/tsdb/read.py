@@ -10,6 +10,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from core.kernel.samples import STALE_NAN_BITS
 from core.kernel.selector import Selector
 from core.storage.schema import ROLLUPS, series
 from core.storage.tsdb.head_cache import Block, head_cache
@@ -118,12 +119,8 @@ def head_rows(
             yield block.sids[rows], ts[keep], block.values[rows]
 
 
-STALE_NAN_BITS = 0x7FF0000000000002  # Prometheus' staleness marker (value.StaleNaN)
-STALE_NAN = float(np.array([STALE_NAN_BITS], dtype=np.uint64).view(np.float64)[0])  # the marker as a value
-
-
 def is_stale(values: np.ndarray) -> np.ndarray:
-    """Which values are Prometheus' stale marker: a NaN told apart from a real NaN by its bits."""
+    """Which values are Prometheus' stale marker (:data:`core.kernel.samples.STALE_NAN`)."""
     return np.ascontiguousarray(values, dtype=np.float64).view(np.uint64) == np.uint64(STALE_NAN_BITS)
 
 

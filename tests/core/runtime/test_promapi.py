@@ -17,7 +17,7 @@ import cramjam
 import pytest
 import sqlalchemy as sa
 
-from core.kernel.samples import Sample, labels_of
+from core.kernel.samples import STALE_NAN, Sample, labels_of
 from core.kernel.settings import Settings, load_settings
 from core.runtime.promapi import ApiServer, start_api
 from core.runtime.remote_write import write_request_class
@@ -211,6 +211,28 @@ def test_remote_write_refusals(api: tuple[ApiServer, Store, BufferedWriter, Sett
     assert post(write_body(one), token=ADMIN)[0] == 403  # an admin reader without write = true
     assert post(write_body(one)) == (204, None)
     assert store.series("rw_test")["labels"].to_list() == [{"job": "x"}]
+
+
+def test_remote_written_stale_markers_end_a_series_as_in_prometheus(
+    api: tuple[ApiServer, Store, BufferedWriter, Settings],
+) -> None:
+    """A Prometheus sends a stale marker when a target or series goes away: the series stops at
+    once for PromQL instead of lingering for the 5-minute lookback; the other series stays."""
+    server, writer = api[0], api[2]
+    body = write_body(
+        {
+            (("__name__", "rw_stale"), ("job", "gone")): [(NOW - 30_000, 1.0), (NOW - 15_000, STALE_NAN)],
+            (("__name__", "rw_stale"), ("job", "kept")): [(NOW - 30_000, 2.0)],
+        }
+    )
+    assert call(server, "/api/v1/write", token=WRITER, data=body, **HEADERS) == (204, None)
+    writer.flush()
+    got = call(server, q("rw_stale"))[1]["data"]["result"]
+    assert [(r["metric"]["job"], r["value"][1]) for r in got] == [("kept", "2")]
+    before = "/api/v1/query?" + urllib.parse.urlencode({"query": "rw_stale", "time": (NOW - 20_000) / 1000})
+    assert len(call(server, before)[1]["data"]["result"]) == 2  # before the marker both were there
+    counts = call(server, q("count_over_time(rw_stale[1m])"))[1]["data"]["result"]
+    assert sorted((r["metric"]["job"], r["value"][1]) for r in counts) == [("gone", "1"), ("kept", "1")]
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])  # the outage: a SQLite lock held by another connection

@@ -216,3 +216,16 @@ def test_no_token_reaches_the_daemon_output(stack: Stack) -> None:
     assert "Prometheus API and remote write at" in text
     for secret in (ADMIN, PAYMENTS, AGENT, "wrong-token-0123456789-secret"):
         assert secret not in text
+
+
+def test_a_target_that_goes_away_ends_its_series_at_once(stack: Stack) -> None:
+    """Last (it stops the node-exporter): the agent's scrape fails, it remote-writes stale markers
+    for the target's series and ``up`` 0, and PromQL on Pulse drops the series within seconds, as
+    Prometheus does, instead of showing the last values for the 5-minute lookback."""
+    admin = stack.client(ADMIN)
+    wait_for(lambda: bool(admin.custom_query("node_load1")), 60, "node-exporter samples via remote write")
+    stack.node.stop()
+    wait_for(lambda: admin.custom_query("node_load1") == [], 30, "node_load1 gone after its stale marker")
+    up = admin.custom_query('up{job="node"}')
+    assert up and up[0]["value"][1] == "0"
+    assert admin.custom_query("count_over_time(node_load1[10m])")  # the samples before it are kept

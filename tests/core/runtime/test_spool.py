@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sqlite3
+import struct
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
 from core.kernel.errors import StorageError
-from core.kernel.samples import Sample, labels_of
+from core.kernel.samples import STALE_NAN, Sample, labels_of
 from core.kernel.settings import Settings, load_settings
 from core.runtime.selfmetrics import SelfMetrics
 from core.runtime.spool import BufferedWriter
@@ -259,3 +262,25 @@ def test_a_spill_killed_before_its_header_was_whole_is_removed_not_set_aside(
     w = BufferedWriter(store, spool, max_buffer=10, retry_interval_s=0)
     assert w.pending == 0 and w.stats.set_aside == 0
     assert list(spool.iterdir()) == []
+
+
+def test_stale_markers_and_nans_survive_the_spool_bit_for_bit(tmp_path: Path, down_store: Store) -> None:
+    """A remote-written stale marker held through an outage is still a marker once stored, and a
+    plain NaN is still a plain NaN: JSON's ``NaN`` alone would turn the marker into a value."""
+    values = [1.0, math.nan, math.inf, -math.inf, STALE_NAN]
+    held = [Sample("spool_nan", (), T0 + i * 1000, v) for i, v in enumerate(values)]
+    spool = tmp_path / "spool"
+    w = BufferedWriter(down_store, spool, max_buffer=100, retry_interval_s=0)
+    assert w.write(held).accepted == 0
+    w.close()
+    assert '"stale"]' in next(spool.glob("spool-*.jsonl")).read_text()
+
+    good = open_store(make_settings(tmp_path))
+    try:
+        BufferedWriter(good, spool, max_buffer=100, retry_interval_s=0).flush()
+        ids = good.series("spool_nan")["id"].to_list()
+        ts, got = good.raw_series(ids, T0, T0 + 10_000)[ids[0]]
+        assert ts.tolist() == [T0 + i * 1000 for i in range(5)]
+        assert got.view(np.uint64).tolist() == [struct.unpack("<Q", struct.pack("<d", v))[0] for v in values]
+    finally:
+        good.close()

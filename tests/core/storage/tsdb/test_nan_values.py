@@ -9,10 +9,10 @@ import struct
 import numpy as np
 import pytest
 
-from core.kernel.samples import Sample, labels_of
+from core.kernel.samples import STALE_NAN_BITS, Sample, labels_of
 from core.storage.tsdb.chunks import decode, decode_table, encode, encode_table
 from core.storage.tsdb.query import Query
-from core.storage.tsdb.read import STALE_NAN_BITS, is_stale
+from core.storage.tsdb.read import is_stale
 from core.storage.tsdb.store import Store
 from tests.conftest import T0_MS
 
