@@ -167,12 +167,29 @@ def _absent_labels(arg: Any) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((k, v) for k, v in out.items() if k not in dropped and v != ""))
 
 
+def _type_name(value_type: Any) -> str:
+    return str(value_type).rsplit(".", 1)[-1].lower()
+
+
+def _check_arg_types(name: str, args: tuple[Plan, ...], wanted: list[str]) -> None:
+    """Prometheus' argument type check, which promql-parser 0.5 skips for ``ln``, ``log2`` and
+    ``log10`` of a number literal (``ln(0)``): a variadic function's last type repeats."""
+    for i, arg in enumerate(args):
+        want = wanted[min(i, len(wanted) - 1)] if wanted else arg.type
+        if arg.type != want:
+            shown = "instant vector" if want == "vector" else "range vector" if want == "matrix" else want
+            raise PromQLParseError(
+                f'PromQL: expected type {shown} in call to function "{name}", got {arg.type}'
+            )
+
+
 def _call(node: Any) -> Call:
     name = node.func.name
     if name not in RANGE_FUNCTIONS and name not in INSTANT_FUNCTIONS:
         raise PromQLUnsupported(f"function {name}")
     args = tuple(translate(a) for a in node.args)
-    rtype = str(node.func.return_type).rsplit(".", 1)[-1].lower()
+    _check_arg_types(name, args, [_type_name(t) for t in node.func.arg_types])
+    rtype = _type_name(node.func.return_type)
     bare = node.args[0] if node.args else None
     while isinstance(bare, pp.ParenExpr):
         bare = bare.expr

@@ -73,6 +73,20 @@ def test_a_malformed_query_is_a_parse_error() -> None:
         evaluate_instant("sum(rate(temp[5m])", 0, _source())
 
 
+@pytest.mark.parametrize(
+    ("query", "function"), [("ln(0)", "ln"), ("log2(0)", "log2"), ("log10(-1)", "log10")]
+)
+def test_a_scalar_where_a_function_wants_a_vector_is_refused_as_prometheus_does(
+    query: str, function: str
+) -> None:
+    """promql-parser 0.5 lets these through (``ln(0)`` crashed the evaluator); Prometheus refuses them."""
+    with pytest.raises(PromQLParseError) as err:
+        evaluate_instant(query, 0, _source())
+    assert (
+        str(err.value) == f'PromQL: expected type instant vector in call to function "{function}", got scalar'
+    )
+
+
 @pytest.mark.parametrize("query", ['"text"', "temp[5m]"])
 def test_a_range_query_needs_a_vector_or_scalar(query: str) -> None:
     with pytest.raises(PromQLError, match="for range query"):
