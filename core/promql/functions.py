@@ -14,6 +14,7 @@ import numpy as np
 
 from core.promql.edges import EDGE_FUNCTIONS, Edges
 from core.promql.selectors import Gathered
+from core.promql.smoothing import holt_winters
 
 Out = tuple[np.ndarray, np.ndarray]
 Args = list[np.ndarray]  # per-step scalar arguments, sliced to the gathered steps
@@ -165,6 +166,7 @@ RANGE_FUNCTIONS: dict[str, RangeFn] = {
     "quantile_over_time": lambda g, a, t: (quantile(a[0], g.v, g.m), _any(g)),
     "stddev_over_time": lambda g, a, t: (np.sqrt(_variance(g)), _any(g)),
     "stdvar_over_time": lambda g, a, t: (_variance(g), _any(g)),
+    "double_exponential_smoothing": holt_winters,  # also as holt_winters (parse.py renames it)
 }
 MATRIX_ARG = {"quantile_over_time": 1}  # index of the range argument when it is not the first
 

@@ -256,13 +256,27 @@ def translate(node: Any) -> Plan:
     raise PromQLUnsupported(f"expression {type(node).__name__}")
 
 
+_HOLT_WINTERS = re.compile(r"""("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)|\bholt_winters(\s*\()""")
+
+
+def _renamed(query: str) -> str:
+    """``holt_winters(`` as ``double_exponential_smoothing(``: Prometheus 2's name for the function
+    that Prometheus 3 (and promql-parser) call so; string literals are left as they are."""
+    return _HOLT_WINTERS.sub(lambda m: m.group(1) or "double_exponential_smoothing" + m.group(2), query)
+
+
 @lru_cache(maxsize=1024)  # rules and dashboards ask the same queries again and again
 def parse(query: str) -> Plan:
     try:
-        ast = pp.parse(query)
+        ast = pp.parse(_renamed(query) if "holt_winters" in query else query)
     except ValueError as exc:
         unknown = re.match(r"unknown function with name '(\w+)'", str(exc))
         if unknown:
             raise PromQLUnsupported(f"function {unknown.group(1)}") from exc
-        raise PromQLParseError(f"PromQL: cannot parse {query!r}: {exc}") from exc
+        said = (
+            str(exc)
+            if "holt_winters" not in query
+            else str(exc).replace("double_exponential_smoothing", "holt_winters")
+        )
+        raise PromQLParseError(f"PromQL: cannot parse {query!r}: {said}") from exc
     return translate(ast)

@@ -33,6 +33,7 @@ QUICK = [
     f"quantile_over_time(0.9, {G}[30m])",
     f"stddev_over_time({G}[15m])",
     f"last_over_time({F}[10m])",
+    f"holt_winters({G}[10m], 0.5, 0.3)",
     f"absent_over_time({F}{{host='h1'}}[1m])",
     f"sum by (dc) (rate({C}[5m]))",
     f"avg without (host) ({G})",
@@ -155,6 +156,9 @@ FULL_EXTRA = [
     f"irate({C}[5m] offset 1m)",
     f"delta({F}[10m])",
     f"last_over_time({G}[1m] @ start())",
+    f"holt_winters({C}[15m], 0.1, 0.9)",
+    f"sum by (dc) (holt_winters({M}[20m] offset 5m, 0.2, 0.4))",
+    f"holt_winters(rate({C}[1m])[10m:1m], 0.5, 0.5)",
 ]
 FULL_EXTRA = [q for q in FULL_EXTRA if "..." not in q]
 INSTANT_AT = [START_MS + 90 * 60_000 + 7_300, END_MS - 23_000, START_MS + 3 * 3_600_000]

@@ -54,7 +54,6 @@ def _source(seed: int = 1) -> MemorySource:
 @pytest.mark.parametrize(
     ("query", "construct"),
     [
-        ("holt_winters(temp[5m], 0.1, 0.1)", "function holt_winters"),
         ("sort_by_label(temp, 'host')", "function sort_by_label"),
         ("histogram_count(temp)", "function histogram_count"),
         ("limitk(2, temp)", "aggregation limitk"),
@@ -252,7 +251,17 @@ def test_every_function_listed_as_supported_is_evaluated() -> None:
 def _arg_types(name: str) -> list[str]:
     import promql_parser as pp
 
-    probes = ["temp[5m]", "temp", "0.5", '"a"', "0.5, temp[5m]", "temp[5m], 60", "temp, 0.5", "temp, 0, 1"]
+    probes = [
+        "temp[5m]",
+        "temp",
+        "0.5",
+        '"a"',
+        "0.5, temp[5m]",
+        "temp[5m], 60",
+        "temp, 0.5",
+        "temp, 0, 1",
+        "temp[5m], 0.1, 0.5",
+    ]
     for probe in [*probes, "0.5, temp"]:
         try:
             call = pp.parse(f"{name}({probe})")
@@ -267,3 +276,23 @@ def test_every_aggregation_listed_as_supported_is_evaluated(op: str) -> None:
     param = {"topk": "2, ", "bottomk": "2, ", "quantile": "0.5, ", "count_values": '"v", '}.get(op, "")
     got = Engine(_source()).instant(f"{op} by (dc) ({param}temp)", 3_000_000)
     assert isinstance(got, Vector) and got.samples
+
+
+def test_holt_winters_by_either_name_and_its_factors_checked_as_prometheus_does() -> None:
+    """Prometheus 2.42 calls it holt_winters, Prometheus 3 and promql-parser
+    double_exponential_smoothing: both names run the same code (Prometheus' own cases in
+    functions.test check the numbers); a factor outside (0, 1) fails the query."""
+    engine = Engine(_source())
+    old = engine.instant("holt_winters(temp[5m], 0.1, 0.5)", 3_000_000)
+    new = engine.instant("double_exponential_smoothing(temp[5m], 0.1, 0.5)", 3_000_000)
+    assert isinstance(old, Vector) and old.samples and old == new
+    with pytest.raises(PromQLError, match=r"invalid smoothing factor. Expected: 0 < sf < 1, got: 1.500000"):
+        engine.instant("holt_winters(temp[5m], 1.5, 0.5)", 3_000_000)
+    with pytest.raises(PromQLError, match=r"invalid trend factor. Expected: 0 < tf < 1, got: 0.000000"):
+        engine.instant("holt_winters(temp[5m], 0.5, 0)", 3_000_000)
+    empty = engine.instant("holt_winters(nothing[5m], 2, 2)", 3_000_000)  # no window, no check
+    assert isinstance(empty, Vector) and not empty.samples
+    with pytest.raises(PromQLParseError, match="in call to 'holt_winters'"):
+        engine.instant("holt_winters(temp[5m])", 3_000_000)
+    renamed = engine.instant('label_replace(temp, "f", "holt_winters(", "", "")', 3_000_000)
+    assert isinstance(renamed, Vector) and {s.labels["f"] for s in renamed.samples} == {"holt_winters("}
