@@ -3,7 +3,8 @@
 Each endpoint is a function of a :class:`Request` (settings, store, the token's teams, the form
 parameters) returning the ``data`` of the reply; a bad parameter raises :class:`BadParam`
 (400 ``bad_data``), an engine error a ``QueryError`` (see :func:`classify`). Series and label
-listings read the series index (no samples): ``start``/``end`` are accepted and not used to filter.
+listings read the series index (no samples): ``start``/``end`` are checked as Prometheus checks
+them (a bad one is a 400) but not used to filter.
 """
 
 from __future__ import annotations
@@ -147,11 +148,21 @@ def _limit(req: Request) -> int:
     return int(text)
 
 
+def _check_span(req: Request) -> None:
+    """A listing's ``start`` and ``end``, if given, must be timestamps (Prometheus refuses others)."""
+    for name in ("start", "end"):
+        text = req.get(name)
+        if text:
+            time_ms(text, name)
+
+
 def series(req: Request) -> list[dict[str, str]]:
+    _check_span(req)
     return list_series(req.source(), _matchers(req, True), _limit(req))
 
 
 def labels(req: Request) -> list[str]:
+    _check_span(req)
     names = {k for lb in list_series(req.source(), _matchers(req, False)) for k in lb}
     out = sorted(names)
     return out[: _limit(req)] if _limit(req) else out
@@ -160,6 +171,7 @@ def labels(req: Request) -> list[str]:
 def label_values(req: Request, name: str) -> list[str]:
     if not _LABEL.match(name) and name != "__name__":
         raise BadParam(f'invalid label name: "{name[:80]}"')
+    _check_span(req)
     source = req.source()
     match = _matchers(req, False)
     if name == "__name__" and not match and source.scope is None:

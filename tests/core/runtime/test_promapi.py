@@ -98,13 +98,21 @@ def test_query_envelope_and_errors(api: tuple[ApiServer, Store, BufferedWriter, 
             "error": "PromQL: cannot parse 'sum((': unclosed left parenthesis",
         },
     )
-    assert call(server, q("holt_winters(x[5m], 0.5, 0.5)"))[1]["errorType"] == "execution"
+    assert call(server, q('sort_by_label(x, "a")'))[1]["errorType"] == "execution"  # refused by name
     assert call(server, "/api/v1/query")[0] == 400  # no query
     assert call(server, "/api/v1/query_range?query=up&start=10&end=5&step=1")[0] == 400
     assert (
         call(server, "/api/v1/query_range?query=up&start=0&end=100000&step=1")[1]["errorType"] == "bad_data"
     )
     assert call(server, "/api/v1/series")[1]["error"] == "no match[] parameter provided"
+    for path in ("/api/v1/series?match[]=up&", "/api/v1/labels?", "/api/v1/label/host/values?"):
+        status, body = call(server, path + "start=abc")  # listings do not filter by time, but check it
+        assert (status, body["error"]) == (
+            400,
+            'invalid parameter "start": cannot parse "abc" to a valid timestamp',
+        )
+        assert call(server, path + "end=2026-13-01")[0] == 400
+        assert call(server, path + "start=2026-12-01T00:00:00Z&end=1e10")[0] == 200
     assert call(server, "/api/v1/nope")[0] == 404
     form = urllib.parse.urlencode({"query": "count(host_cpu_utilization_ratio)", "time": NOW / 1000}).encode()
     status, body = call(server, "/api/v1/query", data=form)  # POST form, as Grafana sends
