@@ -55,13 +55,13 @@ def test_promql_rules_on_the_store(
 
 def test_errors_name_the_problem(make_store: Callable[..., Store], clock: FakeClock) -> None:
     store = make_store()
-    scalar, unsupported = prom_rule("1 > bool 0"), prom_rule("holt_winters(x[5m], 0.5, 0.5)", alert="B")
+    scalar, unsupported = prom_rule("1 > bool 0"), prom_rule('sort_by_label(x, "a")', alert="B")
     engine = AlertEngine(
         store, store.engine, [group(scalar, unsupported)], promql_reader([], local_promql(store)), clock=clock
     )
     errors = engine.evaluate("g").errors
     assert "gives a scalar; an alert rule needs an instant vector" in errors[rule_key("g", scalar)]
-    assert "holt_winters is not supported" in errors[rule_key("g", unsupported)]
+    assert "sort_by_label is not supported" in errors[rule_key("g", unsupported)]
     # a named Prometheus source that is not configured is still an error, never the own store
     remote = prom_rule("up == 0", "prom-main")
     engine = AlertEngine(
