@@ -22,10 +22,12 @@ if TYPE_CHECKING:
 
 def rollup_call(plan: Call, w: Window, ctx: Ctx) -> Block | None:
     select = getattr(ctx.source, "select_rollup", None)
-    width = bucket_width(w.range_ms)
-    if plan.name not in ROLLUP_FUNCTIONS or select is None or width is None:
+    if plan.name not in ROLLUP_FUNCTIONS or select is None:
         return None
     ends = selectors.references(ctx, w.sel.offset_ms, w.sel.at)
+    width = bucket_width(w.range_ms, ends)
+    if width is None:
+        return None
     intervals = raw_intervals(ends, w.range_ms, width)
     found = select(w.sel.matchers, width, int(ends.min()) - w.range_ms, int(ends.max()), intervals)
     if found is None:

@@ -76,13 +76,15 @@ def buckets_from_raw(ts: np.ndarray, values: np.ndarray, width: int) -> Buckets:
     firsts = np.r_[0, cut].astype(np.int64)
     if ts.size == 0:
         z = np.zeros(0)
-        return Buckets(np.zeros(0, np.int64), z, z, z, z)
+        return Buckets(np.zeros(0, np.int64), z, z, z, z, z, z)
     return Buckets(
         starts[firsts],
         np.diff(np.r_[firsts, ts.size]).astype(np.float64),
         np.add.reduceat(values, firsts),
         np.fmin.reduceat(values, firsts),
         np.fmax.reduceat(values, firsts),
+        values[firsts],
+        ts[firsts].astype(np.float64),
     )
 
 
@@ -244,21 +246,22 @@ class StoreSource:
         if not self.rollups or width < MIN_STORE_WIDTH:
             return None
         raw_kept_from = self.store.now_ms() - int(self.store.settings.retention.raw_days * 86_400_000)
-        if start_ms < raw_kept_from:  # edges whose raw samples retention dropped: not the raw answer
-            return None
+        if intervals and start_ms < raw_kept_from:  # edges whose raw samples retention dropped:
+            return None  # not the raw answer (windows of whole buckets need no raw sample: answered)
         found = self._found(matchers)
         if not found:
             return []
         ids = [sid for sid, _ in found]
-        touched, total = self.store.edge_reads(ids, intervals, start_ms, end_ms + 1)
-        if total == 0 or touched > total * MAX_EDGE_SHARE:
-            return None
+        if intervals:  # no raw edges at all (whole buckets at bucket starts): rollups alone
+            touched, total = self.store.edge_reads(ids, intervals, start_ms, end_ms + 1)
+            if total == 0 or touched > total * MAX_EDGE_SHARE:
+                return None
         rows = self.store.rollup_series(width, ids, start_ms - start_ms % width, end_ms + 1)
-        raw = self.store.raw_series_within(ids, start_ms, end_ms + 1, intervals)
+        raw = self.store.raw_series_within(ids, start_ms, end_ms + 1, intervals) if intervals else {}
         none = np.zeros(0, np.int64), np.zeros(0, np.float64)
         out: list[RollupSeries] = []
         for sid, labels in found:
             cols = rows.get(sid)
-            buckets = Buckets(*cols) if cols else Buckets(none[0], *(none[1],) * 4)
+            buckets = Buckets(*cols) if cols else Buckets(none[0], *(none[1],) * 6)
             out.append((labels, buckets, *raw.get(sid, none)))
         return out

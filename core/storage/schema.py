@@ -71,6 +71,9 @@ def _rollup(name: str) -> Table:
         Column("sum", Float, nullable=True),
         Column("count", Integer, nullable=False),
         Column("last", Float, nullable=True),
+        # the bucket's first sample; NULL: not known (rows written before migration 0019)
+        Column("first", Float, nullable=True),
+        Column("first_ts", Float, nullable=True),
         sqlite_with_rowid=False,
     )
 

@@ -192,6 +192,9 @@ def decode_tables(
 ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """Many :func:`encode_table` blobs of ``ncols`` columns at once: (rows per blob, ts, columns).
 
+    A blob with fewer columns (written before a table gained columns at its end) decodes with NaN
+    in those it lacks.
+
     The rows of every blob are concatenated in blob order, exactly as decoding each blob with
     :func:`decode_table` and concatenating would give them. Blobs of the same row count, value
     modes and packed widths are decoded together as one 2-D array, so the numpy work is done once
@@ -203,8 +206,8 @@ def decode_tables(
     groups: dict[tuple[int, bytes, tuple[int, ...]], list[tuple[int, int, bytes | memoryview]]] = {}
     for i, blob in enumerate(blobs):
         version, k, n, first = _HEADER.unpack_from(blob)
-        if k != ncols:
-            raise ValueError(f"chunk has {k} columns, expected {ncols}")
+        if k > ncols:
+            raise ValueError(f"chunk has {k} columns, expected at most {ncols}")
         counts[i] = n
         if n:
             modes = bytes(blob[_HEADER.size : _HEADER.size + k])
@@ -228,6 +231,9 @@ def decode_tables(
             if j in cols_out:
                 _place(cols_out[j], at_rows, _values_rows(mode, _unpack_rows(grid, at, width, n)))
             at += 1 + n * width
+        for j in range(len(modes), ncols):  # columns this layout's blobs predate
+            if j in cols_out:
+                _place(cols_out[j], at_rows, np.full((len(members), n), np.nan))
     return counts, ts_out, [cols_out[j] for j in wanted]
 
 

@@ -13,14 +13,14 @@ from sqlalchemy.engine import Connection
 from core.kernel.samples import STALE_NAN_BITS
 from core.kernel.selector import Selector
 from core.storage.schema import ROLLUPS, series
+from core.storage.tsdb import stats
 from core.storage.tsdb.head_cache import Block, head_cache
 from core.storage.tsdb.series_index import find_series
 from core.storage.tsdb.series_index import metric_names as indexed_metric_names
 
 _PART = 500
 RAW_SCHEMA = {"series_id": pl.Int64, "ts": pl.Int64, "value": pl.Float64}
-ROLLUP_SCHEMA = {**{"series_id": pl.Int64, "ts": pl.Int64}, **{c: pl.Float64 for c in ("min", "max", "sum")}}
-ROLLUP_SCHEMA |= {"count": pl.Int64, "last": pl.Float64}
+ROLLUP_SCHEMA = stats.SCHEMA
 
 
 def series_time_order(sid: np.ndarray, ts: np.ndarray) -> np.ndarray:

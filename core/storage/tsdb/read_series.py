@@ -310,14 +310,15 @@ def chunks_touched(
 def read_rollup_arrays(
     conn: Connection, width: int, ids: Sequence[int], start: int, end: int
 ) -> dict[int, tuple[np.ndarray, ...]]:
-    """Rollup rows per series, bucket starts in [start, end): sid -> (ts, count, sum, min, max)."""
+    """Rollup rows per series, bucket starts in [start, end): sid -> (ts, count, sum, min, max,
+    first, first_ts); first_ts is NaN where not known (rows written before migration 0019)."""
     from core.storage.tsdb.rollup import read_rollup_current
 
     frame = read_rollup_current(conn, width, list(ids), start, end)
     if frame.is_empty():
         return {}
     sids = frame["series_id"].to_numpy()
-    cols = [frame[c].to_numpy() for c in ("ts", "count", "sum", "min", "max")]
+    cols = [frame[c].to_numpy() for c in ("ts", "count", "sum", "min", "max", "first", "first_ts")]
     cuts = np.flatnonzero(np.diff(sids)) + 1
     bounds = zip(np.r_[0, cuts].tolist(), np.r_[cuts, sids.size].tolist(), strict=True)
     return {int(sids[a]): tuple(np.asarray(c[a:b]) for c in cols) for a, b in bounds}

@@ -28,7 +28,7 @@ from core.storage.tsdb.rollup_chunks import pack, packed_cutoff
 MINUTE, HOUR = 60_000, 3_600_000
 _SPAN = 24 * HOUR  # work in slices so memory stays bounded (a day: the 1 m chunk's span)
 SLICE_SAMPLES = 1_000_000  # raw samples read at a time, about (and rollup rows held before storing)
-_COLS = ("series_id", "ts", "min", "max", "sum", "count", "last")
+_COLS = ("series_id", "ts", *stats.COLUMNS)
 
 
 def stats_from_raw(raw: pl.DataFrame, width: int) -> pl.DataFrame:

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.storage.engine import begin_locked, storage_errors
 from core.storage.schema import ROLLUPS, rollup_chunks
+from core.storage.tsdb import stats
 from core.storage.tsdb.chunks import decode_tables
 from core.storage.tsdb.chunks_many import encode_segments
 from core.storage.tsdb.overlap import overlapping
@@ -30,9 +31,8 @@ from core.storage.upsert import upsert
 HOUR, DAY = 3_600_000, 86_400_000
 WIDTH = {60_000: DAY, 3_600_000: 7 * DAY}  # chunk span per resolution: 1440 and 168 rows
 PACK_STEP = DAY  # the cutoff's granularity: partly filled hour chunks are packed too
-VALUES = ("min", "max", "sum", "count", "last")
-SCHEMA = {"series_id": pl.Int64, "ts": pl.Int64, **{c: pl.Float64 for c in VALUES[:3]}}
-SCHEMA |= {"count": pl.Int64, "last": pl.Float64}
+VALUES = stats.COLUMNS  # a chunk packed before first/first_ts were kept has the first five
+SCHEMA = stats.SCHEMA
 
 
 def _encode_rows(frame: pl.DataFrame, width: int) -> list[dict[str, object]]:

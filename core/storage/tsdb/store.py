@@ -223,7 +223,8 @@ class Store:
     def rollup_series(
         self, width_ms: int, ids: Sequence[int], start_ms: int, end_ms: int
     ) -> dict[int, tuple[np.ndarray, ...]]:
-        """Rollup rows per series (bucket start, count, sum, min, max), newest samples included."""
+        """Rollup rows per series (bucket start, count, sum, min, max, first, first_ts), newest
+        samples included."""
         with storage_errors("reading rollups"), self._reading() as conn:
             return read_series.read_rollup_arrays(conn, width_ms, ids, start_ms, end_ms)
 

@@ -19,7 +19,7 @@ from core.kernel.samples import Sample, labels_of
 from core.kernel.settings import load_settings
 from core.promql import Engine, MemorySource, StoreSource
 from core.promql.result import Matrix
-from core.promql.rollup_windows import raw_intervals
+from core.promql.rollup_windows import HOUR, bucket_width, raw_intervals
 from core.storage.tsdb.store import open_store
 from tests.conftest import FakeClock
 
@@ -97,13 +97,50 @@ def test_rollups_equal_raw_in_memory(
 
 
 def test_intervals_cover_only_the_partial_buckets() -> None:
+    """A window ending at a bucket start needs no raw sample at its right edge (the bucket's
+    first sample answers it): only the partial buckets of the unaligned step remain."""
     ends = np.array([60 * MIN, 120 * MIN, 150 * MIN + 30_000])
     assert raw_intervals(ends, 30 * MIN, MIN) == [
-        (60 * MIN, 60 * MIN),
-        (120 * MIN, 120 * MIN),
         (120 * MIN + 30_000, 121 * MIN - 1),
         (150 * MIN, 150 * MIN + 30_000),
     ]
+    assert raw_intervals(ends[:2], 60 * MIN, HOUR) == []  # whole hours at whole hours: rollups alone
+    assert bucket_width(60 * MIN, ends[:2]) == HOUR and bucket_width(60 * MIN, ends) == MIN
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    data=st.lists(series(), min_size=1, max_size=3),
+    fn=st.sampled_from(FUNCTIONS),
+    hours=st.sampled_from([1, 2]),
+    step_h=st.sampled_from([1, 3]),
+    start_h=st.integers(0, 2),
+)
+def test_windows_of_whole_hours_at_whole_hours_equal_raw(
+    data: list[list[tuple[int, float]]], fn: str, hours: int, step_h: int, start_h: int
+) -> None:
+    """Hour buckets alone (no raw edge): a sample exactly at a step counts, from its bucket's
+    first sample; samples on a grid hit the hours, others miss them."""
+    plain, rollups = MemorySource(rollups=False), CountingMemory(rollups=True)
+    for i, samples in enumerate(data):
+        for t, v in samples:
+            for src in (plain, rollups):
+                src.add({"__name__": "m", "i": str(i)}, t * 12, v)  # a 3-minute grid: hours are on it
+    query = f"{fn}(m[{hours}h])"
+    start = start_h * HOUR
+    raw, rolled = (Engine(s).range(query, start, start + 6 * HOUR, step_h * HOUR) for s in (plain, rollups))
+    same(raw, rolled, exact=fn in ("min_over_time", "max_over_time", "count_over_time"))
+    assert rollups.asked == [(HOUR, [])]  # hour buckets, no raw interval
+
+
+class CountingMemory(MemorySource):
+    def __init__(self, rollups: bool) -> None:
+        super().__init__(rollups)
+        self.asked: list[tuple[int, list[tuple[int, int]]]] = []
+
+    def select_rollup(self, matchers, width, start_ms, end_ms, intervals):  # type: ignore[no-untyped-def]
+        self.asked.append((width, intervals))
+        return super().select_rollup(matchers, width, start_ms, end_ms, intervals)
 
 
 class Counting(StoreSource):
@@ -153,3 +190,41 @@ def test_rollups_equal_raw_on_the_store(seed: int, fn: str) -> None:
             assert counting.taken == 1, "a range older than raw retention must take the raw path"
         finally:
             store.close()
+
+
+def test_hourly_windows_on_the_store_read_rollups_alone_and_old_rollups_fall_back(db_url: str) -> None:
+    """``avg_over_time(m[1h])`` at whole hours on a real Store: hour rollups alone (packed chunks
+    and rows; the newest hours computed from raw on the fly), equal to the raw path, samples
+    exactly at the hours counted. Rollup rows written before their first sample was kept
+    (first/first_ts NULL, as migration 0019 leaves them) send the query to the raw path."""
+    clock = FakeClock()
+    now = int(clock.now * 1000) // HOUR * HOUR
+    begin, end = now - 40 * HOUR, now - 20 * MIN
+    rng = np.random.default_rng(5)
+    store = open_store(load_settings(database_url=db_url), clock=clock)
+    try:
+        ts = np.arange(begin, end, 15_000)  # on the hours
+        vals = np.round(rng.normal(50, 20, ts.size), 3)
+        store.write(
+            [Sample("m", labels_of(host="a"), int(t), float(v)) for t, v in zip(ts, vals, strict=True)]
+        )
+        store.compact()
+        raw_engine, counting = Engine(StoreSource(store, rollups=False)), Counting(store)
+        args = (now - 30 * HOUR, now - HOUR, HOUR)
+        for fn in FUNCTIONS:
+            want = raw_engine.range(f"{fn}(m[1h])", *args)
+            same(
+                want,
+                Engine(counting).range(f"{fn}(m[1h])", *args),
+                exact=fn in ("min_over_time", "max_over_time", "count_over_time"),
+            )
+        assert counting.taken == len(FUNCTIONS)
+        counts = raw_engine.range("count_over_time(m[1h])", *args)
+        assert counts.series[0].values.tolist() == [241.0] * 30  # 240 in the hour + the one at its end
+        with store.engine.begin() as conn:
+            changed = conn.exec_driver_sql("UPDATE rollup_1h SET first = NULL, first_ts = NULL").rowcount
+        assert changed > 0
+        got = Engine(Counting(store)).range("count_over_time(m[1h])", *args)
+        same(counts, got, exact=True)
+    finally:
+        store.close()

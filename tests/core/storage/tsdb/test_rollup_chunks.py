@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
+import numpy as np
 import polars as pl
+import pytest
 import sqlalchemy as sa
 
 from core.kernel.samples import Sample, labels_of
 from core.storage.schema import rollup_1m, rollup_chunks
+from core.storage.tsdb.chunks import encode_table
+from core.storage.tsdb.rollup_chunks import VALUES, decode_many
 from core.storage.tsdb.store import Store
 from tests.conftest import T0_MS, FakeClock
 
@@ -105,3 +110,27 @@ def test_a_late_sample_packed_with_its_day_keeps_the_day_s_other_minute_rows(
     store.compact()
     got = store.select("m", lo, T0_MS, step_ms=MIN, over_time="count", resolution="1m")
     assert got.height == 3 * 360 and set(got["value"].to_list()) == {12.0, 13.0}
+
+
+def test_chunks_packed_before_first_was_kept_read_as_not_known_and_merge_with_new_rows() -> None:
+    """A rollup chunk of five columns (packed before 2026-12-05) decodes with first/first_ts
+    NaN ("not known"), also beside seven-column chunks of the same layout otherwise; a chunk
+    with more columns than the reader knows is refused."""
+    ts = np.array([T0_MS, T0_MS + 60_000], np.int64)
+    five = [
+        np.array([1.0, 2.0]),
+        np.array([3.0, 4.0]),
+        np.array([5.0, 6.0]),
+        np.array([2.0, 2.0]),
+        np.array([7.0, 8.0]),
+    ]
+    old = encode_table(ts, five)
+    new = encode_table(ts, [*five, np.array([0.5, 0.25]), ts.astype(np.float64)])
+    frame = decode_many([(1, old), (2, new)])
+    assert frame.columns == ["series_id", "ts", *VALUES]
+    firsts = frame["first"].to_list()
+    assert math.isnan(firsts[0]) and math.isnan(firsts[1]) and firsts[2:] == [0.5, 0.25]
+    assert frame["first_ts"].to_list()[2:] == [float(T0_MS), float(T0_MS + 60_000)]
+    assert frame["last"].to_list() == [7.0, 8.0, 7.0, 8.0]
+    with pytest.raises(ValueError, match="chunk has 8 columns, expected at most 7"):
+        decode_many([(3, encode_table(ts, [*five, *five[:3]]))])
