@@ -4,7 +4,8 @@ With them, a window that ends exactly at a bucket's start (``avg_over_time(x[1h]
 hours, as Grafana aligns its steps) is answered from rollups alone: Prometheus 2's windows are
 closed, so a sample exactly at the end belongs to the window, and it is the first sample of the
 next bucket. Rows written before this migration have NULL there ("not known"); readers then take
-the raw samples, as before. Packed rollup chunks gain the two columns when next rewritten.
+the raw samples, as before. Packed rollup chunks gain the two columns when next rewritten; a
+Pulse older than this migration cannot decode those (upgrade every daemon sharing a database).
 
 Revision ID: 0019
 Revises: 0018
