@@ -44,6 +44,8 @@ class Buckets:
     max: np.ndarray
     first: np.ndarray  # the bucket's first sample
     first_ts: np.ndarray  # float64 ms; NaN: not known
+    last: np.ndarray  # the bucket's last sample
+    last_ts: np.ndarray  # float64 ms; NaN: not known
 
 
 @dataclass

@@ -18,6 +18,7 @@ import numpy as np
 
 from core.promql.context import Ctx
 from core.promql.result import Block, Labels, key
+from core.promql.rollup_select import rollup_instant
 from core.promql.source import select_parts
 from core.storage.tsdb.read import is_stale
 
@@ -38,6 +39,8 @@ def references(ctx: Ctx, offset_ms: int, at: At | None) -> np.ndarray:
 
 def instant(ctx: Ctx, sel: Select) -> Block:
     refs = references(ctx, sel.offset_ms, sel.at)
+    if (from_rollups := rollup_instant(ctx, sel, refs)) is not None:
+        return from_rollups
     steps = len(ctx.steps)
     group = max(1, _CELLS // steps)  # bounds the series x steps matrices of one pass
     parts = []

@@ -57,7 +57,13 @@ class RollupSource(Protocol):
     ``select_rollup`` gives every matching series' buckets of ``width`` starting in
     ``[start_ms - start_ms % width, end_ms]`` and its raw samples (stale markers dropped) in at
     least the closed ``intervals``; or None when reading them would not pay (or is impossible).
+    ``select_buckets`` gives the buckets alone (no raw sample), or None when a matching series
+    ever had a stale marker (rollups leave them out; :mod:`core.promql.rollup_select`).
     """
+
+    def select_buckets(
+        self, matchers: Sequence[Matcher], width: int, start_ms: int, end_ms: int
+    ) -> list[tuple[Labels, Buckets]] | None: ...
 
     def select_rollup(
         self,
@@ -74,9 +80,10 @@ def buckets_from_raw(ts: np.ndarray, values: np.ndarray, width: int) -> Buckets:
     starts = ts - ts % width
     cut = np.flatnonzero(np.diff(starts)) + 1
     firsts = np.r_[0, cut].astype(np.int64)
+    lasts = np.r_[cut - 1, ts.size - 1].astype(np.int64)
     if ts.size == 0:
         z = np.zeros(0)
-        return Buckets(np.zeros(0, np.int64), z, z, z, z, z, z)
+        return Buckets(np.zeros(0, np.int64), z, z, z, z, z, z, z, z)
     return Buckets(
         starts[firsts],
         np.diff(np.r_[firsts, ts.size]).astype(np.float64),
@@ -85,6 +92,8 @@ def buckets_from_raw(ts: np.ndarray, values: np.ndarray, width: int) -> Buckets:
         np.fmax.reduceat(values, firsts),
         values[firsts],
         ts[firsts].astype(np.float64),
+        values[lasts],
+        ts[lasts].astype(np.float64),
     )
 
 
@@ -137,6 +146,20 @@ class MemorySource:
             out.append((labels, cut, ts[inside], values[inside]))
         return out
 
+    def select_buckets(
+        self, matchers: Sequence[Matcher], width: int, start_ms: int, end_ms: int
+    ) -> list[tuple[Labels, Buckets]] | None:
+        if not self.rollups:
+            return None
+        out = []
+        for labels, ts, values in self.select(matchers, -(2**62), 2**62):
+            if is_stale(values).any():
+                return None
+            buckets = buckets_from_raw(ts, values, width)
+            keep = (buckets.ts >= start_ms - start_ms % width) & (buckets.ts <= end_ms)
+            out.append((labels, Buckets(*(np.asarray(a)[keep] for a in vars(buckets).values()))))
+        return out
+
 
 class ScopedSource:
     """Another source seen through extra matchers (a team's scope): every selection gets them."""
@@ -165,6 +188,17 @@ class ScopedSource:
             return None
         found: list[RollupSeries] | None = inner(
             (*matchers, *self.matchers), width, start_ms, end_ms, intervals
+        )
+        return found
+
+    def select_buckets(
+        self, matchers: Sequence[Matcher], width: int, start_ms: int, end_ms: int
+    ) -> list[tuple[Labels, Buckets]] | None:
+        inner = getattr(self.inner, "select_buckets", None)
+        if inner is None:
+            return None
+        found: list[tuple[Labels, Buckets]] | None = inner(
+            (*matchers, *self.matchers), width, start_ms, end_ms
         )
         return found
 
@@ -262,6 +296,22 @@ class StoreSource:
         out: list[RollupSeries] = []
         for sid, labels in found:
             cols = rows.get(sid)
-            buckets = Buckets(*cols) if cols else Buckets(none[0], *(none[1],) * 6)
+            buckets = Buckets(*cols) if cols else Buckets(none[0], *(none[1],) * 8)
             out.append((labels, buckets, *raw.get(sid, none)))
         return out
+
+    def select_buckets(
+        self, matchers: Sequence[Matcher], width: int, start_ms: int, end_ms: int
+    ) -> list[tuple[Labels, Buckets]] | None:
+        """Declines (None) for minute buckets and when a series ever had a stale marker."""
+        if not self.rollups or width < MIN_STORE_WIDTH:
+            return None
+        found = self._found(matchers)
+        if not found:
+            return []
+        ids = [sid for sid, _ in found]
+        if self.store.ever_stale(ids):
+            return None
+        rows = self.store.rollup_series(width, ids, start_ms - start_ms % width, end_ms + 1)
+        empty = Buckets(np.zeros(0, np.int64), *(np.zeros(0),) * 8)
+        return [(labels, Buckets(*rows[sid]) if sid in rows else empty) for sid, labels in found]

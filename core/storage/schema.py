@@ -4,7 +4,8 @@ Timestamps are Unix milliseconds (BIGINT). Each written batch lands as one row o
 (columnar arrays of series ids, timestamps and values: the write-ahead "head block" of
 Prometheus' TSDB); compaction moves samples older than the out-of-order window into compressed
 per-series ``chunks``.
-Rollups keep min, max, sum, count and last per series and bucket.
+Rollups keep min, max, sum, count, last, the first sample and the last sample's time per series
+and bucket.
 """
 
 from sqlalchemy import (
@@ -20,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData()
@@ -33,6 +35,8 @@ series = Table(
     Column("labels", Text, nullable=False),
     Column("created_ms", BigInteger, nullable=False),
     Column("interval_ms", Integer, nullable=True),  # typical sample interval, once measured (tiers.py)
+    # a stale marker was written for it once (rollups leave markers out: PromQL reads raw then)
+    Column("stale_seen", Boolean, nullable=False, server_default=false()),
 )
 
 head = Table(
@@ -74,6 +78,7 @@ def _rollup(name: str) -> Table:
         # the bucket's first sample; NULL: not known (rows written before migration 0019)
         Column("first", Float, nullable=True),
         Column("first_ts", Float, nullable=True),
+        Column("last_ts", Float, nullable=True),
         sqlite_with_rowid=False,
     )
 

@@ -22,9 +22,10 @@ from sqlalchemy.engine import Engine
 from core.kernel.samples import Sample
 from core.kernel.settings import IngestSettings
 from core.storage.engine import storage_errors
-from core.storage.schema import head
+from core.storage.schema import head, series
 from core.storage.tsdb import series as series_mod
 from core.storage.tsdb.block import pack
+from core.storage.tsdb.read import is_stale
 from core.storage.upsert import add_rejects, mark_dirty
 
 MINUTE_MS = 60_000
@@ -195,6 +196,7 @@ class Writer:
                     )
                 )
                 mark_dirty(conn, MINUTE_MS, np.unique(good_ts - good_ts % MINUTE_MS).tolist())
+                _note_stale(conn, sids[ok], values[ok])
             if rejects:
                 add_rejects(conn, rejects, int(self.clock() * 1000))
         self._ids.update({k: v for k, v in new_ids.items() if v >= 0})
@@ -260,3 +262,14 @@ class Writer:
         for raw_key, key in canon.items():
             out[raw_key] = found.get(key, _OVER_LIMIT)
         return out, heads, [m for m, _ in fresh.values()]
+
+
+def _note_stale(conn: sa.Connection, sids: np.ndarray, values: np.ndarray) -> None:
+    """Mark the series given a stale marker (rare: remote write, recording rules): rollups leave
+    markers out, so PromQL answers such a series' selectors from raw samples only."""
+    marked = is_stale(values)
+    if marked.any():
+        ids = np.unique(sids[marked]).tolist()
+        conn.execute(
+            sa.update(series).where(series.c.id.in_(ids), ~series.c.stale_seen).values(stale_seen=True)
+        )

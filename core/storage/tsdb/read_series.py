@@ -18,7 +18,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core.storage.schema import head
+from core.storage.schema import head, series
 from core.storage.tsdb.chunk_cache import decode_chunks
 from core.storage.tsdb.chunks import decode_tables
 from core.storage.tsdb.head_cache import Block, head_cache
@@ -311,14 +311,16 @@ def read_rollup_arrays(
     conn: Connection, width: int, ids: Sequence[int], start: int, end: int
 ) -> dict[int, tuple[np.ndarray, ...]]:
     """Rollup rows per series, bucket starts in [start, end): sid -> (ts, count, sum, min, max,
-    first, first_ts); first_ts is NaN where not known (rows written before migration 0019)."""
+    first, first_ts, last, last_ts); the times are NaN where not known (rows written before
+    migration 0019)."""
     from core.storage.tsdb.rollup import read_rollup_current
 
     frame = read_rollup_current(conn, width, list(ids), start, end)
     if frame.is_empty():
         return {}
     sids = frame["series_id"].to_numpy()
-    cols = [frame[c].to_numpy() for c in ("ts", "count", "sum", "min", "max", "first", "first_ts")]
+    names = ("ts", "count", "sum", "min", "max", "first", "first_ts", "last", "last_ts")
+    cols = [frame[c].to_numpy() for c in names]
     cuts = np.flatnonzero(np.diff(sids)) + 1
     bounds = zip(np.r_[0, cuts].tolist(), np.r_[cuts, sids.size].tolist(), strict=True)
     return {int(sids[a]): tuple(np.asarray(c[a:b]) for c in cols) for a, b in bounds}
@@ -336,3 +338,12 @@ def stored_counts(conn: Connection, ids: Sequence[int], start: int, end: int) ->
     h = head.c
     in_head = sa.select(sa.func.coalesce(sa.func.sum(h.n), 0)).where(h.max_ts >= start, h.min_ts < end)
     return per, int(conn.execute(in_head).scalar_one())
+
+
+def ever_stale(conn: Connection, ids: Sequence[int]) -> bool:
+    """Whether ``series.stale_seen`` is set for any of ``ids``."""
+    for part in _parts(ids):
+        q = sa.select(series.c.id).where(series.c.id.in_(part), series.c.stale_seen).limit(1)
+        if conn.execute(q).first() is not None:
+            return True
+    return False

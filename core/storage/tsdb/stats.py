@@ -7,11 +7,12 @@ tables took ~100 MB a slice that its allocator kept (the rollup job's RSS reache
 follows polars (and Prometheus' min/max_over_time): min and max skip NaN unless all are NaN, a
 sum with a NaN is NaN, count counts NaN samples, last is the last sample whatever it is.
 
-``first`` and ``first_ts`` (a float: milliseconds are exact in a double, and NaN means "not
-known": rollups written before 2026-12-05 lack them) let a window that ends exactly at a bucket's
-start be answered without raw samples: Prometheus 2's windows are closed, so ``x[1h]`` at an
-hour includes a sample exactly at that hour, the first of the next bucket
-(:mod:`core.promql.rollup_windows`). New columns go at the end: packed rollup chunks hold the
+``first``, ``first_ts`` and ``last_ts`` (times as floats: milliseconds are exact in a double,
+and NaN means "not known": rollups written before 2026-12-05 lack them) let PromQL answer from
+rollups at steps on bucket starts: Prometheus 2's windows are closed, so ``x[1h]`` at an hour
+includes a sample exactly at that hour, the first of the next bucket
+(:mod:`core.promql.rollup_windows`), and an instant selector at an hour is that sample, else the
+previous bucket's last if it is within the lookback (:mod:`core.promql.rollup_select`). New columns go at the end: packed rollup chunks hold the
 columns of their time, in this order (:func:`core.storage.tsdb.chunks.decode_tables`).
 """
 
@@ -20,10 +21,10 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-COLUMNS = ("min", "max", "sum", "count", "last", "first", "first_ts")
+COLUMNS = ("min", "max", "sum", "count", "last", "first", "first_ts", "last_ts")
 SCHEMA = {"series_id": pl.Int64, "ts": pl.Int64, "min": pl.Float64, "max": pl.Float64}
 SCHEMA |= {"sum": pl.Float64, "count": pl.Int64, "last": pl.Float64, "first": pl.Float64}
-SCHEMA |= {"first_ts": pl.Float64}
+SCHEMA |= {"first_ts": pl.Float64, "last_ts": pl.Float64}
 
 
 def _runs(sid: np.ndarray, bucket: np.ndarray) -> np.ndarray:
@@ -52,6 +53,7 @@ def from_samples(sid: np.ndarray, ts: np.ndarray, value: np.ndarray, width: int)
             "last": value[ends - 1],
             "first": value[at],
             "first_ts": ts[at].astype(np.float64),
+            "last_ts": ts[ends - 1].astype(np.float64),
         },
         schema=SCHEMA,
     )

@@ -220,11 +220,16 @@ class Store:
         with storage_errors("reading samples"), self._reading() as conn:
             return read_series.read_series_arrays(conn, ids, start_ms, end_ms, intervals)
 
+    def ever_stale(self, ids: Sequence[int]) -> bool:
+        """Whether a stale marker was ever written for one of ``ids`` (rollups leave them out)."""
+        with storage_errors("reading series"), self._reading() as conn:
+            return read_series.ever_stale(conn, ids)
+
     def rollup_series(
         self, width_ms: int, ids: Sequence[int], start_ms: int, end_ms: int
     ) -> dict[int, tuple[np.ndarray, ...]]:
-        """Rollup rows per series (bucket start, count, sum, min, max, first, first_ts), newest
-        samples included."""
+        """Rollup rows per series (bucket start, count, sum, min, max, first, first_ts, last,
+        last_ts), newest samples included."""
         with storage_errors("reading rollups"), self._reading() as conn:
             return read_series.read_rollup_arrays(conn, width_ms, ids, start_ms, end_ms)
 

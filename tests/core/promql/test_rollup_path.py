@@ -108,24 +108,39 @@ def test_intervals_cover_only_the_partial_buckets() -> None:
     assert bucket_width(60 * MIN, ends[:2]) == HOUR and bucket_width(60 * MIN, ends) == MIN
 
 
+def fill_on_a_grid(
+    rng: np.random.Generator, sources: tuple[MemorySource, ...], with_stale: bool = False
+) -> None:
+    """Three series ``m{i=...}`` over 12 h on a 1, 3 or 10 minute grid (so on whole hours), with
+    gaps (some over whole hours), a fifth of the samples moved off the grid, NaN and Inf among
+    the values, and with ``with_stale`` a stale marker in the second series."""
+    for i in range(3):
+        grid = np.arange(0, 12 * HOUR, int(rng.choice([60_000, 180_000, 600_000])))
+        ts = grid[rng.random(grid.size) < rng.uniform(0.2, 1.0)]
+        ts = np.unique(ts + np.where(rng.random(ts.size) < 0.2, rng.integers(-90_000, 90_000, ts.size), 0))
+        values = rng.choice([1.0, 2.5, -3.0, math.nan, math.inf], ts.size) * rng.integers(1, 100, ts.size)
+        if with_stale and i == 1 and ts.size:
+            values[rng.integers(0, ts.size)] = STALE
+        for t, v in zip(ts.tolist(), values.tolist(), strict=True):
+            for src in sources:
+                src.add({"__name__": "m", "i": str(i)}, int(t), float(v))
+
+
 @settings(max_examples=60, deadline=None)
 @given(
-    data=st.lists(series(), min_size=1, max_size=3),
+    seed=st.integers(0, 2**32 - 1),
     fn=st.sampled_from(FUNCTIONS),
     hours=st.sampled_from([1, 2]),
     step_h=st.sampled_from([1, 3]),
     start_h=st.integers(0, 2),
 )
 def test_windows_of_whole_hours_at_whole_hours_equal_raw(
-    data: list[list[tuple[int, float]]], fn: str, hours: int, step_h: int, start_h: int
+    seed: int, fn: str, hours: int, step_h: int, start_h: int
 ) -> None:
     """Hour buckets alone (no raw edge): a sample exactly at a step counts, from its bucket's
     first sample; samples on a grid hit the hours, others miss them."""
     plain, rollups = MemorySource(rollups=False), CountingMemory(rollups=True)
-    for i, samples in enumerate(data):
-        for t, v in samples:
-            for src in (plain, rollups):
-                src.add({"__name__": "m", "i": str(i)}, t * 12, v)  # a 3-minute grid: hours are on it
+    fill_on_a_grid(np.random.default_rng(seed), (plain, rollups))
     query = f"{fn}(m[{hours}h])"
     start = start_h * HOUR
     raw, rolled = (Engine(s).range(query, start, start + 6 * HOUR, step_h * HOUR) for s in (plain, rollups))
@@ -187,7 +202,9 @@ def test_rollups_equal_raw_on_the_store(seed: int, fn: str) -> None:
             assert counting.taken == 1
             clock.advance(8 * 86_400)  # raw retention (7 d) may have dropped the edges' samples
             Engine(counting).range(query, start, end, step)
-            assert counting.taken == 1, "a range older than raw retention must take the raw path"
+            # windows of whole hours at whole hours need no raw sample: rollups answer them still
+            whole = start % 3_600_000 == step % 3_600_000 == 0
+            assert counting.taken == 1 + whole, "a range older than raw retention takes the raw path"
         finally:
             store.close()
 
@@ -226,5 +243,84 @@ def test_hourly_windows_on_the_store_read_rollups_alone_and_old_rollups_fall_bac
         assert changed > 0
         got = Engine(Counting(store)).range("count_over_time(m[1h])", *args)
         same(counts, got, exact=True)
+    finally:
+        store.close()
+
+
+class CountingBuckets(MemorySource):
+    def __init__(self, rollups: bool) -> None:
+        super().__init__(rollups)
+        self.answered = 0
+
+    def select_buckets(self, *args, **kw):  # type: ignore[no-untyped-def]
+        got = super().select_buckets(*args, **kw)
+        self.answered += got is not None
+        return got
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    query=st.sampled_from(["m", "timestamp(m)", "m offset 1h", "sum(m)", f"m @ {7 * HOUR // 1000}"]),
+    step_h=st.sampled_from([1, 3]),
+    start_h=st.integers(0, 3),
+    lookback=st.sampled_from([None, 60_000, HOUR]),
+    with_stale=st.booleans(),
+)
+def test_selectors_at_whole_hours_from_rollups_equal_raw(
+    seed: int, query: str, step_h: int, start_h: int, lookback: int | None, with_stale: bool
+) -> None:
+    """An instant selector at whole hours from hour buckets: the sample exactly at the hour, else
+    the previous bucket's last within the lookback; a series with a stale marker declines."""
+    plain, rollups = MemorySource(rollups=False), CountingBuckets(rollups=True)
+    fill_on_a_grid(np.random.default_rng(seed), (plain, rollups), with_stale)
+    start = start_h * HOUR
+    options = {} if lookback is None else {"lookback_ms": lookback}
+    raw, rolled = (
+        Engine(s, **options).range(query, start, start + 6 * HOUR, step_h * HOUR) for s in (plain, rollups)
+    )
+    same(raw, rolled, exact=True)
+    assert rollups.answered == (0 if with_stale else 1)
+
+
+class CountingStoreBuckets(StoreSource):
+    answered = 0
+
+    def select_buckets(self, *args, **kw):  # type: ignore[no-untyped-def]
+        got = super().select_buckets(*args, **kw)
+        self.answered += got is not None
+        return got
+
+
+def test_selectors_at_whole_hours_on_the_store_and_a_stale_marker_sends_them_to_raw(db_url: str) -> None:
+    """``sum(m)`` and ``m`` at 3 h steps over a day and a half on a real Store answer from hour
+    rollups, equal to raw; once a stale marker is written for a series (remote write, recording
+    rules), ``series.stale_seen`` sends its selectors to the raw path, where the marker ends it."""
+    clock = FakeClock()
+    now = int(clock.now * 1000) // HOUR * HOUR
+    begin, end = now - 40 * HOUR, now - 20 * MIN
+    rng = np.random.default_rng(9)
+    store = open_store(load_settings(database_url=db_url), clock=clock)
+    try:
+        batch = []
+        for host in ("a", "b"):
+            ts = np.arange(begin, end, 15_000)
+            ts = ts[rng.random(ts.size) > 0.3]  # gaps: some hours have no sample at their start
+            batch += [Sample("m", labels_of(host=host), int(t), float(rng.integers(0, 50))) for t in ts]
+        store.write(batch)
+        store.compact()
+        raw_engine, counting = Engine(StoreSource(store, rollups=False)), CountingStoreBuckets(store)
+        args = (now - 36 * HOUR, now - HOUR, 3 * HOUR)
+        for query in ("m", "sum(m)", "timestamp(m)", "m offset 2h"):
+            same(raw_engine.range(query, *args), Engine(counting).range(query, *args), exact=True)
+        assert counting.answered == 4
+        # a series given a stale marker (remote write, recording rules) answers from raw samples
+        gone = now - 21 * HOUR  # a step: n is absent there
+        store.write([Sample("n", (), t, STALE if t == gone else 1.0) for t in range(begin, end, 60_000)])
+        with_marker = raw_engine.range("n", *args)
+        assert gone not in with_marker.series[0].ts.tolist() and with_marker.series[0].ts.size > 5
+        same(with_marker, Engine(counting).range("n", *args), exact=True)
+        assert counting.answered == 4  # declined: n had a stale marker
+        assert Engine(counting).range('m{host="a"}', *args).series and counting.answered == 5
     finally:
         store.close()

@@ -113,8 +113,8 @@ def test_a_late_sample_packed_with_its_day_keeps_the_day_s_other_minute_rows(
 
 
 def test_chunks_packed_before_first_was_kept_read_as_not_known_and_merge_with_new_rows() -> None:
-    """A rollup chunk of five columns (packed before 2026-12-05) decodes with first/first_ts
-    NaN ("not known"), also beside seven-column chunks of the same layout otherwise; a chunk
+    """A rollup chunk of five columns (packed before 2026-12-05) decodes with first, first_ts and
+    last_ts NaN ("not known"), also beside eight-column chunks; a chunk
     with more columns than the reader knows is refused."""
     ts = np.array([T0_MS, T0_MS + 60_000], np.int64)
     five = [
@@ -125,12 +125,13 @@ def test_chunks_packed_before_first_was_kept_read_as_not_known_and_merge_with_ne
         np.array([7.0, 8.0]),
     ]
     old = encode_table(ts, five)
-    new = encode_table(ts, [*five, np.array([0.5, 0.25]), ts.astype(np.float64)])
+    new = encode_table(ts, [*five, np.array([0.5, 0.25]), ts.astype(np.float64), ts.astype(np.float64)])
     frame = decode_many([(1, old), (2, new)])
     assert frame.columns == ["series_id", "ts", *VALUES]
     firsts = frame["first"].to_list()
     assert math.isnan(firsts[0]) and math.isnan(firsts[1]) and firsts[2:] == [0.5, 0.25]
     assert frame["first_ts"].to_list()[2:] == [float(T0_MS), float(T0_MS + 60_000)]
     assert frame["last"].to_list() == [7.0, 8.0, 7.0, 8.0]
-    with pytest.raises(ValueError, match="chunk has 8 columns, expected at most 7"):
-        decode_many([(3, encode_table(ts, [*five, *five[:3]]))])
+    assert math.isnan(frame["last_ts"].to_list()[0]) and frame["last_ts"].to_list()[3] == T0_MS + 60_000
+    with pytest.raises(ValueError, match="chunk has 9 columns, expected at most 8"):
+        decode_many([(3, encode_table(ts, [*five, *five[:4]]))])
