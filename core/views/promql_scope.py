@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from core.kernel.selector import Matcher, Selector
 from core.promql.result import NAME, Labels
+from core.promql.rollup_windows import Buckets
 from core.promql.source import RawSeries, RollupSeries, StoreSource, matches
 from core.views.scope import ScopedReader
 
@@ -70,6 +71,20 @@ class TeamSource:
         for sel in self._narrowed(matchers):
             got = self.inner.select_rollup(
                 (Matcher(NAME, "=", sel.metric), *sel.matchers), width, start_ms, end_ms, intervals
+            )
+            if got is None:
+                return None
+            out += got
+        return out
+
+    def select_buckets(
+        self, matchers: Sequence[Matcher], width: int, start_ms: int, end_ms: int
+    ) -> list[tuple[Labels, Buckets]] | None:
+        """Rollup buckets alone (``core.promql.rollup_select``), narrowed as :meth:`select`."""
+        out: list[tuple[Labels, Buckets]] = []
+        for sel in self._narrowed(matchers):
+            got = self.inner.select_buckets(
+                (Matcher(NAME, "=", sel.metric), *sel.matchers), width, start_ms, end_ms
             )
             if got is None:
                 return None

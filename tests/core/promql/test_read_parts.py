@@ -142,3 +142,18 @@ def test_long_series_searched_one_by_one_give_what_all_at_once_gives(monkeypatch
     assert each[0] == together[0]
     assert np.array_equal(each[1], together[1]) and np.array_equal(each[2], together[2])
     assert np.array_equal(each[3][each[2]], together[3][together[2]])  # stamps where a sample is
+
+
+def test_the_api_team_source_answers_whole_hour_steps_from_rollups_within_its_teams(filled: Store) -> None:
+    """Selectors at whole hours (rollup buckets alone) see a team's series only, as raw reads do."""
+    from core.views.promql_scope import TeamSource
+
+    team, everyone = TeamSource(filled, ["a"]), TeamSource(filled, None)
+    asked = team.select_buckets([Matcher("__name__", "=", "m")], HOUR, T0_MS - 5 * HOUR, T0_MS - HOUR)
+    assert asked is not None and {lb["team"] for lb, _ in asked} == {"a"} and len(asked) == 6
+    args = ("sum by (team) (m)", T0_MS - 5 * HOUR, T0_MS - HOUR, HOUR)
+    mine, all_teams = Engine(team).range(*args), Engine(everyone).range(*args)
+    assert [s.labels for s in mine.series] == [{"team": "a"}]
+    assert mine.series[0].values.tolist() == all_teams.series[0].values.tolist()
+    raw = Engine(StoreSource(filled, rollups=False)).range('sum by (team) (m{team="a"})', *args[1:])
+    assert np.allclose(raw.series[0].values, mine.series[0].values, rtol=1e-12)
