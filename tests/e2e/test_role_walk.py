@@ -199,6 +199,14 @@ class Walker:
     def buttons(self) -> list[str]:
         return [b.splitlines()[-1].strip() for b in self.page.locator("button").all_inner_texts() if b]
 
+    def buttons_when(self, name: str, shown: bool, wait_s: float = 15.0) -> list[str]:
+        """The buttons, once ``name`` is among them as ``shown`` says or ``wait_s`` has passed (on a
+        loaded machine a button row was once read before it was drawn: CI of 2026-12-05 04:29)."""
+        deadline = time.monotonic() + wait_s
+        while (name in (found := self.buttons())) != shown and time.monotonic() < deadline:
+            self.page.wait_for_timeout(500)
+        return found
+
 
 def _walker(browser: Any, base: str, role: Role) -> Walker:
     from playwright.sync_api import expect
@@ -249,7 +257,10 @@ def test_every_role_on_every_page(server: str, fleet: Fleet) -> None:
                 elif path == "incidents":  # the team's incident opened (the shared one for lead and dev)
                     w.visit(path, f"?show=all&incident={fleet.incident[own]}")
                     may_ack = role is not Role.VIEWER
-                    assert ("Acknowledge" in w.buttons()) == may_ack, f"{w.user}: {w.buttons()}"
+                    shown = w.buttons_when("Acknowledge", may_ack)
+                    assert ("Acknowledge" in shown) == may_ack, (
+                        f"{w.user}: {shown}\n{w.page.inner_text('main')[:1500]}"
+                    )
                 else:
                     seen = w.visit(path, click=True)
                     if role is Role.ADMIN and path == "health":  # the check does see names when shown
