@@ -149,21 +149,36 @@ def test_windows_of_whole_hours_at_whole_hours_equal_raw(
 
 
 class CountingMemory(MemorySource):
+    """Records what the rollup path asked (width, raw intervals) and how often buckets answered."""
+
     def __init__(self, rollups: bool) -> None:
         super().__init__(rollups)
         self.asked: list[tuple[int, list[tuple[int, int]]]] = []
+        self.answered = 0
 
     def select_rollup(self, matchers, width, start_ms, end_ms, intervals):  # type: ignore[no-untyped-def]
         self.asked.append((width, intervals))
         return super().select_rollup(matchers, width, start_ms, end_ms, intervals)
 
+    def select_buckets(self, *args, **kw):  # type: ignore[no-untyped-def]
+        got = super().select_buckets(*args, **kw)
+        self.answered += got is not None
+        return got
+
 
 class Counting(StoreSource):
-    taken = 0
+    """Counts the rollup reads the Store answered (windows: ``taken``; selectors: ``answered``)."""
+
+    taken = answered = 0
 
     def select_rollup(self, *args, **kw):  # type: ignore[no-untyped-def]
         got = super().select_rollup(*args, **kw)
         self.taken += got is not None
+        return got
+
+    def select_buckets(self, *args, **kw):  # type: ignore[no-untyped-def]
+        got = super().select_buckets(*args, **kw)
+        self.answered += got is not None
         return got
 
 
@@ -247,17 +262,6 @@ def test_hourly_windows_on_the_store_read_rollups_alone_and_old_rollups_fall_bac
         store.close()
 
 
-class CountingBuckets(MemorySource):
-    def __init__(self, rollups: bool) -> None:
-        super().__init__(rollups)
-        self.answered = 0
-
-    def select_buckets(self, *args, **kw):  # type: ignore[no-untyped-def]
-        got = super().select_buckets(*args, **kw)
-        self.answered += got is not None
-        return got
-
-
 @settings(max_examples=80, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
@@ -272,7 +276,7 @@ def test_selectors_at_whole_hours_from_rollups_equal_raw(
 ) -> None:
     """An instant selector at whole hours from hour buckets: the sample exactly at the hour, else
     the previous bucket's last within the lookback; a series with a stale marker declines."""
-    plain, rollups = MemorySource(rollups=False), CountingBuckets(rollups=True)
+    plain, rollups = MemorySource(rollups=False), CountingMemory(rollups=True)
     fill_on_a_grid(np.random.default_rng(seed), (plain, rollups), with_stale)
     start = start_h * HOUR
     options = {} if lookback is None else {"lookback_ms": lookback}
@@ -281,15 +285,6 @@ def test_selectors_at_whole_hours_from_rollups_equal_raw(
     )
     same(raw, rolled, exact=True)
     assert rollups.answered == (0 if with_stale else 1)
-
-
-class CountingStoreBuckets(StoreSource):
-    answered = 0
-
-    def select_buckets(self, *args, **kw):  # type: ignore[no-untyped-def]
-        got = super().select_buckets(*args, **kw)
-        self.answered += got is not None
-        return got
 
 
 def test_selectors_at_whole_hours_on_the_store_and_a_stale_marker_sends_them_to_raw(db_url: str) -> None:
@@ -309,7 +304,7 @@ def test_selectors_at_whole_hours_on_the_store_and_a_stale_marker_sends_them_to_
             batch += [Sample("m", labels_of(host=host), int(t), float(rng.integers(0, 50))) for t in ts]
         store.write(batch)
         store.compact()
-        raw_engine, counting = Engine(StoreSource(store, rollups=False)), CountingStoreBuckets(store)
+        raw_engine, counting = Engine(StoreSource(store, rollups=False)), Counting(store)
         args = (now - 36 * HOUR, now - HOUR, 3 * HOUR)
         for query in ("m", "sum(m)", "timestamp(m)", "m offset 2h"):
             same(raw_engine.range(query, *args), Engine(counting).range(query, *args), exact=True)
